@@ -1,0 +1,36 @@
+# The two commands of the README:
+#   make demo   - a demo course in ./demo-course: deploy, start, submit as several students, grade, report
+#   make test   - install what the tests need (Python packages, Docker engine, podman...) and run them all
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_DIR ?= demo-course
+
+.PHONY: demo test test-fast bench venv system-deps clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,hub]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+demo: venv
+	$(PY) -m ipynb_tools.demo $(DEMO_DIR)
+
+test: venv system-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Unit tests only (no engine, no real containers): for the edit-test loop.
+test-fast: venv
+	$(PY) -m pytest -m "not slow and not engine" $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache

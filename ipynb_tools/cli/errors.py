@@ -1,0 +1,32 @@
+"""The command-line edge: project errors become one line on stderr and an exit code."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any, Callable, TypeVar
+
+import click
+
+from ..errors import IpynbToolsError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def report_errors(func: F) -> F:
+    """Wrap a click command body: an :class:`IpynbToolsError` exits with its one-line message."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except IpynbToolsError as exc:
+            prog = click.get_current_context(silent=True)
+            name = prog.command_path if prog is not None else "ipynb-tools"
+            click.echo(f"{name}: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted; files already written are complete, the rest are unchanged", err=True)
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]

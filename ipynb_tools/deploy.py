@@ -1,0 +1,364 @@
+"""``ipynb_deploy``: number every code cell with ``filename:``/``codenum:`` tags (SPEC 3.1).
+
+The tagging is a pure function (:func:`number_cells`); :class:`Deployer` walks
+sources, writes results atomically, keeps a backup of anything it replaces in
+place, and reports per file. A second run over its own output changes no byte.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from .atomic import atomic_write_bytes
+from .errors import FileProblem, IpynbToolsError, UsageError
+from .notebook import Notebook, cell_source, code_cells, notebook_bytes, read_notebook_file
+from .tags import cell_codenum, cell_tags, numbered_tags
+
+NOTEBOOK_SUFFIX = ".ipynb"
+CHECKPOINTS = ".ipynb_checkpoints"
+#: Hidden directory (skipped by every tool) where in-place deploys keep what they replaced.
+BACKUP_DIR = ".ipynb_deploy_backup"
+
+NUMBERED = "numbered"
+COPIED = "copied"
+UNCHANGED = "unchanged"
+FAILED = "failed"
+
+
+class DeployError(IpynbToolsError):
+    """A deploy that cannot start (missing destination, bad step...)."""
+
+
+@dataclass
+class FileResult:
+    """What happened to one source file."""
+
+    source: Path
+    target: Path
+    action: str
+    cells: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DeployReport:
+    """Per-file results and the summary counts."""
+
+    results: list[FileResult] = field(default_factory=list)
+    dry_run: bool = False
+    backup: Path | None = None
+
+    def count(self, action: str) -> int:
+        return sum(1 for r in self.results if r.action == action)
+
+    @property
+    def cells(self) -> int:
+        return sum(r.cells for r in self.results if r.action in (NUMBERED, UNCHANGED))
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED)
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0
+
+    def summary(self) -> str:
+        prefix = "dry run: would have " if self.dry_run else ""
+        return (
+            f"{prefix}numbered {self.count(NUMBERED)} file(s), {self.cells} cell(s); "
+            f"copied {self.count(COPIED)}; unchanged {self.count(UNCHANGED)}; failed {self.failed}"
+        )
+
+
+def number_cells(nb: Notebook, filename: str, step: int = 1) -> int:
+    """Tag every code cell of ``nb`` in place; return how many were numbered.
+
+    Code cells only, in document order: ``filename:<filename>`` and
+    ``codenum:<index*step>`` (index from 1). Old numbering tags are replaced,
+    other tags keep their order, ``metadata``/``tags`` are created when missing,
+    nothing else changes.
+    """
+    if step < 1:
+        raise DeployError(f"step must be a positive integer, not {step}")
+    cells = code_cells(nb)
+    for index, cell in enumerate(cells, 1):
+        metadata = cell.setdefault("metadata", {})
+        metadata["tags"] = numbered_tags(cell_tags(cell), filename, index * step)
+    return len(cells)
+
+
+CellNumbering = list[tuple[Any, str, int]]
+
+
+def numbering_of(nb: Notebook) -> CellNumbering:
+    """(cell id, source, number) of every numbered code cell: what students' copies carry."""
+    result = []
+    for cell in code_cells(nb):
+        number = cell_codenum(cell)
+        if number is not None:
+            result.append((cell.get("id"), cell_source(cell), number))
+    return result
+
+
+def shifted_cells(old: CellNumbering, new: Notebook) -> list[tuple[int, int]]:
+    """Pairs ``(old number, new number)`` of code cells whose number a re-deploy changes.
+
+    A cell of the new notebook is matched to the old one by cell id when both
+    have ids, else by identical source; cells with no match are new and are
+    not reported.
+    """
+    by_id: dict[str, int] = {}
+    by_source: dict[str, list[int]] = {}
+    for cell_id, source, number in old:
+        if isinstance(cell_id, str):
+            by_id[cell_id] = number
+        by_source.setdefault(source, []).append(number)
+    shifts = []
+    for cell in code_cells(new):
+        new_number = cell_codenum(cell)
+        old_number: int | None = None
+        if isinstance(cell.get("id"), str) and cell["id"] in by_id:
+            old_number = by_id[cell["id"]]
+        else:
+            candidates = by_source.get(cell_source(cell))
+            if candidates:
+                old_number = candidates.pop(0)
+        if old_number is not None and new_number is not None and old_number != new_number:
+            shifts.append((old_number, new_number))
+    return shifts
+
+
+def is_hidden(path: Path) -> bool:
+    """Hidden files and directories (``.name``), which every tool skips."""
+    return path.name.startswith(".")
+
+
+def iter_sources(root: Path, *, recursive: bool) -> Iterator[Path]:
+    """Regular, non-hidden files under ``root`` in a stable order (directories only when recursive)."""
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        raise FileProblem(root, f"cannot list directory ({exc.strerror or exc})") from None
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name == CHECKPOINTS:
+            continue
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            if recursive:
+                yield from iter_sources(path, recursive=True)
+        elif entry.is_file(follow_symlinks=True) or entry.is_symlink():
+            yield path
+
+
+class Deployer:
+    """One deploy run: in place, or from sources into a destination directory."""
+
+    def __init__(
+        self,
+        *,
+        step: int = 1,
+        recursive: bool = False,
+        dry_run: bool = False,
+        backup: bool = True,
+        world_readable: bool = False,
+        progress: Callable[[FileResult], None] | None = None,
+    ) -> None:
+        if step < 1:
+            raise DeployError(f"step must be a positive integer, not {step}")
+        self.step = step
+        self.recursive = recursive
+        self.dry_run = dry_run
+        self.backup = backup
+        self.world_readable = world_readable
+        self.progress = progress
+        self.report = DeployReport(dry_run=dry_run)
+        self._stamp = time.strftime("%Y%m%d-%H%M%S")
+
+    # -- planning -----------------------------------------------------------------
+    def plan(self, sources: Iterable[Path], dest: Path | None) -> list[tuple[Path, Path, Path | None]]:
+        """(source, target, backup root) for every file to handle; directories expanded."""
+        jobs: list[tuple[Path, Path, Path | None]] = []
+        for src in sources:
+            if src.is_dir() and not src.is_symlink():
+                for file in iter_sources(src, recursive=self.recursive):
+                    if dest is None and file.suffix != NOTEBOOK_SUFFIX:
+                        continue  # in place only notebooks change
+                    rel = file.relative_to(src)
+                    jobs.append((file, (dest / rel) if dest else file, None if dest else src))
+            else:
+                if dest is None and src.suffix != NOTEBOOK_SUFFIX:
+                    continue  # in place only notebooks change; nothing else to do
+                jobs.append((src, (dest / src.name) if dest else src, None if dest else src.parent))
+        return jobs
+
+    # -- running ------------------------------------------------------------------
+    def run(self, sources: Iterable[str | os.PathLike[str]], dest: str | os.PathLike[str] | None = None) -> DeployReport:
+        """Deploy ``sources`` (files or directories) in place (``dest`` None) or into ``dest``."""
+        dest_path = Path(dest) if dest is not None else None
+        if dest_path is not None and not dest_path.is_dir():
+            raise DeployError(f"{dest_path}: destination directory does not exist")
+        srcs = [Path(s) for s in sources]
+        for s in srcs:
+            if not s.exists() and not s.is_symlink():
+                raise DeployError(f"{s}: no such file or directory")
+        for source, target, backup_root in self.plan(srcs, dest_path):
+            result = self._one(source, target, backup_root)
+            self.report.results.append(result)
+            if self.progress:
+                self.progress(result)
+        return self.report
+
+    def _one(self, source: Path, target: Path, backup_root: Path | None) -> FileResult:
+        try:
+            if source.suffix == NOTEBOOK_SUFFIX:
+                return self._notebook(source, target, backup_root)
+            return self._copy(source, target)
+        except IpynbToolsError as exc:
+            return FileResult(source, target, FAILED, error=str(exc))
+        except OSError as exc:
+            return FileResult(source, target, FAILED, error=f"{source}: {exc.strerror or exc}")
+
+    def _notebook(self, source: Path, target: Path, backup_root: Path | None) -> FileResult:
+        nbfile = read_notebook_file(source)
+        nb = nbfile.notebook
+        old_target = nbfile if target == source else _read_existing(target)
+        old_numbering = numbering_of(old_target.notebook) if old_target is not None else []
+        cells = number_cells(nb, target.name, self.step)
+        data = notebook_bytes(nb)
+        mode = self._mode(nbfile.mode, target)
+        result = FileResult(source, target, NUMBERED, cells=cells)
+        if old_target is not None:
+            shifts = shifted_cells(old_numbering, nb)
+            if shifts:
+                moves = ", ".join(f"{a}->{b}" for a, b in shifts[:5]) + (" ..." if len(shifts) > 5 else "")
+                result.warnings.append(
+                    f"{target}: re-deploy changes the numbers of {len(shifts)} existing cell(s) ({moves}); "
+                    "copies students already have keep the old numbers"
+                )
+            if old_target.raw == data and (mode is None or old_target.mode == mode):
+                result.action = UNCHANGED
+                return result
+        if self.dry_run:
+            return result
+        if old_target is not None and backup_root is not None and self.backup:
+            self._backup(old_target.raw, target, backup_root)
+        atomic_write_bytes(target, data, mode=mode)
+        return result
+
+    def _copy(self, source: Path, target: Path) -> FileResult:
+        st = os.stat(source)
+        mode = self._mode(stat.S_IMODE(st.st_mode), target)
+        result = FileResult(source, target, COPIED)
+        if target.exists() and _same_content(source, target) and stat.S_IMODE(os.stat(target).st_mode) == mode:
+            result.action = UNCHANGED
+            return result
+        if self.dry_run:
+            return result
+        atomic_write_bytes(target, source.read_bytes(), mode=mode)
+        return result
+
+    def _mode(self, source_mode: int, target: Path) -> int | None:
+        """The mode to give ``target``: None keeps its own (or the umask's for a new file)."""
+        return source_mode | 0o444 if self.world_readable else None
+
+    def _backup(self, raw: bytes, target: Path, root: Path) -> None:
+        """Keep the bytes a deploy is about to replace: ``<root>/.ipynb_deploy_backup/<stamp>/<rel>``."""
+        rel = target.relative_to(root) if target.is_relative_to(root) else Path(target.name)
+        backup = root / BACKUP_DIR / self._stamp / rel
+        backup.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(backup, raw)
+        self.report.backup = root / BACKUP_DIR / self._stamp
+
+
+def _read_existing(path: Path) -> Any:
+    """The notebook already at a destination, or None when there is none or it is unusable."""
+    if not path.exists():
+        return None
+    try:
+        return read_notebook_file(path, follow_symlinks=False)
+    except IpynbToolsError:
+        return None
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    if os.path.getsize(a) != os.path.getsize(b):
+        return False
+    return a.read_bytes() == b.read_bytes()
+
+
+def latest_backup(directory: str | os.PathLike[str]) -> Path | None:
+    """The newest backup made by an in-place deploy of ``directory``, or None."""
+    root = Path(directory) / BACKUP_DIR
+    if not root.is_dir():
+        return None
+    stamps = sorted(p for p in root.iterdir() if p.is_dir())
+    return stamps[-1] if stamps else None
+
+
+def undo(directory: str | os.PathLike[str]) -> list[Path]:
+    """Restore the files of the newest backup of ``directory`` (atomically) and drop that backup.
+
+    Returns the restored paths. Running it again restores the backup before that.
+    """
+    base = Path(directory)
+    backup = latest_backup(base)
+    if backup is None:
+        raise DeployError(f"{base}: no deploy backup to undo ({BACKUP_DIR} is empty or missing)")
+    restored = []
+    for file in sorted(p for p in backup.rglob("*") if p.is_file()):
+        target = base / file.relative_to(backup)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(target, file.read_bytes())
+        restored.append(target)
+    shutil.rmtree(backup)
+    return restored
+
+
+def deploy(
+    sources: Iterable[str | os.PathLike[str]],
+    dest: str | os.PathLike[str] | None = None,
+    **options: Any,
+) -> DeployReport:
+    """Library entry point: :class:`Deployer` with ``options``, run once.
+
+    Into a destination the results are world-readable (students read them).
+    """
+    options.setdefault("world_readable", dest is not None)
+    return Deployer(**options).run(sources, dest)
+
+
+def resolve_legacy_arguments(args: list[str], to: str | None, in_place: bool) -> tuple[list[str], str | None, int | None]:
+    """Interpret the positional arguments of ``ipynb_deploy`` (the old and the new forms).
+
+    Returns (sources, destination or None for in place, step from the old form or None).
+    ``ipynb_deploy .`` and ``ipynb_deploy . STEP``: in place in the current directory.
+    ``ipynb_deploy DEST [STEP]`` (DEST an existing directory or not a notebook): the old form.
+    ``ipynb_deploy A.ipynb B.ipynb``: those notebooks in place. ``--to DEST``: all args are sources.
+    """
+    if to is not None or in_place:
+        return (args or ["."]), to, None
+    if not args:
+        raise UsageError("nothing to deploy: give '.', a destination directory, or sources with --to DEST")
+    step: int | None = None
+    if len(args) == 2 and args[1].isdigit() and not args[0].endswith(NOTEBOOK_SUFFIX):
+        step = int(args[1])
+        args = args[:1]
+    if len(args) == 1 and not args[0].endswith(NOTEBOOK_SUFFIX):
+        target = args[0]
+        if Path(target).resolve() == Path.cwd().resolve():
+            return ["."], None, step
+        return ["."], target, step
+    not_notebooks = [a for a in args if not a.endswith(NOTEBOOK_SUFFIX)]
+    if not_notebooks:
+        raise UsageError(
+            f"{not_notebooks[0]}: several arguments without --to must all be notebooks to number in place"
+        )
+    return args, None, step

@@ -1,0 +1,1 @@
+"""Grading and learning analytics: extract, scores, submission analysis, execution logs, report."""

@@ -1,0 +1,229 @@
+"""Reading and writing notebooks safely, the way Jupyter itself does.
+
+Why not ``nbformat.read``/``write`` here: reading must not upgrade, re-id or
+otherwise normalise a notebook (SPEC 2), so a re-deploy of an unchanged file
+is byte-identical; and the in-container commands must start fast, which the
+import of nbformat and its JSON-schema machinery does not allow. The format
+written is exactly nbformat's (``indent=1``, sorted keys,
+``ensure_ascii=False``, trailing newline), so files stay diff-friendly and
+Jupyter rewrites them unchanged. Heavier checks (the full JSON schema) belong
+to the tools that can afford nbformat.
+
+A notebook here is the plain ``dict`` that ``json`` gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_write_bytes
+from .errors import (
+    NotANotebookError,
+    NotARegularFileError,
+    NotebookVersionError,
+    NotJSONError,
+    SymlinkError,
+    TooLargeError,
+    UnreadableError,
+)
+
+Notebook = dict[str, Any]
+
+#: Default size limit for a notebook file (override per call or with IPYNB_TOOLS_MAX_NOTEBOOK_MB).
+DEFAULT_MAX_BYTES = 100 * 1024 * 1024
+CELL_TYPES = frozenset({"code", "markdown", "raw"})
+
+
+def max_notebook_bytes() -> int:
+    """The size limit in force: ``$IPYNB_TOOLS_MAX_NOTEBOOK_MB`` or 100 MB."""
+    value = os.environ.get("IPYNB_TOOLS_MAX_NOTEBOOK_MB")
+    if value:
+        try:
+            return int(float(value) * 1024 * 1024)
+        except ValueError:
+            pass
+    return DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class NotebookFile:
+    """A notebook as read from disk: the parsed dict and the exact bytes it came from."""
+
+    path: Path
+    notebook: Notebook
+    raw: bytes
+    mode: int
+
+
+def read_bytes_safely(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int | None = None,
+    follow_symlinks: bool = True,
+) -> tuple[bytes, int]:
+    """Read a regular file, refusing what SPEC 2 calls bad input.
+
+    Symlinks are followed only when ``follow_symlinks`` and only when the link
+    belongs to the current user or to root (like the kernel's
+    ``protected_symlinks``): a link another user planted is refused. Returns
+    the bytes and the file's permission bits.
+    """
+    p = Path(path)
+    limit = max_notebook_bytes() if max_bytes is None else max_bytes
+    try:
+        lst = os.lstat(p)
+    except FileNotFoundError:
+        raise NotARegularFileError(p, "no such file") from None
+    except OSError as exc:
+        raise UnreadableError(p, f"cannot read ({exc.strerror or exc})") from None
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+    if stat.S_ISLNK(lst.st_mode):
+        if not follow_symlinks:
+            raise SymlinkError(p, "is a symlink; a regular file is expected")
+        if lst.st_uid not in (os.geteuid(), 0):
+            raise SymlinkError(p, f"is a symlink owned by another user (uid {lst.st_uid}); not following it")
+        if not p.exists():
+            raise SymlinkError(p, f"is a dangling symlink (to {os.readlink(p)})")
+    else:
+        flags |= os.O_NOFOLLOW
+    try:
+        fd = os.open(p, flags)
+    except IsADirectoryError:
+        raise NotARegularFileError(p, "is a directory, not a notebook file") from None
+    except PermissionError:
+        raise UnreadableError(p, "permission denied") from None
+    except OSError as exc:
+        raise UnreadableError(p, f"cannot read ({exc.strerror or exc})") from None
+    try:
+        st = os.fstat(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise NotARegularFileError(p, "is a directory, not a notebook file")
+        if not stat.S_ISREG(st.st_mode):
+            raise NotARegularFileError(p, "is not a regular file")
+        if st.st_size > limit:
+            raise TooLargeError(p, f"is {_mb(st.st_size)}, over the limit of {_mb(limit)}")
+        chunks = []
+        total = 0
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except OSError as exc:
+                raise UnreadableError(p, f"read error ({exc.strerror or exc})") from None
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise TooLargeError(p, f"is over the limit of {_mb(limit)}")
+            chunks.append(chunk)
+        return b"".join(chunks), stat.S_IMODE(st.st_mode)
+    finally:
+        os.close(fd)
+
+
+def parse_notebook(raw: bytes, name: str | os.PathLike[str] = "<notebook>") -> Notebook:
+    """Parse notebook bytes without any conversion; check the nbformat 4 shape."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotJSONError(name, f"not UTF-8 text (byte {exc.start})") from None
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotJSONError(name, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise NotJSONError(name, "not usable JSON (nested too deeply)") from None
+    check_notebook_shape(nb, name)
+    return nb
+
+
+def check_notebook_shape(nb: object, name: str | os.PathLike[str] = "<notebook>") -> None:
+    """Raise unless ``nb`` has the structure of an nbformat 4 notebook.
+
+    This checks what every tool relies on (version, a list of cells with a
+    known type, list-or-string sources, dict metadata and tags as a list of
+    strings), not the whole JSON schema.
+    """
+    if not isinstance(nb, dict):
+        raise NotANotebookError(name, "is JSON but not a notebook (top level is not an object)")
+    if "nbformat" not in nb or "cells" not in nb:
+        what = "cells" if "nbformat" in nb else "nbformat"
+        raise NotANotebookError(name, f"is JSON but not a notebook (no '{what}' key)")
+    version = nb["nbformat"]
+    if version != 4 or isinstance(version, bool):
+        raise NotebookVersionError(name, f"is nbformat {version!r}; only nbformat 4 is supported")
+    if not isinstance(nb.get("nbformat_minor", 0), int):
+        raise NotANotebookError(name, "has a non-integer 'nbformat_minor'")
+    if not isinstance(nb.get("metadata", {}), dict):
+        raise NotANotebookError(name, "has notebook metadata that is not an object")
+    cells = nb["cells"]
+    if not isinstance(cells, list):
+        raise NotANotebookError(name, "has 'cells' that is not a list")
+    for i, cell in enumerate(cells, 1):
+        where = f"cell {i}"
+        if not isinstance(cell, dict):
+            raise NotANotebookError(name, f"{where} is not an object")
+        if cell.get("cell_type") not in CELL_TYPES:
+            raise NotANotebookError(name, f"{where} has unknown cell_type {cell.get('cell_type')!r}")
+        source = cell.get("source", "")
+        if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(s, str) for s in source))):
+            raise NotANotebookError(name, f"{where} has a source that is not text")
+        metadata = cell.get("metadata", {})
+        if not isinstance(metadata, dict):
+            raise NotANotebookError(name, f"{where} has metadata that is not an object")
+        tags = metadata.get("tags", [])
+        if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+            raise NotANotebookError(name, f"{where} has tags that are not a list of strings")
+        if cell["cell_type"] == "code" and not isinstance(cell.get("outputs", []), list):
+            raise NotANotebookError(name, f"{where} has outputs that are not a list")
+
+
+def read_notebook_file(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int | None = None,
+    follow_symlinks: bool = True,
+) -> NotebookFile:
+    """Read and parse one notebook file; raise a :class:`NotebookError` on bad input."""
+    raw, mode = read_bytes_safely(path, max_bytes=max_bytes, follow_symlinks=follow_symlinks)
+    return NotebookFile(Path(path), parse_notebook(raw, path), raw, mode)
+
+
+def read_notebook(path: str | os.PathLike[str], **kwargs: Any) -> Notebook:
+    """Read a notebook as a plain dict (see :func:`read_notebook_file`)."""
+    return read_notebook_file(path, **kwargs).notebook
+
+
+def dumps_notebook(nb: Notebook) -> str:
+    """Serialise exactly as nbformat/Jupyter do."""
+    text = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def notebook_bytes(nb: Notebook) -> bytes:
+    """:func:`dumps_notebook` as UTF-8 bytes (what goes to disk)."""
+    return dumps_notebook(nb).encode("utf-8")
+
+
+def write_notebook(path: str | os.PathLike[str], nb: Notebook, *, mode: int | None = None) -> None:
+    """Write a notebook atomically in Jupyter's format (see :mod:`ipynb_tools.atomic`)."""
+    atomic_write_bytes(path, notebook_bytes(nb), mode=mode)
+
+
+def code_cells(nb: Notebook) -> list[dict[str, Any]]:
+    """The code cells of ``nb`` in document order."""
+    return [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+
+
+def cell_source(cell: dict[str, Any]) -> str:
+    """A cell's source as one string, whichever form the file stores."""
+    source = cell.get("source", "")
+    return source if isinstance(source, str) else "".join(source)
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.1f} MB"

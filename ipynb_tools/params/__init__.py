@@ -1,0 +1,1 @@
+"""LTI custom parameters (``lms_*``): model, text format, validation, access rules, launches."""

@@ -1,0 +1,1 @@
+"""Course volumes: naming (pure) and the engine layer (Docker SDK, imported lazily)."""

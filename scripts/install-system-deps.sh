@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install the system packages the tests need (Debian): the Docker engine (docker.io), podman,
+# debootstrap (to build test images without a registry), an ssh server (remote-engine tests),
+# chromium (report rendering test) and node/npm for configurable-http-proxy.
+# Does nothing for packages already present; needs root (CI runs as root).
+set -euo pipefail
+need=()
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v podman >/dev/null || need+=(podman)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-system-deps: need root to install: ${need[*]}" >&2
+  exit 1
+fi
+echo "install-system-deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,34 @@
+"""Shared test fixtures. Engine fixtures (private Docker engine, image builder) live in tests/engine/."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    """The directory of small real notebooks used as fixtures."""
+    return DATA
+
+
+@pytest.fixture
+def copy_data(tmp_path: Path):
+    """Copy named files from tests/data into a fresh directory and return that directory."""
+
+    def _copy(*names: str, dest: Path | None = None) -> Path:
+        target = dest or tmp_path / "work"
+        target.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            src = DATA / name
+            if src.is_dir():
+                shutil.copytree(src, target / name)
+            else:
+                shutil.copy2(src, target / name)
+        return target
+
+    return _copy
