@@ -250,6 +250,7 @@ class Deployer:
             return result
         if old_target is not None and backup_root is not None and self.backup:
             self._backup(old_target.raw, target, backup_root)
+        self._make_parent(target)
         atomic_write_bytes(target, data, mode=mode)
         return result
 
@@ -262,8 +263,16 @@ class Deployer:
             return result
         if self.dry_run:
             return result
+        self._make_parent(target)
         atomic_write_bytes(target, source.read_bytes(), mode=mode)
         return result
+
+    def _make_parent(self, target: Path) -> None:
+        """Create sub-directories of a recursive deploy (world-readable when the files are)."""
+        if not target.parent.is_dir():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if self.world_readable:
+                os.chmod(target.parent, target.parent.stat().st_mode | 0o555)
 
     def _mode(self, source_mode: int, target: Path) -> int | None:
         """The mode to give ``target``: None keeps its own (or the umask's for a new file)."""

@@ -75,3 +75,7 @@ def main(
     click.echo(report.summary())
     if not report.ok:
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
