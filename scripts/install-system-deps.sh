@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system packages the tests need (Debian): the Docker engine (docker.io), podman,
-# debootstrap (to build test images without a registry), an ssh server (remote-engine tests),
+# debootstrap (to build test images without a registry), busybox-static (the tiny test image), an ssh server (remote-engine tests),
 # chromium (report rendering test) and node/npm for configurable-http-proxy.
 # Does nothing for packages already present; needs root (CI runs as root).
 set -euo pipefail
@@ -8,6 +8,7 @@ need=()
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v podman >/dev/null || need+=(podman)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+[ -x /bin/busybox ] || command -v busybox >/dev/null || need+=(busybox-static)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v npm >/dev/null || need+=(npm)
