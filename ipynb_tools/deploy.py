@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import time
+from datetime import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -180,7 +180,7 @@ class Deployer:
         self.world_readable = world_readable
         self.progress = progress
         self.report = DeployReport(dry_run=dry_run)
-        self._stamp = time.strftime("%Y%m%d-%H%M%S")
+        self._stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
 
     # -- planning -----------------------------------------------------------------
     def plan(self, sources: Iterable[Path], dest: Path | None) -> list[tuple[Path, Path, Path | None]]:
@@ -279,11 +279,22 @@ class Deployer:
         return source_mode | 0o444 if self.world_readable else None
 
     def _backup(self, raw: bytes, target: Path, root: Path) -> None:
-        """Keep the bytes a deploy is about to replace: ``<root>/.ipynb_deploy_backup/<stamp>/<rel>``."""
+        """Keep the file a deploy is about to replace: ``<root>/.ipynb_deploy_backup/<stamp>/<rel>``.
+
+        A hard link costs no copy: the deploy then renames a new inode over
+        ``target``, so the linked old inode is reachable only from the backup
+        and nothing edits it later. Where links are not allowed, the bytes are
+        written instead.
+        """
         rel = target.relative_to(root) if target.is_relative_to(root) else Path(target.name)
         backup = root / BACKUP_DIR / self._stamp / rel
         backup.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(backup, raw)
+        try:
+            os.link(target, backup, follow_symlinks=False)
+        except FileExistsError:
+            pass  # the same run saw this file already (listed twice); the first copy is the old one
+        except OSError:
+            atomic_write_bytes(backup, raw)
         self.report.backup = root / BACKUP_DIR / self._stamp
 
 
