@@ -1,0 +1,554 @@
+"""Course volumes on a real container engine (Docker, or Podman's Docker-compatible API).
+
+The only module that imports the Docker SDK. Every operation makes a fixed number of engine API
+calls whatever the number of volumes: listing is one ``GET /volumes`` with label filters plus one
+``GET /containers/json?all=1`` to tell which containers use which volume; creating is one
+``GET /volumes`` (name filters) plus one ``POST /volumes/create`` per volume that is missing;
+removing is the listing plus one ``DELETE`` per volume removed.
+
+Engines: ``connect(None)`` reads the environment like the docker CLI (``DOCKER_HOST``,
+``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``); ``connect(url)`` takes ``unix:///path``,
+``tcp://host:port`` (with the same TLS variables), or ``ssh://user@host[:port]`` (the SDK's own
+SSH transport: paramiko, or the ``ssh`` client with ``use_ssh_client=True``). A Podman service
+(``podman system service --time=0 unix:///path``) is reached with its ``unix://`` URL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Protocol, Sequence
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from ..errors import IpynbToolsError
+from .naming import (
+    ENGINE_KINDS,
+    KINDS,
+    LABEL_COURSE,
+    LABEL_HOST,
+    LABEL_KIND,
+    LABEL_NAME,
+    NAME_RE,
+    VolumeName,
+    VolumeNameError,
+    check_course,
+    check_host,
+    parse_full_name,
+)
+
+DEFAULT_TIMEOUT = 30
+
+
+class EngineError(IpynbToolsError):
+    """The container engine cannot be reached, or refused an operation."""
+
+
+class EngineURLError(EngineError):
+    """The engine URL cannot be used (unknown scheme, malformed)."""
+
+    exit_code = 2
+
+
+class VolumeNotFound(EngineError):
+    """No course volume matches the given NAME or full name."""
+
+
+class VolumeInUse(EngineError):
+    """A volume cannot be removed because containers use it."""
+
+
+class NotRemovable(EngineError):
+    """A volume that this tool must not remove (personal, another course's, not ours)."""
+
+
+class _VolumeParam(Protocol):
+    kind: str
+    name: str
+
+
+class _Params(Protocol):
+    volumes: Sequence[_VolumeParam]
+
+
+@dataclass(frozen=True)
+class ContainerUse:
+    """A container that mounts a volume."""
+
+    name: str
+    id: str
+    state: str  # running, exited, created...
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state})"
+
+
+@dataclass(frozen=True)
+class CourseVolume:
+    """One task or submit volume of a course as the engine reports it."""
+
+    full_name: str
+    kind: str  # "vol" or "sub"
+    name: str
+    course: str
+    host: str
+    labels: dict[str, str]
+    created: str | None
+    mountpoint: str | None
+    driver: str | None
+    used_by: tuple[ContainerUse, ...] = ()
+
+    @property
+    def kind_label(self) -> str:
+        """``task`` or ``submit``."""
+        return KINDS[self.kind]
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.used_by)
+
+    @property
+    def labelled(self) -> bool:
+        """True when the volume carries all four ipynb-tools labels."""
+        return all(key in self.labels for key in (LABEL_COURSE, LABEL_HOST, LABEL_KIND, LABEL_NAME))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "full_name": self.full_name,
+            "kind": self.kind,
+            "kind_label": self.kind_label,
+            "name": self.name,
+            "course": self.course,
+            "host": self.host,
+            "labels": dict(self.labels),
+            "created": self.created,
+            "mountpoint": self.mountpoint,
+            "driver": self.driver,
+            "in_use": self.in_use,
+            "used_by": [{"name": c.name, "id": c.id, "state": c.state} for c in self.used_by],
+        }
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """What ``create`` did for one volume."""
+
+    full_name: str
+    created: bool
+    #: Labels the existing volume lacks; Docker and Podman cannot add labels to an existing volume.
+    missing_labels: dict[str, str] = field(default_factory=dict)
+    #: Labels the existing volume has with a different value than its name implies.
+    conflicting_labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def note(self) -> str | None:
+        """One line when the existing volume's labels are not what they should be."""
+        parts = []
+        if self.missing_labels:
+            parts.append(
+                "exists without labels " + ", ".join(sorted(self.missing_labels))
+                + " (the engine cannot add labels to an existing volume)"
+            )
+        if self.conflicting_labels:
+            parts.append(
+                "exists with different labels: "
+                + ", ".join(f"{k}={have!r} (expected {want!r})" for k, (have, want) in sorted(self.conflicting_labels.items()))
+            )
+        return "; ".join(parts) or None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "full_name": self.full_name,
+            "created": self.created,
+            "missing_labels": dict(self.missing_labels),
+            "conflicting_labels": {k: list(v) for k, v in self.conflicting_labels.items()},
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class RemoveResult:
+    """What ``remove`` did for one volume."""
+
+    full_name: str
+    removed_containers: tuple[ContainerUse, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"full_name": self.full_name, "removed_containers": [c.name for c in self.removed_containers]}
+
+
+@dataclass
+class Engine:
+    """A connection to one container engine; ``url`` is what the user asked for (for messages)."""
+
+    client: Any  # docker.DockerClient
+    url: str
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def api(self) -> Any:
+        return self.client.api
+
+
+def describe_url(url: str | None) -> str:
+    """The engine as the user would name it: the URL, or where the environment points."""
+    if url:
+        return url
+    return os.environ.get("DOCKER_HOST") or "the local engine (unix:///var/run/docker.sock)"
+
+
+def connect(url: str | None = None, *, use_ssh_client: bool = False, timeout: int = DEFAULT_TIMEOUT) -> Engine:
+    """Connect to the engine at ``url`` (or the one the environment names) and check it answers.
+
+    TLS variables (``DOCKER_TLS_VERIFY``, ``DOCKER_CERT_PATH``) apply to ``tcp://`` URLs given here
+    as they do to ``DOCKER_HOST``. Raises :class:`EngineURLError` for a URL that cannot work and
+    :class:`EngineError` when nothing answers.
+    """
+    where = describe_url(url)
+    environment = dict(os.environ)
+    if url is not None:
+        url = url.strip()
+        if not url:
+            raise EngineURLError("engine URL is empty")
+        scheme = url.split("://", 1)[0] if "://" in url else ""
+        if scheme not in ("unix", "tcp", "ssh", "http", "https", "npipe"):
+            raise EngineURLError(
+                f"engine URL {url!r} is not unix:///path, tcp://host:port or ssh://user@host[:port]"
+            )
+        environment["DOCKER_HOST"] = url
+    try:
+        client = docker.DockerClient.from_env(environment=environment, use_ssh_client=use_ssh_client, timeout=timeout)
+    except docker.errors.TLSParameterError as exc:
+        raise EngineURLError(f"engine {where}: TLS settings: {_one_line(exc)}") from None
+    except docker.errors.DockerException as exc:
+        text = _one_line(exc)
+        if any(problem in text for problem in _URL_PROBLEMS):
+            raise EngineURLError(f"engine URL {where}: {text}") from None
+        if "Error while fetching server API version" in text:
+            raise EngineError(f"cannot reach the container engine at {where}: {_reason(exc)}") from None
+        raise EngineURLError(f"engine URL {where}: {text}") from None
+    except Exception as exc:  # paramiko/ssh and socket errors surface here, not as DockerException
+        if any(problem in _one_line(exc) for problem in _URL_PROBLEMS):
+            raise EngineURLError(f"engine URL {where}: {_one_line(exc)}") from None
+        raise EngineError(f"cannot reach the container engine at {where}: {_reason(exc)}") from None
+    return Engine(client, where)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+_REASONS = (
+    ("FileNotFoundError", "no engine socket there (is the engine running?)"),
+    ("ConnectionRefusedError", "connection refused (is the engine running?)"),
+    ("Connection refused", "connection refused (is the engine running?)"),
+    ("Unable to connect to port", "SSH connection refused"),
+    ("NoValidConnectionsError", "SSH connection refused"),
+    ("Authentication failed", "SSH authentication failed"),
+    ("not found in known_hosts", "SSH host key not in known_hosts"),
+    ("PermissionError", "permission denied on the engine socket"),
+    ("timed out", "timed out"),
+    ("Name or service not known", "unknown host"),
+    ("CERTIFICATE_VERIFY_FAILED", "TLS certificate verification failed"),
+    ("SSLError", "TLS error"),
+)
+_URL_PROBLEMS = ("could not be cast", "Invalid bind address", "Invalid port", "Invalid IPv6", "invalid literal")
+
+
+def _reason(exc: BaseException) -> str:
+    """The innermost useful reason of a connection failure, in one line."""
+    text = _one_line(exc)
+    for marker, reason in _REASONS:
+        if marker in text:
+            return reason
+    return text.replace("Error while fetching server API version: ", "")
+
+
+class _calling:
+    """Turn SDK and transport errors of one engine call into :class:`EngineError`."""
+
+    def __init__(self, engine: Engine, what: str) -> None:
+        self.engine = engine
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        if exc is None or isinstance(exc, IpynbToolsError):
+            return False
+        if isinstance(exc, docker.errors.APIError):
+            message = exc.explanation if getattr(exc, "explanation", None) else _one_line(exc)
+            raise EngineError(f"{self.what}: the engine at {self.engine.url} refused: {_one_line_str(message)}") from None
+        if isinstance(exc, (requests.exceptions.RequestException, OSError, docker.errors.DockerException)):
+            raise EngineError(f"{self.what}: cannot reach the container engine at {self.engine.url}: {_reason(exc)}") from None
+        return False
+
+
+def _one_line_str(value: Any) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return " ".join(str(value).split())
+
+
+# --------------------------------------------------------------------------- references
+
+
+@dataclass(frozen=True)
+class VolumeRef:
+    """What the user named: a kind (or both engine kinds) and a NAME, within a course and host."""
+
+    kinds: tuple[str, ...]
+    name: str
+    text: str
+
+    def full_names(self, course: str, host: str) -> list[str]:
+        return [VolumeName(kind, self.name, course, host).full for kind in self.kinds]
+
+
+def parse_ref(text: str, course: str, host: str) -> VolumeRef:
+    """Read ``NAME``, ``vol_NAME``/``sub_NAME``, ``lms_vol_NAME`` or a full name of this course and host.
+
+    A bare NAME means both the task and the submit volume. Personal volumes and full names of other
+    courses or hosts are refused here, before anything touches the engine.
+    """
+    check_course(course)
+    check_host(host)
+    raw = text.strip()
+    if raw.startswith("lms_") and raw.count("_") >= 4:
+        parts = parse_full_name(raw)
+        if (parts.course, parts.host) != (course, host):
+            raise NotRemovable(
+                f"{raw}: belongs to course {parts.course!r} on host {parts.host!r}, not to course "
+                f"{course!r} on host {host!r}"
+            )
+        kind, name = parts.kind, parts.name
+    else:
+        body = raw[4:] if raw.startswith("lms_") else raw
+        kind_text, sep, name = body.partition("_")
+        if not sep:
+            kind, name = "", body
+        else:
+            kind = kind_text
+            if kind not in KINDS:
+                raise VolumeNameError(f"{raw!r}: kind {kind_text!r} is not one of vol, sub")
+    if kind == "prs":
+        raise NotRemovable(f"{raw}: personal volumes are directories in each user's home, not engine volumes")
+    if not NAME_RE.fullmatch(name):
+        raise VolumeNameError(f"{raw!r}: volume NAME {name!r} must be lowercase letters and digits only")
+    return VolumeRef(tuple(ENGINE_KINDS) if not kind else (kind,), name, raw)
+
+
+# --------------------------------------------------------------------------- operations
+
+
+def _course_filters(course: str, host: str) -> dict[str, Any]:
+    return {"label": [f"{LABEL_COURSE}={course}", f"{LABEL_HOST}={host}"]}
+
+
+def _container_uses(engine: Engine) -> dict[str, list[ContainerUse]]:
+    """Volume name -> containers that mount it, from ONE ``GET /containers/json?all=1``."""
+    with _calling(engine, "listing containers"):
+        containers = engine.api.containers(all=True)
+    uses: dict[str, list[ContainerUse]] = {}
+    for entry in containers:
+        names = entry.get("Names") or [entry.get("Id", "")[:12]]
+        use = ContainerUse(names[0].lstrip("/"), entry.get("Id", ""), entry.get("State") or entry.get("Status") or "")
+        for mount in entry.get("Mounts") or ():
+            if mount.get("Type") == "volume" and mount.get("Name"):
+                uses.setdefault(mount["Name"], []).append(use)
+    return uses
+
+
+def _to_course_volume(raw: dict[str, Any], uses: dict[str, list[ContainerUse]]) -> CourseVolume | None:
+    """A course volume from the engine's JSON; None when its name is not a task/submit full name."""
+    labels = dict(raw.get("Labels") or {})
+    name = raw.get("Name", "")
+    try:
+        parts = parse_full_name(name)
+    except VolumeNameError:
+        return None
+    if parts.kind not in ENGINE_KINDS:
+        return None
+    return CourseVolume(
+        full_name=name,
+        kind=parts.kind,
+        name=parts.name,
+        course=parts.course,
+        host=parts.host,
+        labels=labels,
+        created=raw.get("CreatedAt"),
+        mountpoint=raw.get("Mountpoint"),
+        driver=raw.get("Driver"),
+        used_by=tuple(uses.get(name, ())),
+    )
+
+
+def _matches_course(volume: CourseVolume, course: str, host: str) -> bool:
+    """Labels AND name agree that the volume is this course's on this host."""
+    labels = volume.labels
+    return (
+        labels.get(LABEL_COURSE) == course
+        and labels.get(LABEL_HOST) == host
+        and labels.get(LABEL_KIND, volume.kind) == volume.kind
+        and labels.get(LABEL_NAME, volume.name) == volume.name
+        and (volume.course, volume.host) == (course, host)
+    )
+
+
+def list_volumes(engine: Engine, course: str, host: str, *, with_containers: bool = True) -> list[CourseVolume]:
+    """The course's task and submit volumes on this engine, sorted by kind and NAME.
+
+    Two engine calls in all: the volumes carrying this course's and host's labels, and (unless
+    ``with_containers`` is false) every container once, to fill in ``used_by``.
+    """
+    check_course(course)
+    check_host(host)
+    with _calling(engine, f"listing volumes of course {course} on {host}"):
+        raw = engine.api.volumes(filters=_course_filters(course, host)).get("Volumes") or []
+    uses = _container_uses(engine) if with_containers and raw else {}
+    found = []
+    for item in raw:
+        volume = _to_course_volume(item, uses)
+        if volume is not None and _matches_course(volume, course, host):
+            found.append(volume)
+    return sorted(found, key=lambda v: (ENGINE_KINDS.index(v.kind), v.name))
+
+
+def _existing(engine: Engine, full_names: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The engine's volumes with exactly these names, from one filtered ``GET /volumes``."""
+    wanted = sorted(set(full_names))
+    if not wanted:
+        return {}
+    with _calling(engine, "looking up volumes"):
+        raw = engine.api.volumes(filters={"name": wanted}).get("Volumes") or []
+    return {item["Name"]: item for item in raw if item.get("Name") in wanted}
+
+
+def create_volumes(engine: Engine, names: Sequence[VolumeName]) -> list[CreateResult]:
+    """Create the given engine volumes with their labels; existing ones are left as they are.
+
+    An existing volume is never recreated (it may hold students' work). Docker and Podman cannot
+    change an existing volume's labels, so missing or different labels are reported in the result.
+    """
+    for name in names:
+        if name.kind not in ENGINE_KINDS:
+            raise NotRemovable(f"{name.full}: personal volumes are directories in each user's home, not engine volumes")
+    existing = _existing(engine, (n.full for n in names))
+    results: list[CreateResult] = []
+    seen: set[str] = set()
+    for name in names:
+        if name.full in seen:
+            continue
+        seen.add(name.full)
+        want = name.labels
+        have_raw = existing.get(name.full)
+        if have_raw is None:
+            with _calling(engine, f"creating {name.full}"):
+                try:
+                    engine.api.create_volume(name.full, driver="local", labels=want)
+                    results.append(CreateResult(name.full, True))
+                    continue
+                except docker.errors.APIError as exc:
+                    if exc.status_code != 409:  # created meanwhile by someone else: treat as existing
+                        raise
+                have_raw = engine.api.inspect_volume(name.full)
+        have = dict(have_raw.get("Labels") or {})
+        missing = {k: v for k, v in want.items() if k not in have}
+        conflicting = {k: (have[k], v) for k, v in want.items() if k in have and have[k] != v}
+        results.append(CreateResult(name.full, False, missing, conflicting))
+    return results
+
+
+def create_volume(engine: Engine, kind: str, name: str, course: str, host: str) -> CreateResult:
+    """Create one task (``vol``) or submit (``sub``) volume; see :func:`create_volumes`."""
+    return create_volumes(engine, [VolumeName(kind, name, course, host)])[0]
+
+
+def volumes_for_params(params: _Params, course: str, host: str) -> list[VolumeName]:
+    """The engine volumes a parameter set needs: its task and submit volumes (personal ones are dirs)."""
+    return [
+        VolumeName(v.kind, v.name, course, host) for v in params.volumes if v.kind in ENGINE_KINDS
+    ]
+
+
+def create_for_params(engine: Engine, params: _Params, course: str, host: str) -> list[CreateResult]:
+    """Create every task and submit volume named in ``params.volumes`` (kind/name) for this course."""
+    check_course(course)
+    check_host(host)
+    return create_volumes(engine, volumes_for_params(params, course, host))
+
+
+def resolve(engine: Engine, refs: Sequence[str], course: str, host: str) -> list[CourseVolume]:
+    """The course volumes the references name (with their containers); every ref must match one."""
+    parsed = [parse_ref(ref, course, host) for ref in refs]
+    volumes = {v.full_name: v for v in list_volumes(engine, course, host)}
+    chosen: list[CourseVolume] = []
+    missing: list[str] = []
+    for ref in parsed:
+        hits = [volumes[n] for n in ref.full_names(course, host) if n in volumes]
+        if not hits:
+            missing.append(ref.text)
+        chosen.extend(h for h in hits if h not in chosen)
+    if missing:
+        raise VolumeNotFound(
+            f"no task or submit volume {', '.join(repr(m) for m in missing)} of course {course!r} on "
+            f"host {host!r} at {engine.url} (see 'ipynb-tools volumes ls')"
+        )
+    return chosen
+
+
+def inspect_volume(engine: Engine, ref: str, course: str, host: str) -> list[CourseVolume]:
+    """The course volume(s) one reference names: a bare NAME may give the task and the submit one."""
+    return resolve(engine, [ref], course, host)
+
+
+def remove_volumes(
+    engine: Engine, refs: Sequence[str], course: str, host: str, *, force: bool = False
+) -> list[RemoveResult]:
+    """Remove the named task/submit volumes of this course and host.
+
+    Everything is checked before anything is removed: an unknown name, a personal volume or
+    another course's volume stops the whole call. A volume in use by containers (running or
+    stopped) is refused, naming them, unless ``force``: then those containers are removed first.
+    """
+    if not refs:
+        raise EngineError("name at least one volume to remove")
+    chosen = resolve(engine, refs, course, host)
+    busy = [v for v in chosen if v.in_use]
+    if busy and not force:
+        raise VolumeInUse(
+            "; ".join(f"{v.full_name} is in use by {', '.join(str(c) for c in v.used_by)}" for v in busy)
+            + " (nothing removed; --force removes those containers first)"
+        )
+    results: list[RemoveResult] = []
+    removed_containers: set[str] = set()
+    for volume in chosen:
+        gone = []
+        for container in volume.used_by:
+            if container.id not in removed_containers:
+                with _calling(engine, f"removing container {container.name} that uses {volume.full_name}"):
+                    try:
+                        engine.api.remove_container(container.id, force=True)
+                    except docker.errors.NotFound:
+                        pass
+                removed_containers.add(container.id)
+            gone.append(container)
+        with _calling(engine, f"removing {volume.full_name}"):
+            try:
+                engine.api.remove_volume(volume.full_name)
+            except docker.errors.NotFound:
+                pass  # removed meanwhile: the goal is reached
+        results.append(RemoveResult(volume.full_name, tuple(gone)))
+    return results
+
