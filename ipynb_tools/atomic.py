@@ -12,6 +12,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from .errors import SymlinkError, WriteError
 
@@ -32,7 +33,48 @@ def atomic_write_bytes(
     mode: int | None = None,
     replace_symlink: bool = False,
 ) -> None:
-    """Replace ``path`` with ``data`` atomically.
+    """Replace ``path`` with ``data`` atomically (see :func:`atomic_write_from`)."""
+
+    def write(fd: int) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            view = view[written:]
+
+    atomic_write_from(path, write, mode=mode, replace_symlink=replace_symlink)
+
+
+def atomic_copy_file(
+    source: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    *,
+    mode: int | None = None,
+) -> None:
+    """Copy ``source`` over ``path`` atomically, streaming (large data files never sit in memory)."""
+
+    def write(fd: int) -> None:
+        with open(source, "rb") as src:
+            offset = 0
+            try:
+                while sent := os.sendfile(fd, src.fileno(), offset, 1 << 24):
+                    offset += sent
+            except OSError as exc:
+                if offset or exc.errno not in (errno.EINVAL, errno.ENOSYS):
+                    raise
+                while chunk := src.read(1 << 20):  # filesystems without sendfile
+                    os.write(fd, chunk)
+
+    atomic_write_from(path, write, mode=mode)
+
+
+def atomic_write_from(
+    path: str | os.PathLike[str],
+    write: Callable[[int], None],
+    *,
+    mode: int | None = None,
+    replace_symlink: bool = False,
+) -> None:
+    """Replace ``path`` atomically with what ``write(fd)`` writes to a temp file.
 
     The new file keeps the mode (and, when run as root, the owner) of the file
     it replaces; a new file gets ``mode`` or ``0o666 & ~umask``. ``mode`` given
@@ -66,10 +108,7 @@ def atomic_write_bytes(
         raise WriteError(target, f"cannot create a temporary file in {directory}: {exc.strerror or exc}") from exc
     try:
         try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            write(fd)
             if old is not None and stat.S_ISREG(old.st_mode) and os.geteuid() == 0:
                 os.fchown(fd, old.st_uid, old.st_gid)
             os.fchmod(fd, mode)

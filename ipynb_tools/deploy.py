@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .atomic import atomic_write_bytes
+from .atomic import atomic_copy_file, atomic_write_bytes
 from .errors import FileProblem, IpynbToolsError, UsageError
 from .notebook import Notebook, cell_source, code_cells, notebook_bytes, read_notebook_file
 from .tags import cell_codenum, cell_tags, numbered_tags
@@ -264,7 +264,7 @@ class Deployer:
         if self.dry_run:
             return result
         self._make_parent(target)
-        atomic_write_bytes(target, source.read_bytes(), mode=mode)
+        atomic_copy_file(source, target, mode=mode)
         return result
 
     def _make_parent(self, target: Path) -> None:

@@ -176,3 +176,17 @@ def test_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_shape_check_accepts_every_fixture_nbformat_accepts() -> None:
     for path in DATA.glob("*.ipynb"):
         check_notebook_shape(json.loads(path.read_text()), path)
+
+
+def test_atomic_copy_streams_big_and_empty_files(tmp_path: Path) -> None:
+    from ipynb_tools.atomic import atomic_copy_file
+
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(3 * 1024 * 1024 + 7))
+    atomic_copy_file(big, tmp_path / "copy.bin", mode=0o644)
+    assert (tmp_path / "copy.bin").read_bytes() == big.read_bytes()
+    assert (tmp_path / "copy.bin").stat().st_mode & 0o777 == 0o644
+    (tmp_path / "empty").write_bytes(b"")
+    atomic_copy_file(tmp_path / "empty", tmp_path / "copy.bin")
+    assert (tmp_path / "copy.bin").read_bytes() == b""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.bin", "copy.bin", "empty"]
