@@ -1,0 +1,319 @@
+"""Submission analysis: one tidy row per (user, notebook, codenum), and summaries (SPEC 7).
+
+Columns of :attr:`Analysis.cells`:
+
+- ``user``, ``notebook`` (the task notebook name), ``codenum``;
+- ``present``: the submission has a code cell with that number;
+- ``changed``: its source differs from the task version (trailing white space
+  ignored); missing (``<NA>``) when there is no task version to compare with;
+- ``executed``: it has an execution count or outputs;
+- ``execution_count`` (``<NA>`` when never run);
+- ``error_name``: the ``ename`` of its first error output (``<NA>`` when none);
+- ``output_bytes``: UTF-8 size of the output content (stream text, data
+  values, tracebacks), not of the JSON around it;
+- ``copies``: how many cells carry that number (students duplicate cells and
+  the tags go with them; the row then merges them: present, changed and
+  executed if any copy is, the highest count, the first error, the sum of bytes).
+
+With a task directory every numbered cell of the task notebook gets a row for
+every submission of it, so cells a student deleted show as not present.
+Notebooks are read with :mod:`ipynb_tools.notebook` (plain json, no nbformat):
+analysing a course's hand-ins must stay close to the cost of reading them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from ..errors import IpynbToolsError
+from ..notebook import cell_source, read_notebook
+from ..tags import cell_codenum
+from .collect import Submission, collect_submissions
+from .submissions import iter_notebook_files
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CELL_COLUMNS = [
+    "user",
+    "notebook",
+    "codenum",
+    "present",
+    "changed",
+    "executed",
+    "execution_count",
+    "error_name",
+    "output_bytes",
+    "copies",
+]
+
+Progress = Callable[[int, int, Path], None]
+
+
+@dataclass
+class Analysis:
+    """The result of :func:`analyze_submissions`."""
+
+    cells: "pd.DataFrame"
+    submissions: "pd.DataFrame"
+    problems: list[tuple[Path, str]] = field(default_factory=list)
+    task_dir: Path | None = None
+
+    def per_cell(self) -> "pd.DataFrame":
+        """Per (notebook, codenum): submissions, present, changed, executed, errors, mean output bytes."""
+        return summarise(self.cells, ["notebook", "codenum"])
+
+    def per_user(self) -> "pd.DataFrame":
+        """Per user: notebooks handed in, and the same counts over all their cells."""
+        table = summarise(self.cells, ["user"])
+        if not self.cells.empty:
+            notebooks = self.cells.groupby("user")["notebook"].nunique()
+            table.insert(1, "notebooks", table["user"].map(notebooks).astype("int64"))
+        else:
+            table.insert(1, "notebooks", [])
+        return table
+
+    def problems_table(self) -> "pd.DataFrame":
+        import pandas as pd
+
+        return pd.DataFrame(
+            {"path": [str(p) for p, _ in self.problems], "problem": [m for _, m in self.problems]},
+            columns=["path", "problem"],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as JSON-ready data (records; missing values as null)."""
+        return {
+            "cells": _records(self.cells),
+            "per_cell": _records(self.per_cell()),
+            "per_user": _records(self.per_user()),
+            "submissions": _records(self.submissions),
+            "problems": [{"path": str(p), "problem": m} for p, m in self.problems],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n"
+
+    def to_csv(self) -> str:
+        """The tidy cells table as CSV text."""
+        return self.cells.to_csv(index=False, lineterminator="\n")
+
+    def to_xlsx(self) -> bytes:
+        """A workbook with the sheets cells, per_cell, per_user, submissions, problems (needs openpyxl)."""
+        import io
+
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError:
+            raise IpynbToolsError("Excel output needs the openpyxl package (pip install openpyxl)") from None
+        import pandas as pd
+
+        buffer = io.BytesIO()
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            for name, table in (
+                ("cells", self.cells),
+                ("per_cell", self.per_cell()),
+                ("per_user", self.per_user()),
+                ("submissions", self.submissions),
+                ("problems", self.problems_table()),
+            ):
+                table.to_excel(writer, sheet_name=name, index=False)
+        return buffer.getvalue()
+
+
+def _records(table: "pd.DataFrame") -> list[dict[str, Any]]:
+    return json.loads(table.to_json(orient="records", force_ascii=False))
+
+
+def summarise(cells: "pd.DataFrame", keys: list[str]) -> "pd.DataFrame":
+    """Counts of the tidy table grouped by ``keys``."""
+    import pandas as pd
+
+    columns = [*keys, "rows", "present", "changed", "executed", "errors", "output_bytes"]
+    if cells.empty:
+        return pd.DataFrame(columns=columns)
+    frame = cells.assign(errors=cells["error_name"].notna(), changed=cells["changed"].fillna(False).astype(bool))
+    grouped = frame.groupby(keys, sort=True)
+    table = grouped.agg(
+        rows=("present", "size"),
+        present=("present", "sum"),
+        changed=("changed", "sum"),
+        executed=("executed", "sum"),
+        errors=("errors", "sum"),
+        output_bytes=("output_bytes", "sum"),
+    ).reset_index()
+    for col in ("rows", "present", "changed", "executed", "errors", "output_bytes"):
+        table[col] = table[col].astype("int64")
+    return table
+
+
+def output_bytes(outputs: list[Any]) -> int:
+    """UTF-8 size of the content of a cell's outputs (see the module doc)."""
+    total = 0
+    for out in outputs:
+        if not isinstance(out, dict):
+            continue
+        kind = out.get("output_type")
+        if kind == "stream":
+            total += _text_bytes(out.get("text"))
+        elif kind == "error":
+            total += _text_bytes(out.get("traceback"))
+        else:
+            data = out.get("data")
+            if isinstance(data, dict):
+                for value in data.values():
+                    total += _text_bytes(value) if isinstance(value, (str, list)) else len(json.dumps(value))
+    return total
+
+
+def _text_bytes(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass"))
+    if isinstance(value, list):
+        return sum(len(v.encode("utf-8", "surrogatepass")) for v in value if isinstance(v, str))
+    return 0
+
+
+def error_name(outputs: list[Any]) -> str | None:
+    """The ``ename`` of the first error output, or None."""
+    for out in outputs:
+        if isinstance(out, dict) and out.get("output_type") == "error":
+            name = out.get("ename")
+            return name if isinstance(name, str) and name else "Error"
+    return None
+
+
+def read_task_versions(
+    task_dir: str | os.PathLike[str], on_problem: Callable[[Path, str], None] | None = None
+) -> dict[str, dict[int, str]]:
+    """notebook name -> {codenum: source} of the task notebooks in ``task_dir``."""
+    versions: dict[str, dict[int, str]] = {}
+    for path in iter_notebook_files(task_dir):
+        try:
+            nb = read_notebook(path)
+        except IpynbToolsError as exc:
+            if on_problem is not None:
+                on_problem(path, str(exc))
+            continue
+        numbered: dict[int, str] = {}
+        for cell in nb.get("cells", ()):
+            if cell.get("cell_type") == "code":
+                number = cell_codenum(cell)
+                if number is not None and number not in numbered:
+                    numbered[number] = _normal(cell_source(cell))
+        versions[path.name] = numbered
+    return versions
+
+
+def _normal(source: str) -> str:
+    return source.replace("\r\n", "\n").rstrip()
+
+
+class _Columns:
+    """Column lists of the tidy table, filled row by row (cheaper than a dict per row)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, list[Any]] = {name: [] for name in CELL_COLUMNS}
+
+    def add(self, *row: Any) -> None:
+        for name, value in zip(CELL_COLUMNS, row):
+            self.data[name].append(value)
+
+
+def _submission_rows(sub: Submission, task: dict[int, str] | None, cols: _Columns) -> int:
+    """Add the rows of one submission; return its number of code cells."""
+    found: dict[int, list[Any]] = {}
+    code = 0
+    for cell in sub.nb["cells"]:
+        if cell.get("cell_type") != "code":
+            continue
+        code += 1
+        number = cell_codenum(cell)
+        if number is None:
+            continue
+        outputs = cell.get("outputs") or []
+        count = cell.get("execution_count")
+        if not isinstance(count, int) or isinstance(count, bool):
+            count = None
+        executed = count is not None or bool(outputs)
+        ename = error_name(outputs) if outputs else None
+        size = output_bytes(outputs) if outputs else 0
+        if task is not None and number in task:
+            changed: bool | None = _normal(cell_source(cell)) != task[number]
+        else:
+            changed = None
+        old = found.get(number)
+        if old is None:
+            found[number] = [changed, executed, count, ename, size, 1]
+        else:
+            if changed is not None:
+                old[0] = bool(old[0]) or changed
+            old[1] = old[1] or executed
+            if count is not None and (old[2] is None or count > old[2]):
+                old[2] = count
+            old[3] = old[3] or ename
+            old[4] += size
+            old[5] += 1
+    numbers = sorted(set(found) | set(task or ()))
+    for number in numbers:
+        got = found.get(number)
+        if got is None:
+            cols.add(sub.user, sub.notebook, number, False, None, False, None, None, 0, 0)
+        else:
+            cols.add(sub.user, sub.notebook, number, True, *got)
+    return code
+
+
+def analyze_submissions(
+    submit_dir: str | os.PathLike[str],
+    task_dir: str | os.PathLike[str] | None = None,
+    *,
+    progress: Progress | None = None,
+) -> Analysis:
+    """Analyse every submission in ``submit_dir`` (against the task notebooks in ``task_dir``).
+
+    Files that cannot be read or identified are listed in ``problems``; they
+    never stop the analysis.
+    """
+    import pandas as pd
+
+    problems: list[tuple[Path, str]] = []
+
+    def problem(path: Path, message: str) -> None:
+        problems.append((path, message))
+
+    versions = read_task_versions(task_dir, problem) if task_dir is not None else None
+    subs = collect_submissions(submit_dir, bases=list(versions or ()), on_problem=problem, progress=progress)
+    cols = _Columns()
+    sub_rows: dict[str, list[Any]] = {k: [] for k in ("user", "notebook", "file", "submitted_at", "bytes", "code_cells", "in_task")}
+    for sub in subs:
+        task = versions.get(sub.notebook) if versions is not None else None
+        if versions is not None and task is None:
+            problem(sub.path, f"no task notebook {sub.notebook} in {task_dir}; not compared")
+        code = _submission_rows(sub, task, cols)
+        for key, value in zip(
+            sub_rows, (sub.user, sub.notebook, sub.path.name, sub.when, sub.size, code, task is not None)
+        ):
+            sub_rows[key].append(value)
+    data = cols.data
+    cells = pd.DataFrame(
+        {
+            "user": pd.Series(data["user"], dtype="object"),
+            "notebook": pd.Series(data["notebook"], dtype="object"),
+            "codenum": pd.Series(data["codenum"], dtype="int64"),
+            "present": pd.Series(data["present"], dtype="bool"),
+            "changed": pd.Series(data["changed"], dtype="boolean"),
+            "executed": pd.Series(data["executed"], dtype="bool"),
+            "execution_count": pd.Series(data["execution_count"], dtype="Int64"),
+            "error_name": pd.Series(data["error_name"], dtype="string"),
+            "output_bytes": pd.Series(data["output_bytes"], dtype="int64"),
+            "copies": pd.Series(data["copies"], dtype="int64"),
+        }
+    )
+    submissions = pd.DataFrame(sub_rows)
+    problems.sort(key=lambda p: (str(p[0]), p[1]))
+    return Analysis(cells, submissions, problems, Path(task_dir) if task_dir is not None else None)

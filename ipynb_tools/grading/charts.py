@@ -1,0 +1,208 @@
+"""The four execution-log charts of the old Moodle module, drawn with matplotlib (Agg) as inline SVG.
+
+1. OK vs error overall (pie);
+2. activity per code cell: stacked OK/error bars by codenum;
+3. activity per user: stacked OK/error bars;
+4. user progress: codenum over time, one line per user, broken after gaps of
+   more than 30 minutes.
+
+Each function takes the joined executions of :mod:`.logs` and returns SVG text
+(``<svg ...>...</svg>``, no XML prolog) ready to be put inside an HTML page:
+text stays text (``svg.fonttype: none``) and element ids are salted per chart so
+several charts can share a page. No pyplot: no global figure state, no GUI.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+OK_COLOR = "#43a047"
+ERROR_COLOR = "#e53935"
+#: A gap longer than this breaks a user's line on the progress chart (as in the old module).
+PROGRESS_GAP_SECONDS = 30 * 60
+NO_CODENUM = "none"
+NO_USER = "(unknown)"
+MAX_LEGEND_USERS = 20
+
+
+def _figure(width: float, height: float) -> "Figure":
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=96, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def to_svg(fig: "Figure", salt: str) -> str:
+    """The figure as inline SVG (ids salted with ``salt``; no date, so output is repeatable)."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]
+
+
+def _no_data(ax: Any, message: str = "no executions in the log") -> None:
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#666")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def ok_error_chart(executions: "pd.DataFrame") -> str:
+    """Chart 1: how many executions ended OK and how many in an error."""
+    ok = int(executions["ok"].sum()) if not executions.empty else 0
+    errors = int(len(executions) - ok)
+    fig = _figure(4.8, 3.6)
+    ax = fig.add_subplot()
+    ax.set_title("OK vs error (all executions)")
+    if ok + errors == 0:
+        _no_data(ax)
+    else:
+        values, labels, colors = [], [], []
+        for value, label, color in ((ok, "OK", OK_COLOR), (errors, "ERROR", ERROR_COLOR)):
+            if value:
+                values.append(value)
+                labels.append(f"{label} {value}")
+                colors.append(color)
+        ax.pie(values, labels=labels, colors=colors, autopct="%1.0f%%", startangle=90, counterclock=False)
+        ax.set_aspect("equal")
+    return to_svg(fig, "ok-error")
+
+
+def _stacked_counts(executions: "pd.DataFrame", key: "pd.Series") -> "pd.DataFrame":
+    """OK and error counts per value of ``key`` (a frame with columns ok, error)."""
+    import pandas as pd
+
+    frame = pd.DataFrame({"key": key.to_numpy(), "ok": executions["ok"].to_numpy()})
+    counts = frame.groupby(["key", "ok"], sort=False).size().unstack(fill_value=0)
+    return pd.DataFrame(
+        {"ok": counts.get(True, 0), "error": counts.get(False, 0)}, index=counts.index
+    ).fillna(0).astype(int)
+
+
+def _empty_counts() -> "pd.DataFrame":
+    import pandas as pd
+
+    return pd.DataFrame({"ok": pd.Series([], dtype="int64"), "error": pd.Series([], dtype="int64")})
+
+
+def _stacked_bars(counts: "pd.DataFrame", title: str, ylabel: str, salt: str) -> str:
+    rows = len(counts)
+    fig = _figure(7.2, min(2.0 + 0.28 * max(rows, 1), 40.0))
+    ax = fig.add_subplot()
+    ax.set_title(title)
+    if rows == 0:
+        _no_data(ax)
+        return to_svg(fig, salt)
+    positions = list(range(rows))
+    labels = [str(k) for k in counts.index]
+    ax.barh(positions, counts["ok"], color=OK_COLOR, label="OK")
+    ax.barh(positions, counts["error"], left=counts["ok"], color=ERROR_COLOR, label="ERROR")
+    ax.set_yticks(positions, labels=labels, fontsize=8 if rows > 30 else 10)
+    ax.invert_yaxis()
+    ax.set_ylabel(ylabel)
+    ax.set_xlabel("executions")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+    return to_svg(fig, salt)
+
+
+def _cell_labels(executions: "pd.DataFrame") -> tuple["pd.Series", list[Any]]:
+    """Label per execution (``NNN``, or ``file NNN`` when several notebooks) and the label order."""
+    import pandas as pd
+
+    files = executions["filename"].fillna("")
+    several = files[files != ""].nunique() > 1
+    numbers = executions["codenum"]
+    text = numbers.map(lambda n: NO_CODENUM if pd.isna(n) else f"{int(n):03d}")
+    labels = (files.str.replace(r"\.ipynb$", "", regex=True) + " " + text) if several else text
+    order_frame = pd.DataFrame({"label": labels, "file": files, "n": numbers.fillna(10**9)})
+    order = order_frame.sort_values(["file", "n"]).drop_duplicates("label")["label"].tolist()
+    return labels, order
+
+
+def cell_activity_chart(executions: "pd.DataFrame") -> str:
+    """Chart 2: executions per code cell, OK and error stacked, by codenum."""
+    if executions.empty:
+        return _stacked_bars(_empty_counts(), "Activity per code cell", "code cell", "cells")
+    labels, order = _cell_labels(executions)
+    counts = _stacked_counts(executions, labels).reindex(order, fill_value=0)
+    return _stacked_bars(counts, "Activity per code cell", "code cell (codenum)", "cells")
+
+
+def user_activity_chart(executions: "pd.DataFrame") -> str:
+    """Chart 3: executions per user, OK and error stacked."""
+    if executions.empty:
+        return _stacked_bars(_empty_counts(), "Activity per user", "user", "users")
+    users = executions["username"].fillna(NO_USER)
+    counts = _stacked_counts(executions, users).sort_index()
+    return _stacked_bars(counts, "Activity per user", "user", "users")
+
+
+def progress_lines(executions: "pd.DataFrame", gap_seconds: int = PROGRESS_GAP_SECONDS) -> dict[str, tuple[list[Any], list[float]]]:
+    """user -> (times, codenums) with a NaN point inserted after every gap longer than ``gap_seconds``.
+
+    Executions without a date or a codenum are left out (they cannot be placed).
+    """
+    frame = executions[executions["date"].notna() & executions["codenum"].notna()]
+    lines: dict[str, tuple[list[Any], list[float]]] = {}
+    if frame.empty:
+        return lines
+    frame = frame.assign(username=frame["username"].fillna(NO_USER)).sort_values(["username", "date"], kind="stable")
+    for user, group in frame.groupby("username", sort=True):
+        times = group["date"].dt.tz_convert("UTC").dt.tz_localize(None).tolist()
+        values = group["codenum"].astype("float64").tolist()
+        xs: list[Any] = []
+        ys: list[float] = []
+        previous = None
+        for when, value in zip(times, values):
+            if previous is not None and (when - previous).total_seconds() > gap_seconds:
+                xs.append(previous + (when - previous) / 2)
+                ys.append(float("nan"))
+            xs.append(when)
+            ys.append(value)
+            previous = when
+        lines[str(user)] = (xs, ys)
+    return lines
+
+
+def progress_chart(executions: "pd.DataFrame") -> str:
+    """Chart 4: which cell each user ran over time; a line per user, broken after 30-minute gaps."""
+    import matplotlib.dates as mdates
+
+    lines = progress_lines(executions)
+    fig = _figure(9.0, 4.8)
+    ax = fig.add_subplot()
+    ax.set_title("User progress (codenum over time, UTC)")
+    if not lines:
+        _no_data(ax, "no dated executions of numbered cells")
+        return to_svg(fig, "progress")
+    for user, (xs, ys) in lines.items():
+        ax.plot(xs, ys, marker="o", markersize=2.5, linewidth=1.2, label=user)
+    ax.set_ylabel("code cell (codenum)")
+    ax.set_xlabel("time")
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    if len(lines) <= MAX_LEGEND_USERS:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return to_svg(fig, "progress")
+
+
+#: (element id, caption, function) of the four charts, in report order.
+CHARTS = (
+    ("chart-ok-error", "OK vs error overall", ok_error_chart),
+    ("chart-cells", "Activity per code cell", cell_activity_chart),
+    ("chart-users", "Activity per user", user_activity_chart),
+    ("chart-progress", "User progress", progress_chart),
+)

@@ -1,0 +1,96 @@
+"""Read the submissions of a directory once: parsed, identified, one per (user, notebook).
+
+Shared by extract (one notebook) and the submission analysis (all notebooks).
+A file that cannot be read or identified is reported through ``on_problem``
+and skipped: one bad hand-in must not stop the grading of the others.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..errors import IpynbToolsError
+from ..notebook import Notebook, read_notebook_file
+from .submissions import ProblemHandler, SubmissionInfo, identify, iter_notebook_files, normalise_base, user_from_name
+
+
+@dataclass
+class Submission:
+    """One usable submission: who, which task notebook, the parsed notebook."""
+
+    path: Path
+    user: str
+    notebook: str
+    nb: Notebook
+    info: SubmissionInfo
+    size: int
+    mtime: float
+
+    @property
+    def when(self) -> str:
+        """When it was handed in: the recorded time, else the file's modification time (UTC ISO)."""
+        if self.info.submitted_at:
+            return self.info.submitted_at
+        import datetime as _dt
+
+        return _dt.datetime.fromtimestamp(self.mtime, _dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def collect_submissions(
+    submit_dir: str | os.PathLike[str],
+    *,
+    base: str | None = None,
+    bases: Iterable[str] = (),
+    on_problem: ProblemHandler | None = None,
+    progress: Callable[[int, int, Path], None] | None = None,
+) -> list[Submission]:
+    """The submissions in ``submit_dir``, sorted by (notebook, user).
+
+    With ``base`` only submissions of that notebook are kept and only files whose
+    name fits it are reported when unusable. ``bases`` are known task notebook
+    names that help read old-style file names. When a user handed in the same
+    notebook more than once, the newest is kept and the others are reported.
+    """
+    wanted = normalise_base(base) if base else None
+    known = [wanted] if wanted else [normalise_base(b) for b in bases]
+    files = list(iter_notebook_files(submit_dir))
+    chosen: dict[tuple[str, str], Submission] = {}
+
+    def problem(path: Path, message: str) -> None:
+        if on_problem is not None:
+            on_problem(path, message)
+
+    for index, path in enumerate(files, 1):
+        if progress is not None:
+            progress(index, len(files), path)
+        relevant = wanted is None or user_from_name(path.name, wanted) is not None
+        try:
+            nbfile = read_notebook_file(path)
+            user, notebook, info = identify(path, nbfile.notebook, known)
+        except IpynbToolsError as exc:
+            if relevant:
+                problem(path, _problem_text(exc, path))
+            continue
+        if wanted is not None and notebook != wanted:
+            continue
+        st = os.stat(path)
+        sub = Submission(path, user, notebook, nbfile.notebook, info, len(nbfile.raw), st.st_mtime)
+        key = (notebook, user)
+        old = chosen.get(key)
+        if old is None:
+            chosen[key] = sub
+            continue
+        newer, older = (sub, old) if (sub.when, sub.path.name) > (old.when, old.path.name) else (old, sub)
+        chosen[key] = newer
+        problem(older.path, f"older submission of {notebook} by {user}; using {newer.path.name}")
+    return [chosen[k] for k in sorted(chosen)]
+
+
+def _problem_text(exc: IpynbToolsError, path: Path) -> str:
+    """The problem part of an error about ``path`` (without repeating the path)."""
+    text = str(exc)
+    prefix = f"{path}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
