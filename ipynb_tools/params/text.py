@@ -1,0 +1,441 @@
+"""The text form of custom parameters: parse any line ending, write the old module's canonical text.
+
+Parsing is lenient like the old module (it never refuses a text): every
+sanitising step and every value it cannot read becomes a :class:`Finding`, and
+lines it does not interpret are kept exactly. :func:`parse` with
+``strict=True`` raises :class:`ParamsError` on the first error instead.
+
+Writing produces the old module's order -- users, teachers, image, CPU,
+memory, activity limit, default URL, closing times, volumes, iframe, automatic
+keys, reserved keys, then every other line in its original order -- one
+``key=value`` per line, each ending in ``\\r\\n``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import os
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Callable, Iterable
+
+from ..atomic import atomic_write_text
+from .findings import ERROR, INFO, WARNING, Finding
+from .model import (
+    AUTOMATIC_KEYS,
+    CLOSE_SUFFIX,
+    FIXED_KEYS,
+    KEY_ACTLIMIT,
+    KEY_CPULIMIT,
+    KEY_DEFURL,
+    KEY_IFRAME,
+    KEY_IMAGE,
+    KEY_MEMLIMIT,
+    KEY_TEACHERS,
+    KEY_USERS,
+    NAME_RE,
+    PREFIX,
+    RESERVED_KEYS,
+    VOLUME_KINDS,
+    Params,
+    ParamsError,
+    VolumeParam,
+    attribute_of,
+    is_clean_value,
+    is_user_token,
+    split_users,
+    strip_forbidden,
+)
+
+LINE_END = "\r\n"
+LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n")
+#: Largest parameter file read (Moodle stores custom parameters in a TEXT column; they are small).
+MAX_BYTES = 1024 * 1024
+
+_MEMORY_RE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*([kmgt]?)(i?b)?", re.IGNORECASE)
+_MULTIPLIERS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_SECONDS_RE = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_FLOAT_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class _BadValue(Exception):
+    """A value that cannot be read for its key (becomes an error finding)."""
+
+
+# -- value readers ------------------------------------------------------------------------
+
+
+def parse_memory(value: str) -> int:
+    """Bytes from ``1073741824``, ``1,073,741,824``, ``512M``, ``2G``, ``1.5GiB`` (binary units)."""
+    text = value.replace(",", "").strip()
+    match = _MEMORY_RE.fullmatch(text)
+    if not match:
+        raise _BadValue(f"memory {value!r} is not a number of bytes (like 1073741824, 1,073,741,824, 512M or 2G)")
+    number, unit, suffix = match.groups()
+    if not unit and "." in number:
+        raise _BadValue(f"memory {value!r}: a number of bytes has no fraction")
+    if suffix and suffix.lower() == "ib" and not unit:
+        raise _BadValue(f"memory {value!r}: 'iB' needs a unit (KiB, MiB, GiB, TiB)")
+    return int(Decimal(number) * _MULTIPLIERS[unit.lower()])
+
+
+def parse_seconds(value: str) -> int:
+    """Seconds from ``3600``, ``3,600``, ``90m``, ``2h``, ``1d``."""
+    match = _SECONDS_RE.fullmatch(value.replace(",", "").strip())
+    if not match:
+        raise _BadValue(f"activity limit {value!r} is not a number of seconds (like 3600, 90m, 2h)")
+    return int(match.group(1)) * _SECONDS[match.group(2).lower()]
+
+
+def parse_cpu(value: str) -> float:
+    """A CPU count (float); ``0.0`` means no limit."""
+    if not _FLOAT_RE.fullmatch(value.strip()):
+        raise _BadValue(f"CPU limit {value!r} is not a number (like 0.5, 1.0, 2)")
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise _BadValue(f"CPU limit {value!r} is not a finite number")
+    return number
+
+
+def parse_time(value: str) -> int:
+    """A unix time from digits (a fraction is dropped) or an ISO 8601 date/time (local time when naive)."""
+    text = value.strip()
+    if re.fullmatch(r"\d+(?:\.\d*)?", text):
+        return int(Decimal(text))
+    try:
+        when = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise _BadValue(f"time {value!r} is neither a unix time nor an ISO date/time") from None
+    try:
+        stamp = when.timestamp()
+    except (OverflowError, OSError, ValueError):
+        raise _BadValue(f"time {value!r} is out of range") from None
+    if stamp < 0:
+        raise _BadValue(f"time {value!r} is before 1970")
+    return int(stamp)
+
+
+def parse_bool(value: str) -> bool:
+    """``1``/``0`` (also true/false, yes/no, on/off; empty is false)."""
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise _BadValue(f"{value!r} is not 1 or 0")
+
+
+def _text(value: str) -> str:
+    return value
+
+
+_READERS: dict[str, Callable[[str], object]] = {
+    KEY_USERS: split_users,
+    KEY_TEACHERS: split_users,
+    KEY_IMAGE: _text,
+    KEY_DEFURL: _text,
+    KEY_CPULIMIT: parse_cpu,
+    KEY_MEMLIMIT: parse_memory,
+    KEY_ACTLIMIT: parse_seconds,
+    KEY_IFRAME: parse_bool,
+    **{key: _text for key in AUTOMATIC_KEYS + RESERVED_KEYS},
+}
+
+# -- keys ---------------------------------------------------------------------------------
+
+
+def sanitize_name(name: str) -> str:
+    """NAME lowercased with everything but ``a-z0-9`` removed."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def classify_key(key: str) -> tuple[str, str, str, str]:
+    """Classify a stripped key.
+
+    Returns ``(category, canonical key, kind, raw NAME)`` where category is
+    ``fixed``, ``volume``, ``close``, ``unknown`` (an ``lms_*`` key we do not
+    know) or ``other`` (not ``lms_*``). For ``volume``/``close`` the canonical
+    key has the sanitised NAME (possibly empty).
+    """
+    lowered = key.lower()
+    if not lowered.startswith(PREFIX):
+        return "other", key, "", ""
+    if lowered in FIXED_KEYS:
+        return "fixed", lowered, "", ""
+    for kind in VOLUME_KINDS:
+        prefix = f"{PREFIX}{kind}_"
+        if lowered.startswith(prefix):
+            raw_name = key[len(prefix):] if key[: len(prefix)].lower() == prefix else lowered[len(prefix):]
+            if kind == "sub" and raw_name.lower().endswith(CLOSE_SUFFIX):
+                raw_name = raw_name[: -len(CLOSE_SUFFIX)]
+                return "close", f"{prefix}{sanitize_name(raw_name)}{CLOSE_SUFFIX}", kind, raw_name
+            return "volume", f"{prefix}{sanitize_name(raw_name)}", kind, raw_name
+    return "unknown", key, "", ""
+
+
+def canonical_key(key: str) -> str:
+    """The key a line is matched by when editing: lowercased ``lms_*`` with a sanitised NAME."""
+    return classify_key(key.strip())[1]
+
+
+def split_lines(text: str) -> list[str]:
+    """Split at ``\\r\\n``, ``\\n`` or ``\\r`` (only those: other separators stay inside a line)."""
+    return LINE_SPLIT_RE.split(text)
+
+
+# -- parsing ------------------------------------------------------------------------------
+
+
+def parse_with_findings(text: str, source: str = "<params>") -> tuple[Params, list[Finding]]:
+    """Parse ``text``; return the model and what parsing noticed (sanitising, unreadable values ...)."""
+    if not isinstance(text, str):
+        raise ParamsError(f"parameters must be text, not {type(text).__name__}", source=source)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return _parse_lines(enumerate(split_lines(text), 1))
+
+
+def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Finding]]:
+    params = Params()
+    findings: list[Finding] = []
+    seen: dict[str, int] = {}
+
+    def note(severity: str, lineno: int, key: str | None, message: str) -> None:
+        findings.append(Finding(severity, lineno, key, message))
+
+    def again(lineno: int, key: str) -> None:
+        if key in seen:
+            note(WARNING, lineno, key, f"{key} is given again (first on line {seen[key]}); this line wins")
+        else:
+            seen[key] = lineno
+
+    for lineno, raw in numbered:
+        if not raw.strip():
+            continue
+        raw_key, sep, raw_value = raw.partition("=")
+        key = raw_key.strip()
+        category, ckey, kind, raw_name = classify_key(key)
+        if category == "other":
+            params.others.append(raw)
+            if not sep:
+                note(INFO, lineno, None, "not a key=value line (Moodle ignores it); kept as it is")
+            continue
+        if not sep:
+            params.others.append(raw)
+            note(WARNING, lineno, ckey, f"{key!r} has no '=' (Moodle ignores this line); kept as it is")
+            continue
+        if category == "unknown":
+            params.others.append(raw)
+            close = difflib.get_close_matches(key.lower(), FIXED_KEYS, n=1, cutoff=0.75)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            note(WARNING, lineno, key, f"unknown key {key!r}{hint} (kept as it is)")
+            continue
+
+        value, removed = strip_forbidden(raw_value)
+        value = value.strip()
+        if removed:
+            shown = "".join(sorted(set(removed))).encode("unicode_escape").decode("ascii")
+            note(WARNING, lineno, ckey, f"removed forbidden characters {shown!r} from the value of {ckey}")
+        if category == "fixed" and key != ckey:
+            note(INFO, lineno, ckey, f"key {key!r} read as {ckey}")
+
+        if category == "fixed":
+            try:
+                typed = _READERS[ckey](value)
+            except _BadValue as exc:
+                params.others.append(f"{ckey}={value}")
+                note(ERROR, lineno, ckey, f"{ckey}: {exc} (kept as it is)")
+                continue
+            again(lineno, ckey)
+            setattr(params, attribute_of(ckey), typed)
+            params.line_numbers[ckey] = lineno
+            continue
+
+        name = sanitize_name(raw_name)
+        what = f"{PREFIX}{kind}_{raw_name}" + (CLOSE_SUFFIX if category == "close" else "")
+        if not name:
+            params.others.append(f"{key}={value}")
+            note(ERROR, lineno, key, f"{what}: NAME {raw_name!r} has no letters a-z or digits (kept as it is)")
+            continue
+        if name != raw_name:
+            note(WARNING, lineno, ckey, f"NAME {raw_name!r} may only have a-z and 0-9; read as {name!r} ({ckey})")
+
+        if category == "close":
+            try:
+                when = parse_time(value)
+            except _BadValue as exc:
+                params.others.append(f"{key}={value}")
+                note(ERROR, lineno, ckey, f"{ckey}: closing {exc} (kept as it is)")
+                continue
+            again(lineno, ckey)
+            params.closes[name] = when
+            params.line_numbers[ckey] = lineno
+            continue
+
+        access_raw, colon, users_raw = value.partition(":")
+        access = access_raw.strip()
+        if "/" in access:
+            access = access.replace("/", "")
+            note(WARNING, lineno, ckey, f"removed '/' from the access name of {ckey}: now {access!r}")
+        if any(ch.isspace() for ch in access):
+            access = re.sub(r"\s+", "_", access)
+            note(WARNING, lineno, ckey, f"white space in the access name of {ckey} became '_': now {access!r}")
+        if not access:
+            note(INFO, lineno, ckey, f"{ckey} has no access name: the entry is removed")
+            continue
+        users = split_users(users_raw) if colon else ()
+        again(lineno, ckey)
+        params.volumes.append(VolumeParam(kind, name, access, users or None))
+        params.line_numbers[ckey] = lineno
+    return params, findings
+
+
+def parse(text: str, source: str = "<params>", *, strict: bool = False) -> Params:
+    """Parse custom parameter text (any line ending).
+
+    Never raises for a ``str`` (the old module accepted anything); with
+    ``strict`` the first error finding raises :class:`ParamsError` naming
+    ``source`` and the line.
+    """
+    params, findings = parse_with_findings(text, source)
+    if strict:
+        for finding in findings:
+            if finding.severity == ERROR:
+                raise ParamsError(finding.message, source=source, line=finding.line)
+    return params
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _is_kept_line(line: str) -> bool:
+    """True when ``line`` is one the parser keeps exactly in ``others`` (so writing it is safe)."""
+    if not isinstance(line, str) or not line.strip() or LINE_SPLIT_RE.search(line):
+        return False
+    reparsed, _ = _parse_lines([(1, line)])
+    return reparsed == Params(others=[line])
+
+
+def check_params(params: Params) -> None:
+    """Raise :class:`ParamsError` when ``params`` holds something its text cannot say.
+
+    Guarantees that ``parse(format_params(params)) == params``.
+    """
+
+    def bad(key: str, problem: str) -> ParamsError:
+        return ParamsError(f"{key}: {problem}", source="<model>")
+
+    for key in (KEY_USERS, KEY_TEACHERS):
+        users = params.fixed_value(key)
+        if not isinstance(users, tuple):
+            raise bad(key, "must be a tuple of user names")
+        for user in users:
+            if not isinstance(user, str) or not is_user_token(user):
+                raise bad(key, f"{user!r} is not a single user name")
+    for key in (KEY_IMAGE, KEY_DEFURL, *AUTOMATIC_KEYS, *RESERVED_KEYS):
+        value = params.fixed_value(key)
+        if value is not None and (not isinstance(value, str) or not is_clean_value(value)):
+            raise bad(key, f"{value!r} has forbidden characters or surrounding white space")
+    cpu = params.cpulimit
+    if cpu is not None and (isinstance(cpu, bool) or not isinstance(cpu, (int, float)) or cpu != cpu
+                            or cpu in (float("inf"), float("-inf"))):
+        raise bad(KEY_CPULIMIT, f"{cpu!r} is not a finite number")
+    for key in (KEY_MEMLIMIT, KEY_ACTLIMIT):
+        number = params.fixed_value(key)
+        if number is not None and (isinstance(number, bool) or not isinstance(number, int) or number < 0):
+            raise bad(key, f"{number!r} is not a whole number >= 0")
+    if params.iframe is not None and not isinstance(params.iframe, bool):
+        raise bad(KEY_IFRAME, f"{params.iframe!r} is not True or False")
+    for name, when in params.closes.items():
+        if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+            raise bad(f"lms_sub_{name}_close", "NAME must be lowercase letters and digits only")
+        if isinstance(when, bool) or not isinstance(when, int) or when < 0:
+            raise bad(f"lms_sub_{name}_close", f"{when!r} is not a unix time")
+    for volume in params.volumes:
+        if not isinstance(volume, VolumeParam):
+            raise bad("volumes", f"{volume!r} is not a VolumeParam")
+    for line in params.others:
+        if not _is_kept_line(line):
+            raise bad("others", f"{line!r} is not a line the parser would keep as it is")
+
+
+def format_lines(params: Params, *, always_people: bool = True) -> list[str]:
+    """The canonical ``key=value`` lines (users and teachers always, unless ``always_people`` is false)."""
+    check_params(params)
+    lines: list[str] = []
+    if always_people or params.users:
+        lines.append(f"{KEY_USERS}={','.join(params.users)}")
+    if always_people or params.teachers:
+        lines.append(f"{KEY_TEACHERS}={','.join(params.teachers)}")
+    if params.image is not None:
+        lines.append(f"{KEY_IMAGE}={params.image}")
+    if params.cpulimit is not None:
+        lines.append(f"{KEY_CPULIMIT}={float(params.cpulimit)!r}")
+    if params.memlimit is not None:
+        lines.append(f"{KEY_MEMLIMIT}={params.memlimit}")
+    if params.actlimit is not None:
+        lines.append(f"{KEY_ACTLIMIT}={params.actlimit}")
+    if params.defurl is not None:
+        lines.append(f"{KEY_DEFURL}={params.defurl}")
+    for name, when in params.closes.items():
+        lines.append(f"{PREFIX}sub_{name}{CLOSE_SUFFIX}={when}")
+    for volume in params.volumes:
+        lines.append(f"{volume.key}={volume.value}")
+    if params.iframe is not None:
+        lines.append(f"{KEY_IFRAME}={'1' if params.iframe else '0'}")
+    for key in AUTOMATIC_KEYS + RESERVED_KEYS:
+        value = params.fixed_value(key)
+        if value is not None:
+            lines.append(f"{key}={value}")
+    lines.extend(params.others)
+    return lines
+
+
+def format_params(params: Params) -> str:
+    """The canonical text: the old module's order, every line ending in ``\\r\\n``."""
+    return "".join(line + LINE_END for line in format_lines(params))
+
+
+#: ``format`` is the name the rest of the project uses; ``format_params`` avoids shadowing the builtin.
+format = format_params  # noqa: A001
+
+# -- files --------------------------------------------------------------------------------
+
+
+def decode_params(data: bytes, source: str) -> str:
+    """UTF-8 text of a parameter file (a BOM is dropped); one-line error naming the line otherwise."""
+    if len(data) > MAX_BYTES:
+        raise ParamsError(f"is larger than {MAX_BYTES} bytes; not a custom parameter file", source=source)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = len(split_lines(data[: exc.start].decode("utf-8", "replace")))
+        raise ParamsError(f"is not UTF-8 text (byte {exc.start})", source=source, line=line) from None
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def read_params_text(path: str | os.PathLike[str]) -> str:
+    """The text of a parameter file."""
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except IsADirectoryError:
+        raise ParamsError("is a directory", source=source) from None
+    except OSError as exc:
+        raise ParamsError(f"cannot read ({exc.strerror or exc})", source=source) from None
+    return decode_params(data, source)
+
+
+def read_params_file(path: str | os.PathLike[str]) -> Params:
+    """Read and parse a parameter file."""
+    return parse(read_params_text(path), os.fspath(path))
+
+
+def write_params_file(path: str | os.PathLike[str], params: Params) -> None:
+    """Write the canonical text atomically (the old file stays whole if anything fails)."""
+    atomic_write_text(path, format_params(params))

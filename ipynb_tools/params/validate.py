@@ -1,0 +1,137 @@
+"""Validation: what is wrong or surprising in a parameter set, with severity and line.
+
+:func:`validate` takes the text (then it also reports what parsing noticed:
+stripped characters, renamed NAMEs, unreadable values, unknown keys) or a
+:class:`~ipynb_tools.params.model.Params` (then only the checks of the model).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections import Counter
+
+from .findings import ERROR, INFO, WARNING, Finding, has_errors
+from .model import (
+    KEY_CPULIMIT,
+    KEY_DEFURL,
+    KEY_MEMLIMIT,
+    KEY_SESSIONINFO,
+    KEY_TEACHERS,
+    KEY_USERS,
+    MIN_ENGINE_MEMORY,
+    MIN_USABLE_MEMORY,
+    Params,
+)
+from .text import parse_with_findings
+
+__all__ = ["Finding", "validate", "check_model", "has_errors", "ERROR", "WARNING", "INFO"]
+
+#: More CPUs than this is almost certainly a typo (a course container is small).
+MAX_SENSIBLE_CPUS = 64.0
+MIN_SENSIBLE_CPUS = 0.1
+DEFAULT_URLS = ("/lab", "/tree")
+
+
+def validate(source: str | Params, *, now: float | None = None, source_name: str = "<params>") -> list[Finding]:
+    """All findings for a parameter text or model, parse findings first, then by line."""
+    if isinstance(source, Params):
+        return check_model(source, now=now)
+    params, findings = parse_with_findings(source, source_name)
+    return findings + check_model(params, now=now)
+
+
+def _fmt_time(when: int) -> str:
+    try:
+        return _dt.datetime.fromtimestamp(when).astimezone().isoformat(timespec="minutes")
+    except (OverflowError, OSError, ValueError):
+        return str(when)
+
+
+def _mib(number: int) -> str:
+    return f"{number / 1024 / 1024:.0f} MiB"
+
+
+def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
+    """The checks that need the whole set (memory, CPU, volume references, user lists, times)."""
+    now = time.time() if now is None else now
+    found: list[Finding] = []
+    line = params.line_numbers.get
+
+    def add(severity: str, key: str | None, message: str, at: int | None = None) -> None:
+        found.append(Finding(severity, at if at is not None else (line(key) if key else None), key, message))
+
+    # resources
+    if params.memlimit is not None and params.memlimit > 0:
+        if params.memlimit < MIN_ENGINE_MEMORY:
+            add(ERROR, KEY_MEMLIMIT, f"memory limit {params.memlimit} bytes is below the engine minimum of 6 MiB")
+        elif params.memlimit < MIN_USABLE_MEMORY:
+            add(WARNING, KEY_MEMLIMIT,
+                f"memory limit {_mib(params.memlimit)} is under 200 MB: the Jupyter server may not start")
+    if params.cpulimit is not None:
+        if params.cpulimit < 0:
+            add(ERROR, KEY_CPULIMIT, f"CPU limit {params.cpulimit} is negative (0.0 means no limit)")
+        elif 0 < params.cpulimit < MIN_SENSIBLE_CPUS:
+            add(WARNING, KEY_CPULIMIT, f"CPU limit {params.cpulimit} is below {MIN_SENSIBLE_CPUS}: the server will crawl")
+        elif params.cpulimit > MAX_SENSIBLE_CPUS:
+            add(WARNING, KEY_CPULIMIT, f"CPU limit {params.cpulimit} is over {MAX_SENSIBLE_CPUS:g} CPUs")
+    if params.defurl not in (None, "") and not any(
+        params.defurl == url or params.defurl.startswith(url + "/") for url in DEFAULT_URLS
+    ):
+        add(WARNING, KEY_DEFURL, f"default URL {params.defurl!r} is neither /lab nor /tree")
+    if params.sessioninfo not in (None, "") and params.session_ids is None:
+        add(WARNING, KEY_SESSIONINFO, f"lms_sessioninfo {params.sessioninfo!r} is not '<instance id>,<lti id>'")
+
+    # people
+    if "*" in params.teachers:
+        add(WARNING, KEY_TEACHERS, "lms_teachers contains '*': everyone is a teacher")
+    for key, users in ((KEY_USERS, params.users), (KEY_TEACHERS, params.teachers)):
+        if "*" in users and len(users) > 1:
+            add(INFO, key, f"{key} has '*' and names: '*' already means everyone")
+        for user, count in Counter(users).items():
+            if count > 1:
+                add(INFO, key, f"{key} lists {user!r} {count} times")
+
+    # volumes
+    counts = Counter((v.kind, v.name) for v in params.volumes)
+    for (kind, name), count in counts.items():
+        if count > 1:
+            add(WARNING, f"lms_{kind}_{name}", f"lms_{kind}_{name} is given {count} times: the last one is used")
+    everyone = "*" in params.users
+    effective = params.effective_volumes()
+    task_names = {v.name for v in effective if v.kind == "vol"}
+    submit_names = {v.name for v in effective if v.kind == "sub"}
+    open_to_list = False
+    for volume in effective:
+        key = volume.key
+        bare = volume.access[1:] if volume.access.startswith("-") else volume.access
+        if bare in ("", "..") or bare.startswith("-"):
+            add(ERROR, key, f"access name {volume.access!r} of {key} leaves no usable link name")
+        if volume.kind == "sub" and volume.access.startswith("-"):
+            add(WARNING, key,
+                f"'-' on the submit volume {key} is not a teacher-only marker: everyone gets the link "
+                f"{volume.link_name('<full name>')!r} (students need it to hand in)")
+        if volume.kind == "prs" and volume.name not in task_names:
+            add(INFO, key, f"personal volume {key} has no task volume lms_vol_{volume.name}: nothing is copied into it")
+        if volume.users is None:
+            open_to_list = True
+        else:
+            strangers = [u for u in volume.users if u != "*" and u not in params.users and u not in params.teachers]
+            if strangers and not everyone:
+                add(INFO, key, f"{key} lists users who are not in lms_users: {', '.join(strangers)} "
+                                "(they mount this volume all the same)")
+            if "*" in volume.users and len(volume.users) > 1:
+                add(INFO, key, f"{key} has '*' and names: '*' already means everyone")
+    if open_to_list and not params.users and effective:
+        add(INFO, KEY_USERS, "lms_users is empty: only teachers mount the volumes that have no user list of their own")
+    if task_names and not params.teachers:
+        add(WARNING, KEY_TEACHERS, "lms_teachers is empty: nobody can write to the task volumes")
+
+    # closing times
+    for name, when in params.closes.items():
+        key = f"lms_sub_{name}_close"
+        if name not in submit_names:
+            add(WARNING, key, f"{key} is a closing time for lms_sub_{name}, which is not defined")
+        elif when < now:
+            add(WARNING, key, f"{key}: the closing time {_fmt_time(when)} is in the past: submissions are refused")
+    return sorted(found, key=lambda f: (f.line is None, f.line or 0))
