@@ -470,6 +470,15 @@ def create_volumes(engine: Engine, names: Sequence[VolumeName]) -> list[CreateRe
     return results
 
 
+def names_from_refs(refs: Sequence[str], course: str, host: str) -> list[VolumeName]:
+    """The engine volumes the user named (``NAME`` = task and submit, ``vol_NAME``, full name...)."""
+    out: list[VolumeName] = []
+    for ref in refs:
+        parsed = parse_ref(ref, course, host)
+        out.extend(VolumeName(kind, parsed.name, course, host) for kind in parsed.kinds)
+    return out
+
+
 def create_volume(engine: Engine, kind: str, name: str, course: str, host: str) -> CreateResult:
     """Create one task (``vol``) or submit (``sub``) volume; see :func:`create_volumes`."""
     return create_volumes(engine, [VolumeName(kind, name, course, host)])[0]
