@@ -1,0 +1,398 @@
+"""Task-to-personal sync: every rule of SPEC 3.3 "We add", the manifest, speed shortcuts, interruption."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ipynb_tools import sync as sync_mod
+from ipynb_tools.atomic import TEMP_SUFFIX
+from ipynb_tools.deploy import number_cells
+from ipynb_tools.notebook import notebook_bytes, read_notebook
+from ipynb_tools.sync import (
+    ADOPTED,
+    COPIED,
+    KEPT,
+    MANIFEST_NAME,
+    MOVED_ASIDE,
+    SKIPPED,
+    UNCHANGED,
+    UPDATED,
+    SyncError,
+    sync_tree,
+)
+from ipynb_tools.tags import cell_codenum, cell_filename
+
+NOW = time.mktime((2026, 4, 1, 10, 20, 30, 0, 0, -1))
+STAMP = "20260401-102030"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def notebook(*sources: str, deployed_as: str | None = None, step: int = 1) -> bytes:
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "metadata": {}, "source": "# 課題"},
+            *({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
+              for s in sources),
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    if deployed_as:
+        number_cells(nb, deployed_as, step)
+    return notebook_bytes(nb)
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode() if isinstance(data, str) else data)
+    return path
+
+
+def later(path: Path, data: bytes | str) -> None:
+    """Rewrite a file so its mtime surely moves (coarse-timestamp filesystems)."""
+    st = path.stat()
+    write(path, data)
+    os.utime(path, ns=(st.st_atime_ns, max(path.stat().st_mtime_ns, st.st_mtime_ns + 1_000_000)))
+
+
+def actions(report) -> dict[str, str]:
+    return {r.rel: r.action for r in report.results}
+
+
+def listing(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> tuple[Path, Path]:
+    task = tmp_path / "lms_vol_py_98_lms.example.org"
+    personal = tmp_path / "lms_prs_py_98_lms.example.org"
+    task.mkdir()
+    personal.mkdir()
+    write(task / "kadai-1.ipynb", notebook("print(1)", "x = 2", deployed_as="kadai-1.ipynb", step=10))
+    write(task / "data" / "input.csv", "a,b\n1,2\n")
+    write(task / "日本語 の ファイル.txt", "こんにちは\n")
+    write(task / ".hidden", "secret\n")
+    write(task / ".ipynb_checkpoints" / "kadai-1-checkpoint.ipynb", notebook("old"))
+    write(task / "data" / ".ipynb_checkpoints" / "x", "x")
+    return task, personal
+
+
+def test_first_sync_copies_visible_files_and_keeps_a_hidden_manifest(dirs):
+    task, personal = dirs
+    report = sync_tree(task, personal, now=NOW)
+    assert report.ok
+    assert actions(report) == {"kadai-1.ipynb": COPIED, "data/input.csv": COPIED, "日本語 の ファイル.txt": COPIED}
+    assert (personal / "kadai-1.ipynb").read_bytes() == (task / "kadai-1.ipynb").read_bytes()
+    assert (personal / "日本語 の ファイル.txt").read_text() == "こんにちは\n"
+    assert not (personal / ".hidden").exists()
+    assert not (personal / ".ipynb_checkpoints").exists()
+    assert not (personal / "data" / ".ipynb_checkpoints").exists()
+    manifest = json.loads((personal / MANIFEST_NAME).read_text())
+    assert set(manifest["files"]) == {"kadai-1.ipynb", "data/input.csv", "日本語 の ファイル.txt"}
+    entry = manifest["files"]["data/input.csv"]
+    assert entry["src"][0] == len("a,b\n1,2\n")
+    assert len(entry["src_sha"]) == 64 and entry["src_sha"] == entry["dst_sha"]
+    # cp -a like: the teacher's modification time is kept
+    assert (personal / "data/input.csv").stat().st_mtime_ns == (task / "data/input.csv").stat().st_mtime_ns
+    assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
+
+
+def test_resync_with_nothing_changed_reads_no_file_and_rewrites_no_manifest(dirs, monkeypatch):
+    task, personal = dirs
+    sync_tree(task, personal)
+    manifest_stat = (personal / MANIFEST_NAME).stat()
+    calls = []
+    monkeypatch.setattr(sync_mod, "_hash_file", lambda p: calls.append(p) or "")
+    monkeypatch.setattr(sync_mod, "render", lambda *a: calls.append(a))
+    report = sync_tree(task, personal)
+    assert set(actions(report).values()) == {UNCHANGED}
+    assert calls == []
+    assert (personal / MANIFEST_NAME).stat().st_mtime_ns == manifest_stat.st_mtime_ns
+    assert (personal / MANIFEST_NAME).stat().st_ino == manifest_stat.st_ino
+
+
+def test_teacher_update_reaches_a_copy_the_student_did_not_touch(dirs):
+    task, personal = dirs
+    sync_tree(task, personal)
+    later(task / "data" / "input.csv", "a,b\n1,2\n3,4\n")
+    report = sync_tree(task, personal)
+    assert actions(report)["data/input.csv"] == UPDATED
+    assert (personal / "data" / "input.csv").read_text() == "a,b\n1,2\n3,4\n"
+    assert sync_tree(task, personal).changed == []
+
+
+def test_a_touched_task_file_with_the_same_content_is_not_copied_again(dirs):
+    task, personal = dirs
+    sync_tree(task, personal)
+    before = (personal / "data" / "input.csv").stat().st_ino
+    later(task / "data" / "input.csv", "a,b\n1,2\n")
+    report = sync_tree(task, personal)
+    assert actions(report)["data/input.csv"] == UNCHANGED
+    assert (personal / "data" / "input.csv").stat().st_ino == before
+
+
+def test_student_changes_are_never_overwritten_even_when_the_teacher_edits_the_same_file(dirs):
+    task, personal = dirs
+    sync_tree(task, personal)
+    later(personal / "data" / "input.csv", "student's answer\n")
+    report = sync_tree(task, personal)
+    assert actions(report)["data/input.csv"] == KEPT
+    later(task / "data" / "input.csv", "teacher's fix\n")
+    for _ in range(2):
+        report = sync_tree(task, personal)
+        assert actions(report)["data/input.csv"] == KEPT
+        assert (personal / "data" / "input.csv").read_text() == "student's answer\n"
+    assert sorted(p.name for p in (personal / "data").iterdir()) == ["input.csv"]
+
+
+def test_teacher_edit_then_student_edit_then_teacher_edit(dirs):
+    task, personal = dirs
+    sync_tree(task, personal)
+    later(task / "kadai-1.ipynb", notebook("print(2)", deployed_as="kadai-1.ipynb"))
+    assert actions(sync_tree(task, personal))["kadai-1.ipynb"] == UPDATED
+    assert "print(2)" in (personal / "kadai-1.ipynb").read_text()
+    mine = notebook("print('mine')", deployed_as="kadai-1.ipynb")
+    later(personal / "kadai-1.ipynb", mine)
+    later(task / "kadai-1.ipynb", notebook("print(3)", deployed_as="kadai-1.ipynb"))
+    assert actions(sync_tree(task, personal))["kadai-1.ipynb"] == KEPT
+    assert (personal / "kadai-1.ipynb").read_bytes() == mine
+
+
+def test_a_student_who_saves_the_same_bytes_is_still_unchanged(dirs):
+    task, personal = dirs
+    sync_tree(task, personal)
+    data = (personal / "kadai-1.ipynb").read_bytes()
+    later(personal / "kadai-1.ipynb", data)  # Jupyter saved without a change
+    later(task / "kadai-1.ipynb", notebook("print('v2')", deployed_as="kadai-1.ipynb"))
+    assert actions(sync_tree(task, personal))["kadai-1.ipynb"] == UPDATED
+    assert "v2" in (personal / "kadai-1.ipynb").read_text()
+
+
+def test_a_deleted_file_comes_back(dirs):
+    task, personal = dirs
+    sync_tree(task, personal)
+    (personal / "kadai-1.ipynb").unlink()
+    os.remove(personal / "data" / "input.csv")
+    (personal / "data").rmdir()
+    report = sync_tree(task, personal)
+    assert actions(report)["kadai-1.ipynb"] == COPIED
+    assert actions(report)["data/input.csv"] == COPIED
+    assert (personal / "kadai-1.ipynb").read_bytes() == (task / "kadai-1.ipynb").read_bytes()
+
+
+def test_a_students_own_file_in_the_way_of_a_new_task_file_is_renamed_aside(dirs):
+    task, personal = dirs
+    sync_tree(task, personal)
+    write(personal / "kadai-2.ipynb", "my own notes")
+    write(task / "kadai-2.ipynb", notebook("print(22)", deployed_as="kadai-2.ipynb"))
+    report = sync_tree(task, personal, now=NOW)
+    assert actions(report)["kadai-2.ipynb"] == MOVED_ASIDE
+    assert (personal / f"kadai-2.{STAMP}.ipynb").read_text() == "my own notes"
+    assert (personal / "kadai-2.ipynb").read_bytes() == (task / "kadai-2.ipynb").read_bytes()
+    # the aside copy is the student's, never touched again
+    assert sync_tree(task, personal, now=NOW).changed == []
+
+
+def test_directories_and_links_in_the_way_are_moved_not_followed(dirs, tmp_path):
+    task, personal = dirs
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (personal / "data").symlink_to(outside)  # a link where the task has a directory
+    write(personal / "日本語 の ファイル.txt" / "inner.txt", "a directory where a file belongs")
+    report = sync_tree(task, personal, now=NOW)
+    assert report.ok
+    assert actions(report)["data/input.csv"] == MOVED_ASIDE
+    assert actions(report)["日本語 の ファイル.txt"] == MOVED_ASIDE
+    assert list(outside.iterdir()) == []
+    assert (personal / f"data.{STAMP}").is_symlink()
+    assert (personal / "data").is_dir() and not (personal / "data").is_symlink()
+    assert (personal / f"日本語 の ファイル.{STAMP}.txt" / "inner.txt").read_text().startswith("a directory")
+    # a second collision the same second gets its own name
+    (personal / "kadai-1.ipynb").unlink()
+    (personal / "kadai-1.ipynb").mkdir()
+    write(personal / f"kadai-1.{STAMP}.ipynb", "taken")
+    sync_tree(task, personal, now=NOW)
+    assert (personal / f"kadai-1.{STAMP}-1.ipynb").is_dir()
+
+
+def test_files_equal_to_the_task_file_are_adopted_not_moved(dirs):
+    """Copies made by the old ``cp --no-clobber`` (no manifest) are recognised."""
+    task, personal = dirs
+    write(personal / "data" / "input.csv", (task / "data" / "input.csv").read_bytes())
+    report = sync_tree(task, personal, now=NOW)
+    assert actions(report)["data/input.csv"] == ADOPTED
+    assert sorted(p.name for p in (personal / "data").iterdir()) == ["input.csv"]
+    later(task / "data" / "input.csv", "new\n")
+    assert actions(sync_tree(task, personal))["data/input.csv"] == UPDATED
+
+
+def test_a_file_the_teacher_removed_stays_with_the_student(dirs):
+    task, personal = dirs
+    sync_tree(task, personal)
+    (task / "data" / "input.csv").unlink()
+    report = sync_tree(task, personal)
+    assert "data/input.csv" not in actions(report)
+    assert (personal / "data" / "input.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_notebooks_arrive_with_filename_tags_that_name_them(dirs):
+    task, personal = dirs
+    # deployed as another name, then renamed by the teacher: numbers kept, filename corrected
+    write(task / "week2.ipynb", notebook("a = 1", "b = 2", deployed_as="draft.ipynb", step=10))
+    # never deployed: numbered 1, 2
+    write(task / "raw.ipynb", notebook("c = 3", "d = 4"))
+    # not a notebook at all: copied as it is
+    write(task / "broken.ipynb", "{not json")
+    report = sync_tree(task, personal)
+    assert report.ok
+    week2 = read_notebook(personal / "week2.ipynb")
+    codes = [c for c in week2["cells"] if c["cell_type"] == "code"]
+    assert [(cell_filename(c), cell_codenum(c)) for c in codes] == [("week2.ipynb", 10), ("week2.ipynb", 20)]
+    assert codes[0]["metadata"]["tags"] == ["filename:week2.ipynb", "codenum:10"]
+    raw = read_notebook(personal / "raw.ipynb")
+    assert [(cell_filename(c), cell_codenum(c)) for c in raw["cells"] if c["cell_type"] == "code"] == [
+        ("raw.ipynb", 1), ("raw.ipynb", 2)]
+    assert (personal / "broken.ipynb").read_text() == "{not json"
+    assert (personal / "kadai-1.ipynb").read_bytes() == (task / "kadai-1.ipynb").read_bytes()
+    # a corrected notebook is still "unchanged by the student" on the next run
+    assert sync_tree(task, personal).changed == []
+    later(task / "week2.ipynb", notebook("a = 100", deployed_as="draft.ipynb"))
+    assert actions(sync_tree(task, personal))["week2.ipynb"] == UPDATED
+    assert "filename:week2.ipynb" in (personal / "week2.ipynb").read_text()
+
+
+def test_symlinks_in_the_task_volume_are_not_copied(dirs, tmp_path):
+    task, personal = dirs
+    write(tmp_path / "secret", "s")
+    (task / "link").symlink_to(tmp_path / "secret")
+    report = sync_tree(task, personal)
+    assert actions(report)["link"] == SKIPPED
+    assert not os.path.lexists(personal / "link")
+
+
+def test_a_broken_manifest_loses_nothing(dirs):
+    task, personal = dirs
+    sync_tree(task, personal)
+    later(personal / "data" / "input.csv", "mine\n")
+    (personal / MANIFEST_NAME).write_text("{garbage")
+    report = sync_tree(task, personal, now=NOW)
+    assert not report.ok  # the manifest problem is reported
+    assert (personal / f"data/input.{STAMP}.csv").read_text() == "mine\n"
+    assert actions(report)["kadai-1.ipynb"] == ADOPTED
+    assert sync_tree(task, personal, now=NOW).ok
+
+
+def test_missing_directories_are_refused(tmp_path):
+    with pytest.raises(SyncError, match="task directory does not exist"):
+        sync_tree(tmp_path / "nope", tmp_path)
+    with pytest.raises(SyncError, match="personal directory does not exist"):
+        sync_tree(tmp_path, tmp_path / "nope")
+
+
+def test_modes_follow_the_umask_and_keep_the_exec_bit(dirs):
+    task, personal = dirs
+    write(task / "run.sh", "#!/bin/sh\n")
+    os.chmod(task / "run.sh", 0o775)
+    os.chmod(task / "data" / "input.csv", 0o444)
+    old = os.umask(0o037)
+    try:
+        sync_tree(task, personal)
+    finally:
+        os.umask(old)
+    assert (personal / "run.sh").stat().st_mode & 0o777 == 0o740
+    assert (personal / "data" / "input.csv").stat().st_mode & 0o777 == 0o640  # student can edit
+
+
+# -- interruption ---------------------------------------------------------------------------------------
+
+
+def _big_task(task: Path, files: int = 60) -> None:
+    for i in range(files):
+        write(task / f"d{i % 5}" / f"f{i:03}.bin", os.urandom(64 * 1024 + i))
+
+
+def _check_whole(task: Path, personal: Path) -> None:
+    """Every visible file in ``personal`` is a complete copy of its task file."""
+    for path in personal.rglob("*"):
+        if path.is_file() and not path.name.startswith(".") and (task / path.relative_to(personal)).exists():
+            assert path.read_bytes() == (task / path.relative_to(personal)).read_bytes(), path
+
+
+@pytest.mark.parametrize("fail_at", [0, 1, 7, 30, 59])
+def test_an_injected_failure_leaves_whole_files_and_the_next_sync_completes(tmp_path, monkeypatch, fail_at):
+    task, personal = tmp_path / "task", tmp_path / "personal"
+    personal.mkdir()
+    _big_task(task)
+    real_replace = os.replace
+    count = {"n": 0}
+
+    def failing_replace(src, dst, *a, **k):
+        if str(src).endswith(TEMP_SUFFIX) and MANIFEST_NAME not in str(dst):
+            count["n"] += 1
+            if count["n"] > fail_at:
+                raise OSError(28, "No space left on device", str(dst))
+        return real_replace(src, dst, *a, **k)
+
+    monkeypatch.setattr(sync_mod.os, "replace", failing_replace)
+    report = sync_tree(task, personal, workers=1)
+    assert not report.ok
+    _check_whole(task, personal)
+    assert not [p for p in personal.rglob("*" + TEMP_SUFFIX)]
+    monkeypatch.setattr(sync_mod.os, "replace", real_replace)
+    report = sync_tree(task, personal)
+    assert report.ok
+    assert listing(task) == {k: v for k, v in listing(personal).items() if not k.startswith(".")}
+    assert sync_tree(task, personal).changed == []
+
+
+def test_a_killed_sync_never_leaves_a_partial_file_and_the_next_one_completes(tmp_path):
+    task, personal = tmp_path / "task", tmp_path / "personal"
+    personal.mkdir()
+    for i in range(40):
+        write(task / f"f{i:02}.bin", os.urandom(1024 * 1024))
+    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from ipynb_tools.sync import sync_tree; "
+            "sync_tree(sys.argv[1], sys.argv[2], workers=2, durable=False)")
+    delays = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6]
+    killed_midway = 0
+    for delay in delays:
+        proc = subprocess.Popen([sys.executable, "-c", code, str(task), str(personal)])
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        visible = [p for p in personal.iterdir() if not p.name.startswith(".")]
+        killed_midway += 0 < len(visible) < 40
+        _check_whole(task, personal)  # never a partial file under a task file's name
+        # make the student edit one copied file between runs: it must survive
+        if visible and not (personal / "mine.txt").exists():
+            write(personal / "mine.txt", "student file")
+    report = sync_tree(task, personal)
+    assert report.ok
+    _check_whole(task, personal)
+    assert len([p for p in personal.iterdir() if p.suffix == ".bin"]) == 40
+    assert not [p for p in personal.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+    assert (personal / "mine.txt").read_text() == "student file"
+    assert killed_midway, "no kill landed in the middle of a sync; make the task larger"
+
+
+def test_an_update_interrupted_before_the_manifest_is_written_is_recognised(dirs):
+    """Killed after replacing a copy but before saving the manifest: the new copy is adopted, not 'kept'."""
+    task, personal = dirs
+    sync_tree(task, personal)
+    old_manifest = (personal / MANIFEST_NAME).read_bytes()
+    later(task / "data" / "input.csv", "v2\n")
+    sync_tree(task, personal)
+    (personal / MANIFEST_NAME).write_bytes(old_manifest)  # as if the manifest write never happened
+    assert actions(sync_tree(task, personal))["data/input.csv"] == ADOPTED
+    later(task / "data" / "input.csv", "v3\n")
+    assert actions(sync_tree(task, personal))["data/input.csv"] == UPDATED
+    assert (personal / "data" / "input.csv").read_text() == "v3\n"
