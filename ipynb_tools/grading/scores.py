@@ -130,8 +130,15 @@ def scores_table(base: str, directory: str | os.PathLike[str] = ".") -> "pd.Data
 
 
 def csv_text(table: "pd.DataFrame") -> str:
-    """The table as CSV text (comma separated, header row, no index)."""
-    return table.to_csv(index=False, lineterminator="\n")
+    """The table as CSV text (comma separated, header row, no index; whole numbers without ``.0``)."""
+    import pandas as pd
+
+    shown = table.copy()
+    for col in shown.columns:
+        if shown[col].dtype.kind == "f":
+            values = [int(v) if float(v).is_integer() else v for v in shown[col]]
+            shown[col] = pd.Series(values, index=shown.index, dtype=object)
+    return shown.to_csv(index=False, lineterminator="\n")
 
 
 def xlsx_bytes(table: "pd.DataFrame", sheet_name: str = "scores") -> bytes:
