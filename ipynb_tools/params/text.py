@@ -145,6 +145,9 @@ _READERS: dict[str, Callable[[str], object]] = {
     **{key: _text for key in AUTOMATIC_KEYS + RESERVED_KEYS},
 }
 
+#: Keys whose empty value means "not set" (the site default), as in the old module's form.
+_EMPTY_IS_DEFAULT = frozenset({KEY_CPULIMIT, KEY_MEMLIMIT, KEY_ACTLIMIT, KEY_IFRAME})
+
 # -- keys ---------------------------------------------------------------------------------
 
 
@@ -245,7 +248,7 @@ def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Find
 
         if category == "fixed":
             try:
-                typed = _READERS[ckey](value)
+                typed = None if value == "" and ckey in _EMPTY_IS_DEFAULT else _READERS[ckey](value)
             except _BadValue as exc:
                 params.others.append(f"{ckey}={value}")
                 note(ERROR, lineno, ckey, f"{ckey}: {exc} (kept as it is)")
@@ -439,3 +442,11 @@ def read_params_file(path: str | os.PathLike[str]) -> Params:
 def write_params_file(path: str | os.PathLike[str], params: Params) -> None:
     """Write the canonical text atomically (the old file stays whole if anything fails)."""
     atomic_write_text(path, format_params(params))
+
+
+def read_time(value: str) -> int:
+    """A unix time from digits or an ISO 8601 date/time (naive = local time); ParamsError otherwise."""
+    try:
+        return parse_time(value)
+    except _BadValue as exc:
+        raise ParamsError(str(exc)) from None

@@ -1,0 +1,119 @@
+"""Access rules (SPEC 4): who mounts which volume, which links are made, whether submitting is closed.
+
+- With a per-volume user list, only ``*`` or the listed users mount the volume
+  (teachers are NOT added). Without one: ``*`` in ``lms_users``, users in
+  ``lms_users``, and teachers.
+- Access name ``-x`` on a task or personal volume: the link ``x`` is made for
+  teachers only (students still mount the volume). On a submit volume the
+  ``-`` is only dropped from the link name (everyone gets the link).
+- Access name ``.``: the link is named by the volume's full name.
+- A submit volume is closed when ``at`` is after its ``lms_sub_NAME_close``
+  time (the closing second itself is still open).
+- When a (kind, NAME) is given more than once, the last entry is used.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from ..volumes.naming import full_name as _full_name
+from .model import Params, VolumeParam
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One volume a user gets at container start."""
+
+    kind: str
+    name: str
+    access: str
+    #: Name of the access link made in the works directory; None when no link is made.
+    #: For the ``.`` form without a known full name (no course/host given) this is ``"."``.
+    link: str | None
+    full_name: str | None
+    closed: bool
+    close_time: int | None
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "access": self.access,
+            "link": self.link,
+            "full_name": self.full_name,
+            "closed": self.closed,
+            "close_time": self.close_time,
+        }
+
+
+def _in(user: str, users: tuple[str, ...]) -> bool:
+    return "*" in users or user in users
+
+
+def is_teacher(params: Params, user: str) -> bool:
+    """True when ``user`` is in ``lms_teachers`` (or it is ``*``)."""
+    return _in(user, params.teachers)
+
+
+def may_mount(params: Params, volume: VolumeParam, user: str, *, teacher: bool) -> bool:
+    """The SPEC 4 mount rule for one entry."""
+    if volume.users is not None:
+        return _in(user, volume.users)
+    return _in(user, params.users) or teacher
+
+
+def link_for(volume: VolumeParam, *, teacher: bool, full_name: str | None) -> str | None:
+    """The link name this user gets for ``volume``, or None (teacher-only link, or no usable name)."""
+    if volume.teacher_only and not teacher:
+        return None
+    if volume.full_name_link:
+        return full_name if full_name is not None else "."
+    name = volume.link_name(full_name or "")
+    if name in ("", ".", "..") or name.startswith("-"):
+        return None
+    return name
+
+
+def is_closed(params: Params, name: str, at: float | None = None) -> bool:
+    """True when submitting to ``lms_sub_<name>`` is refused at ``at`` (default: now)."""
+    close = params.closes.get(name)
+    if close is None:
+        return False
+    at = time.time() if at is None else at
+    return at > close
+
+
+def mounts(
+    params: Params,
+    user: str,
+    *,
+    teacher: bool,
+    at: float | None = None,
+    course: str | None = None,
+    host: str | None = None,
+) -> list[Mount]:
+    """The volumes ``user`` (a teacher or not) mounts, in parameter order, with links and closing state.
+
+    Full names need both ``course`` and ``host``; otherwise ``full_name`` is None.
+    """
+    at = time.time() if at is None else at
+    result: list[Mount] = []
+    for volume in params.effective_volumes():
+        if not may_mount(params, volume, user, teacher=teacher):
+            continue
+        full = _full_name(volume.kind, volume.name, course, host) if course is not None and host is not None else None
+        close_time = params.closes.get(volume.name) if volume.kind == "sub" else None
+        result.append(
+            Mount(
+                kind=volume.kind,
+                name=volume.name,
+                access=volume.access,
+                link=link_for(volume, teacher=teacher, full_name=full),
+                full_name=full,
+                closed=close_time is not None and at > close_time,
+                close_time=close_time,
+            )
+        )
+    return result

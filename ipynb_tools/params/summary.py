@@ -1,0 +1,66 @@
+"""A readable summary of a parameter set (``params show``)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+from .model import AUTOMATIC_KEYS, RESERVED_KEYS, Params
+
+
+def _people(users: tuple[str, ...], empty: str) -> str:
+    if not users:
+        return empty
+    if "*" in users:
+        return "everyone (*)" + (f" [also listed: {', '.join(u for u in users if u != '*')}]" if len(users) > 1 else "")
+    return ", ".join(users)
+
+
+def _bytes(number: int) -> str:
+    for unit, size in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if number >= size:
+            return f"{number} bytes ({number / size:.4g} {unit})"
+    return f"{number} bytes"
+
+
+def _when(stamp: int) -> str:
+    try:
+        return _dt.datetime.fromtimestamp(stamp).astimezone().isoformat(timespec="minutes")
+    except (OverflowError, OSError, ValueError):
+        return "?"
+
+
+def describe(params: Params) -> str:
+    """Several lines saying what the parameters mean, for people."""
+    out = [
+        f"users:        {_people(params.users, 'nobody (empty)')}",
+        f"teachers:     {_people(params.teachers, 'none')}",
+        f"image:        {params.effective_image or 'site default'}",
+        f"default URL:  {params.defurl or 'site default'}",
+        f"CPU limit:    {'none' if not params.cpulimit else params.cpulimit}"
+        + (" (site default)" if params.cpulimit is None else ""),
+        f"memory limit: {'site default' if params.memlimit is None else ('none' if params.memlimit == 0 else _bytes(params.memlimit))}",
+        f"activity:     {'site default' if params.actlimit is None else ('no limit' if params.actlimit == 0 else f'{params.actlimit} s')}",
+    ]
+    if params.iframe is not None:
+        out.append(f"iframe:       {'yes' if params.iframe else 'no'}")
+    out.append("volumes:" if params.volumes else "volumes:      none")
+    for v in params.volumes:
+        who = "lms_users + teachers" if v.users is None else ", ".join(v.users)
+        link = ("full name" if v.full_name_link else repr(v.link_name("")))
+        if v.teacher_only:
+            link += " (teachers only)"
+        line = f"  {v.kind_label:<8} {v.name:<12} access {v.access!r}: link {link}; mounted by {who}"
+        if v.kind == "sub" and v.name in params.closes:
+            line += f"; closes {_when(params.closes[v.name])}"
+        out.append(line)
+    for name, stamp in params.closes.items():
+        if params.volume("sub", name) is None:
+            out.append(f"  (closing time for undefined submit volume {name}: {_when(stamp)})")
+    for key in AUTOMATIC_KEYS + RESERVED_KEYS:
+        value = params.fixed_value(key)
+        if value is not None:
+            out.append(f"{key}: {value}")
+    if params.others:
+        out.append(f"other lines kept as they are: {len(params.others)}")
+        out.extend(f"  {line}" for line in params.others)
+    return "\n".join(out)
