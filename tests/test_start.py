@@ -1,0 +1,395 @@
+"""Container start setup as root on this host: real users, bind-mounted shared volumes, temp homes.
+
+Marked ``root``: skipped when not root, failing instead when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ipynb_tools.environ import STUDENT_UMASK, TEACHER_UMASK, StartEnvironment, VolumeEntry
+from ipynb_tools.start import LOG_RELATIVE, PROFILE_SNIPPET, read_umask, setup, umask_file
+from ipynb_tools.sync import MANIFEST_NAME
+
+pytestmark = pytest.mark.root
+
+REPO = Path(__file__).resolve().parents[1]
+THR_GID = 47000
+THR_GROUP = "ipt-thr"
+USERS = {"ipt-teacher": 47001, "ipt-alice": 47002, "ipt-bob": 47003}
+COURSE, HOST = "98", "lms.example.org"
+TASK = f"lms_vol_py_{COURSE}_{HOST}"
+SUBMIT = f"lms_sub_py_{COURSE}_{HOST}"
+PERSONAL = f"lms_prs_py_{COURSE}_{HOST}"
+OTHER_TASK = f"lms_vol_old_{COURSE}_{HOST}"
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        if os.environ.get("CI"):
+            pytest.fail("setup tests need root, and CI runs as root")
+        pytest.skip("setup tests need root (they create users and change ownership)")
+
+
+@pytest.fixture(scope="module")
+def users():
+    """Real users and a teachers' group on this host, removed afterwards."""
+    _require_root()
+    made = []
+    if subprocess.run(["getent", "group", THR_GROUP], capture_output=True).returncode != 0:
+        subprocess.run(["groupadd", "-g", str(THR_GID), THR_GROUP], check=True)
+        made.append(("group", THR_GROUP))
+    for name, uid in USERS.items():
+        if subprocess.run(["getent", "passwd", name], capture_output=True).returncode != 0:
+            subprocess.run(["useradd", "-M", "-N", "-u", str(uid), "-g", "100", "-s", "/bin/sh", name], check=True)
+            made.append(("user", name))
+    yield USERS
+    for kind, name in reversed(made):
+        subprocess.run(["userdel" if kind == "user" else "groupdel", name], capture_output=True)
+
+
+class Course:
+    """A temp "host": an etc directory, engine volumes, and homes whose .volumes mount them (bind mounts)."""
+
+    def __init__(self, base: Path) -> None:
+        self.base = base
+        self.etc = base / "etc"
+        (self.etc / "profile.d").mkdir(parents=True)
+        for name in ("passwd", "group", "shadow"):
+            shutil.copy2(Path("/etc") / name, self.etc / name)
+        self.engine = base / "engine"
+        for full in (TASK, SUBMIT, OTHER_TASK):
+            (self.engine / full).mkdir(parents=True)  # root 0755, like a fresh engine volume
+        self.mounts: list[Path] = []
+
+    def home(self, user: str) -> Path:
+        return self.base / "home" / user
+
+    def works(self, user: str) -> Path:
+        return self.home(user) / "jupyter" / "works"
+
+    def env(self, user: str, *, teacher: bool = False, task_access: str = "-課題", **changes) -> StartEnvironment:
+        env = StartEnvironment(
+            user=user,
+            uid=USERS[user],
+            gid=100,
+            teacher=teacher,
+            thr_gid=THR_GID,
+            thr_group=THR_GROUP,
+            umask=TEACHER_UMASK if teacher else STUDENT_UMASK,
+            volumes=[VolumeEntry(TASK, task_access)],
+            submits=[VolumeEntry(SUBMIT, "提出")],
+            personals=[VolumeEntry(PERSONAL, "作業")],
+            works_dir=self.works(user),
+        )
+        return replace(env, **changes)
+
+    def mount(self, user: str, fulls=(TASK, SUBMIT)) -> None:
+        """What the engine does: create the mount points (as root) and mount the volumes."""
+        for full in fulls:
+            point = self.works(user) / ".volumes" / full
+            point.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", "--bind", str(self.engine / full), str(point)], check=True)
+            self.mounts.append(point)
+
+    def setup(self, env: StartEnvironment, **kwargs):
+        lines: list[str] = []
+        report = setup(env, home=self.home(env.user), etc=self.etc, echo=lines.append, **kwargs)
+        report.lines = lines  # type: ignore[attr-defined]
+        return report
+
+    def unmount(self) -> None:
+        for point in reversed(self.mounts):
+            subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+@pytest.fixture
+def course(users):
+    base = Path(tempfile.mkdtemp(prefix="ipt-start-", dir="/tmp"))
+    base.chmod(0o755)
+    c = Course(base)
+    try:
+        yield c
+    finally:
+        c.unmount()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def as_user(user: str, *args: str, teacher: bool = False, umask: int | None = None, check: bool = False,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command as ``user`` (with the teachers' group for a teacher)."""
+    return subprocess.run(
+        list(args), user=USERS[user], group=100, extra_groups=[THR_GID] if teacher else [],
+        umask=umask if umask is not None else (TEACHER_UMASK if teacher else STUDENT_UMASK),
+        capture_output=True, text=True, check=check, cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/", "PYTHONPATH": str(REPO)},
+    )
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def owner(path: Path) -> tuple[int, int]:
+    st = os.lstat(path)
+    return st.st_uid, st.st_gid
+
+
+def test_teacher_then_students_get_the_layout_modes_links_and_umask(course):
+    task = course.engine / TASK
+    (task / "sub").mkdir(mode=0o700)
+    (task / "sub" / "data.csv").write_text("1,2\n")
+    (task / "kadai-1.ipynb").write_text("{}")
+    os.chmod(task / "kadai-1.ipynb", 0o600)
+    (task / "run.sh").write_text("#!/bin/sh\n")
+    os.chmod(task / "run.sh", 0o700)
+    (task / "link").symlink_to("/etc/hostname")
+
+    for user, teacher in (("ipt-teacher", True), ("ipt-alice", False), ("ipt-bob", False)):
+        course.mount(user)
+        report = course.setup(course.env(user, teacher=teacher))
+        assert report.ok, report.lines
+        home, works = course.home(user), course.works(user)
+        uid = USERS[user]
+        for d in (home, home / "jupyter", works, works / ".volumes"):
+            assert owner(d) == (uid, 100), d
+        assert owner(works / ".volumes" / PERSONAL) == (uid, 100)
+        assert mode(works / ".volumes" / PERSONAL) == 0o700
+        # links: '-' task link for teachers only; submit and personal for everyone
+        links = {p.name: os.readlink(p) for p in works.iterdir() if p.is_symlink()}
+        vlinks = {p.name: os.readlink(p) for p in (works / ".volumes").iterdir() if p.is_symlink()}
+        expected = {"提出": f".volumes/{SUBMIT}", "作業": f".volumes/{PERSONAL}"}
+        expected_v = {"提出": SUBMIT, "作業": PERSONAL}
+        if teacher:
+            expected["課題"] = f".volumes/{TASK}"
+            expected_v["課題"] = TASK
+        assert links == expected
+        assert vlinks == expected_v
+        assert owner(works / "提出") == (uid, 100)
+        # umask for the server extension and for shells
+        want = TEACHER_UMASK if teacher else STUDENT_UMASK
+        assert read_umask(home) == want
+        assert umask_file(home).read_text() == f"{want:04o}\n"
+        assert owner(umask_file(home)) == (0, 0) and mode(umask_file(home)) == 0o644
+        assert (course.etc / PROFILE_SNIPPET).read_text() == f"umask {want:04o}\n"
+        log = home / LOG_RELATIVE
+        assert owner(log) == (uid, 100)
+        text = log.read_text()
+        assert f"task {TASK}: ok" in text and "end: ok: all steps ok" in text
+
+    # task volume: first teacher owns it, group teachers, dirs 2775, files 0664 (0775 executables)
+    assert owner(task) == (USERS["ipt-teacher"], THR_GID) and mode(task) == 0o2775
+    assert owner(task / "sub") == (USERS["ipt-teacher"], THR_GID) and mode(task / "sub") == 0o2775
+    assert mode(task / "sub" / "data.csv") == 0o664 and mode(task / "kadai-1.ipynb") == 0o664
+    assert mode(task / "run.sh") == 0o775
+    assert owner(task / "kadai-1.ipynb") == (USERS["ipt-teacher"], THR_GID)
+    assert os.lstat(task / "link").st_uid == 0  # links are left alone, never followed
+    # submit volume
+    sub = course.engine / SUBMIT
+    assert owner(sub) == (USERS["ipt-teacher"], THR_GID) and mode(sub) == 0o3777
+    assert owner(sub / ".ipynb_checkpoints") == (USERS["ipt-teacher"], THR_GID)
+    assert mode(sub / ".ipynb_checkpoints") == 0o3777
+    # users and groups in the container's /etc
+    passwd = (course.etc / "passwd").read_text()
+    group = {line.split(":")[0]: line.split(":") for line in (course.etc / "group").read_text().splitlines()}
+    assert all(f"{u}:" in passwd for u in USERS)
+    assert group[THR_GROUP][3].split(",") == ["ipt-teacher"]
+
+
+def test_what_each_user_may_do_in_the_volumes(course):
+    course.mount("ipt-teacher")
+    course.mount("ipt-alice")
+    course.mount("ipt-bob")
+    assert course.setup(course.env("ipt-teacher", teacher=True)).ok
+    assert course.setup(course.env("ipt-alice")).ok
+    assert course.setup(course.env("ipt-bob")).ok
+    t_task = course.works("ipt-teacher") / "課題"
+    as_user("ipt-teacher", "sh", "-c", f"echo hello > '{t_task}/new.txt'", teacher=True, check=True)
+    assert (course.engine / TASK / "new.txt").read_text() == "hello\n"
+    assert owner(course.engine / TASK / "new.txt") == (USERS["ipt-teacher"], THR_GID)  # setgid directory
+    a_task = course.works("ipt-alice") / ".volumes" / TASK
+    assert as_user("ipt-alice", "cat", f"{a_task}/new.txt").stdout == "hello\n"
+    assert as_user("ipt-alice", "sh", "-c", f"echo x > '{a_task}/evil.txt'").returncode != 0
+    assert as_user("ipt-alice", "rm", "-f", f"{a_task}/new.txt").returncode != 0
+    # submissions: each student's copy readable by teachers, not by the other student
+    for student in ("ipt-alice", "ipt-bob"):
+        sub = course.works(student) / "提出"
+        as_user(student, "sh", "-c", f"echo work of {student} > '{sub}/kadai_{student}.ipynb'", check=True)
+    sub = course.engine / SUBMIT
+    assert owner(sub / "kadai_ipt-alice.ipynb") == (USERS["ipt-alice"], THR_GID)
+    assert mode(sub / "kadai_ipt-alice.ipynb") == 0o640
+    bob_view = course.works("ipt-bob") / "提出"
+    assert as_user("ipt-bob", "cat", f"{bob_view}/kadai_ipt-alice.ipynb").returncode != 0
+    assert as_user("ipt-bob", "rm", "-f", f"{bob_view}/kadai_ipt-alice.ipynb").returncode != 0
+    assert (sub / "kadai_ipt-alice.ipynb").exists()
+    assert as_user("ipt-bob", "sh", "-c", f"echo overwritten > '{bob_view}/kadai_ipt-alice.ipynb'").returncode != 0
+    teacher_view = course.works("ipt-teacher") / "提出"
+    for student in ("ipt-alice", "ipt-bob"):
+        got = as_user("ipt-teacher", "cat", f"{teacher_view}/kadai_{student}.ipynb", teacher=True, check=True)
+        assert got.stdout == f"work of {student}\n"
+    # students' Jupyter checkpoints of submit files can be saved by everyone
+    ck = course.works("ipt-bob") / "提出" / ".ipynb_checkpoints"
+    as_user("ipt-bob", "sh", "-c", f"echo c > '{ck}/kadai_ipt-bob-checkpoint.ipynb'", check=True)
+    # personal directories: private
+    a_prs = course.works("ipt-alice") / "作業"
+    as_user("ipt-alice", "sh", "-c", f"echo mine > '{a_prs}/notes.txt'", check=True)
+    assert as_user("ipt-bob", "cat", f"{a_prs}/notes.txt").returncode != 0
+    # the teacher who owns the submit volume may clean it up
+    assert as_user("ipt-teacher", "rm", f"{teacher_view}/kadai_ipt-bob.ipynb", teacher=True).returncode == 0
+
+
+def test_personal_directory_gets_the_task_volume_as_the_user(course):
+    course.mount("ipt-teacher")
+    assert course.setup(course.env("ipt-teacher", teacher=True)).ok
+    task = course.works("ipt-teacher") / "課題"
+    as_user("ipt-teacher", "sh", "-c", f"mkdir '{task}/week1' && echo q > '{task}/week1/q.txt' && echo h > '{task}/.h'",
+            teacher=True, check=True)
+    course.mount("ipt-alice")
+    report = course.setup(course.env("ipt-alice"))
+    assert report.ok, report.lines
+    prs = course.works("ipt-alice") / ".volumes" / PERSONAL
+    assert (prs / "week1" / "q.txt").read_text() == "q\n"
+    assert not (prs / ".h").exists()
+    for path in (prs / "week1", prs / "week1" / "q.txt", prs / MANIFEST_NAME):
+        assert owner(path) == (USERS["ipt-alice"], 100), path
+    assert mode(prs / "week1" / "q.txt") == 0o640  # 0664 & ~0037
+    assert mode(prs / "week1") == 0o740
+    assert any("sync" in line and "copied 1" in line for line in report.lines)
+    # the student edits; the teacher edits; the next start keeps the student's version
+    as_user("ipt-alice", "sh", "-c", f"echo answer > '{prs}/week1/q.txt'", check=True)
+    as_user("ipt-teacher", "sh", "-c", f"echo q2 > '{task}/week1/q.txt'; echo n > '{task}/week1/new.txt'",
+            teacher=True, check=True)
+    report = course.setup(course.env("ipt-alice"))
+    assert report.ok
+    assert (prs / "week1" / "q.txt").read_text() == "answer\n"
+    assert (prs / "week1" / "new.txt").read_text() == "n\n"
+    assert any("kept: week1/q.txt" in line for line in report.lines)
+
+
+def test_stale_links_are_removed_and_existing_names_win(course):
+    works = course.works("ipt-alice")
+    (works / ".volumes").mkdir(parents=True)
+    (works / "dangling").symlink_to("nowhere")
+    (works / ".volumes" / "gone").symlink_to("nowhere")
+    (works / ".volumes" / OTHER_TASK).mkdir()  # an old mount point left in the persistent home
+    (works / "old").symlink_to(f".volumes/{OTHER_TASK}")  # access link of a volume no longer given
+    (works / ".volumes" / "old").symlink_to(OTHER_TASK)
+    (works / "mine").symlink_to("/etc")  # the user's own link: kept
+    (works / "提出").mkdir()  # a real directory with an access name: not replaced
+    course.mount("ipt-alice")
+    env = course.env("ipt-alice", task_access=".")
+    report = course.setup(env)
+    assert report.ok, report.lines
+    names = {p.name for p in works.iterdir()}
+    assert "dangling" not in names and "old" not in names
+    assert not os.path.lexists(works / ".volumes" / "gone") and not os.path.lexists(works / ".volumes" / "old")
+    assert os.readlink(works / "mine") == "/etc"
+    assert (works / "提出").is_dir() and not (works / "提出").is_symlink()
+    assert os.readlink(works / ".volumes" / "提出") == SUBMIT
+    assert any("works/提出 exists; not linked" in line for line in report.lines)
+    # '.' links the volume under its full name, for students too
+    assert os.readlink(works / TASK) == f".volumes/{TASK}"
+    # a second start is quiet and changes nothing
+    before = {p.name: os.readlink(p) for p in works.iterdir() if p.is_symlink()}
+    assert course.setup(env).ok
+    assert {p.name: os.readlink(p) for p in works.iterdir() if p.is_symlink()} == before
+
+
+def test_first_entry_wins_for_a_link_name_and_teacher_only_personal_links(course):
+    course.mount("ipt-alice")
+    env = course.env("ipt-alice", submits=[VolumeEntry(SUBMIT, "作業")],
+                     personals=[VolumeEntry(PERSONAL, "-作業")])
+    report = course.setup(env)
+    assert report.ok
+    assert os.readlink(course.works("ipt-alice") / "作業") == f".volumes/{SUBMIT}"
+    env_t = course.env("ipt-teacher", teacher=True, submits=[], personals=[VolumeEntry(PERSONAL, "-mine")])
+    course.mount("ipt-teacher", fulls=(TASK,))
+    assert course.setup(env_t).ok
+    assert os.readlink(course.works("ipt-teacher") / "mine") == f".volumes/{PERSONAL}"
+
+
+def test_a_failing_step_is_logged_and_the_others_still_run(course):
+    course.mount("ipt-alice", fulls=(TASK,))  # the submit volume is not mounted
+    report = course.setup(course.env("ipt-alice"))
+    assert not report.ok
+    assert [s.name for s in report.failed] == [f"submit {SUBMIT}"]
+    assert "not mounted" in report.failed[0].message
+    assert (course.works("ipt-alice") / ".volumes" / PERSONAL).is_dir()
+    assert read_umask(course.home("ipt-alice")) == STUDENT_UMASK
+    log = (course.home("ipt-alice") / LOG_RELATIVE).read_text()
+    assert f"submit {SUBMIT}: FAILED:" in log and "1 step(s) failed" in log
+
+
+def test_planted_symlinks_are_not_followed(course, tmp_path):
+    victim = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        (victim / "f").write_text("root's")
+        os.chmod(victim, 0o700)
+        os.chmod(victim / "f", 0o600)
+        works = course.works("ipt-alice")
+        (works / ".volumes").mkdir(parents=True)
+        (works / ".volumes" / TASK).symlink_to(victim)  # unmounted volume replaced by a link
+        (works / ".volumes" / PERSONAL).symlink_to(victim)
+        tool_dir = course.home("ipt-alice") / LOG_RELATIVE.parent
+        tool_dir.mkdir()
+        (tool_dir / LOG_RELATIVE.name).symlink_to(victim / "f")
+        (tool_dir / "umask").symlink_to(victim / "f")
+        report = course.setup(course.env("ipt-alice", submits=[]))
+        failed = {s.name for s in report.failed}
+        assert failed == {f"task {TASK}", f"personal {PERSONAL}"}
+        assert owner(victim) == (0, 0) and mode(victim) == 0o700
+        assert (victim / "f").read_text() == "root's" and mode(victim / "f") == 0o600
+        assert read_umask(course.home("ipt-alice")) == STUDENT_UMASK
+        assert not (tool_dir / LOG_RELATIVE.name).is_symlink()
+    finally:
+        shutil.rmtree(victim)
+
+
+def test_a_student_is_taken_out_of_the_teachers_group(course):
+    lines = (course.etc / "group").read_text().splitlines()
+    lines = [line + ("," if not line.endswith(":") else "") + "ipt-alice" if line.startswith(THR_GROUP + ":")
+             else line for line in lines]
+    (course.etc / "group").write_text("\n".join(lines) + "\n")
+    course.mount("ipt-alice")
+    assert course.setup(course.env("ipt-alice")).ok
+    row = next(r for r in (course.etc / "group").read_text().splitlines() if r.startswith(THR_GROUP + ":"))
+    assert "ipt-alice" not in row.split(":")[3].split(",")
+
+
+def test_missing_users_and_groups_are_added_to_the_containers_etc(course):
+    env = course.env("ipt-bob", thr_gid=47100, thr_group="ipt-newthr", teacher=True, uid=47999, gid=47998,
+                     volumes=[], submits=[], personals=[], works_dir=None)
+    env = replace(env, user="ipt-newuser")
+    report = setup(env, home=course.base / "home" / "ipt-newuser", etc=course.etc, echo=lambda line: None)
+    assert report.ok, report.steps
+    passwd = (course.etc / "passwd").read_text().splitlines()
+    assert f"ipt-newuser:x:47999:47998::{course.base}/home/ipt-newuser:/bin/bash" in passwd
+    groups = (course.etc / "group").read_text().splitlines()
+    assert "ipt-newuser:x:47998:" in groups and "ipt-newthr:x:47100:ipt-newuser" in groups
+    assert any(line.startswith("ipt-newuser:!:") for line in (course.etc / "shadow").read_text().splitlines())
+    assert oct(os.stat(course.etc / "shadow").st_mode & 0o777) == oct(os.stat("/etc/shadow").st_mode & 0o777)
+    assert owner(course.base / "home" / "ipt-newuser") == (47999, 47998)
+
+
+def test_cli_reads_the_environment_and_exits_1_when_a_step_fails(course):
+    course.mount("ipt-alice", fulls=(TASK,))
+    env = course.env("ipt-alice").to_environ()
+    env.update(PATH=os.environ["PATH"], PYTHONPATH=str(REPO))
+    cmd = [sys.executable, "-c", "from ipynb_tools.cli.main import main; main()", "setup", "--home", str(course.home("ipt-alice")),
+           "--etc", str(course.etc)]
+    proc = subprocess.run([*cmd, "-q"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert f"submit {SUBMIT}: FAILED" in proc.stderr and "task" not in proc.stderr
+    course.mount("ipt-alice", fulls=(SUBMIT,))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "end: ok: all steps ok" in proc.stderr
