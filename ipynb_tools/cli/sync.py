@@ -54,7 +54,7 @@ def main(source: str | None, dest: str | None, quiet: bool, no_flush: bool) -> N
         if not pairs:
             click.echo("sync: no personal directory has a mounted task volume; nothing to do")
             return
-        ok = run_as(env, lambda: all([one(s, d) for s, d in pairs]))
+        ok = run_as(env, lambda emit: all([one(s, d) for s, d in pairs]))
     else:
         raise UsageError("give both TASK_DIR and PERSONAL_DIR, or neither (use the NB_* environment)")
     if not ok:
