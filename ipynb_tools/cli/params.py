@@ -1,0 +1,209 @@
+"""``ipynb-tools params``: check, show, format and edit LTI custom parameters (``lms_*``)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from .errors import report_errors
+
+_KINDS = {"vol": "vol", "task": "vol", "sub": "sub", "submit": "sub", "prs": "prs", "personal": "prs"}
+FILE_HELP = "FILE is a text file of key=value lines (as in Moodle's custom parameters box); '-' reads stdin."
+
+
+def _read(file: str) -> tuple[str, str]:
+    """(text, source name) of FILE or stdin."""
+    from ..params.text import decode_params, read_params_text
+
+    if file == "-":
+        return decode_params(sys.stdin.buffer.read(), "<stdin>"), "<stdin>"
+    return read_params_text(file), file
+
+
+def _time(value: str | None) -> float | None:
+    from ..params.text import read_time
+
+    return None if value is None else float(read_time(value))
+
+
+def _kind(value: str) -> str:
+    try:
+        return _KINDS[value.lower()]
+    except KeyError:
+        raise click.BadParameter(f"{value!r} is not one of vol/task, sub/submit, prs/personal") from None
+
+
+def _print_findings(findings: list, source: str) -> None:
+    colours = {"error": "red", "warning": "yellow", "info": None}
+    for finding in findings:
+        click.secho(finding.format(source), fg=colours[finding.severity], err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def params() -> None:
+    """Check, show, format and edit LTI custom parameters (lms_* keys).
+
+    FILE is a text file of key=value lines, as in Moodle's custom parameter
+    box; '-' reads standard input. Editing commands change FILE in place,
+    atomically, and keep every other line as it was.
+    """
+
+
+@params.command()
+@click.argument("file")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON array.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--now", "now", metavar="TIME", help="Judge closing times at TIME (unix time or ISO date) instead of now.")
+@report_errors
+def check(file: str, as_json: bool, strict: bool, now: str | None) -> None:
+    """Print what is wrong or surprising in FILE; exit 1 when there is an error."""
+    from ..params.validate import validate
+
+    text, source = _read(file)
+    findings = validate(text, now=_time(now), source_name=source)
+    if as_json:
+        click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
+    else:
+        for finding in findings:
+            click.echo(finding.format(source))
+        counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
+        click.echo(f"{source}: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)",
+                   err=True)
+    bad = {"error", "warning"} if strict else {"error"}
+    if any(f.severity in bad for f in findings):
+        sys.exit(1)
+
+
+@params.command()
+@click.argument("file")
+@click.option("--json", "as_json", is_flag=True, help="Print the model as JSON.")
+@report_errors
+def show(file: str, as_json: bool) -> None:
+    """Print a readable summary of FILE."""
+    from ..params.summary import describe
+    from ..params.text import parse
+
+    text, source = _read(file)
+    model = parse(text, source)
+    if as_json:
+        click.echo(json.dumps(model.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(describe(model))
+
+
+@params.command()
+@click.argument("file")
+@click.option("--user", "-u", required=True, help="The Moodle user name.")
+@click.option("--teacher/--student", default=None,
+              help="The user's role (default: teacher when listed in lms_teachers).")
+@click.option("--at", "at", metavar="TIME", help="Judge closing times at TIME (unix time or ISO date); default now.")
+@click.option("--course", help="Course id (LTI context_id), to show full volume names.")
+@click.option("--host", help="LMS host name, to show full volume names.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of mounts.")
+@report_errors
+def mounts(file: str, user: str, teacher: bool | None, at: str | None, course: str | None, host: str | None,
+           as_json: bool) -> None:
+    """Print the volumes USER mounts, the links made and whether submitting is closed."""
+    from ..errors import UsageError
+    from ..params.rules import is_teacher, mounts as volume_mounts
+    from ..params.text import parse
+
+    if (course is None) != (host is None):
+        raise UsageError("give both --course and --host (full names need both) or neither")
+    text, source = _read(file)
+    model = parse(text, source)
+    role = is_teacher(model, user) if teacher is None else teacher
+    result = volume_mounts(model, user, teacher=role, at=_time(at), course=course, host=host)
+    if as_json:
+        click.echo(json.dumps([m.to_dict() for m in result], ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{user} ({'teacher' if role else 'student'}): {len(result)} volume(s)")
+    for m in result:
+        state = " [closed]" if m.closed else ""
+        click.echo(f"  {m.kind} {m.name}: link {m.link if m.link is not None else '(none)'}"
+                   f"{' -> ' + m.full_name if m.full_name else ''}{state}")
+
+
+@params.command("format")
+@click.argument("file")
+@click.option("--lf", is_flag=True, help="End lines with LF instead of the canonical CRLF.")
+@click.option("--in-place", "-i", is_flag=True, help="Rewrite FILE in canonical form (atomically).")
+@report_errors
+def format_command(file: str, lf: bool, in_place: bool) -> None:
+    """Print the canonical text of FILE (the old module's order, CRLF line ends)."""
+    from ..errors import UsageError
+    from ..params.text import format_params, parse, write_params_file
+
+    text, source = _read(file)
+    model = parse(text, source)
+    if in_place:
+        if file == "-":
+            raise UsageError("--in-place needs a FILE, not '-'")
+        write_params_file(file, model)
+        return
+    out = format_params(model)
+    if lf:
+        out = out.replace("\r\n", "\n")
+    sys.stdout.buffer.write(out.encode("utf-8"))
+    sys.stdout.flush()
+
+
+def _edited(file: str, edit, *args, **kwargs) -> None:
+    from ..params.edit import edit_params_file
+
+    findings = edit_params_file(file, edit, *args, **kwargs)
+    _print_findings(findings, file)
+
+
+@params.command("set")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("key")
+@click.argument("value")
+@report_errors
+def set_command(file: str, key: str, value: str) -> None:
+    """Set KEY to VALUE in FILE (an empty access name removes a volume)."""
+    from ..params.edit import set_param
+
+    _edited(file, set_param, key, value)
+
+
+@params.command("unset")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("key")
+@report_errors
+def unset_command(file: str, key: str) -> None:
+    """Remove every KEY line from FILE."""
+    from ..params.edit import unset_param
+
+    _edited(file, unset_param, key)
+
+
+@params.command("add-volume")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("kind", callback=lambda ctx, param, value: _kind(value))
+@click.argument("name")
+@click.argument("access")
+@click.option("--user", "-u", "users", multiple=True, help="A user allowed to mount it (repeat; commas also work).")
+@report_errors
+def add_volume_command(file: str, kind: str, name: str, access: str, users: tuple[str, ...]) -> None:
+    """Add lms_KIND_NAME=ACCESS[:users] to FILE (KIND: vol/task, sub/submit, prs/personal)."""
+    from ..params.edit import add_volume
+    from ..params.model import split_users
+
+    listed = [u for item in users for u in split_users(item)]
+    _edited(file, add_volume, kind, name, access, listed or None)
+
+
+@params.command("remove-volume")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("kind", callback=lambda ctx, param, value: _kind(value))
+@click.argument("name")
+@click.option("--keep-close", is_flag=True, help="Keep lms_sub_NAME_close of a submit volume.")
+@report_errors
+def remove_volume_command(file: str, kind: str, name: str, keep_close: bool) -> None:
+    """Remove lms_KIND_NAME (and a submit volume's closing time) from FILE."""
+    from ..params.edit import remove_volume
+
+    _edited(file, remove_volume, kind, name, keep_close=keep_close)
