@@ -4,7 +4,7 @@ The page needs no network to be viewed: charts are inline SVG, the style is
 inline, there is no script at all. Per-notebook renderings (nbconvert, HTML
 sanitised because student outputs may carry any HTML) are written into
 ``<report stem>_notebooks/`` beside the report and linked from it; their MathJax
-and require.js references to a CDN are removed, so they too open offline.
+require.js, mermaid and widget references to a CDN are removed, so they too open offline.
 A notebook that cannot be rendered is listed, not fatal.
 """
 
@@ -36,6 +36,8 @@ ReportProgress = Callable[[str, int, int], None]
 OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 """
 
 STYLE = """
