@@ -191,7 +191,19 @@ def start_podman(timeout: float = 60.0) -> PrivateEngine:
         "--cgroup-manager", "cgroupfs",
         "system", "service", "--time=0", f"unix://{socket}",
     ]
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(base / "run")}
+    # Podman raises the containers' open-files and process limits as root (nofile 1048576), above
+    # what a sandboxed host may allow (runc: "error setting rlimit type 7/6: operation not
+    # permitted"); give containers modest limits within the host's hard limits instead.
+    import resource
+
+    limits = []
+    for name, which, cap in (("nofile", resource.RLIMIT_NOFILE, 65536), ("nproc", resource.RLIMIT_NPROC, 4096)):
+        hard = resource.getrlimit(which)[1]
+        value = cap if hard == resource.RLIM_INFINITY else min(hard, cap)
+        limits.append(f'"{name}={value}:{value}"')
+    conf = base / "containers.conf"
+    conf.write_text(f"[containers]\ndefault_ulimits = [{', '.join(limits)}]\n")
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(base / "run"), "CONTAINERS_CONF": str(conf)}
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    env=env, start_new_session=True)

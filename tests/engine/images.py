@@ -177,7 +177,13 @@ def ensure_image(client: Any, tarball: Path, tag: str) -> str:
     except docker.errors.ImageNotFound:
         pass
     repository, _, version = tag.partition(":")
-    client.api.import_image_from_file(str(tarball), repository=repository, tag=version or "latest")
+    version = version or "latest"
+    reply = client.api.import_image_from_file(str(tarball), repository=repository, tag=version)
+    # Podman 4.3's compat import ignores ``tag`` (it names the image <repository>:latest), so tag
+    # the imported image id explicitly; harmless on Docker.
+    found = re.findall(r"sha256:[0-9a-f]{64}", str(reply))
+    if found:
+        client.api.tag(found[-1], repository, version)
     deadline = time.monotonic() + 30
     while True:
         try:
