@@ -1,0 +1,243 @@
+"""REST handlers of the server extension: submit targets, submit, submissions.
+
+All three are jupyter_server ``APIHandler`` s: the server's own authentication
+(token, cookie, or JupyterHub OAuth in a single-user server) and XSRF checks,
+plus the authorizer on the ``contents`` resource (reading targets and
+submissions is ``read``, submitting is ``write``). Every answer is JSON; an
+error is ``{"message": <one line>, "reason": <HTTP reason>, "error": <type>}``
+with the status that fits (see :func:`status_for`).
+
+The work is done by :mod:`ipynb_tools.submit`, the library behind
+``ipynb_submit``, in a worker thread (it does blocking file I/O and takes a
+per-user lock). The user is the one ``ipynb_submit`` would use
+(``$JUPYTERHUB_USER``, ``$NB_USER``, the OS user): the server runs as them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+
+from .. import submit as lib
+from ..errors import IpynbToolsError, NotebookError, SymlinkError, TooLargeError, UnreadableError
+from . import API_PREFIX
+
+#: The resource checked by the server's authorizer: submitting reads and hands in the user's files.
+AUTH_RESOURCE = "contents"
+
+
+class ApiError(web.HTTPError):
+    """An HTTP error with a one-line message for the JSON answer.
+
+    The message is passed as an argument of ``"%s"`` so file names with ``%``
+    never upset tornado's log formatting.
+    """
+
+    def __init__(self, status: int, message: str, kind: str | None = None) -> None:
+        super().__init__(status, "%s", message)
+        self.message = message
+        self.kind = kind
+
+
+def status_for(exc: IpynbToolsError, *, named_target: bool = True) -> int:
+    """The HTTP status of a library error.
+
+    400 bad input (not a notebook, not ``.ipynb``, no target chosen), 403 refused
+    (closed target, unreadable file, a link not allowed), 404 unknown target,
+    409 the submit directory is in the way (another user's file, a race),
+    413 too large, 500 a container that breaks the environment contract.
+    """
+    if isinstance(exc, TooLargeError):
+        return 413
+    if isinstance(exc, lib.SubmitClosedError):
+        return 403
+    if isinstance(exc, lib.UnknownTargetError):
+        return 404 if named_target else 400
+    if isinstance(exc, lib.ForeignFileError):
+        return 409
+    if isinstance(exc, (UnreadableError, SymlinkError)):
+        return 403
+    if isinstance(exc, (NotebookError, lib.BadNameError)):
+        return 400
+    if isinstance(exc, lib.SubmitError):
+        return 409
+    return 500
+
+
+def is_inside(path: str, root: str) -> bool:
+    """True when the real ``path`` is ``root`` or below it (both already real)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def resolve_api_path(api_path: Any, root_dir: str, *, what: str = "notebook") -> Path:
+    """A contents-API path (``/``-separated, relative to the server root) to a file path.
+
+    Refuses (403) ``..`` and anything whose real path, links followed, is
+    outside the server root, and answers 404 when nothing is there. The path
+    returned is not resolved, so the library still sees (and judges) a link.
+    """
+    if not isinstance(api_path, str) or not api_path.strip("/ "):
+        raise ApiError(400, f"give the {what}'s path relative to the server root ('path')", "BadRequest")
+    if "\0" in api_path:
+        raise ApiError(400, f"{api_path!r}: a path cannot contain NUL", "BadRequest")
+    root = os.path.realpath(root_dir)
+    parts = [p for p in api_path.split("/") if p not in ("", ".")]
+    candidate = os.path.join(os.path.abspath(root_dir), *parts)
+    if ".." in parts or not is_inside(os.path.realpath(candidate), root):
+        raise ApiError(403, f"{api_path}: outside the server root; only files under it can be submitted", "OutsideRoot")
+    if not os.path.lexists(candidate):
+        raise ApiError(404, f"{api_path}: no such file", "NotFound")
+    return Path(candidate)
+
+
+def api_path_of(path: Path | str, root_dir: str) -> str | None:
+    """The contents-API path of ``path`` when it is under the server root, else None."""
+    absolute = os.path.abspath(path)
+    root = os.path.abspath(root_dir)
+    if not is_inside(absolute, root):
+        return None
+    return os.path.relpath(absolute, root).replace(os.sep, "/") if absolute != root else ""
+
+
+def target_json(target: lib.SubmitTarget, root_dir: str) -> dict[str, Any]:
+    """A submit target as the API shows it."""
+    return {
+        "access": target.access,
+        "full_name": target.full_name,
+        "path": str(target.path),
+        "api_path": api_path_of(target.path, root_dir),
+        "exists": target.exists,
+        "closed": target.closed,
+        "close_time": target.close_time,
+        "close_text": target.close_text(),
+        "source": target.source,
+    }
+
+
+def submission_json(item: lib.Submission) -> dict[str, Any]:
+    """One handed-in (or kept) notebook as the API shows it."""
+    return {
+        "target": item.target,
+        "name": item.name,
+        "path": str(item.path),
+        "time": item.time,
+        "size": item.size,
+        "sha256": item.sha256,
+        "kept": item.kept,
+    }
+
+
+def receipt_json(receipt: lib.Receipt) -> dict[str, Any]:
+    """A receipt with the line ``ipynb_submit`` prints."""
+    return {**receipt.to_json(), "line": receipt.line()}
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
+
+
+class IpynbToolsHandler(APIHandler):
+    """Common parts: JSON errors, the server root, library errors to HTTP errors."""
+
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def root_dir(self) -> str:
+        root = self.settings.get("server_root_dir") or getattr(self.contents_manager, "root_dir", None)
+        return os.path.expanduser(str(root or os.getcwd()))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            self.set_header("Content-Type", "application/json")
+            self.finish(json.dumps({"message": exc.message, "reason": exc.reason, "error": exc.kind}))
+            return
+        super().write_error(status_code, **kwargs)
+
+    async def call(self, func: Any, *args: Any, named_target: bool = True, **kwargs: Any) -> Any:
+        """Run a library call in a thread; its errors become :class:`ApiError` s."""
+        try:
+            return await asyncio.to_thread(func, *args, **kwargs)
+        except IpynbToolsError as exc:
+            status = status_for(exc, named_target=named_target)
+            if status >= 500:
+                self.log.error("ipynb-tools: %s", exc)
+            raise ApiError(status, str(exc), type(exc).__name__) from None
+
+
+class TargetsHandler(IpynbToolsHandler):
+    """``GET targets``: the submit targets this user can hand in to."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        targets = await self.call(lib.known_targets)
+        self.finish(json.dumps({"targets": [target_json(t, self.root_dir) for t in targets]}))
+
+
+class SubmitHandler(IpynbToolsHandler):
+    """``POST submit`` ``{"path": <notebook>, "target": <access name, optional>}``: hand in, 201 + receipt."""
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = self.get_json_body()
+        if not isinstance(body, dict):
+            raise ApiError(400, 'send a JSON object: {"path": "<notebook>", "target": "<access name>"}', "BadRequest")
+        unknown = sorted(set(body) - {"path", "target"})
+        if unknown:
+            raise ApiError(400, f"unknown field(s) {', '.join(unknown)}; use 'path' and 'target'", "BadRequest")
+        source = resolve_api_path(body.get("path"), self.root_dir)
+        target = body.get("target")
+        if target is not None and not isinstance(target, str):
+            raise ApiError(400, "'target' must be an access name (a string)", "BadRequest")
+        target = await self._target(target or None)
+        receipt = await self.call(lib.submit_notebook, source, target, named_target=target is not None)
+        self.set_status(201)
+        self.finish(json.dumps({"receipt": receipt_json(receipt), "path": api_path_of(source, self.root_dir)}))
+
+    async def _target(self, target: str | None) -> str | None:
+        """An access name (or full volume name) is passed as is; anything else is a path under the root."""
+        if target is None:
+            return None
+        known = await self.call(lib.known_targets)
+        if any(target in (t.access, t.full_name) for t in known):
+            return target
+        if "/" not in target:
+            return target  # the library answers "unknown submit target ... known targets: ..."
+        path = resolve_api_path(target, self.root_dir, what="submit directory")
+        return str(path)
+
+
+class SubmissionsHandler(IpynbToolsHandler):
+    """``GET submissions[?history=1]``: the user's submissions and the receipts of their log."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        history = _true(self.get_query_argument("history", None))
+        items = await self.call(lib.list_submissions, history=history)
+        receipts = await self.call(lambda: list(lib.read_log()))
+        self.finish(json.dumps({
+            "submissions": [submission_json(s) for s in items if not s.kept],
+            "kept": [submission_json(s) for s in items if s.kept],
+            "receipts": receipts,
+        }))
+
+
+def handlers(base_url: str) -> list[tuple[str, type[APIHandler]]]:
+    """The URL patterns of the API under ``base_url``."""
+    prefix = url_path_join(base_url, API_PREFIX)
+    return [
+        (url_path_join(prefix, "targets"), TargetsHandler),
+        (url_path_join(prefix, "submit"), SubmitHandler),
+        (url_path_join(prefix, "submissions"), SubmissionsHandler),
+    ]

@@ -1,0 +1,94 @@
+"""Apply the user's umask when the Jupyter server starts (SPEC 3.3: teachers 0033, students 0037).
+
+Container start runs as root and cannot change the umask of the server it
+starts later under the user's account (``su``/``setpriv`` reset it, and
+``jupyterhub-singleuser`` may be started by another wrapper); so ``setup``
+writes the mask to ``~/.ipynb-tools/umask`` and the server applies it here,
+before any kernel or terminal is started, so every file the user creates from
+Jupyter gets the role's mode. Without that file, ``$NB_UMASK`` (the same
+contract) is used; with neither, the umask is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pwd
+import stat
+from pathlib import Path
+from typing import Mapping
+
+from ..environ import NB_UMASK, UMASK_FILE_RELATIVE, EnvironmentContractError, parse_umask
+
+log = logging.getLogger(__name__)
+
+
+def user_home(env: Mapping[str, str] | None = None) -> Path:
+    """``$HOME``, else the password entry of the effective user."""
+    e = os.environ if env is None else env
+    if e.get("HOME"):
+        return Path(e["HOME"])
+    return Path(pwd.getpwuid(os.geteuid()).pw_dir)
+
+
+def read_umask_file(path: Path) -> int | None:
+    """The octal mask in ``path`` (e.g. ``0037``), or None when the file is missing.
+
+    Raises :class:`EnvironmentContractError` when the file is not a small regular
+    file holding one octal number.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > 64:
+        raise EnvironmentContractError(f"{path}: the umask file is not a small regular file")
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc})") from None
+    if not text:
+        raise EnvironmentContractError(f"{path}: the umask file is empty")
+    try:
+        return parse_umask(text, teacher=False)
+    except EnvironmentContractError as exc:
+        raise EnvironmentContractError(f"{path}: {exc}") from None
+
+
+def user_umask(env: Mapping[str, str] | None = None) -> tuple[int | None, str]:
+    """The mask to apply and where it comes from (``<file>``, ``$NB_UMASK`` or ``""`` for none)."""
+    e = os.environ if env is None else env
+    path = user_home(e) / UMASK_FILE_RELATIVE
+    mask = read_umask_file(path)
+    if mask is not None:
+        return mask, str(path)
+    if e.get(NB_UMASK):
+        return parse_umask(e[NB_UMASK], teacher=False), f"${NB_UMASK}"
+    return None, ""
+
+
+def apply_user_umask(env: Mapping[str, str] | None = None, log: logging.Logger | logging.LoggerAdapter = log) -> int | None:
+    """Set the process umask to the user's; return it (None when none is known or it is unusable).
+
+    A bad umask file never stops the server: it is logged and the umask is left alone.
+    """
+    try:
+        mask, origin = user_umask(env)
+    except EnvironmentContractError as exc:
+        log.warning("ipynb-tools: umask not applied: %s", exc)
+        return None
+    if mask is None:
+        log.info("ipynb-tools: no user umask (no ~/%s, no $%s); umask left at %04o",
+                 UMASK_FILE_RELATIVE, NB_UMASK, _current_umask())
+        return None
+    os.umask(mask)
+    log.info("ipynb-tools: umask %04o from %s", mask, origin)
+    return mask
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
