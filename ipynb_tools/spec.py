@@ -1,0 +1,239 @@
+"""The container specification for one launch (SPEC 6), usable by a JupyterHub spawner and testable alone.
+
+:func:`build_spec` turns (custom parameters, user, uid, gid, role, course id,
+LTI id, LMS host) into a :class:`ContainerSpec`: image, the NB_* start
+environment (:class:`ipynb_tools.environ.StartEnvironment`), the course's task
+and submit volumes mounted at ``<home>/jupyter/works/.volumes/<full name>``
+(personal "volumes" are directories in the home: listed in ``NB_PRSNALS``, not
+mounted), memory and CPU limits, default URL, activity limit, labels and the
+name ``jupyterhub-<course>-<lti id>-<host>-<random>-<user>``.
+
+Who mounts what comes from :func:`ipynb_tools.params.rules.mounts`, never from
+here. :meth:`ContainerSpec.to_docker_kwargs` gives keyword arguments for the
+Docker SDK's ``client.containers.run(**kwargs)`` / ``create(**kwargs)``;
+nothing here imports ``docker``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from .environ import (
+    DEFAULT_THRGID,
+    DEFAULT_THRGROUP,
+    STUDENT_UMASK,
+    TEACHER_UMASK,
+    WORKS_RELATIVE,
+    StartEnvironment,
+    VolumeEntry,
+)
+from .errors import IpynbToolsError
+from .params.model import Params
+from .params.rules import is_teacher, mounts
+from .volumes.naming import LABEL_PREFIX, VolumeName, check_course, check_host
+
+DEFAULT_URL = "/lab"
+#: Docker's rule for container names.
+CONTAINER_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
+MAX_NAME_LENGTH = 200
+LABEL_USER = LABEL_PREFIX + "user"
+LABEL_LTI_ID = LABEL_PREFIX + "lti-id"
+LABEL_ROLE = LABEL_PREFIX + "role"
+#: A user name must be usable as a Unix login and as ``/home/<user>``.
+USER_RE = re.compile(r"[^\s/:\\\x00-\x1f\x7f-][^\s/:\\\x00-\x1f\x7f]*")
+
+
+class SpecError(IpynbToolsError):
+    """A launch that cannot become a container (no image, a user name unusable as a login...)."""
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    """One engine volume mounted into the container."""
+
+    volume: str  # engine volume name (the full name)
+    target: str  # absolute path inside the container
+    kind: str  # vol or sub
+    labels: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"volume": self.volume, "target": self.target, "kind": self.kind, "labels": dict(self.labels)}
+
+
+@dataclass
+class ContainerSpec:
+    """Everything needed to run the user's container."""
+
+    name: str
+    image: str
+    environment: dict[str, str]
+    mounts: list[VolumeMount]
+    home: str
+    default_url: str
+    mem_limit: int | None = None
+    nano_cpus: int | None = None
+    actlimit: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    #: Set-up runs as root, then the image's start script drops to NB_USER (docker-stacks convention).
+    user: str = "root"
+    network_mode: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def start_environment(self) -> StartEnvironment:
+        """The NB_* contract this spec carries, parsed back."""
+        return StartEnvironment.from_environ(self.environment)
+
+    def to_docker_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``client.containers.run(**kw)`` or ``client.containers.create(**kw)``."""
+        kwargs: dict[str, Any] = {
+            "image": self.image,
+            "name": self.name,
+            "environment": dict(self.environment),
+            "volumes": {m.volume: {"bind": m.target, "mode": "rw"} for m in self.mounts},
+            "labels": dict(self.labels),
+            "user": self.user,
+        }
+        if self.mem_limit is not None:
+            kwargs["mem_limit"] = self.mem_limit
+        if self.nano_cpus is not None:
+            kwargs["nano_cpus"] = self.nano_cpus
+        if self.network_mode is not None:
+            kwargs["network_mode"] = self.network_mode
+        kwargs.update(self.extra)
+        return kwargs
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the Docker keyword arguments plus what the spawner needs besides them."""
+        return {
+            "docker": self.to_docker_kwargs(),
+            "mounts": [m.to_dict() for m in self.mounts],
+            "home": self.home,
+            "default_url": self.default_url,
+            "actlimit": self.actlimit,
+        }
+
+
+def container_name(course: str, lti_id: str, host: str, user: str, random: str | None = None) -> str:
+    """``jupyterhub-<course>-<lti id>-<host>-<random>-<user>``, made a valid container name.
+
+    Characters Docker refuses become ``_`` (a Unicode user name keeps its
+    length and stays unique with the random part); over-long names are cut
+    before the user part keeps its tail.
+    """
+    random = random if random is not None else secrets.token_hex(4)
+    parts = [_sanitise(p) for p in ("jupyterhub", course, lti_id, host, random)]
+    head = "-".join(parts)
+    tail = _sanitise(user)
+    name = f"{head}-{tail}"
+    if len(name) > MAX_NAME_LENGTH:
+        name = f"{head[: max(16, MAX_NAME_LENGTH - len(tail) - 1)]}-{tail}"[:MAX_NAME_LENGTH]
+    if not CONTAINER_NAME_RE.fullmatch(name):  # cannot happen after _sanitise; kept as a guard
+        raise SpecError(f"container name {name!r} is not valid")
+    return name
+
+
+def _sanitise(text: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9_.-]", "_", text) or "_"
+
+
+def check_user(user: str) -> str:
+    """Return ``user`` or raise when it cannot be a login and a home directory name."""
+    if not isinstance(user, str) or not USER_RE.fullmatch(user) or user in (".", ".."):
+        raise SpecError(f"user name {user!r} cannot be a login in the container (no '/', ':', spaces, "
+                        "control characters, or leading '-')")
+    return user
+
+
+def build_spec(
+    params: Params,
+    user: str,
+    *,
+    uid: int,
+    gid: int,
+    course: str,
+    lti_id: str,
+    host: str,
+    teacher: bool | None = None,
+    default_image: str | None = None,
+    default_url: str = DEFAULT_URL,
+    thr_gid: int = DEFAULT_THRGID,
+    thr_group: str = DEFAULT_THRGROUP,
+    home_root: str = "/home",
+    random: str | None = None,
+    at: float | None = None,
+) -> ContainerSpec:
+    """The container specification for ``user`` launching the LTI activity ``lti_id`` of ``course``.
+
+    ``teacher`` None: the user is a teacher when listed in ``lms_teachers``.
+    ``default_image`` is the site's image for ``lms_image`` absent/``default``.
+    ``random`` fixes the random part of the name (tests); ``at`` the time for
+    closing states.
+    """
+    check_user(user)
+    check_course(course)
+    check_host(host)
+    if not str(lti_id).strip():
+        raise SpecError("LTI id is empty")
+    if uid < 0 or gid < 0:
+        raise SpecError(f"uid {uid} / gid {gid} must not be negative")
+    role_teacher = is_teacher(params, user) if teacher is None else teacher
+    image = params.effective_image or default_image
+    if not image:
+        raise SpecError("no image: lms_image is absent or 'default' and no site default image was given")
+
+    home = PurePosixPath(home_root) / user
+    works = home / WORKS_RELATIVE
+    lists: dict[str, list[VolumeEntry]] = {"vol": [], "sub": [], "prs": []}
+    volume_mounts: list[VolumeMount] = []
+    closes: dict[str, int] = {}
+    for mount in mounts(params, user, teacher=role_teacher, at=at, course=course, host=host):
+        full = mount.full_name
+        assert full is not None  # course and host are given
+        entry = VolumeEntry(full, mount.access)
+        lists[mount.kind].append(entry)
+        if mount.kind in ("vol", "sub"):
+            labels = VolumeName(mount.kind, mount.name, course, host).labels
+            volume_mounts.append(VolumeMount(full, str(works / entry.mount_relative), mount.kind, labels))
+        if mount.kind == "sub" and mount.close_time is not None:
+            closes[full] = mount.close_time
+
+    env = StartEnvironment(
+        user=user,
+        uid=uid,
+        gid=gid,
+        teacher=role_teacher,
+        thr_gid=thr_gid,
+        thr_group=thr_group,
+        umask=TEACHER_UMASK if role_teacher else STUDENT_UMASK,
+        volumes=lists["vol"],
+        submits=lists["sub"],
+        personals=lists["prs"],
+        works_dir=works,  # type: ignore[arg-type]  # a POSIX path inside the container
+        actlimit=params.actlimit,
+        submit_close=closes,
+    )
+    cpus = params.cpulimit
+    labels = {
+        LABEL_PREFIX + "course": course,
+        LABEL_PREFIX + "host": host,
+        LABEL_LTI_ID: str(lti_id),
+        LABEL_USER: user,
+        LABEL_ROLE: "teacher" if role_teacher else "student",
+    }
+    return ContainerSpec(
+        name=container_name(course, str(lti_id), host, user, random),
+        image=image,
+        environment=env.to_environ(),
+        mounts=volume_mounts,
+        home=str(home),
+        default_url=params.defurl or default_url,
+        mem_limit=params.memlimit if params.memlimit else None,
+        nano_cpus=int(round(cpus * 1e9)) if cpus and cpus > 0 else None,
+        actlimit=params.actlimit,
+        labels=labels,
+    )

@@ -1,0 +1,144 @@
+"""The container specification (SPEC 6): from parameters to Docker SDK keyword arguments."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ipynb_tools.cli.main import cli
+from ipynb_tools.environ import StartEnvironment, VolumeEntry
+from ipynb_tools.params.text import parse
+from ipynb_tools.spec import CONTAINER_NAME_RE, SpecError, build_spec, container_name
+
+PARAMS = """\
+lms_users=*
+lms_teachers=tea
+lms_image=jupyter/datascience-notebook
+lms_cpulimit=1.5
+lms_memlimit=500,000,000
+lms_actlimit=3600
+lms_defurl=/tree
+lms_vol_py=-課題
+lms_sub_py=提出
+lms_prs_py=作業
+lms_vol_ex=.:tea
+lms_sub_py_close=1800000000
+custom_other=kept
+"""
+HOST = "lms.example.org"
+TASK = f"lms_vol_py_98_{HOST}"
+SUBMIT = f"lms_sub_py_98_{HOST}"
+PERSONAL = f"lms_prs_py_98_{HOST}"
+
+
+def spec_for(user: str, text: str = PARAMS, **kw):
+    kw.setdefault("uid", 1001)
+    kw.setdefault("gid", 100)
+    return build_spec(parse(text), user, course="98", lti_id="7", host=HOST, random="r4nd", **kw)
+
+
+def test_student_spec_has_the_start_environment_mounts_limits_and_name():
+    spec = spec_for("alice")
+    env = spec.start_environment
+    assert env.user == "alice" and env.uid == 1001 and env.gid == 100 and not env.teacher
+    assert env.umask == 0o037
+    assert env.volumes == [VolumeEntry(TASK, "-課題")]  # still mounted: the '-' only hides the link
+    assert env.submits == [VolumeEntry(SUBMIT, "提出")]
+    assert env.personals == [VolumeEntry(PERSONAL, "作業")]
+    assert env.submit_close == {SUBMIT: 1800000000}
+    assert env.actlimit == 3600
+    assert str(env.works) == "/home/alice/jupyter/works"
+    kw = spec.to_docker_kwargs()
+    assert kw["image"] == "jupyter/datascience-notebook"
+    assert kw["name"] == f"jupyterhub-98-7-{HOST}-r4nd-alice"
+    assert kw["volumes"] == {
+        TASK: {"bind": f"/home/alice/jupyter/works/.volumes/{TASK}", "mode": "rw"},
+        SUBMIT: {"bind": f"/home/alice/jupyter/works/.volumes/{SUBMIT}", "mode": "rw"},
+    }
+    assert kw["mem_limit"] == 500_000_000 and kw["nano_cpus"] == 1_500_000_000
+    assert kw["environment"]["NB_TEACHER"] == "" and kw["environment"]["NB_UMASK"] == "0037"
+    assert kw["user"] == "root"
+    assert spec.default_url == "/tree"
+    assert {m.kind for m in spec.mounts} == {"vol", "sub"}
+    assert spec.mounts[0].labels["io.ipynb-tools.kind"] == "vol"
+
+
+def test_teacher_spec_and_per_volume_user_lists():
+    spec = spec_for("tea")
+    env = spec.start_environment
+    assert env.teacher and env.umask == 0o033
+    assert spec.environment["NB_TEACHER"] == "tea"
+    assert [v.full_name for v in env.volumes] == [TASK, f"lms_vol_ex_98_{HOST}"]
+    # a student is not in lms_vol_ex's list
+    assert [v.full_name for v in spec_for("alice").start_environment.volumes] == [TASK]
+    # the role can be given by the LMS instead of lms_teachers
+    assert spec_for("alice", teacher=True).start_environment.teacher
+
+
+def test_the_environment_round_trips_through_the_contract():
+    spec = spec_for("alice")
+    assert StartEnvironment.from_environ(spec.environment).to_environ() == spec.environment
+
+
+def test_no_limits_and_site_defaults():
+    spec = spec_for("alice", "lms_users=*\nlms_cpulimit=0.0\nlms_vol_a=x\n", default_image="site/img")
+    kw = spec.to_docker_kwargs()
+    assert kw["image"] == "site/img"
+    assert "mem_limit" not in kw and "nano_cpus" not in kw
+    assert spec.default_url == "/lab" and spec.actlimit is None
+    assert "NB_ACTLIMIT" not in kw["environment"]
+    with pytest.raises(SpecError, match="no image"):
+        spec_for("alice", "lms_users=*\n")
+
+
+def test_users_outside_lms_users_mount_nothing():
+    spec = spec_for("mallory", "lms_users=alice\nlms_image=i\nlms_vol_a=x\nlms_sub_a=y\n")
+    assert spec.mounts == [] and spec.environment["NB_VOLUMES"] == ""
+
+
+@pytest.mark.parametrize("user", ["山田太郎", "a@b.example", "x y", "-dash"])
+def test_container_names_are_valid_for_any_user(user):
+    if user in ("x y", "-dash"):
+        with pytest.raises(SpecError):
+            spec_for(user)
+        return
+    name = spec_for(user).name
+    assert CONTAINER_NAME_RE.fullmatch(name)
+    assert name.startswith(f"jupyterhub-98-7-{HOST}-r4nd-")
+
+
+def test_names_are_random_and_bounded():
+    a, b = container_name("98", "7", HOST, "u"), container_name("98", "7", HOST, "u")
+    assert a != b
+    long = container_name("c" * 150, "7", HOST, "user" * 30, random="r")
+    assert len(long) <= 200 and CONTAINER_NAME_RE.fullmatch(long) and long.endswith("user")
+
+
+@pytest.mark.parametrize("bad", [{"course": "a b"}, {"host": "h:80"}, {"lti_id": " "}])
+def test_bad_launch_parts_are_refused(bad):
+    args = {"course": "98", "lti_id": "7", "host": HOST, **bad}
+    with pytest.raises(Exception) as info:
+        build_spec(parse(PARAMS), "alice", uid=1, gid=1, **args)
+    assert "\n" not in str(info.value)
+
+
+def test_cli_prints_json_for_the_spawner(tmp_path: Path):
+    params = tmp_path / "params.txt"
+    params.write_text(PARAMS, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["container-spec", "--params", str(params), "--user", "alice", "--uid", "1001",
+                                      "--gid", "100", "--course", "98", "--lti-id", "7", "--host", HOST,
+                                      "--random", "r4nd", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["docker"]["name"] == f"jupyterhub-98-7-{HOST}-r4nd-alice"
+    assert data["docker"]["environment"]["NB_USER"] == "alice"
+    assert data["default_url"] == "/tree" and data["home"] == "/home/alice"
+    result = CliRunner().invoke(cli, ["container-spec", "--params", str(params), "--user", "tea", "--uid", "1",
+                                      "--gid", "1", "--course", "98", "--lti-id", "7", "--host", HOST])
+    assert result.exit_code == 0 and "NB_TEACHER=tea" in result.output
+    result = CliRunner().invoke(cli, ["container-spec", "--params", str(tmp_path / "nope"), "--user", "a", "--uid",
+                                      "1", "--gid", "1", "--course", "98", "--lti-id", "7", "--host", HOST])
+    assert result.exit_code == 1 and "error:" in result.output
