@@ -150,12 +150,13 @@ def check_notebook_shape(nb: object, name: str | os.PathLike[str] = "<notebook>"
     """
     if not isinstance(nb, dict):
         raise NotANotebookError(name, "is JSON but not a notebook (top level is not an object)")
-    if "nbformat" not in nb or "cells" not in nb:
-        what = "cells" if "nbformat" in nb else "nbformat"
-        raise NotANotebookError(name, f"is JSON but not a notebook (no '{what}' key)")
+    if "nbformat" not in nb:
+        raise NotANotebookError(name, "is JSON but not a notebook (no 'nbformat' key)")
     version = nb["nbformat"]
-    if version != 4 or isinstance(version, bool):
+    if version != 4 or isinstance(version, bool):  # before 'cells': nbformat 3 has worksheets instead
         raise NotebookVersionError(name, f"is nbformat {version!r}; only nbformat 4 is supported")
+    if "cells" not in nb:
+        raise NotANotebookError(name, "is JSON but not a notebook (no 'cells' key)")
     if not isinstance(nb.get("nbformat_minor", 0), int):
         raise NotANotebookError(name, "has a non-integer 'nbformat_minor'")
     if not isinstance(nb.get("metadata", {}), dict):
