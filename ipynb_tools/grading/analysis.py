@@ -23,6 +23,7 @@ analysing a course's hand-ins must stay close to the cost of reading them.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from dataclasses import dataclass, field
@@ -171,10 +172,14 @@ def output_bytes(outputs: list[Any]) -> int:
 
 
 def _text_bytes(value: Any) -> int:
-    if isinstance(value, str):
-        return len(value.encode("utf-8", "surrogatepass"))
     if isinstance(value, list):
-        return sum(len(v.encode("utf-8", "surrogatepass")) for v in value if isinstance(v, str))
+        try:
+            value = "".join(value)
+        except TypeError:
+            value = "".join(v for v in value if isinstance(v, str))
+    if isinstance(value, str):
+        # isascii() is a flag check in CPython: no encoding for the common case
+        return len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))
     return 0
 
 
@@ -214,14 +219,21 @@ def _normal(source: str) -> str:
 
 
 class _Columns:
-    """Column lists of the tidy table, filled row by row (cheaper than a dict per row)."""
+    """Rows of the tidy table as tuples (cheaper than a dict per row), turned into columns at the end."""
 
     def __init__(self) -> None:
-        self.data: dict[str, list[Any]] = {name: [] for name in CELL_COLUMNS}
+        self.rows: list[tuple[Any, ...]] = []
 
     def add(self, *row: Any) -> None:
-        for name, value in zip(CELL_COLUMNS, row):
-            self.data[name].append(value)
+        self.rows.append(row)
+
+    def extend(self, other: "_Columns") -> None:
+        self.rows.extend(other.rows)
+
+    @property
+    def data(self) -> dict[str, list[Any]]:
+        columns = list(zip(*self.rows)) if self.rows else [() for _ in CELL_COLUMNS]
+        return {name: list(values) for name, values in zip(CELL_COLUMNS, columns)}
 
 
 def _submission_rows(sub: Submission, task: dict[int, str] | None, cols: _Columns) -> int:
@@ -229,6 +241,8 @@ def _submission_rows(sub: Submission, task: dict[int, str] | None, cols: _Column
     found: dict[int, list[Any]] = {}
     code = 0
     for cell in sub.nb["cells"]:
+        if not isinstance(cell, dict):
+            raise TypeError("a cell is not an object")
         if cell.get("cell_type") != "code":
             continue
         code += 1
@@ -236,6 +250,8 @@ def _submission_rows(sub: Submission, task: dict[int, str] | None, cols: _Column
         if number is None:
             continue
         outputs = cell.get("outputs") or []
+        if not isinstance(outputs, list):
+            raise TypeError(f"cell {number} has outputs that are not a list")
         count = cell.get("execution_count")
         if not isinstance(count, int) or isinstance(count, bool):
             count = None
@@ -262,9 +278,9 @@ def _submission_rows(sub: Submission, task: dict[int, str] | None, cols: _Column
     for number in numbers:
         got = found.get(number)
         if got is None:
-            cols.add(sub.user, sub.notebook, number, False, None, False, None, None, 0, 0)
+            cols.rows.append((sub.user, sub.notebook, number, False, None, False, None, None, 0, 0))
         else:
-            cols.add(sub.user, sub.notebook, number, True, *got)
+            cols.rows.append((sub.user, sub.notebook, number, True, *got))
     return code
 
 
@@ -287,14 +303,31 @@ def analyze_submissions(
         problems.append((path, message))
 
     versions = read_task_versions(task_dir, problem) if task_dir is not None else None
-    subs = collect_submissions(submit_dir, bases=list(versions or ()), on_problem=problem, progress=progress)
+
+    def digest(sub: Submission) -> tuple[_Columns, int]:
+        rows = _Columns()
+        task = versions.get(sub.notebook) if versions is not None else None
+        return rows, _submission_rows(sub, task, rows)
+
+    # Parsed notebooks are acyclic and dropped as soon as digested: the cyclic GC
+    # would only rescan the millions of fresh JSON containers, costing more than the parse.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        subs = collect_submissions(
+            submit_dir, bases=list(versions or ()), on_problem=problem, progress=progress, digest=digest
+        )
+    finally:
+        if was_enabled:
+            gc.enable()
     cols = _Columns()
     sub_rows: dict[str, list[Any]] = {k: [] for k in ("user", "notebook", "file", "submitted_at", "bytes", "code_cells", "in_task")}
     for sub in subs:
         task = versions.get(sub.notebook) if versions is not None else None
         if versions is not None and task is None:
             problem(sub.path, f"no task notebook {sub.notebook} in {task_dir}; not compared")
-        code = _submission_rows(sub, task, cols)
+        rows, code = sub.digest
+        cols.extend(rows)
         for key, value in zip(
             sub_rows, (sub.user, sub.notebook, sub.path.name, sub.when, sub.size, code, task is not None)
         ):
