@@ -40,6 +40,8 @@ from .naming import (
 )
 
 DEFAULT_TIMEOUT = 30
+#: The oldest engine API the SDK speaks; the server's own version replaces it at connect.
+MIN_API_VERSION = "1.24"
 
 
 class EngineError(IpynbToolsError):
@@ -227,7 +229,13 @@ def connect(url: str | None = None, *, use_ssh_client: bool = False, timeout: in
             )
         environment["DOCKER_HOST"] = url
     try:
-        client = docker.DockerClient.from_env(environment=environment, use_ssh_client=use_ssh_client, timeout=timeout)
+        # A fixed version first, so no request is made before the TLS CA is pinned; then the
+        # server's API version (the call that proves the engine answers).
+        client = docker.DockerClient.from_env(
+            environment=environment, use_ssh_client=use_ssh_client, timeout=timeout, version=MIN_API_VERSION
+        )
+        _pin_tls_ca(client.api)
+        client.api._version = client.api._retrieve_server_version()
     except docker.errors.TLSParameterError as exc:
         raise EngineURLError(f"engine {where}: TLS settings: {_one_line(exc)}") from None
     except docker.errors.DockerException as exc:
@@ -242,6 +250,17 @@ def connect(url: str | None = None, *, use_ssh_client: bool = False, timeout: in
             raise EngineURLError(f"engine URL {where}: {_one_line(exc)}") from None
         raise EngineError(f"cannot reach the container engine at {where}: {_reason(exc)}") from None
     return Engine(client, where)
+
+
+def _pin_tls_ca(api: Any) -> None:
+    """Make the engine's CA (DOCKER_CERT_PATH/ca.pem) win over REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE.
+
+    requests lets those variables replace a session's own ``verify`` path (psf/requests#3829), so
+    on hosts that set them the SDK's TLS connections would check the engine against the system
+    CAs and fail. The engine connection is configured by the DOCKER_* variables alone.
+    """
+    if isinstance(getattr(api, "verify", None), str):
+        api.trust_env = False
 
 
 def _one_line(exc: BaseException) -> str:

@@ -34,6 +34,10 @@ class PrivateEngine:
     socket: Path
     process: subprocess.Popen[bytes]
     log: Path
+    #: ``tcp://127.0.0.1:<port>`` with mutual TLS (dockerd only), and the client's cert directory
+    #: (ca.pem, cert.pem, key.pem: what DOCKER_CERT_PATH points at).
+    tls_url: str | None = None
+    tls_dir: Path | None = None
     _clients: list[Any] = field(default_factory=list)
 
     @property
@@ -138,8 +142,48 @@ def _wait_ready(engine: PrivateEngine, timeout: float) -> None:
     raise EngineStartError(f"{engine.kind} not ready after {timeout:.0f}s ({last}):\n{engine.log_tail()}")
 
 
-def start_dockerd(timeout: float = 60.0) -> PrivateEngine:
-    """Start a private ``dockerd`` (Debian's docker.io) and wait until it answers ``/_ping``."""
+def _free_port() -> int:
+    import socket as _socket
+
+    with _socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def make_tls_certs(directory: Path) -> Path:
+    """A throw-away CA, a server cert for 127.0.0.1 and a client cert; returns the client dir.
+
+    Layout: ``directory/server/{ca,cert,key}.pem`` for dockerd, ``directory/client/{ca,cert,key}.pem``
+    for the client (the names DOCKER_CERT_PATH expects).
+    """
+    server, client = directory / "server", directory / "client"
+    server.mkdir(parents=True)
+    client.mkdir()
+    key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+
+    run("req", "-x509", *key, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=ipynb-tools test CA")
+    for who, cn, ext in (
+        (server, "127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
+        (client, "client", "extendedKeyUsage=clientAuth"),
+    ):
+        (directory / f"{who.name}.ext").write_text(ext + "\n")
+        run("req", *key, "-keyout", str(who / "key.pem"), "-out", f"{who.name}.csr", "-subj", f"/CN={cn}")
+        run("x509", "-req", "-in", f"{who.name}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-out", str(who / "cert.pem"), "-days", "2", "-extfile", f"{who.name}.ext")
+        shutil.copy(directory / "ca.pem", who / "ca.pem")
+    return client
+
+
+def start_dockerd(timeout: float = 60.0, tls: bool = True) -> PrivateEngine:
+    """Start a private ``dockerd`` (Debian's docker.io) and wait until it answers ``/_ping``.
+
+    With ``tls`` (and openssl present) it also listens on ``tcp://127.0.0.1:<free port>`` with
+    mutual TLS (``--tlsverify``), so ``DOCKER_HOST=tcp://...`` + ``DOCKER_TLS_VERIFY`` +
+    ``DOCKER_CERT_PATH`` can be tested against the same engine; the unix socket stays plain.
+    """
     dockerd = shutil.which("dockerd") or "/usr/bin/dockerd"
     if not Path(dockerd).exists():
         raise EngineStartError("dockerd is not installed (scripts/install-system-deps.sh installs docker.io)")
@@ -160,10 +204,17 @@ def start_dockerd(timeout: float = 60.0) -> PrivateEngine:
         "--bridge=none", "--iptables=false", "--ip6tables=false",
         "--userland-proxy=false",
     ]
+    tls_url = tls_dir = None
+    if tls and shutil.which("openssl"):
+        tls_dir = make_tls_certs(base / "tls")
+        tls_url = f"tcp://127.0.0.1:{_free_port()}"
+        server = base / "tls" / "server"
+        cmd += ["--host", tls_url, "--tlsverify", f"--tlscacert={server / 'ca.pem'}",
+                f"--tlscert={server / 'cert.pem'}", f"--tlskey={server / 'key.pem'}"]
     with open(log, "wb") as out:
         process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                    start_new_session=True)
-    engine = PrivateEngine("docker", base, socket, process, log)
+    engine = PrivateEngine("docker", base, socket, process, log, tls_url, tls_dir)
     _wait_ready(engine, timeout)
     return engine
 
