@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import Timing, interleaved, time_call  # noqa: E402
+from timing import interleaved, time_call  # noqa: E402
 
 CELLS = 60
 
@@ -128,7 +128,6 @@ def main() -> int:
         print(f"report: {records} log records ({len(logs.executions)} executions, {users} users)")
         print(f"  read + join {parsed - start:.2f}s, charts + page {done - parsed:.2f}s, "
               f"total {done - start:.2f}s; page {page / 1e6:.2f} MB")
-        Timing([done - start])
     return 0 if ok else 1
 
 
