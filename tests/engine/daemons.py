@@ -116,7 +116,10 @@ def _unmount_under(base: Path) -> None:
 def _short_base(prefix: str) -> Path:
     """A short directory under /tmp: unix socket paths must stay under 108 bytes."""
     root = Path(os.environ.get("IPYNB_TOOLS_ENGINE_TMP", "/tmp"))
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    try:
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    except OSError as exc:
+        raise EngineStartError(f"cannot make the engine directory under {root}: {exc}") from None
 
 
 def _wait_ready(engine: PrivateEngine, timeout: float) -> None:

@@ -127,8 +127,7 @@ def busybox_rootfs(cache: Path | None = None) -> Path:
         busybox = shutil.which("busybox") or "/bin/busybox"
         if not Path(busybox).exists():
             raise ImageBuildError("busybox is not installed (scripts/install-system-deps.sh installs busybox-static)")
-        check = subprocess.run(["file", "-L", busybox], capture_output=True, text=True) if shutil.which("file") else None
-        if check is not None and "dynamically linked" in check.stdout:
+        if _is_dynamic(Path(busybox)):
             raise ImageBuildError(f"{busybox} is dynamically linked; install busybox-static")
         partial = cache / "rootfs-busybox.tar.partial"
         with tarfile.open(partial, "w") as tar:
@@ -150,6 +149,23 @@ def busybox_rootfs(cache: Path | None = None) -> Path:
             tar.addfile(info, io.BytesIO(passwd))
         os.replace(partial, target)
     return target
+
+
+def _is_dynamic(path: Path) -> bool:
+    """True when the ELF file has a program interpreter (PT_INTERP), i.e. needs shared libraries."""
+    import struct
+
+    data = path.read_bytes()
+    if data[:4] != b"\x7fELF":
+        return True
+    bits64, order = data[4] == 2, "<" if data[5] == 1 else ">"
+    if bits64:
+        phoff, = struct.unpack_from(order + "Q", data, 0x20)
+        phentsize, phnum = struct.unpack_from(order + "HH", data, 0x36)
+    else:
+        phoff, = struct.unpack_from(order + "I", data, 0x1C)
+        phentsize, phnum = struct.unpack_from(order + "HH", data, 0x2A)
+    return any(struct.unpack_from(order + "I", data, phoff + i * phentsize)[0] == 3 for i in range(phnum))
 
 
 def _tar_dir(root: Path, dest: Path, exclude_contents_of: tuple[str, ...] = ()) -> None:
