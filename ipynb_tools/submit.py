@@ -823,6 +823,10 @@ def _install(dfd: int, name: str, shown: Path, data: bytes, dir_gid: int, expect
         except PermissionError:
             _check_final(dfd, name, shown)
             raise SubmitError(f"{shown}: permission denied by the submit directory") from None
+    except BaseException:
+        if temp is not None:
+            _unlink_quiet(dfd, temp)  # a named temp is ours alone: never leave it behind on failure
+        raise
     finally:
         os.close(fd)
     return warnings
