@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from . import __version__
-from .atomic import atomic_write_bytes, fsync_directory
+from .atomic import atomic_write_bytes
 from .environ import NB_PRSNALS, NB_SUBMITS, NB_SUBMITS_CLOSE, NB_USER, NB_WRKDIR, VOLUMES_DIR, WORKS_RELATIVE
 from .environ import parse_close_times, parse_entries
 from .errors import FileProblem, IpynbToolsError, TooLargeError
