@@ -265,3 +265,25 @@ def test_parse_ref(ref, kinds, name):
 def test_parse_ref_rejects(ref):
     with pytest.raises((VolumeNameError, eng.NotRemovable)):
         eng.parse_ref(ref, "98", HOST)
+
+
+def test_engine_calls_do_not_grow_with_volumes(engine, courses):
+    """ls = 2 requests, create = 1 + one per missing volume, rm = 2 + one per volume removed."""
+    course, other = courses
+    with eng.connect(engine.url) as e:
+        sent = []
+        original = e.client.api.send
+        e.client.api.send = lambda request, **kw: (sent.append(request.method + " " + request.path_url.split("?")[0]),
+                                                   original(request, **kw))[1]
+        wanted = [VolumeName(k, f"n{i}", c, HOST) for c in (course, other) for i in range(15) for k in ("vol", "sub")]
+        eng.create_volumes(e, wanted)
+        assert len(sent) == 1 + 60
+        sent.clear()
+        eng.create_volumes(e, wanted)  # all exist: one lookup
+        assert len(sent) == 1
+        sent.clear()
+        assert len(eng.list_volumes(e, course, HOST)) == 30
+        assert [s.split("/")[-1] for s in sent] == ["volumes", "json"]
+        sent.clear()
+        eng.remove_volumes(e, ["n1", "vol_n2"], course, HOST)
+        assert len(sent) == 2 + 3
