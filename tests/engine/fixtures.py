@@ -8,7 +8,6 @@ fail. When an engine cannot start, tests that need it are skipped with the reaso
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
