@@ -358,7 +358,7 @@ def test_an_injected_failure_leaves_whole_files_and_the_next_sync_completes(tmp_
 def test_a_killed_sync_never_leaves_a_partial_file_and_the_next_one_completes(tmp_path):
     task, personal = tmp_path / "task", tmp_path / "personal"
     personal.mkdir()
-    for i in range(40):
+    for i in range(80):
         write(task / f"f{i:02}.bin", os.urandom(1024 * 1024))
     code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from ipynb_tools.sync import sync_tree; "
             "sync_tree(sys.argv[1], sys.argv[2], workers=2, durable=False)")
@@ -370,7 +370,7 @@ def test_a_killed_sync_never_leaves_a_partial_file_and_the_next_one_completes(tm
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         visible = [p for p in personal.iterdir() if not p.name.startswith(".")]
-        killed_midway += 0 < len(visible) < 40
+        killed_midway += 0 < len(visible) < 80
         _check_whole(task, personal)  # never a partial file under a task file's name
         # make the student edit one copied file between runs: it must survive
         if visible and not (personal / "mine.txt").exists():
@@ -378,7 +378,7 @@ def test_a_killed_sync_never_leaves_a_partial_file_and_the_next_one_completes(tm
     report = sync_tree(task, personal)
     assert report.ok
     _check_whole(task, personal)
-    assert len([p for p in personal.iterdir() if p.suffix == ".bin"]) == 40
+    assert len([p for p in personal.iterdir() if p.suffix == ".bin"]) == 80
     assert not [p for p in personal.iterdir() if p.name.endswith(TEMP_SUFFIX)]
     assert (personal / "mine.txt").read_text() == "student file"
     assert killed_midway, "no kill landed in the middle of a sync; make the task larger"
