@@ -61,10 +61,9 @@ class VolumeEntry:
 
     @property
     def link_name(self) -> str:
-        """The name of the access link: ``-`` removed; ``.`` becomes the full name."""
-        if self.access == ".":
-            return self.full_name
-        return self.access[1:] if self.teacher_only else self.access
+        """The name of the access link: ``-`` removed; ``.`` (or ``-.``) becomes the full name."""
+        name = self.access[1:] if self.teacher_only else self.access
+        return self.full_name if name == "." else name
 
     @property
     def mount_relative(self) -> str:

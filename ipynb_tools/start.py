@@ -290,8 +290,6 @@ def planned_links(env: StartEnvironment) -> tuple[list[Link], list[str]]:
             if entry.teacher_only and kind != "submit" and not env.teacher:
                 continue
             name = entry.link_name
-            if name == ".":  # the "-." form: teachers' link under the full name
-                name = entry.full_name
             if not name or name in (".", "..") or name.startswith("-") or "/" in name or "\0" in name:
                 notes.append(f"{entry.format()}: access name {entry.access!r} cannot be a link name")
                 continue
