@@ -1,0 +1,259 @@
+"""``LTIContainerSpawner``: a DockerSpawner that starts the container an LTI launch asks for (SPEC 6).
+
+At each start it reads the user's ``auth_state`` (stored by jupyterhub-ltiauthenticator, LTI 1.1
+or 1.3; needs ``c.Authenticator.enable_auth_state = True``), reads the ``lms_*`` custom
+parameters (:mod:`ipynb_tools.hub.launch`), refuses a launch whose parameters have errors with a
+message the user sees on the hub's page, decides the role (``lms_teachers``, or an LTI role in
+:attr:`LTIContainerSpawner.teacher_roles`), and applies :func:`ipynb_tools.spec.build_spec`'s
+container spec: image, memory and CPU limits, the course's task and submit volumes (created with
+their labels when missing), the NB_* start environment, labels, the default URL and the name
+``jupyterhub-<course>-<lti id>-<host>-<random>-<user>``. The activity limit (``lms_actlimit``)
+stops the server after that many seconds.
+
+With ``network_name = "host"`` every server gets its own free port on 127.0.0.1 (the hub and the
+proxy reach it there; nothing listens on other interfaces).
+
+The container runs as root so that ``ipynb-tools setup`` can prepare it; its command must then
+start the server as ``NB_USER``: ``ipynb_tools/hub/start-singleuser.sh`` does both.
+See ``docs/jupyterhub.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pwd
+from typing import Any
+
+from dockerspawner import DockerSpawner
+from jupyterhub.utils import random_port
+from tornado import web
+from traitlets import Bool, Callable, Int, List, Unicode, default
+
+from ..environ import DEFAULT_THRGID, DEFAULT_THRGROUP
+from ..errors import IpynbToolsError
+from ..params.rules import is_teacher
+from ..spec import DEFAULT_URL, ContainerSpec, build_spec
+from .launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, has_role, read_launch, refusal
+
+
+class LaunchRefused(web.HTTPError):
+    """A launch that must not start a container; ``jupyterhub_message`` is shown on the hub's page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, "%s", message)
+        self.jupyterhub_message = message
+
+
+class LTIContainerSpawner(DockerSpawner):
+    """DockerSpawner + the LTI custom parameters -> the ipynb-tools container spec."""
+
+    lms_host = Unicode(
+        "",
+        config=True,
+        help="""The LMS host name used in volume names (lms_<kind>_<NAME>_<course>_<host>).
+        Empty: from the launch (lms_serverurl, then the platform id Moodle sends, then the return URL).""",
+    )
+    teacher_roles = List(
+        Unicode(),
+        default_value=list(DEFAULT_TEACHER_ROLES),
+        config=True,
+        help="""LTI roles (the last part of the role URI, case-insensitive) that make a teacher,
+        besides lms_teachers. An empty list: only lms_teachers decides.""",
+    )
+    thr_gid = Int(DEFAULT_THRGID, config=True, help="The teachers' group id in the containers (NB_THRGID).")
+    thr_group = Unicode(DEFAULT_THRGROUP, config=True, help="The teachers' group name (NB_THRGROUP).")
+    lookup_host_users = Bool(
+        True, config=True, help="Take uid and gid from the hub host's user database when the user is there."
+    )
+    uid_base = Int(
+        20000,
+        config=True,
+        help="""Users unknown to the hub host get uid = uid_base + their JupyterHub user id (unique and
+        stable while the hub database lives).""",
+    )
+    default_gid = Int(100, config=True, help="The primary gid of users unknown to the hub host (100: users).")
+    user_ids = Callable(
+        None,
+        allow_none=True,
+        config=True,
+        help="A function (spawner) -> (uid, gid) that replaces the rules above (e.g. an LDAP lookup).",
+    )
+    home_root = Unicode("/home", config=True, help="Where homes are inside the container (home = <home_root>/<user>).")
+    image_filter = Unicode(
+        "",
+        config=True,
+        help="""When set, an lms_image must contain this text (sites offer only their own images).
+        The site default image (DockerSpawner.image) is always allowed.""",
+    )
+    create_volumes = Bool(
+        True, config=True, help="Create missing task and submit volumes, with their course labels, before starting."
+    )
+    enforce_actlimit = Bool(True, config=True, help="Stop the server lms_actlimit seconds after it started.")
+    host_network_ip = Unicode(
+        "127.0.0.1", config=True, help="With network_name = 'host': the address the single-user server listens on."
+    )
+
+    @default("remove")
+    def _remove_default(self) -> bool:
+        # every launch has a new name (random part) and its own spec: never reuse a container
+        return True
+
+    #: Set by :meth:`prepare`: the launch and the spec of the running (or starting) server.
+    launch: Launch | None = None
+    spec: ContainerSpec | None = None
+    _site: dict[str, Any] | None = None
+    _actlimit_task: asyncio.Future | None = None
+
+    # -- computing the container (no Docker, no hub needed) ---------------------------------
+    def _site_config(self) -> dict[str, Any]:
+        """The site's configured values, kept before the first launch overrides them."""
+        if self._site is None:
+            self._site = {
+                "image": self.image,
+                "volumes": dict(self.volumes),
+                "environment": dict(self.environment),
+                "mem_limit": self.mem_limit,
+                "cpu_limit": self.cpu_limit,
+                "default_url": self.default_url,
+                "extra_create_kwargs": self.extra_create_kwargs,
+            }
+        return self._site
+
+    def ids_for_user(self) -> tuple[int, int]:
+        """(uid, gid) of the user in the container; see the traits ``user_ids``, ``lookup_host_users``, ``uid_base``."""
+        if self.user_ids is not None:
+            uid, gid = self.user_ids(self)
+            return int(uid), int(gid)
+        if self.lookup_host_users:
+            try:
+                entry = pwd.getpwnam(self.user.name)
+                return entry.pw_uid, entry.pw_gid
+            except KeyError:
+                pass
+        return self.uid_base + int(self.user.id), self.default_gid
+
+    def is_teacher(self, launch: Launch) -> bool:
+        """A teacher: listed in lms_teachers, or an LTI role in :attr:`teacher_roles`."""
+        return is_teacher(launch.params, self.user.name) or has_role(launch.roles, self.teacher_roles)
+
+    def prepare(self, auth_state: dict[str, Any] | None, *, now: float | None = None) -> ContainerSpec:
+        """Read the launch, refuse it or build the spec, and set this spawner's Docker settings from it."""
+        site = self._site_config()
+        try:
+            launch = read_launch(auth_state, lms_host=self.lms_host or None, now=now)
+        except LaunchError as exc:
+            raise LaunchRefused(str(exc)) from None
+        problem = refusal(launch)
+        if problem:
+            raise LaunchRefused(problem)
+        teacher = self.is_teacher(launch)
+        uid, gid = self.ids_for_user()
+        try:
+            spec = build_spec(
+                launch.params,
+                self.user.name,
+                uid=uid,
+                gid=gid,
+                course=launch.course or "",
+                lti_id=launch.lti_id or "",
+                host=launch.host or "",
+                teacher=teacher,
+                default_image=site["image"],
+                default_url=site["default_url"] or DEFAULT_URL,
+                thr_gid=self.thr_gid,
+                thr_group=self.thr_group,
+                home_root=self.home_root,
+                at=now,
+            )
+        except IpynbToolsError as exc:
+            raise LaunchRefused(f"This activity cannot start a Jupyter container: {exc}") from None
+        if self.image_filter and spec.image != site["image"] and self.image_filter not in spec.image:
+            raise LaunchRefused(
+                f"This activity asks for the image {spec.image!r}, which this site does not offer "
+                f"(allowed: images containing {self.image_filter!r}); ask the teacher to change lms_image"
+            )
+        self.launch, self.spec = launch, spec
+        self._apply(spec, site)
+        self.log.info(
+            "ipynb-tools: %s launch of %s as %s (uid %s), course %s, LTI %s, host %s: image %s, %d volume(s)",
+            launch.version, self.user.name, "teacher" if teacher else "student", uid,
+            launch.course, launch.lti_id, launch.host, spec.image, len(spec.mounts),
+        )
+        for finding in launch.findings:
+            if finding.severity != "info":
+                self.log.warning("ipynb-tools: %s: %s: %s", self.user.name, finding.severity, finding.message)
+        return spec
+
+    def _apply(self, spec: ContainerSpec, site: dict[str, Any]) -> None:
+        self.image = spec.image  # (re-renders object_name: set the name after it)
+        self.object_name = spec.name
+        self.volumes = {**site["volumes"], **{m.volume: {"bind": m.target, "mode": "rw"} for m in spec.mounts}}
+        self.environment = {**site["environment"], **spec.environment}
+        self.mem_limit = spec.mem_limit if spec.mem_limit is not None else site["mem_limit"]
+        self.cpu_limit = spec.nano_cpus / 1e9 if spec.nano_cpus is not None else site["cpu_limit"]
+        self.default_url = spec.default_url
+        if self.network_name == "host":
+            # each server its own port on the loopback; no port publishing (Docker refuses it there)
+            self.ip = self.host_network_ip
+            self.port = random_port()
+            self.use_internal_ip = True
+        extra = site["extra_create_kwargs"]
+
+        async def create_kwargs(spawner: "LTIContainerSpawner") -> dict[str, Any]:
+            base = spawner._eval_if_callable(extra)
+            if asyncio.iscoroutine(base) or isinstance(base, asyncio.Future):
+                base = await base
+            merged = dict(base or {})
+            merged["labels"] = {**merged.get("labels", {}), **spec.labels}
+            merged["user"] = spec.user
+            return merged
+
+        self.extra_create_kwargs = create_kwargs
+
+    # -- starting and stopping --------------------------------------------------------------
+    async def ensure_volumes(self) -> None:
+        """Create the spec's task and submit volumes that do not exist yet, with their labels."""
+        import docker.errors
+
+        assert self.spec is not None
+        for mount in self.spec.mounts:
+            try:
+                await self.docker("inspect_volume", mount.volume)
+            except docker.errors.NotFound:
+                self.log.info("ipynb-tools: creating volume %s", mount.volume)
+                await self.docker("create_volume", name=mount.volume, labels=dict(mount.labels))
+
+    async def start(self) -> Any:
+        auth_state = await self.user.get_auth_state()
+        self.prepare(auth_state)
+        if self.create_volumes:
+            await self.ensure_volumes()
+        result = await super().start()
+        self._schedule_actlimit()
+        return result
+
+    async def get_ip_and_port(self) -> tuple[str, int]:
+        if self.network_name == "host":
+            return self.host_network_ip, self.port
+        return await super().get_ip_and_port()
+
+    def _schedule_actlimit(self) -> None:
+        limit = self.spec.actlimit if self.spec is not None else None
+        if not self.enforce_actlimit or not limit or limit <= 0:
+            return
+        object_id = self.object_id
+        self._actlimit_task = asyncio.ensure_future(self._stop_after(limit, object_id))
+
+    async def _stop_after(self, seconds: int, object_id: str | None) -> None:
+        await asyncio.sleep(seconds)
+        if self.object_id != object_id:
+            return
+        self.log.info("ipynb-tools: activity limit of %s s reached: stopping the server of %s", seconds, self.user.name)
+        await self.user.stop(self.name)
+
+    async def stop(self, now: bool = False) -> None:
+        task = self._actlimit_task
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            task.cancel()
+        self._actlimit_task = None
+        await super().stop(now=now)

@@ -1,0 +1,252 @@
+"""LTIContainerSpawner without a hub: launch -> role -> spec -> DockerSpawner settings -> create kwargs."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+pytest.importorskip("dockerspawner")  # the `hub` extra
+
+import docker
+from traitlets.config import Config
+
+from ipynb_tools.hub.launch import (
+    LTI13_CONTEXT_CLAIM,
+    LTI13_CUSTOM_CLAIM,
+    LTI13_RESOURCE_LINK_CLAIM,
+    LTI13_ROLES_CLAIM,
+    has_role,
+    read_launch,
+    refusal,
+    role_name,
+)
+from ipynb_tools.hub.spawner import LaunchRefused, LTIContainerSpawner
+
+HOST = "moodle.example.ac.jp"
+SITE_IMAGE = "site/jupyter:1"
+
+
+def lti11(**custom: str) -> dict[str, str]:
+    """auth_state as LTI11Authenticator stores it: the form fields without oauth_*."""
+    state = {
+        "lti_message_type": "basic-lti-launch-request",
+        "lti_version": "LTI-1p0",
+        "context_id": "98",
+        "resource_link_id": "7",
+        "roles": "Learner",
+        "tool_consumer_instance_guid": HOST,
+        "launch_presentation_return_url": f"https://{HOST}/mod/lti/return.php?course=98",
+        "ext_user_username": "alice",
+        "user_id": "31",
+    }
+    state.update({f"custom_{k}": v for k, v in custom.items()})
+    return state
+
+
+COURSE = {
+    "lms_teachers": "tanaka",
+    "lms_users": "*",
+    "lms_vol_k1": "課題1",
+    "lms_sub_k1": "課題1提出用",
+    "lms_prs_k1": "個人",
+    "lms_sub_k0": "締切済み",
+    "lms_sub_k0_close": "1700000000",
+    "lms_memlimit": "500,000,000",
+    "lms_cpulimit": "1.5",
+    "lms_defurl": "/tree",
+    "lms_sessioninfo": "12,345",
+}
+
+
+def make_spawner(name: str = "alice", uid: int = 7, **config: Any) -> LTIContainerSpawner:
+    c = Config()
+    c.DockerSpawner.image = SITE_IMAGE
+    c.DockerSpawner.volumes = {"jupyterhub-user-{username}": "/home/{username}"}
+    c.DockerSpawner.environment = {"SITE_VAR": "1"}
+    c.DockerSpawner.mem_limit = "1G"
+    c.DockerSpawner.network_name = "host"
+    c.LTIContainerSpawner.lookup_host_users = False
+    for key, value in config.items():
+        setattr(c.LTIContainerSpawner, key, value)
+    user = SimpleNamespace(name=name, id=uid, url=f"/user/{name}/", escaped_name=name, base_url="/", settings={},
+                           server=None, progress_url=lambda n: "")
+    hub = SimpleNamespace(public_host="", api_url="http://127.0.0.1:8081/hub/api", base_url="/hub/")
+    return LTIContainerSpawner(user=user, hub=hub, config=c, _deprecated_db_session=None)
+
+
+# -- reading the launch --------------------------------------------------------------------
+def test_lti11_launch_is_read_from_custom_fields() -> None:
+    launch = read_launch(lti11(**COURSE))
+    assert launch.version == "1.1"
+    assert (launch.course, launch.lti_id, launch.host) == ("98", "345", HOST)
+    assert launch.params.teachers == ("tanaka",)
+    assert launch.params.memlimit == 500_000_000
+    assert launch.errors == []
+    assert refusal(launch) is None
+
+
+def test_lti13_launch_is_read_from_claims() -> None:
+    claims = {
+        "iss": f"https://{HOST}",
+        LTI13_CUSTOM_CLAIM: {"lms_users": "*", "lms_sub_k1": "課題1提出用"},
+        LTI13_ROLES_CLAIM: ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
+        LTI13_CONTEXT_CLAIM: {"id": "98"},
+        LTI13_RESOURCE_LINK_CLAIM: {"id": "7"},
+    }
+    launch = read_launch(claims)
+    assert launch.version == "1.3"
+    assert (launch.course, launch.lti_id, launch.host) == ("98", "7", HOST)
+    assert has_role(launch.roles, ["Instructor"])
+    assert [v.access for v in launch.params.volumes] == ["課題1提出用"]
+
+
+def test_site_lms_host_wins() -> None:
+    assert read_launch(lti11(), lms_host="lms.site.jp").host == "lms.site.jp"
+
+
+@pytest.mark.parametrize("role,short", [
+    ("urn:lti:role:ims/lis/Instructor", "Instructor"),
+    ("http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", "Learner"),
+    ("urn:lti:instrole:ims/lis/Administrator", "Administrator"),
+    ("Instructor", "Instructor"),
+])
+def test_role_names(role: str, short: str) -> None:
+    assert role_name(role) == short
+
+
+# -- the spawner's settings ----------------------------------------------------------------
+def test_student_gets_the_spec() -> None:
+    s = make_spawner()
+    spec = s.prepare(lti11(**COURSE), now=1_800_000_000)
+    works = "/home/alice/jupyter/works/.volumes"
+    assert s.image == SITE_IMAGE
+    assert s.object_name == spec.name and spec.name.startswith(f"jupyterhub-98-345-{HOST}-") and spec.name.endswith("-alice")
+    assert s.volumes == {
+        "jupyterhub-user-{username}": "/home/{username}",
+        f"lms_vol_k1_98_{HOST}": {"bind": f"{works}/lms_vol_k1_98_{HOST}", "mode": "rw"},
+        f"lms_sub_k1_98_{HOST}": {"bind": f"{works}/lms_sub_k1_98_{HOST}", "mode": "rw"},
+        f"lms_sub_k0_98_{HOST}": {"bind": f"{works}/lms_sub_k0_98_{HOST}", "mode": "rw"},
+    }
+    env = s.environment
+    assert env["SITE_VAR"] == "1"
+    assert env["NB_USER"] == "alice" and env["NB_TEACHER"] == ""
+    assert (env["NB_UID"], env["NB_GID"]) == ("20007", "100")
+    assert env["NB_UMASK"] == "0037"
+    assert env["NB_SUBMITS"] == f".volumes/lms_sub_k1_98_{HOST}:課題1提出用 .volumes/lms_sub_k0_98_{HOST}:締切済み"
+    assert env["NB_PRSNALS"] == f".volumes/lms_prs_k1_98_{HOST}:個人"
+    assert env["NB_SUBMITS_CLOSE"] == f"lms_sub_k0_98_{HOST}=1700000000"
+    assert s.mem_limit == 500_000_000
+    assert s.cpu_limit == 1.5
+    assert s.default_url == "/tree"
+
+
+def test_teacher_by_lms_teachers() -> None:
+    s = make_spawner("tanaka")
+    s.prepare(lti11(**COURSE))
+    assert s.environment["NB_TEACHER"] == "tanaka"
+    assert s.environment["NB_UMASK"] == "0033"
+
+
+def test_teacher_by_lti_role_unless_disabled() -> None:
+    state = lti11(**COURSE) | {"roles": "urn:lti:role:ims/lis/Instructor,Learner"}
+    s = make_spawner("suzuki")
+    s.prepare(state)
+    assert s.environment["NB_TEACHER"] == "suzuki"
+    s = make_spawner("suzuki", teacher_roles=[])
+    s.prepare(state)
+    assert s.environment["NB_TEACHER"] == ""
+
+
+def test_site_defaults_when_the_activity_sets_nothing_and_no_leftovers_from_a_previous_launch() -> None:
+    s = make_spawner()
+    s.prepare(lti11(**COURSE))
+    s.prepare(lti11(lms_users="*"))
+    assert s.volumes == {"jupyterhub-user-{username}": "/home/{username}"}
+    assert s.mem_limit == 1024**3
+    assert not s.cpu_limit  # None or 0.0: no CPU quota
+    assert s.default_url == "/lab"
+    assert s.environment["NB_SUBMITS"] == ""
+    assert s.environment["SITE_VAR"] == "1"
+
+
+def test_user_ids_hook_and_host_lookup() -> None:
+    s = make_spawner(user_ids=lambda spawner: (4242, 4343))
+    s.prepare(lti11(**COURSE))
+    assert (s.environment["NB_UID"], s.environment["NB_GID"]) == ("4242", "4343")
+    s = make_spawner("root", lookup_host_users=True)
+    s.prepare(lti11(**COURSE))
+    assert (s.environment["NB_UID"], s.environment["NB_GID"]) == ("0", "0")
+
+
+# -- refusals ------------------------------------------------------------------------------
+@pytest.mark.parametrize("state,words", [
+    (lti11(lms_memlimit="100"), "memory limit 100 bytes"),
+    (lti11(lms_cpulimit="lots"), "lms_cpulimit"),
+    ({k: v for k, v in lti11().items() if k != "context_id"}, "no course id"),
+    (None, "enable_auth_state"),
+    ({}, "enable_auth_state"),
+])
+def test_bad_launch_is_refused_with_a_message_for_the_user(state: Any, words: str) -> None:
+    s = make_spawner()
+    with pytest.raises(LaunchRefused) as info:
+        s.prepare(state)
+    assert info.value.status_code == 400
+    assert words in info.value.jupyterhub_message
+    assert "\n" not in info.value.jupyterhub_message
+    assert s.spec is None
+
+
+def test_image_filter() -> None:
+    s = make_spawner(image_filter="site/")
+    s.prepare(lti11(lms_image="site/python:2"))
+    assert s.image == "site/python:2"
+    with pytest.raises(LaunchRefused, match="does not offer"):
+        s.prepare(lti11(lms_image="evil/miner:1"))
+    s.prepare(lti11(lms_image="default"))
+    assert s.image == SITE_IMAGE
+
+
+def test_user_name_that_cannot_be_a_login_is_refused() -> None:
+    s = make_spawner("a b")
+    with pytest.raises(LaunchRefused) as info:
+        s.prepare(lti11(**COURSE))
+    assert "cannot be a login" in info.value.jupyterhub_message
+
+
+# -- what reaches Docker -------------------------------------------------------------------
+def test_create_kwargs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The container DockerSpawner creates: labels, root for setup, host network, binds, limits, env."""
+    monkeypatch.setattr(LTIContainerSpawner, "_client", docker.APIClient(base_url="unix:///nonexistent", version="1.43"))
+    s = make_spawner(cmd=["/start.sh"])
+    s.cmd = ["/start.sh"]
+    spec = s.prepare(lti11(**COURSE))
+    s.port = 40123
+    s.ip = "127.0.0.1"
+    calls: dict[str, Any] = {}
+
+    async def fake_docker(method: str, *args: Any, **kwargs: Any) -> Any:
+        calls[method] = kwargs
+        return {"Id": "abc"}
+
+    s.docker = fake_docker  # type: ignore[method-assign]
+    asyncio.run(s.create_object())
+    kw = calls["create_container"]
+    assert kw["name"] == spec.name
+    assert kw["image"] == SITE_IMAGE
+    assert kw["user"] == "root"
+    assert kw["labels"]["io.ipynb-tools.course"] == "98"
+    assert kw["labels"]["io.ipynb-tools.role"] == "student"
+    assert kw["environment"]["NB_USER"] == "alice"
+    assert kw["environment"]["JUPYTERHUB_USER"] == "alice"
+    assert kw["environment"]["JUPYTERHUB_SERVICE_URL"] == "http://127.0.0.1:40123/"
+    host = kw["host_config"]
+    assert host["NetworkMode"] == "host"
+    assert host["Memory"] == 500_000_000
+    assert host["CpuQuota"] == 150_000 and host["CpuPeriod"] == 100_000
+    assert f"lms_sub_k1_98_{HOST}:/home/alice/jupyter/works/.volumes/lms_sub_k1_98_{HOST}:rw" in host["Binds"]
+    assert "jupyterhub-user-alice:/home/alice:rw" in host["Binds"]
+    assert kw["command"] == ["/start.sh"]
+    assert asyncio.run(s.get_ip_and_port()) == ("127.0.0.1", 40123)
