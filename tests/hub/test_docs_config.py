@@ -1,0 +1,34 @@
+"""docs/jupyterhub_config.py loads, and every setting it makes is a real configurable trait."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("dockerspawner")
+pytest.importorskip("ltiauthenticator")
+
+from jupyterhub.app import JupyterHub
+from ltiauthenticator.lti11.auth import LTI11Authenticator
+from traitlets.config.loader import PyFileConfigLoader
+
+from ipynb_tools.hub.spawner import LTIContainerSpawner
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+
+def test_example_config_uses_only_real_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LTI_CONSUMER_KEY", "key")
+    monkeypatch.setenv("LTI_SHARED_SECRET", "secret")
+    config = PyFileConfigLoader("jupyterhub_config.py", path=str(DOCS)).load_config()
+    classes = {
+        "JupyterHub": JupyterHub, "LTI11Authenticator": LTI11Authenticator, "Authenticator": LTI11Authenticator,
+        "LTIContainerSpawner": LTIContainerSpawner, "DockerSpawner": LTIContainerSpawner, "Spawner": LTIContainerSpawner,
+    }
+    for section, values in config.items():
+        traits = classes[section].class_trait_names(config=True)
+        for key in values:
+            assert key in traits, f"{section}.{key}"
+    assert config.JupyterHub.spawner_class == "ipynb_tools.hub.spawner.LTIContainerSpawner"
+    assert config.Authenticator.enable_auth_state is True
