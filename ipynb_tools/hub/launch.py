@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from ..errors import IpynbToolsError
 from ..params.findings import ERROR, Finding
-from ..params.launch import LTI13_CUSTOM_CLAIM, lti11_with_findings, lti13_with_findings
+from ..params.launch import LTI13_CUSTOM_CLAIM, lti11_with_findings, lti13_with_findings  # noqa: F401 (re-exported)
 from ..params.model import Params
 from ..params.validate import check_model
 

@@ -101,6 +101,8 @@ class LTIContainerSpawner(DockerSpawner):
     #: Set by :meth:`prepare`: the launch and the spec of the running (or starting) server.
     launch: Launch | None = None
     spec: ContainerSpec | None = None
+    #: Seconds per lms_actlimit second (tests shorten it).
+    actlimit_unit: float = 1.0
     _site: dict[str, Any] | None = None
     _actlimit_task: asyncio.Future | None = None
 
@@ -245,7 +247,7 @@ class LTIContainerSpawner(DockerSpawner):
         self._actlimit_task = asyncio.ensure_future(self._stop_after(limit, object_id))
 
     async def _stop_after(self, seconds: int, object_id: str | None) -> None:
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(seconds * self.actlimit_unit)
         if self.object_id != object_id:
             return
         self.log.info("ipynb-tools: activity limit of %s s reached: stopping the server of %s", seconds, self.user.name)

@@ -250,3 +250,34 @@ def test_create_kwargs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "jupyterhub-user-alice:/home/alice:rw" in host["Binds"]
     assert kw["command"] == ["/start.sh"]
     assert asyncio.run(s.get_ip_and_port()) == ("127.0.0.1", 40123)
+
+
+def test_activity_limit_stops_the_server_once() -> None:
+    s = make_spawner()
+    s.prepare(lti11(**COURSE, lms_actlimit="1"))
+    stopped: list[str] = []
+
+    async def stop(name: str) -> None:
+        stopped.append(name)
+
+    s.user.stop = stop
+    s.object_id = "c1"
+
+    async def scenario() -> None:
+        s.actlimit_unit = 0.05  # seconds per lms_actlimit second, for the test
+        s._schedule_actlimit()
+        await asyncio.sleep(0.3)
+
+    asyncio.run(scenario())
+    assert stopped == [""]
+
+    # a server replaced before the limit is not stopped by the old timer
+    stopped.clear()
+
+    async def replaced() -> None:
+        s._schedule_actlimit()
+        s.object_id = "c2"
+        await asyncio.sleep(0.3)
+
+    asyncio.run(replaced())
+    assert stopped == []

@@ -13,7 +13,7 @@ from tornado.httpclient import HTTPClientError
 
 from ipynb_tools import submit as lib
 
-from .conftest import CLOSED_ACCESS, CLOSED_AT, CLOSED_FULL, DATA, OPEN_ACCESS, OPEN_FULL, Course
+from .conftest import CLOSED_ACCESS, CLOSED_AT, DATA, OPEN_ACCESS, OPEN_FULL, Course, require_root
 
 API = ("ipynb-tools", "api")
 
@@ -204,10 +204,7 @@ async def test_absolute_path_means_from_the_server_root(jp_fetch, course: Course
 
 @pytest.mark.root
 async def test_another_users_file_is_not_replaced(jp_fetch, course: Course) -> None:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("needs root in CI")
-        pytest.skip("needs root (chown to another user)")
+    require_root()
     planted = course.open_dir / "kadai-1_alice.ipynb"
     planted.write_text("{}")
     os.chown(planted, 54321, 54321)
@@ -285,9 +282,9 @@ async def test_submissions_with_receipts_and_history(jp_fetch, course: Course) -
     assert second["receipt"]["sha256"] in {k["sha256"] for k in with_history["kept"]}
 
 
+@pytest.mark.root
 async def test_submissions_ignore_other_users_files(jp_fetch, course: Course) -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root (chown to another user)")
+    require_root()
     other = course.open_dir / "kadai-1_bob.ipynb"
     shutil.copy2(DATA / "deploy" / "v40.ipynb", other)
     os.chown(other, 54321, 54321)
