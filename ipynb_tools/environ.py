@@ -12,6 +12,7 @@ relative to the works directory. The access name keeps its markers: a leading
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -131,6 +132,32 @@ def parse_umask(value: str | None, *, teacher: bool) -> int:
     if not 0 <= mask <= 0o777:
         raise EnvironmentContractError(f"{NB_UMASK}={value!r} is out of range")
     return mask
+
+
+def read_umask_file(path: Path) -> int | None:
+    """The octal mask in ``path`` (e.g. ``0037``), or None when the file is missing.
+
+    Raises :class:`EnvironmentContractError` when the file is not a small regular
+    file holding one octal number.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > 64:
+        raise EnvironmentContractError(f"{path}: the umask file is not a small regular file")
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc})") from None
+    if not text:
+        raise EnvironmentContractError(f"{path}: the umask file is empty")
+    try:
+        return parse_umask(text, teacher=False)
+    except EnvironmentContractError as exc:
+        raise EnvironmentContractError(f"{path}: {exc}") from None
 
 
 @dataclass

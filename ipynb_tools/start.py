@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .atomic import TEMP_SUFFIX, atomic_write_bytes
-from .environ import UMASK_FILE_RELATIVE, VOLUMES_DIR, StartEnvironment, VolumeEntry
+from .environ import UMASK_FILE_RELATIVE, VOLUMES_DIR, StartEnvironment, VolumeEntry, read_umask_file
 from .errors import IpynbToolsError
 
 #: The setup log, inside the home.
@@ -106,18 +106,11 @@ def umask_file(home: str | os.PathLike[str]) -> Path:
 
 
 def read_umask(home: str | os.PathLike[str] | None = None) -> int | None:
-    """The umask setup wrote for the user of ``home`` (default ``$HOME``), or None.
+    """The umask setup wrote for the user of ``home`` (default ``$HOME``), or None when there is none.
 
-    The server extension calls this at start and applies it with ``os.umask``,
-    so kernels and terminals inherit it.
+    A file that is not a valid umask file raises :class:`EnvironmentContractError`.
     """
-    base = Path(home) if home is not None else Path.home()
-    try:
-        text = umask_file(base).read_text().strip()
-        value = int(text, 8)
-    except (OSError, ValueError):
-        return None
-    return value if 0 <= value <= 0o777 else None
+    return read_umask_file(umask_file(home if home is not None else Path.home()))
 
 
 class SetupLog:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import logging
 import os
 import pwd
-import stat
 from pathlib import Path
 from typing import Mapping
 
-from ..environ import NB_UMASK, UMASK_FILE_RELATIVE, EnvironmentContractError, parse_umask
+from ..atomic import current_umask
+from ..environ import NB_UMASK, UMASK_FILE_RELATIVE, EnvironmentContractError, parse_umask, read_umask_file
 
 log = logging.getLogger(__name__)
 
@@ -29,32 +29,6 @@ def user_home(env: Mapping[str, str] | None = None) -> Path:
     if e.get("HOME"):
         return Path(e["HOME"])
     return Path(pwd.getpwuid(os.geteuid()).pw_dir)
-
-
-def read_umask_file(path: Path) -> int | None:
-    """The octal mask in ``path`` (e.g. ``0037``), or None when the file is missing.
-
-    Raises :class:`EnvironmentContractError` when the file is not a small regular
-    file holding one octal number.
-    """
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(st.st_mode) or st.st_size > 64:
-        raise EnvironmentContractError(f"{path}: the umask file is not a small regular file")
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc})") from None
-    if not text:
-        raise EnvironmentContractError(f"{path}: the umask file is empty")
-    try:
-        return parse_umask(text, teacher=False)
-    except EnvironmentContractError as exc:
-        raise EnvironmentContractError(f"{path}: {exc}") from None
 
 
 def user_umask(env: Mapping[str, str] | None = None) -> tuple[int | None, str]:
@@ -81,14 +55,8 @@ def apply_user_umask(env: Mapping[str, str] | None = None, log: logging.Logger |
         return None
     if mask is None:
         log.info("ipynb-tools: no user umask (no ~/%s, no $%s); umask left at %04o",
-                 UMASK_FILE_RELATIVE, NB_UMASK, _current_umask())
+                 UMASK_FILE_RELATIVE, NB_UMASK, current_umask())
         return None
     os.umask(mask)
     log.info("ipynb-tools: umask %04o from %s", mask, origin)
-    return mask
-
-
-def _current_umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
     return mask

@@ -17,7 +17,8 @@ from traitlets.config import Config
 from ipynb_tools.environ import EnvironmentContractError
 from ipynb_tools.serverext import _jupyter_server_extension_points
 from ipynb_tools.serverext.handlers import TargetsHandler
-from ipynb_tools.serverext.umask import apply_user_umask, read_umask_file, user_umask
+from ipynb_tools.environ import read_umask_file
+from ipynb_tools.serverext.umask import apply_user_umask, user_umask
 
 from .conftest import Course
 
