@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -101,7 +102,7 @@ def test_first_sync_copies_visible_files_and_keeps_a_hidden_manifest(dirs):
     assert set(manifest["files"]) == {"kadai-1.ipynb", "data/input.csv", "日本語 の ファイル.txt"}
     entry = manifest["files"]["data/input.csv"]
     assert entry["src"][0] == len("a,b\n1,2\n")
-    assert len(entry["src_sha"]) == 64 and entry["src_sha"] == entry["dst_sha"]
+    assert entry["src_sha"] == entry["dst_sha"] == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
     # cp -a like: the teacher's modification time is kept
     assert (personal / "data/input.csv").stat().st_mtime_ns == (task / "data/input.csv").stat().st_mtime_ns
     assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
@@ -396,3 +397,21 @@ def test_an_update_interrupted_before_the_manifest_is_written_is_recognised(dirs
     later(task / "data" / "input.csv", "v3\n")
     assert actions(sync_tree(task, personal))["data/input.csv"] == UPDATED
     assert (personal / "data" / "input.csv").read_text() == "v3\n"
+
+
+@pytest.mark.parametrize(("deferred_max", "queue"), [(0, 32), (1 << 20, 1)])
+def test_manifest_hashes_are_right_whichever_way_they_are_computed(dirs, monkeypatch, deferred_max, queue):
+    """Streamed (hashed inline) and deferred (hashed on the second thread, bounded queue) alike."""
+    task, personal = dirs
+    for i in range(5):
+        (task / f"blob{i}.bin").write_bytes(bytes([i]) * (1000 + i))
+    monkeypatch.setattr(sync_mod, "DEFERRED_HASH_MAX", deferred_max)
+    monkeypatch.setattr(sync_mod, "DEFERRED_HASH_QUEUE", queue)
+    assert sync_tree(task, personal, now=NOW).ok
+    files = json.loads((personal / MANIFEST_NAME).read_text())["files"]
+    for rel, entry in files.items():
+        if rel.endswith(".ipynb"):
+            continue
+        assert entry["dst_sha"] == hashlib.sha256((personal / rel).read_bytes()).hexdigest(), rel
+    again = sync_tree(task, personal, now=NOW)
+    assert not again.changed
