@@ -14,6 +14,7 @@ from typing import Any, Iterable
 FILENAME_PREFIX = "filename:"
 CODENUM_PREFIX = "codenum:"
 USER_PREFIX = "user:"
+_CODENUM_LEN = len(CODENUM_PREFIX)
 #: The pattern the LMS side uses on the serialised tags.
 DOWNSTREAM_PATTERN = re.compile(r'"(filename|codenum):([^"]+)"')
 
@@ -41,10 +42,15 @@ def cell_tags(cell: dict[str, Any]) -> list[str]:
 
 def cell_codenum(cell: dict[str, Any]) -> int | None:
     """The number in a cell's ``codenum:`` tag, or None (missing or not an integer)."""
-    for tag in cell_tags(cell):
+    return codenum_in(cell_tags(cell))
+
+
+def codenum_in(tags: Iterable[str]) -> int | None:
+    """The number in the first ``codenum:`` tag of ``tags``, or None (for loops over many cells)."""
+    for tag in tags:
         if tag.startswith(CODENUM_PREFIX):
             try:
-                return int(tag[len(CODENUM_PREFIX):])
+                return int(tag[_CODENUM_LEN:])
             except ValueError:
                 return None
     return None

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ..errors import IpynbToolsError
 from ..notebook import cell_source, read_notebook
-from ..tags import cell_codenum
+from ..tags import cell_codenum, codenum_in
 from .collect import Submission, collect_submissions
 from .submissions import iter_notebook_files
 
@@ -152,9 +152,14 @@ def summarise(cells: "pd.DataFrame", keys: list[str]) -> "pd.DataFrame":
     return table
 
 
-def output_bytes(outputs: list[Any]) -> int:
-    """UTF-8 size of the content of a cell's outputs (see the module doc)."""
+def summarise_outputs(outputs: list[Any]) -> tuple[int, str | None]:
+    """(output bytes, error name) of a cell's outputs, in one pass (the per-cell hot path).
+
+    Output bytes are the UTF-8 size of the content (see the module doc); the
+    error name is the ``ename`` of the first error output, or None.
+    """
     total = 0
+    ename: str | None = None
     for out in outputs:
         if not isinstance(out, dict):
             continue
@@ -163,12 +168,20 @@ def output_bytes(outputs: list[Any]) -> int:
             total += _text_bytes(out.get("text"))
         elif kind == "error":
             total += _text_bytes(out.get("traceback"))
+            if ename is None:
+                name = out.get("ename")
+                ename = name if isinstance(name, str) and name else "Error"
         else:
             data = out.get("data")
             if isinstance(data, dict):
                 for value in data.values():
                     total += _text_bytes(value) if isinstance(value, (str, list)) else len(json.dumps(value))
-    return total
+    return total, ename
+
+
+def output_bytes(outputs: list[Any]) -> int:
+    """UTF-8 size of the content of a cell's outputs (see the module doc)."""
+    return summarise_outputs(outputs)[0]
 
 
 def _text_bytes(value: Any) -> int:
@@ -185,11 +198,7 @@ def _text_bytes(value: Any) -> int:
 
 def error_name(outputs: list[Any]) -> str | None:
     """The ``ename`` of the first error output, or None."""
-    for out in outputs:
-        if isinstance(out, dict) and out.get("output_type") == "error":
-            name = out.get("ename")
-            return name if isinstance(name, str) and name else "Error"
-    return None
+    return summarise_outputs(outputs)[1]
 
 
 def read_task_versions(
@@ -246,22 +255,21 @@ def _submission_rows(sub: Submission, task: dict[int, str] | None, cols: _Column
         if cell.get("cell_type") != "code":
             continue
         code += 1
-        number = cell_codenum(cell)
+        meta = cell.get("metadata")
+        tags = meta.get("tags") if isinstance(meta, dict) else None
+        number = codenum_in(tags) if isinstance(tags, list) else None
         if number is None:
             continue
         outputs = cell.get("outputs") or []
         if not isinstance(outputs, list):
             raise TypeError(f"cell {number} has outputs that are not a list")
         count = cell.get("execution_count")
-        if not isinstance(count, int) or isinstance(count, bool):
+        if type(count) is not int:  # noqa: E721 - bool and other types are no count
             count = None
         executed = count is not None or bool(outputs)
-        ename = error_name(outputs) if outputs else None
-        size = output_bytes(outputs) if outputs else 0
-        if task is not None and number in task:
-            changed: bool | None = _normal(cell_source(cell)) != task[number]
-        else:
-            changed = None
+        size, ename = summarise_outputs(outputs) if outputs else (0, None)
+        expected = task.get(number) if task is not None else None
+        changed: bool | None = None if expected is None else _normal(cell_source(cell)) != expected
         old = found.get(number)
         if old is None:
             found[number] = [changed, executed, count, ename, size, 1]
