@@ -74,7 +74,8 @@ def ls_command(course: str, lms_host: str, engine_url: str | None, ssh_client: b
         return
     rows = [("KIND", "NAME", "CREATED", "IN USE BY", "FULL NAME")]
     for v in found:
-        rows.append((v.kind_label, v.name, v.created or "-", ", ".join(str(c) for c in v.used_by) or "-", v.full_name))
+        kind = v.kind_label if v.labelled else f"{v.kind_label} (unlabelled)"
+        rows.append((kind, v.name, v.created or "-", ", ".join(str(c) for c in v.used_by) or "-", v.full_name))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
         click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])

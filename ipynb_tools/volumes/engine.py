@@ -31,6 +31,7 @@ from .naming import (
     LABEL_HOST,
     LABEL_KIND,
     LABEL_NAME,
+    LABEL_PREFIX,
     NAME_RE,
     VolumeName,
     VolumeNameError,
@@ -128,6 +129,7 @@ class CourseVolume:
             "created": self.created,
             "mountpoint": self.mountpoint,
             "driver": self.driver,
+            "labelled": self.labelled,
             "in_use": self.in_use,
             "used_by": [{"name": c.name, "id": c.id, "state": c.state} for c in self.used_by],
         }
@@ -372,7 +374,12 @@ def parse_ref(text: str, course: str, host: str) -> VolumeRef:
 
 
 def _course_filters(course: str, host: str) -> dict[str, Any]:
-    return {"label": [f"{LABEL_COURSE}={course}", f"{LABEL_HOST}={host}"]}
+    """One filter that finds the course's volumes, labelled or made by the old module.
+
+    Engines match ``name`` as a part of the volume name (Podman as a pattern); every hit is
+    then checked exactly (:func:`_matches_course`), so the filter may only over-match.
+    """
+    return {"name": [f"_{course}_{host}"]}
 
 
 def _container_uses(engine: Engine) -> dict[str, list[ContainerUse]]:
@@ -414,22 +421,32 @@ def _to_course_volume(raw: dict[str, Any], uses: dict[str, list[ContainerUse]]) 
 
 
 def _matches_course(volume: CourseVolume, course: str, host: str) -> bool:
-    """Labels AND name agree that the volume is this course's on this host."""
+    """The name is this course's on this host, and the labels agree (or there are none at all).
+
+    A volume with no ipynb-tools label is one the old module made (it labelled nothing): it is
+    listed, marked unlabelled, because its name is then all there is. A volume whose labels
+    say something else is not ours.
+    """
+    if (volume.course, volume.host) != (course, host):
+        return False
     labels = volume.labels
+    if not any(key.startswith(LABEL_PREFIX) for key in labels):
+        return True
     return (
         labels.get(LABEL_COURSE) == course
         and labels.get(LABEL_HOST) == host
         and labels.get(LABEL_KIND, volume.kind) == volume.kind
         and labels.get(LABEL_NAME, volume.name) == volume.name
-        and (volume.course, volume.host) == (course, host)
     )
 
 
 def list_volumes(engine: Engine, course: str, host: str, *, with_containers: bool = True) -> list[CourseVolume]:
     """The course's task and submit volumes on this engine, sorted by kind and NAME.
 
-    Two engine calls in all: the volumes carrying this course's and host's labels, and (unless
-    ``with_containers`` is false) every container once, to fill in ``used_by``.
+    Two engine calls in all: the volumes whose name contains this course and host (checked
+    exactly against name and labels, see :func:`_matches_course`), and (unless
+    ``with_containers`` is false) every container once, to fill in ``used_by``. Volumes the old
+    module made without labels are included with ``labelled`` False.
     """
     check_course(course)
     check_host(host)
@@ -525,6 +542,9 @@ def resolve(engine: Engine, refs: Sequence[str], course: str, host: str) -> list
     missing: list[str] = []
     for ref in parsed:
         hits = [volumes[n] for n in ref.full_names(course, host) if n in volumes]
+        # an unlabelled (old module's) volume is chosen only by its full name: a short NAME
+        # must not reach a volume that only its name ties to this course
+        hits = [h for h in hits if h.labelled or ref.text == h.full_name]
         if not hits:
             missing.append(ref.text)
         chosen.extend(h for h in hits if h not in chosen)

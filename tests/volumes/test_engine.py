@@ -68,8 +68,33 @@ def test_existing_volume_without_labels_is_reported(engine, course):
         assert not result.created
         assert set(result.missing_labels) == {LABEL_COURSE, LABEL_HOST, LABEL_KIND, LABEL_NAME}
         assert "cannot add labels" in result.note
-        # an unlabelled volume is not listed: listing never depends on parsing names alone
+        # listed, marked unlabelled: the old module's volumes must stay visible to their course
+        (listed,) = eng.list_volumes(e, course, HOST)
+        assert listed.full_name == full and not listed.labelled
+
+
+def test_unlabelled_volumes_are_listed_exactly_and_removed_only_by_full_name(engine, courses):
+    """Old-module volumes: listed when the name is exactly this course's; removed only when named in full."""
+    course, other = courses
+    client = engine.client()
+    ours = VolumeName("sub", "legacy", course, HOST).full
+    client.volumes.create(ours)
+    client.volumes.create(VolumeName("sub", "legacy", f"x_{course}", HOST).full)  # name contains ours
+    client.volumes.create(VolumeName("sub", "legacy", course, "other." + HOST).full)
+    client.volumes.create(  # labels that say it is another course's: never ours
+        VolumeName("vol", "claimed", course, HOST).full, labels={LABEL_COURSE: other, LABEL_HOST: HOST})
+    with eng.connect(engine.url) as e:
+        assert names(eng.list_volumes(e, course, HOST)) == [ours]
+        with pytest.raises(eng.VolumeNotFound):
+            eng.remove_volumes(e, ["legacy"], course, HOST)
+        with pytest.raises(eng.VolumeNotFound):
+            eng.remove_volumes(e, ["claimed"], course, HOST)
+        assert client.volumes.get(ours)
+        eng.remove_volumes(e, [ours], course, HOST)
         assert eng.list_volumes(e, course, HOST) == []
+    left = {v.name for v in client.volumes.list()}
+    assert VolumeName("sub", "legacy", f"x_{course}", HOST).full in left
+    assert VolumeName("vol", "claimed", course, HOST).full in left
 
 
 def test_list_filters_by_labels_and_name(engine, courses):
