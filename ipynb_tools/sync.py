@@ -392,28 +392,12 @@ class _Syncer:
             return (rel, src_st, known, MOVED_ASIDE)
         if known is not None and fingerprint(dst_st) == known.dst:
             # The student has not touched the copy.
-            if fingerprint(src_st) == known.src:
-                self.add(rel, UNCHANGED)
-                return None
-            rendered = render(self.source / rel, _basename(rel))
-            if rendered.src_sha == known.src_sha:
-                known.src = fingerprint(src_st)
-                self.add(rel, UNCHANGED, "task file touched, content unchanged")
-                return None
-            return (rel, src_st, known, UPDATED)
+            return self.plan_untouched(rel, src_st, known, "", "task file touched, content unchanged")
         # The copy's stat changed (or there is no record): look at the content.
         dst_sha = _hash_file(target)
         if known is not None and dst_sha == known.dst_sha:
             known.dst = fingerprint(dst_st)
-            if fingerprint(src_st) == known.src:
-                self.add(rel, UNCHANGED, "copy touched, content unchanged")
-                return None
-            rendered = render(self.source / rel, _basename(rel))
-            if rendered.src_sha == known.src_sha:
-                known.src = fingerprint(src_st)
-                self.add(rel, UNCHANGED, "content unchanged")
-                return None
-            return (rel, src_st, known, UPDATED)
+            return self.plan_untouched(rel, src_st, known, "copy touched, content unchanged", "content unchanged")
         rendered = render(self.source / rel, _basename(rel))
         if dst_sha == rendered.dst_sha:
             manifest[rel] = Entry(fingerprint(src_st), rendered.src_sha, fingerprint(dst_st), dst_sha)
@@ -423,6 +407,23 @@ class _Syncer:
             self.add(rel, KEPT, "changed by the student; the task version was not copied over it")
             return None
         return (rel, src_st, known, MOVED_ASIDE)
+
+    def plan_untouched(self, rel: str, src_st: os.stat_result, known: Entry, same_stat: str,
+                       same_content: str) -> tuple[str, os.stat_result, Entry | None, str] | None:
+        """The student's copy is what was copied: update it if the task file's content changed.
+
+        ``same_stat``/``same_content`` are the report details when the task file is unchanged
+        by its stat data or, after a look at its content, by its hash.
+        """
+        if fingerprint(src_st) == known.src:
+            self.add(rel, UNCHANGED, same_stat)
+            return None
+        rendered = render(self.source / rel, _basename(rel))
+        if rendered.src_sha == known.src_sha:
+            known.src = fingerprint(src_st)
+            self.add(rel, UNCHANGED, same_content)
+            return None
+        return (rel, src_st, known, UPDATED)
 
     # -- doing -----------------------------------------------------------------------------------
     def copy_job(self, job: tuple[str, os.stat_result, Entry | None, str]) -> Entry | None:
