@@ -107,7 +107,23 @@ def collect_submissions(
         newer, older = (sub, old) if (sub.when, sub.path.name) > (old.when, old.path.name) else (old, sub)
         chosen[key] = newer
         problem(older.path, f"older submission of {notebook} by {user}; using {newer.path.name}")
-    return [chosen[k] for k in sorted(chosen)]
+    found = [chosen[k] for k in sorted(chosen)]
+    for sub in impersonations(found):
+        problem(sub.path, f"handed in from the account of {sub.info.os_user}, not of {sub.user}: "
+                          "check with both students")
+    return found
+
+
+def impersonations(subs: list[Submission]) -> list[Submission]:
+    """Submissions made from another student's account.
+
+    ``$JUPYTERHUB_USER`` is the student's to set, so a submission's ``user`` can
+    be forged; the account it was made from (``os_user``) cannot. A generic
+    account shared by everyone (docker-stacks' ``jovyan``) is no student, so
+    only an account that is itself another submitter's name is reported.
+    """
+    users = {s.user for s in subs}
+    return [s for s in subs if s.info.os_user and s.info.os_user != s.user and s.info.os_user in users]
 
 
 def _read_fast(path: Path) -> NotebookFile:

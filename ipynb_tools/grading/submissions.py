@@ -37,6 +37,8 @@ class SubmissionInfo:
     submitted_at: str | None = None
     source_sha256: str | None = None
     source_name: str | None = None
+    #: The account the submission was made from (``ipynb_submit`` records it beside ``user``).
+    os_user: str | None = None
 
 
 def normalise_base(base: str) -> str:
@@ -65,6 +67,7 @@ def submission_info(nb: Notebook) -> SubmissionInfo:
         submitted_at=text("submitted_at", "time", "date"),
         source_sha256=text("source_sha256", "sha256"),
         source_name=text("source_name", "source", "notebook"),
+        os_user=text("os_user"),
     )
 
 

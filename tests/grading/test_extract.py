@@ -132,3 +132,22 @@ def test_submission_written_by_ipynb_submit_is_recognised(tmp_path: Path, gradin
     (tmp_path / "out").mkdir()
     result = extract_notebook("kadai-1", [1], tmp_path, tmp_path / "out")
     assert result.users == ["zoe"]
+
+
+def test_submission_from_another_students_account_is_reported(tmp_path: Path, grading_data: Path) -> None:
+    """$JUPYTERHUB_USER can be forged, the account cannot: alice handing in as bob is reported."""
+    task = json.loads((grading_data / "task" / "kadai-1.ipynb").read_text(encoding="utf-8"))
+
+    def hand_in(user: str, os_user: str) -> None:
+        nb = json.loads(json.dumps(task))
+        nb["metadata"]["ipynb_tools"] = {"submission": {"user": user, "os_user": os_user, "source_name": "kadai-1.ipynb"}}
+        (tmp_path / f"kadai-1_{user}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+
+    hand_in("alice", "alice")
+    hand_in("bob", "alice")  # forged
+    hand_in("carol", "jovyan")  # a generic shared account is no impersonation
+    (tmp_path / "out").mkdir()
+    result = extract_notebook("kadai-1", [1], tmp_path, tmp_path / "out")
+    assert result.users == ["alice", "bob", "carol"]
+    assert [(p.name, m) for p, m in result.problems] == [
+        ("kadai-1_bob.ipynb", "handed in from the account of alice, not of bob: check with both students")]
