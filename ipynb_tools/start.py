@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .atomic import TEMP_SUFFIX, atomic_write_bytes
+from .deploy import CHECKPOINTS
 from .environ import UMASK_FILE_RELATIVE, VOLUMES_DIR, StartEnvironment, VolumeEntry, read_umask_file
 from .errors import IpynbToolsError
 
@@ -59,7 +60,6 @@ LOG_RELATIVE = Path(".ipynb-tools") / "setup.log"
 LOG_MAX_BYTES = 1 << 20
 #: Shell snippet that gives login shells the user's umask.
 PROFILE_SNIPPET = Path("profile.d") / "ipynb-tools-umask.sh"
-CHECKPOINTS = ".ipynb_checkpoints"
 
 TASK_DIR_MODE = 0o2775
 TASK_FILE_MODE = 0o664
