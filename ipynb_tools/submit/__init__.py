@@ -1,0 +1,306 @@
+"""``ipynb_submit``: hand in a notebook without losing or leaking a student's work (SPEC 3.2).
+
+The one implementation behind the ``ipynb_submit`` command and the server
+extension's submit endpoint. Public API:
+
+- :func:`submit_notebook` one notebook -> :class:`Receipt`
+- :func:`submit_all` every notebook of the personal directory -> :class:`SubmitAllReport`
+- :func:`known_targets` the submit directories this user can hand in to -> [:class:`SubmitTarget`]
+- :func:`resolve_target` an access name, a path or nothing -> :class:`SubmitTarget`
+- :func:`list_submissions` what this user has handed in (and kept) -> [:class:`Submission`]
+
+This package holds the operations above (and :func:`read_log`) and re-exports
+every name of its modules' API, one module per concern:
+
+- ``errors``      SubmitError and its kinds
+- ``results``     Receipt, SubmitResult, SubmitAllReport, Submission; the submit_all statuses
+- ``environment`` the environment mapping, the OS user, home/works/personal directories
+- ``times``       UTC moments, ISO stamps, times shown to people
+- ``targets``     SubmitTarget, known_targets, resolve_target, closing times (NB_SUBMITS_CLOSE, CLOSE_FILE)
+- ``naming``      current_user/check_user, name formats, submission_name
+- ``record``      the size limit, build_copy (the metadata record), reading an earlier copy's record
+- ``history``     the user's state in the home: kept copies, receipt log, lock
+- ``shareddir``   the safe write into the shared 3777 submit directory (its safety design)
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import stat
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from .. import __version__
+from ..errors import FileProblem, IpynbToolsError, TooLargeError
+from ..notebook import read_bytes_safely
+# Every public name of the modules below is importable from here (constants included), as from the
+# single module this package replaced; __all__ is unchanged.
+from .environment import _environ, _os_user, home_dir, personal_dir, works_dir
+from .errors import BadNameError, ForeignFileError, SubmitClosedError, SubmitError, UnknownTargetError
+from .history import HISTORY_DIR, LOCK_FILE, LOG_FILE, STATE_DIR, _stamp_iso, _UserState
+from .naming import (
+    DEFAULT_NAME_FORMAT,
+    ENV_NAME_FORMAT,
+    NAME_FORMATS,
+    NAME_MAX,
+    NOTEBOOK_SUFFIX,
+    PREFIX_FORMAT,
+    SUFFIX_FORMAT,
+    check_user,
+    current_user,
+    name_format_from,
+    submission_name,
+)
+from .record import (
+    DEFAULT_MAX_BYTES,
+    ENV_MAX_MB,
+    METADATA_KEY,
+    SUBMISSION_KEY,
+    _previous_record,
+    build_copy,
+    max_submit_bytes,
+)
+from .results import FAILED, SUBMITTED, UNCHANGED, Receipt, Submission, SubmitAllReport, SubmitResult
+from .shareddir import TEMP_PREFIX, TEMP_SUFFIX, _check_final, _clean_own_temps, _install, _read_own
+from .targets import CLOSE_FILE, SubmitTarget, known_targets, parse_close_value, resolve_target
+from .times import _iso, _utc, format_time
+
+
+def submit_notebook(
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str] | SubmitTarget | None = None,
+    *,
+    user: str | None = None,
+    name_format: str | None = None,
+    now: datetime | float | None = None,
+    env: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
+    skip_unchanged: bool = False,
+) -> Receipt:
+    """Hand in ``source`` to ``target`` and return the :class:`Receipt`.
+
+    ``target``: an access name, a directory, a :class:`SubmitTarget`, or None
+    when exactly one is known. ``user`` defaults to :func:`current_user`.
+    ``now`` (for tests and the server) is the submission time. With
+    ``skip_unchanged`` a notebook whose source hash equals the current
+    submission's is not submitted again (``receipt.unchanged`` is True).
+    Raises a :class:`SubmitError` (or a notebook error) with nothing written.
+    """
+    e = _environ(env)
+    user = check_user(user) if user is not None else current_user(e)
+    fmt = name_format_from(name_format, e)
+    src = Path(source)
+    name = submission_name(src.name, user, fmt)
+    tgt = target if isinstance(target, SubmitTarget) else resolve_target(target, e, now=now)
+    limit = max_submit_bytes(e) if max_bytes is None else max_bytes
+    try:
+        raw, _ = read_bytes_safely(src, max_bytes=limit)
+    except TooLargeError as exc:
+        raise TooLargeError(src, f"{exc.problem}; clear large outputs and submit again") from None
+    source_sha = hashlib.sha256(raw).hexdigest()
+
+    with _UserState(home_dir(e)) as state:
+        moment = _utc(now) if now is not None else datetime.now(timezone.utc)
+        if tgt.close_time is not None and moment.timestamp() >= tgt.close_time:
+            raise SubmitClosedError(f"{tgt.access}: submissions closed at {format_time(tgt.close_time)}; nothing was submitted")
+        try:
+            dfd = os.open(tgt.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SubmitError(f"{tgt.path}: cannot open the submit directory ({exc.strerror or exc})") from None
+        try:
+            shown = tgt.path / name
+            dst = os.fstat(dfd)
+            existing = _check_final(dfd, name, shown)
+            previous = _read_own(dfd, name, 4 * limit + (1 << 20)) if existing is not None else None
+            prev_source, prev_when = _previous_record(previous)
+            unchanged = previous is not None and prev_source == source_sha
+            if unchanged and skip_unchanged:
+                assert previous is not None and existing is not None
+                return Receipt(
+                    user, os.geteuid(), src, source_sha, tgt.access, tgt.path, shown, name,
+                    prev_when or _iso(datetime.fromtimestamp(existing.st_mtime, timezone.utc)),
+                    len(previous), hashlib.sha256(previous).hexdigest(), unchanged=True, close_time=tgt.close_time,
+                )
+            _clean_own_temps(dfd)
+            record = {
+                "user": user,
+                "os_user": _os_user(),
+                "uid": os.geteuid(),
+                "submitted_at": _iso(moment),
+                "source_name": src.name,
+                "source_sha256": source_sha,
+                "target": tgt.access,
+                "tool": f"ipynb_submit {__version__}",
+            }
+            data = build_copy(raw, src, record)
+            sha = hashlib.sha256(data).hexdigest()
+            previous_kept = None
+            if previous is not None:
+                prev_time = datetime.fromtimestamp(existing.st_mtime, timezone.utc)  # type: ignore[union-attr]
+                previous_kept = state.keep(tgt, name, previous, hashlib.sha256(previous).hexdigest(), prev_time)
+            kept = state.keep(tgt, name, data, sha, moment)
+            try:
+                warnings = _install(dfd, name, shown, data, dst.st_gid, existing is not None)
+            except OSError as exc:
+                _unlink_quiet_path(kept)
+                reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+                raise SubmitError(f"{shown}: could not write the copy ({reason}); nothing was submitted") from None
+            except BaseException:
+                _unlink_quiet_path(kept)
+                raise
+            try:
+                os.fsync(dfd)
+            except OSError:
+                pass
+        finally:
+            os.close(dfd)
+        if unchanged:
+            warnings.append(f"{src.name}: no changes since your last submission")
+        receipt = Receipt(
+            user, os.geteuid(), src, source_sha, tgt.access, tgt.path, shown, name, _iso(moment), len(data), sha,
+            replaced=existing is not None, unchanged=unchanged, kept=kept, previous_kept=previous_kept,
+            close_time=tgt.close_time, warnings=warnings,
+        )
+        try:
+            state.log({"event": "submit", **receipt.to_json()})
+        except OSError as exc:
+            receipt.warnings.append(f"could not append to {state.root / LOG_FILE} ({exc.strerror or exc})")
+    return receipt
+
+
+def _unlink_quiet_path(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def notebooks_in(directory: Path) -> list[Path]:
+    """The visible ``.ipynb`` regular files (or own symlinks) of ``directory``, sorted."""
+    try:
+        entries = sorted(os.scandir(directory), key=lambda d: d.name)
+    except OSError as exc:
+        raise FileProblem(directory, f"cannot list directory ({exc.strerror or exc})") from None
+    return [
+        Path(e.path)
+        for e in entries
+        if e.name.endswith(NOTEBOOK_SUFFIX) and not e.name.startswith(".") and (e.is_file() or e.is_symlink())
+    ]
+
+
+def submit_all(
+    target: str | os.PathLike[str] | SubmitTarget | None = None,
+    *,
+    directory: str | os.PathLike[str] | None = None,
+    user: str | None = None,
+    name_format: str | None = None,
+    now: datetime | float | None = None,
+    env: Mapping[str, str] | None = None,
+    max_bytes: int | None = None,
+) -> SubmitAllReport:
+    """Submit every notebook of the personal directory (or ``directory``) to ``target``.
+
+    A notebook identical to its last submission is not submitted again
+    (status ``unchanged``, "no changes"); a notebook that fails does not stop
+    the others (status ``failed`` with the one-line reason).
+    """
+    e = _environ(env)
+    tgt = target if isinstance(target, SubmitTarget) else resolve_target(target, e, now=now)
+    folder = Path(directory) if directory is not None else personal_dir(e)
+    report = SubmitAllReport(folder, tgt)
+    for path in notebooks_in(folder):
+        try:
+            receipt = submit_notebook(
+                path, tgt, user=user, name_format=name_format, now=now, env=e, max_bytes=max_bytes, skip_unchanged=True
+            )
+        except SubmitClosedError:
+            raise
+        except IpynbToolsError as exc:
+            report.results.append(SubmitResult(path, FAILED, None, str(exc)))
+            continue
+        if receipt.unchanged:
+            report.results.append(
+                SubmitResult(path, UNCHANGED, receipt, f"{path.name}: no changes since your last submission ({receipt.submitted_at})")
+            )
+        else:
+            report.results.append(SubmitResult(path, SUBMITTED, receipt, receipt.line()))
+    return report
+
+
+def list_submissions(
+    user: str | None = None,
+    env: Mapping[str, str] | None = None,
+    *,
+    history: bool = False,
+) -> list[Submission]:
+    """The user's current submissions in every known target (files they own), and with
+    ``history`` the copies kept in ``~/.ipynb-tools/submissions``; time, size, SHA-256."""
+    e = _environ(env)
+    user = check_user(user) if user is not None else current_user(e)
+    result: list[Submission] = []
+    for tgt in known_targets(e):
+        try:
+            entries = sorted(os.scandir(tgt.path), key=lambda d: d.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.startswith(".") or not entry.name.endswith(NOTEBOOK_SUFFIX):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+                continue
+            sha = _hash_file(Path(entry.path))
+            if sha is None:
+                continue
+            when = _iso(datetime.fromtimestamp(st.st_mtime, timezone.utc))
+            result.append(Submission(tgt.access, Path(entry.path), entry.name, when, st.st_size, sha))
+    if history:
+        root = home_dir(e) / STATE_DIR / HISTORY_DIR
+        for folder in sorted(root.iterdir()) if root.is_dir() else []:
+            for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+                stamp, _, rest = path.name.partition("_")
+                _, _, name = rest.partition("_")
+                sha = _hash_file(path)
+                if sha is None:
+                    continue
+                when = _stamp_iso(stamp)
+                result.append(Submission(folder.name, path, name, when, path.stat().st_size, sha, kept=True))
+    return result
+
+
+def _hash_file(path: Path) -> str | None:
+    try:
+        raw, _ = read_bytes_safely(path, max_bytes=1 << 40, follow_symlinks=False)
+    except IpynbToolsError:
+        return None
+    return hashlib.sha256(raw).hexdigest()
+
+
+def read_log(env: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
+    """The receipts recorded in ``~/.ipynb-tools/submit.log`` (skipping damaged lines)."""
+    path = home_dir(env) / STATE_DIR / LOG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return
+    for line in text.splitlines():
+        try:
+            yield json.loads(line)
+        except ValueError:
+            continue
+
+
+__all__ = [
+    "Receipt", "SubmitTarget", "SubmitResult", "SubmitAllReport", "Submission",
+    "SubmitError", "UnknownTargetError", "SubmitClosedError", "BadNameError", "ForeignFileError",
+    "submit_notebook", "submit_all", "known_targets", "resolve_target", "list_submissions", "read_log",
+    "submission_name", "current_user", "check_user", "personal_dir", "works_dir", "home_dir",
+    "name_format_from", "max_submit_bytes", "build_copy", "format_time", "parse_close_value",
+]

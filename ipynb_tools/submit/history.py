@@ -1,0 +1,95 @@
+"""The user's state in their home, ``~/.ipynb-tools``: kept copies, the receipt log, the lock.
+
+- Every submission is also kept in the user's home,
+  ``~/.ipynb-tools/submissions/<target>/<UTC stamp>_<sha>_<name>``, before it
+  is handed in; a submission that replaces an earlier one first archives the
+  earlier file if it is not already there. A JSON-lines receipt log is
+  appended to ``~/.ipynb-tools/submit.log``. So a student can always show
+  what they handed in, and when, with its SHA-256.
+- Submissions of one user are serialised by a lock in their home, so "the
+  latest wins": the file in the submit directory is always the one with the
+  latest ``submitted_at``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import stat
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_bytes
+from .errors import SubmitError
+from .targets import SubmitTarget
+from .times import _iso
+
+#: Per-user state in the home: history, receipt log, lock.
+STATE_DIR = ".ipynb-tools"
+HISTORY_DIR = "submissions"
+LOG_FILE = "submit.log"
+LOCK_FILE = "submit.lock"
+
+
+class _UserState:
+    """``~/.ipynb-tools``: the per-user lock, the kept copies and the receipt log."""
+
+    def __init__(self, home: Path) -> None:
+        self.root = home / STATE_DIR
+        self.fd: int | None = None
+
+    def __enter__(self) -> "_UserState":
+        try:
+            for d in (self.root, self.root / HISTORY_DIR):
+                try:
+                    os.mkdir(d, 0o700)
+                except FileExistsError:
+                    pass
+            lst = os.lstat(self.root)
+            if not stat.S_ISDIR(lst.st_mode) or lst.st_uid != os.geteuid():
+                raise SubmitError(f"{self.root}: not a directory of yours; cannot keep your submissions there")
+            self.fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            raise SubmitError(
+                f"{self.root}: cannot keep your submission history there ({exc.strerror or exc}); nothing was submitted"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # releases the lock
+            self.fd = None
+
+    def history(self, target: SubmitTarget) -> Path:
+        d = self.root / HISTORY_DIR / target.key
+        d.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return d
+
+    def keep(self, target: SubmitTarget, name: str, data: bytes, sha: str, moment: datetime) -> Path:
+        """Store ``data`` as ``<stamp>_<sha12>_<name>`` unless a copy with this hash and name is kept."""
+        d = self.history(target)
+        tag = f"_{sha[:12]}_{name}"
+        for existing in d.iterdir():
+            if existing.name.endswith(tag):
+                return existing
+        path = d / (moment.strftime("%Y%m%dT%H%M%S.%fZ") + tag)
+        atomic_write_bytes(path, data, mode=0o600)
+        return path
+
+    def log(self, entry: dict[str, Any]) -> None:
+        line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+        fd = os.open(self.root / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+
+def _stamp_iso(stamp: str) -> str:
+    try:
+        return _iso(datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=timezone.utc))
+    except ValueError:
+        return stamp

@@ -1,0 +1,85 @@
+"""Names: the submitting user's name and its checks, the name formats, the submission's file name."""
+
+from __future__ import annotations
+
+import os
+import re
+import string
+from typing import Mapping
+
+from ..environ import NB_USER
+from .environment import _environ, _os_user
+from .errors import BadNameError
+
+NOTEBOOK_SUFFIX = ".ipynb"
+#: Name formats; placeholders {stem} {user} {suffix} {name}. The default puts the user last.
+SUFFIX_FORMAT = "{stem}_{user}{suffix}"
+PREFIX_FORMAT = "{user}_{stem}{suffix}"
+NAME_FORMATS = {"suffix": SUFFIX_FORMAT, "prefix": PREFIX_FORMAT}
+DEFAULT_NAME_FORMAT = SUFFIX_FORMAT
+#: Environment variable of the name format.
+ENV_NAME_FORMAT = "IPYNB_SUBMIT_NAME_FORMAT"
+NAME_MAX = 255
+
+
+def current_user(env: Mapping[str, str] | None = None) -> str:
+    """``$JUPYTERHUB_USER``, then ``$NB_USER``, then the OS user; checked by :func:`check_user`."""
+    e = _environ(env)
+    name = e.get("JUPYTERHUB_USER") or e.get(NB_USER) or _os_user()
+    return check_user(name)
+
+
+def check_user(name: str) -> str:
+    """Refuse a user name that cannot be part of one file name (``/``, ``..``, control chars...)."""
+    if not name or name in (".", "..") or name.startswith(".") or "/" in name or "\\" in name:
+        raise BadNameError(f"user name {name!r} cannot be used in a file name")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise BadNameError(f"user name {name!r} contains control characters")
+    return name
+
+
+def name_format_from(name_format: str | None, env: Mapping[str, str] | None = None) -> str:
+    """The name format in force: argument, ``$IPYNB_SUBMIT_NAME_FORMAT``, default (suffix)."""
+    fmt = name_format or _environ(env).get(ENV_NAME_FORMAT) or DEFAULT_NAME_FORMAT
+    return NAME_FORMATS.get(fmt, fmt)
+
+
+def submission_name(source_name: str, user: str, name_format: str | None = None) -> str:
+    """``kadai-1.ipynb`` + ``alice`` -> ``kadai-1_alice.ipynb`` (or as ``name_format`` says).
+
+    The result must be one visible ``.ipynb`` file name that contains the user
+    name; anything else (a ``/``, ``..``, a hidden name, a format without
+    ``{user}``) is refused.
+    """
+    check_user(user)
+    fmt = NAME_FORMATS.get(name_format or DEFAULT_NAME_FORMAT, name_format or DEFAULT_NAME_FORMAT)
+    base = os.path.basename(source_name)
+    if not base.endswith(NOTEBOOK_SUFFIX) or base == NOTEBOOK_SUFFIX:
+        raise BadNameError(f"{source_name}: only .ipynb notebooks can be submitted")
+    fields = {"stem": base[: -len(NOTEBOOK_SUFFIX)], "user": user, "suffix": NOTEBOOK_SUFFIX, "name": base}
+    used = set()
+    try:
+        for _, field_name, spec, conv in string.Formatter().parse(fmt):
+            if field_name is None:
+                continue
+            if field_name not in fields or spec or conv:
+                raise BadNameError(f"name format {fmt!r}: use only {{stem}} {{user}} {{suffix}} {{name}}")
+            used.add(field_name)
+    except ValueError as exc:
+        raise BadNameError(f"name format {fmt!r} is not valid ({exc})") from None
+    if "user" not in used:
+        raise BadNameError(f"name format {fmt!r} must contain {{user}} (or students would overwrite each other)")
+    name = fmt.format_map(fields)
+    if not name.endswith(NOTEBOOK_SUFFIX):
+        name += NOTEBOOK_SUFFIX
+    if "/" in name or "\0" in name or name in (".", "..") or name.startswith("."):
+        raise BadNameError(f"submission name {name!r} would not be a visible file in the submit directory")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise BadNameError(f"submission name {name!r} contains control characters")
+    if len(name.encode("utf-8")) > NAME_MAX:
+        raise BadNameError(f"submission name {name!r} is too long for a file name")
+    return name
+
+
+def _safe_component(text: str) -> str:
+    return re.sub(r"[/\x00-\x1f]", "_", text).lstrip(".") or "_"

@@ -1,0 +1,159 @@
+"""The copy: its size limit, and the student's bytes with the metadata record added (and read back).
+
+The record sits at ``metadata[METADATA_KEY][SUBMISSION_KEY]`` of every copy; grading/ reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from typing import Any, Mapping
+
+from ..notebook import Notebook, check_notebook_shape, notebook_bytes, parse_notebook
+from .environment import _environ
+from .errors import SubmitError
+
+#: ``metadata[METADATA_KEY][SUBMISSION_KEY]``: the record in every copy (read by grading/).
+METADATA_KEY = "ipynb_tools"
+SUBMISSION_KEY = "submission"
+#: Environment variable of the size limit.
+ENV_MAX_MB = "IPYNB_SUBMIT_MAX_MB"
+#: Default size limit of a submitted notebook.
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+
+
+def max_submit_bytes(env: Mapping[str, str] | None = None) -> int:
+    """``$IPYNB_SUBMIT_MAX_MB`` or 20 MB."""
+    value = _environ(env).get(ENV_MAX_MB)
+    if value:
+        try:
+            return int(float(value) * 1024 * 1024)
+        except ValueError:
+            raise SubmitError(f"{ENV_MAX_MB}={value!r} is not a number of megabytes") from None
+    return DEFAULT_MAX_BYTES
+
+
+def build_copy(raw: bytes, name: str | os.PathLike[str], record: dict[str, Any]) -> bytes:
+    """The submitted bytes: ``raw`` with ``record`` at ``metadata.ipynb_tools.submission``.
+
+    Fast path: the top-level object is walked with the json scanner and only the
+    ``metadata`` value is re-serialised, in the indentation the file uses; the
+    cells stay byte for byte (for a notebook Jupyter wrote, the result is what
+    ``dumps_notebook`` would give). Whenever the layout is unusual (duplicate
+    keys, no metadata...) the whole notebook is re-serialised with
+    :func:`notebook_bytes` instead. Re-serialising 1 MB with ``indent=1`` takes
+    longer than the rest of a submission (json's C encoder does not indent),
+    which is why the fast path exists (benchmarks/submit_startup.py).
+    """
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        parse_notebook(raw, name)  # raises the clear error
+        raise
+    top = _walk_top(text)
+    if top is None:
+        nb = parse_notebook(raw, name)
+        return notebook_bytes(_with_record(nb, record))
+    values, spans, indent = top
+    check_notebook_shape(values, name)
+    expected = _with_record(values, record)
+    if "metadata" in spans:
+        start, end = spans["metadata"]
+        meta = expected["metadata"]
+        if indent is not None:
+            meta_text = json.dumps(meta, indent=indent, sort_keys=True, ensure_ascii=False).replace("\n", "\n" + indent)
+        else:
+            meta_text = json.dumps(meta, sort_keys=True, ensure_ascii=False)
+        # Replacing one JSON value by another in a valid document keeps it valid; the
+        # spans come from the decoder itself, so checking the new value is enough.
+        if json.loads(meta_text) == meta:
+            bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
+            bstart = bom + (start if text.isascii() else len(text[:start].encode("utf-8")))
+            bend = bstart + len(text[start:end].encode("utf-8"))
+            return raw[bom:bstart] + meta_text.encode("utf-8") + raw[bend:]
+    return notebook_bytes(expected)
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _walk_top(text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]], str | None] | None:
+    """Top-level keys of a JSON object with the span of each value, and the indent unit; None if unusual."""
+    from json.decoder import scanstring
+
+    decoder = json.JSONDecoder()
+    try:
+        i = _WS.match(text, 0).end()  # type: ignore[union-attr]
+        if text[i] != "{":
+            return None
+        i += 1
+        values: dict[str, Any] = {}
+        spans: dict[str, tuple[int, int]] = {}
+        indent: str | None = None
+        while True:
+            j = _WS.match(text, i).end()  # type: ignore[union-attr]
+            if text[j] == "}" and not values:
+                end = j
+                break
+            if text[j] != '"':
+                return None
+            if indent is None and not values:
+                lead = text[i:j]
+                indent = lead.rsplit("\n", 1)[1] if "\n" in lead else None
+                if indent is not None and indent.strip(" \t"):
+                    return None
+            key, k = scanstring(text, j + 1)
+            k = _WS.match(text, k).end()  # type: ignore[union-attr]
+            if text[k] != ":":
+                return None
+            start = _WS.match(text, k + 1).end()  # type: ignore[union-attr]
+            value, stop = decoder.raw_decode(text, start)
+            if key in values:
+                return None  # duplicate keys: let the plain path decide
+            values[key] = value
+            spans[key] = (start, stop)
+            n = _WS.match(text, stop).end()  # type: ignore[union-attr]
+            if text[n] == ",":
+                i = n + 1
+                continue
+            if text[n] == "}":
+                end = n
+                break
+            return None
+        if text[end + 1:].strip(" \t\n\r"):
+            return None
+        return values, spans, indent or None
+    except (ValueError, IndexError, RecursionError):
+        return None
+
+
+def _with_record(nb: Notebook, record: dict[str, Any]) -> Notebook:
+    """A shallow copy of ``nb`` whose metadata carries the submission record (cells untouched)."""
+    out = dict(nb)
+    meta = dict(out.get("metadata") or {})
+    ours = meta.get(METADATA_KEY)
+    ours = dict(ours) if isinstance(ours, dict) else {}
+    ours[SUBMISSION_KEY] = record
+    meta[METADATA_KEY] = ours
+    out["metadata"] = meta
+    return out
+
+
+_RECORD_SHA = re.compile(rb'"source_sha256": *"([0-9a-f]{64})"')
+
+
+def _previous_record(data: bytes | None) -> tuple[str | None, str | None]:
+    """(source_sha256, submitted_at) of our earlier copy, without parsing all of it.
+
+    The record sits in the notebook-level metadata, which follows the cells in
+    the sorted layout, so the last occurrence is ours; a miss only means no
+    "no changes" warning.
+    """
+    if not data:
+        return None, None
+    matches = list(_RECORD_SHA.finditer(data, max(0, len(data) - 8192)))
+    if not matches:
+        return None, None
+    when = re.findall(rb'"submitted_at": *"([0-9T:.Z-]+)"', data[max(0, len(data) - 8192):])
+    return matches[-1].group(1).decode(), (when[-1].decode() if when else None)

@@ -1,0 +1,190 @@
+"""Writing into the shared submit directory (mode 3777: setgid + sticky, group teachers).
+
+Many students write there at once; the design:
+
+- The copy is built in memory and checked (it must parse back to the student's
+  notebook with only the notebook-level ``metadata.ipynb_tools.submission``
+  record added), then written to an *anonymous* file in the submit directory
+  (``O_TMPFILE``: it has no name until it is complete, so a kill or a full
+  disk can never leave a partial notebook there), fsynced, and only then given
+  its name. Where ``O_TMPFILE`` is not supported a hidden temp file
+  (``O_CREAT|O_EXCL|O_NOFOLLOW``, random name) is used instead; any such
+  leftover of the same user is removed by their next submission.
+- A new name is made with ``link()``, which fails when the name exists: a
+  file or symlink another student plants at the last moment is never replaced
+  nor written through. An existing name is replaced (``rename``) only when
+  ``lstat`` shows a regular file owned by the submitting user; a symlink (even
+  our own), a directory or another user's file is refused with a message
+  naming the owner. Nothing ever opens the final name for writing, so no link
+  is ever followed. In a sticky directory the kernel would also refuse the
+  rename over another user's file; we say so clearly instead of ``EPERM``.
+- Mode ``0640`` set explicitly (whatever the umask): the group is the
+  directory's (inherited through setgid: the teachers); other users get
+  nothing. If the group could not be the directory's, the copy is ``0600`` and
+  the receipt carries a warning, because a private primary group shared by
+  students must never be able to read it.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import stat
+from pathlib import Path
+
+from .errors import ForeignFileError, SubmitError
+
+TEMP_PREFIX = ".ipynb_submit."
+TEMP_SUFFIX = ".tmp"
+
+
+def _owner_name(uid: int) -> str:
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _check_final(dfd: int, name: str, shown: Path) -> os.stat_result | None:
+    """None when ``name`` is free; its lstat when it is our own regular file; else refuse."""
+    try:
+        st = os.lstat(name, dir_fd=dfd)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        raise ForeignFileError(
+            shown, f"is a symlink made by {_owner_name(st.st_uid)}; not writing through or over it (ask a teacher to remove it)"
+        )
+    if not stat.S_ISREG(st.st_mode):
+        raise ForeignFileError(shown, "exists and is not a regular file; not replacing it (ask a teacher)")
+    if st.st_uid != os.geteuid():
+        raise ForeignFileError(
+            shown, f"belongs to {_owner_name(st.st_uid)}; not replacing another user's file (ask a teacher)"
+        )
+    return st
+
+
+def _read_own(dfd: int, name: str, limit: int) -> bytes | None:
+    """Our earlier submission's bytes (opened without following links), or None."""
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dfd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > limit:
+            return None
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+
+
+def _clean_own_temps(dfd: int) -> None:
+    """Remove hidden temp files this user left behind (a killed submission); we hold the user lock."""
+    prefix = f"{TEMP_PREFIX}{os.geteuid()}."
+    try:
+        names = [n for n in os.listdir(dfd) if n.startswith(prefix) and n.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return
+    for n in names:
+        try:
+            st = os.lstat(n, dir_fd=dfd)
+            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+                os.unlink(n, dir_fd=dfd)
+        except OSError:
+            pass
+
+
+def _temp_name() -> str:
+    return f"{TEMP_PREFIX}{os.geteuid()}.{os.urandom(8).hex()}{TEMP_SUFFIX}"
+
+
+def _write_complete(dfd: int, dir_gid: int, data: bytes) -> tuple[int, str | None, list[str]]:
+    """An fd of a complete, fsynced, 0640 file in the directory: anonymous if possible, else a temp name."""
+    warnings: list[str] = []
+    temp: str | None = None
+    try:
+        fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=dfd)
+    except (OSError, AttributeError):
+        temp = _temp_name()
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        mode = 0o640
+        if os.fstat(fd).st_gid != dir_gid:
+            try:
+                os.fchown(fd, -1, dir_gid)
+            except OSError:
+                mode = 0o600
+                warnings.append(
+                    "the copy could not get the submit directory's group; it is private (0600) and teachers may not read it"
+                )
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        if temp is not None:
+            _unlink_quiet(dfd, temp)
+        raise
+    return fd, temp, warnings
+
+
+def _unlink_quiet(dfd: int, name: str) -> None:
+    try:
+        os.unlink(name, dir_fd=dfd)
+    except OSError:
+        pass
+
+
+def _link_new(dfd: int, fd: int, temp: str | None, name: str) -> None:
+    """Give the complete file the name ``name``, failing if the name exists (never replaces)."""
+    if temp is None:
+        os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dfd, follow_symlinks=True)
+    else:
+        try:
+            os.link(temp, name, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
+        finally:
+            _unlink_quiet(dfd, temp)
+
+
+def _replace_own(dfd: int, fd: int, temp: str | None, name: str) -> None:
+    """Rename the complete file over our own earlier submission ``name``."""
+    if temp is None:
+        temp = _temp_name()
+        os.link(f"/proc/self/fd/{fd}", temp, dst_dir_fd=dfd, follow_symlinks=True)
+    try:
+        os.rename(temp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+    except BaseException:
+        _unlink_quiet(dfd, temp)
+        raise
+
+
+def _install(dfd: int, name: str, shown: Path, data: bytes, dir_gid: int, expect_own: bool) -> list[str]:
+    """Write ``data`` and give it the name ``name`` in the directory ``dfd`` (see the module doc)."""
+    fd, temp, warnings = _write_complete(dfd, dir_gid, data)
+    try:
+        try:
+            if expect_own and _check_final(dfd, name, shown) is not None:
+                _replace_own(dfd, fd, temp, name)
+            else:
+                _link_new(dfd, fd, temp, name)
+        except FileExistsError:
+            _check_final(dfd, name, shown)  # someone made it just now: say who
+            raise SubmitError(f"{shown}: appeared while submitting; try again") from None
+        except PermissionError:
+            _check_final(dfd, name, shown)
+            raise SubmitError(f"{shown}: permission denied by the submit directory") from None
+    except BaseException:
+        if temp is not None:
+            _unlink_quiet(dfd, temp)  # a named temp is ours alone: never leave it behind on failure
+        raise
+    finally:
+        os.close(fd)
+    return warnings

@@ -1,0 +1,171 @@
+"""Submit targets: the known submit directories, resolving the one asked for, and their closing times."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Mapping
+
+from ..environ import NB_SUBMITS, NB_SUBMITS_CLOSE, VOLUMES_DIR, parse_close_times, parse_entries
+from ..errors import IpynbToolsError
+from ..notebook import read_bytes_safely
+from .environment import _environ, works_dir
+from .errors import SubmitError, UnknownTargetError
+from .naming import _safe_component
+from .times import _utc, format_time
+
+#: A file in the submit volume giving its closing time (unix time or ISO 8601; naive = UTC).
+#: Trusted only when owned by root or by the directory's owner (students can create files there).
+CLOSE_FILE = ".ipynb_submit_close"
+
+
+@dataclass(frozen=True)
+class SubmitTarget:
+    """A submit directory: access name, path, full volume name, closing time."""
+
+    access: str
+    path: Path
+    full_name: str | None = None
+    close_time: int | None = None
+    #: Where it is known from: "env" (NB_SUBMITS), "link" (works directory) or "path" (given).
+    source: str = "env"
+    closed: bool = False
+
+    @property
+    def exists(self) -> bool:
+        return self.path.is_dir()
+
+    @property
+    def key(self) -> str:
+        """A stable name for the history directory."""
+        return _safe_component(self.full_name or self.access or self.path.name)
+
+    def close_text(self) -> str:
+        return format_time(self.close_time) if self.close_time is not None else ""
+
+
+def parse_close_value(text: str) -> int:
+    """A closing time: unix seconds or ISO 8601 (naive means UTC)."""
+    text = text.strip()
+    try:
+        return int(float(text))
+    except ValueError:
+        pass
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def _close_from_file(directory: Path) -> int | None:
+    """The closing time written in ``<directory>/.ipynb_submit_close`` by a teacher or root."""
+    path = directory / CLOSE_FILE
+    try:
+        lst = os.lstat(path)
+        owner = os.stat(directory).st_uid
+    except OSError:
+        return None
+    if not stat.S_ISREG(lst.st_mode) or lst.st_uid not in (0, owner):
+        return None  # planted by a student, or a symlink: ignored
+    try:
+        raw, _ = read_bytes_safely(path, max_bytes=4096, follow_symlinks=False)
+        return parse_close_value(raw.decode("utf-8"))
+    except (IpynbToolsError, ValueError, UnicodeDecodeError):
+        return None
+
+
+def known_targets(env: Mapping[str, str] | None = None, *, now: datetime | float | None = None) -> list[SubmitTarget]:
+    """The submit directories known from ``NB_SUBMITS`` and from links in the works directory.
+
+    A link in the works directory counts when it points to a sticky directory
+    (submit volumes are 3777; task volumes are 2775). Closing times come from
+    ``NB_SUBMITS_CLOSE`` (by full volume name), else from the volume's
+    ``.ipynb_submit_close`` file.
+    """
+    e = _environ(env)
+    works = works_dir(env)
+    closes = parse_close_times(e.get(NB_SUBMITS_CLOSE))
+    moment = _utc(now).timestamp()
+    found: list[SubmitTarget] = []
+    seen: set[str] = set()
+
+    def add(access: str, path: Path, full: str | None, source: str) -> None:
+        real = os.path.realpath(path)
+        if real in seen:
+            return
+        seen.add(real)
+        close = closes.get(full) if full else None
+        if close is None:
+            close = closes.get(os.path.basename(real))
+        if close is None:
+            close = _close_from_file(Path(real))
+        found.append(SubmitTarget(access, path, full, close, source, close is not None and moment >= close))
+
+    for entry in parse_entries(e.get(NB_SUBMITS)):
+        add(entry.link_name, works / entry.mount_relative, entry.full_name, "env")
+    try:
+        entries = sorted(os.scandir(works), key=lambda d: d.name)
+    except OSError:
+        entries = []
+    for item in entries:
+        if not item.is_symlink() or item.name.startswith("."):
+            continue
+        try:
+            st = os.stat(item.path)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX:
+            real = Path(os.path.realpath(item.path))
+            full = real.name if real.parent.name == VOLUMES_DIR else None
+            add(item.name, Path(item.path), full, "link")
+    return found
+
+
+def resolve_target(
+    target: str | os.PathLike[str] | None,
+    env: Mapping[str, str] | None = None,
+    *,
+    now: datetime | float | None = None,
+) -> SubmitTarget:
+    """An access name, a directory path, or None when exactly one target is known."""
+    targets = known_targets(env, now=now)
+    if target is None or target == "":
+        if len(targets) == 1:
+            return _check_exists(targets[0])
+        if not targets:
+            raise UnknownTargetError(
+                f"no submit target known ({NB_SUBMITS} is empty and {works_dir(env)} has no submit links); "
+                "give the submit directory"
+            )
+        raise UnknownTargetError(f"several submit targets; choose one of: {_names(targets)}")
+    text = os.fspath(target)
+    for t in targets:
+        if text in (t.access, t.full_name):
+            return _check_exists(t)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        real = os.path.realpath(path)
+        for t in targets:
+            if os.path.realpath(t.path) == real:
+                return t
+        closes = parse_close_times(_environ(env).get(NB_SUBMITS_CLOSE))
+        close = closes.get(os.path.basename(real))
+        if close is None:
+            close = _close_from_file(Path(real))
+        closed = close is not None and _utc(now).timestamp() >= close
+        return SubmitTarget(path.name or text, path, None, close, "path", closed)
+    known = f"; known targets: {_names(targets)}" if targets else f" (no submit targets known in {works_dir(env)})"
+    raise UnknownTargetError(f"unknown submit target {text!r}{known}")
+
+
+def _names(targets: list[SubmitTarget]) -> str:
+    return ", ".join(t.access for t in targets)
+
+
+def _check_exists(t: SubmitTarget) -> SubmitTarget:
+    if not t.exists:
+        raise SubmitError(f"{t.access}: submit directory {t.path} does not exist (volume not mounted?)")
+    return t

@@ -1,0 +1,27 @@
+"""Times of a submission: the moment in UTC, its ISO text in records, and the text shown to people."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def _utc(now: datetime | float | None) -> datetime:
+    if now is None:
+        return datetime.now(timezone.utc)
+    if isinstance(now, (int, float)):
+        return datetime.fromtimestamp(now, timezone.utc)
+    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+
+
+def format_time(unix: float) -> str:
+    """``2024-05-01 12:00 UTC`` plus the local time when the local zone is not UTC."""
+    utc = datetime.fromtimestamp(unix, timezone.utc)
+    text = utc.strftime("%Y-%m-%d %H:%M:%S UTC")
+    local = datetime.fromtimestamp(unix).astimezone()
+    if local.utcoffset():
+        text += local.strftime(" (%Y-%m-%d %H:%M:%S %Z)")
+    return text
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
