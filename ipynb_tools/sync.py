@@ -40,7 +40,6 @@ import json
 import os
 import re
 import stat
-import tempfile
 import threading
 import time
 from collections import deque
@@ -256,7 +255,7 @@ def _read_all(path: Path) -> bytes:
         return fh.read()
 
 
-def _hash_file(path: Path) -> str:
+def _hash_file(path: str | os.PathLike[str]) -> str:
     h = hashlib.sha256()
     buf = bytearray(CHUNK)
     view = memoryview(buf)
@@ -311,6 +310,7 @@ class _Syncer:
         self.wrote = False
         self.ready_dirs: set[str] = {""}
         self.hasher: ThreadPoolExecutor | None = None
+        self.temp_counter = 0
         self.pending: deque[tuple[Entry, Future[str]]] = deque()
 
     def add(self, rel: str, action: str, detail: str = "") -> None:
@@ -381,7 +381,7 @@ class _Syncer:
     def plan(self, rel: str, src_st: os.stat_result, known: Entry | None,
              manifest: dict[str, Entry]) -> tuple[str, os.stat_result, Entry | None, str] | None:
         """Decide for one file; return a copy job, or None when done here."""
-        target = self.dest / rel
+        target = f"{self.dest}/{rel}"
         try:
             dst_st: os.stat_result | None = os.lstat(target)
         except FileNotFoundError:
@@ -482,14 +482,14 @@ class _Syncer:
 
     def copy_file(self, rel: str, src_st: os.stat_result) -> Entry:
         """Copy one task file to a temp file beside its target, then rename it into place."""
-        src_path = self.source / rel
-        target = self.dest / rel
-        name = target.name
+        src_path = f"{self.source}/{rel}"
+        target = f"{self.dest}/{rel}"
+        name = _basename(rel)
         src_fd = os.open(src_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             st = os.fstat(src_fd)
             mode = (stat.S_IMODE(st.st_mode) | 0o600) & ~self.umask & 0o777
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+            fd, tmp = self.temp_file(target)
             try:
                 src_h = hashlib.sha256()
                 if name.endswith(NOTEBOOK_SUFFIX):
@@ -524,7 +524,26 @@ class _Syncer:
             self.hash_later(entry, target)
         return entry
 
-    def hash_later(self, entry: Entry, copy: Path) -> None:
+    def temp_file(self, target: str) -> tuple[int, str]:
+        """Create ``.<name>.<pid>-<n>`` + TEMP_SUFFIX beside ``target`` (O_EXCL: never an existing name).
+
+        Cheaper than ``tempfile.mkstemp``'s random names, and as safe here: the
+        name is unique to this process, and ``O_EXCL|O_NOFOLLOW`` refuses
+        anything already there (a leftover is removed by the next run).
+        """
+        head, _, name = target.rpartition("/")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        while True:
+            with self.lock:
+                self.temp_counter += 1
+                n = self.temp_counter
+            tmp = f"{head}/.{name}.{os.getpid()}-{n}{TEMP_SUFFIX}"
+            try:
+                return os.open(tmp, flags, 0o600), tmp
+            except FileExistsError:
+                continue
+
+    def hash_later(self, entry: Entry, copy: str) -> None:
         """Hash a file just copied to ``copy`` on a second thread.
 
         The copy itself stays in the kernel, as ``cp``'s does, and the hash,
@@ -554,7 +573,7 @@ class _Syncer:
         entry.src_sha = entry.dst_sha = future.result()
 
 
-def _sha256_of_copy(path: Path) -> str:
+def _sha256_of_copy(path: str) -> str:
     """SHA-256 of a file sync just wrote, or "" when it cannot be read back (see hash_later)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
