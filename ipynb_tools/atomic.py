@@ -140,8 +140,14 @@ def fsync_directory(directory: str | os.PathLike[str]) -> None:
     except OSError:
         return
     try:
+        fsync_directory_fd(dfd)
+    finally:
+        os.close(dfd)
+
+
+def fsync_directory_fd(dfd: int) -> None:
+    """:func:`fsync_directory` for a directory already open (the caller closes ``dfd``)."""
+    try:
         os.fsync(dfd)
     except OSError:
         pass
-    finally:
-        os.close(dfd)

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .. import __version__
+from ..atomic import fsync_directory_fd
 from ..errors import FileProblem, IpynbToolsError, TooLargeError
 from ..notebook import read_bytes_safely
 # Every public name of the modules below is importable from here (constants included), as from the
@@ -152,10 +153,7 @@ def submit_notebook(
             except BaseException:
                 _unlink_quiet_path(kept)
                 raise
-            try:
-                os.fsync(dfd)
-            except OSError:
-                pass
+            fsync_directory_fd(dfd)
         finally:
             os.close(dfd)
         if unchanged:
