@@ -39,12 +39,20 @@ def make_course(directory: Path, notebooks: int, cells: int) -> int:
     total = 0
     for i in range(notebooks):
         nb = {
-            "nbformat": 4, "nbformat_minor": 5,
+            "nbformat": 4,
+            "nbformat_minor": 5,
             "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
             "cells": [
-                {"cell_type": "code", "id": f"c{i}-{j}", "execution_count": j, "metadata": {},
-                 "outputs": [{"name": "stdout", "output_type": "stream", "text": [f"結果 {j} " + "x" * 60 + "\n"] * 20}],
-                 "source": [f"# 課題 {i} セル {j}\n", f"value_{j} = sum(range({j}))\n", f"print(value_{j})"]}
+                {
+                    "cell_type": "code",
+                    "id": f"c{i}-{j}",
+                    "execution_count": j,
+                    "metadata": {},
+                    "outputs": [
+                        {"name": "stdout", "output_type": "stream", "text": [f"結果 {j} " + "x" * 60 + "\n"] * 20}
+                    ],
+                    "source": [f"# 課題 {i} セル {j}\n", f"value_{j} = sum(range({j}))\n", f"print(value_{j})"],
+                }
                 for j in range(cells)
             ],
         }
@@ -92,11 +100,19 @@ def main() -> int:
     )
     print(f"course: {args.notebooks} notebooks x {args.cells} code cells, {size / args.notebooks / 1024:.0f} KB each")
     print(f"floor (json load+dump, one process): median {floor.median:.3f}s")
-    print(f"ipynb_deploy --no-backup .:          median {dep.median:.3f}s  ratio {dep.median / floor.median:.2f}x (target <= 1.5x)")
-    print(f"ipynb_deploy . (with backup):        median {dep_backup.median:.3f}s  ratio {dep_backup.median / floor.median:.2f}x")
-    print(f"re-deploy, nothing changed:          median {redeploy.median:.3f}s  ratio {redeploy.median / floor.median:.2f}x")
-    print(f"python -c pass: best {start_pass.best * 1000:.1f} ms; ipynb_deploy --help: best {start_help.best * 1000:.1f} ms; "
-          f"ratio {start_help.best / start_pass.best:.2f}x (target <= 3x)")
+    print(
+        f"ipynb_deploy --no-backup .:          median {dep.median:.3f}s  ratio {dep.median / floor.median:.2f}x (target <= 1.5x)"
+    )
+    print(
+        f"ipynb_deploy . (with backup):        median {dep_backup.median:.3f}s  ratio {dep_backup.median / floor.median:.2f}x"
+    )
+    print(
+        f"re-deploy, nothing changed:          median {redeploy.median:.3f}s  ratio {redeploy.median / floor.median:.2f}x"
+    )
+    print(
+        f"python -c pass: best {start_pass.best * 1000:.1f} ms; ipynb_deploy --help: best {start_help.best * 1000:.1f} ms; "
+        f"ratio {start_help.best / start_pass.best:.2f}x (target <= 3x)"
+    )
     ok = dep.median / floor.median <= 1.5 and start_help.best / start_pass.best <= 3
     return 0 if ok else 1
 

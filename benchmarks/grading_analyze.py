@@ -28,12 +28,25 @@ CELLS = 60
 def task_notebook(cells: int) -> dict:
     out = []
     for n in range(1, cells + 1):
-        out.append({"cell_type": "markdown", "id": f"m{n}", "metadata": {}, "source": [f"## Exercise {n}\n", "Explain.\n"]})
-        out.append({"cell_type": "code", "execution_count": None, "id": f"c{n}",
-                    "metadata": {"tags": ["filename:kadai.ipynb", f"codenum:{n}"]}, "outputs": [],
-                    "source": [f"# exercise {n}\n", "def f(x):\n", "    pass\n"]})
-    return {"cells": out, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                      "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+        out.append(
+            {"cell_type": "markdown", "id": f"m{n}", "metadata": {}, "source": [f"## Exercise {n}\n", "Explain.\n"]}
+        )
+        out.append(
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"c{n}",
+                "metadata": {"tags": ["filename:kadai.ipynb", f"codenum:{n}"]},
+                "outputs": [],
+                "source": [f"# exercise {n}\n", "def f(x):\n", "    pass\n"],
+            }
+        )
+    return {
+        "cells": out,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
 
 
 def submission(task: dict, user: str, rng: random.Random) -> dict:
@@ -47,15 +60,35 @@ def submission(task: dict, user: str, rng: random.Random) -> dict:
         cell["source"] = [f"# {user}\n", "def f(x):\n", f"    return x * {rng.randint(1, 9)}\n", "print(f(3))\n"]
         roll = rng.random()
         if roll < 0.15:
-            cell["outputs"] = [{"output_type": "error", "ename": "NameError", "evalue": "name 'y' is not defined",
-                                "traceback": ["\u001b[0;31m-------\u001b[0m", "Traceback ...", "NameError: y"]}]
+            cell["outputs"] = [
+                {
+                    "output_type": "error",
+                    "ename": "NameError",
+                    "evalue": "name 'y' is not defined",
+                    "traceback": ["\u001b[0;31m-------\u001b[0m", "Traceback ...", "NameError: y"],
+                }
+            ]
         elif roll < 0.6:
-            cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": [f"{i}\n" for i in range(rng.randint(1, 20))]}]
+            cell["outputs"] = [
+                {"output_type": "stream", "name": "stdout", "text": [f"{i}\n" for i in range(rng.randint(1, 20))]}
+            ]
         else:
-            cell["outputs"] = [{"output_type": "execute_result", "execution_count": count, "metadata": {},
-                                "data": {"text/plain": [str(rng.random())], "text/html": ["<b>", str(rng.random()), "</b>"]}}]
-    nb["metadata"]["ipynb_tools"] = {"submission": {"user": user, "submitted_at": "2024-04-17T10:00:00Z",
-                                                    "source_name": "kadai.ipynb", "source_sha256": "0" * 64}}
+            cell["outputs"] = [
+                {
+                    "output_type": "execute_result",
+                    "execution_count": count,
+                    "metadata": {},
+                    "data": {"text/plain": [str(rng.random())], "text/html": ["<b>", str(rng.random()), "</b>"]},
+                }
+            ]
+    nb["metadata"]["ipynb_tools"] = {
+        "submission": {
+            "user": user,
+            "submitted_at": "2024-04-17T10:00:00Z",
+            "source_name": "kadai.ipynb",
+            "source_sha256": "0" * 64,
+        }
+    }
     return nb
 
 
@@ -104,8 +137,10 @@ def main() -> int:
             lambda: time_call(lambda: analyze_submissions(submit_dir, task_dir), repeat=3),
         )
         ratio = ours_t.median / floor_t.median
-        print(f"analyze: {args.submissions} submissions x {CELLS} code cells, {size / 1e6:.1f} MB, "
-              f"{len(analysis.cells)} rows")
+        print(
+            f"analyze: {args.submissions} submissions x {CELLS} code cells, {size / 1e6:.1f} MB, "
+            f"{len(analysis.cells)} rows"
+        )
         print(f"  floor json.load   median {floor_t.median:.3f}s  best {floor_t.best:.3f}s")
         print(f"  analyze_submissions median {ours_t.median:.3f}s  best {ours_t.best:.3f}s")
         print(f"  ratio {ratio:.2f}x (target <= 2.0x) {'OK' if ratio <= 2.0 else 'MISSED'}")
@@ -116,8 +151,9 @@ def main() -> int:
         records = 0
         runs = max(1, args.records // users // 2)
         while records < args.records:
-            records = write_sample_log(log, [f"u{i:03d}" for i in range(users)], "kadai.ipynb", range(1, CELLS + 1),
-                                       runs_per_user=runs)
+            records = write_sample_log(
+                log, [f"u{i:03d}" for i in range(users)], "kadai.ipynb", range(1, CELLS + 1), runs_per_user=runs
+            )
             runs += max(1, (args.records - records) // users // 2 + 1)
         start = time.perf_counter()
         logs = load_logs(log)
@@ -126,8 +162,10 @@ def main() -> int:
         done = time.perf_counter()
         page = result.path.stat().st_size
         print(f"report: {records} log records ({len(logs.executions)} executions, {users} users)")
-        print(f"  read + join {parsed - start:.2f}s, charts + page {done - parsed:.2f}s, "
-              f"total {done - start:.2f}s; page {page / 1e6:.2f} MB")
+        print(
+            f"  read + join {parsed - start:.2f}s, charts + page {done - parsed:.2f}s, "
+            f"total {done - start:.2f}s; page {page / 1e6:.2f} MB"
+        )
     return 0 if ok else 1
 
 

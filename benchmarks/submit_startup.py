@@ -33,18 +33,32 @@ def make_notebook(path: Path, size: int = 1024 * 1024) -> None:
     cells.append({"cell_type": "markdown", "id": "intro", "metadata": {}, "source": ["# 課題1\n", "説明"]})
     while True:
         i += 1
-        cells.append({
-            "cell_type": "code", "execution_count": i, "id": f"c{i}",
-            "metadata": {"tags": ["filename:kadai-1.ipynb", f"codenum:{i}"]},
-            "source": [f"x{i} = [k * {i} for k in range(10)]\n", f"print(x{i})\n"],
-            "outputs": [{"name": "stdout", "output_type": "stream",
-                         "text": [f"line {j}: " + "値" * 20 + "abc" * 10 + "\n" for j in range(12)]}],
-        })
+        cells.append(
+            {
+                "cell_type": "code",
+                "execution_count": i,
+                "id": f"c{i}",
+                "metadata": {"tags": ["filename:kadai-1.ipynb", f"codenum:{i}"]},
+                "source": [f"x{i} = [k * {i} for k in range(10)]\n", f"print(x{i})\n"],
+                "outputs": [
+                    {
+                        "name": "stdout",
+                        "output_type": "stream",
+                        "text": [f"line {j}: " + "値" * 20 + "abc" * 10 + "\n" for j in range(12)],
+                    }
+                ],
+            }
+        )
         if i == 5:
-            cells[-1]["outputs"].append({"output_type": "display_data", "metadata": {},
-                                         "data": {"image/png": png, "text/plain": ["<Figure>"]}})
-        nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-              "nbformat": 4, "nbformat_minor": 5}
+            cells[-1]["outputs"].append(
+                {"output_type": "display_data", "metadata": {}, "data": {"image/png": png, "text/plain": ["<Figure>"]}}
+            )
+        nb = {
+            "cells": cells,
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
         text = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
         if len(text.encode()) >= size:
             path.write_text(text, encoding="utf-8")

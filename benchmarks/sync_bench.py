@@ -34,8 +34,16 @@ def make_task(root: Path, files: int, total_mb: int) -> None:
         sub = root / f"week{i // 20:03}"
         sub.mkdir(parents=True, exist_ok=True)
         if i % 20 == 0:
-            cells = [{"cell_type": "code", "execution_count": None, "outputs": [], "source": f"x = {n}\n" * 20,
-                      "metadata": {"tags": [f"filename:nb{i:05}.ipynb", f"codenum:{n + 1}"]}} for n in range(200)]
+            cells = [
+                {
+                    "cell_type": "code",
+                    "execution_count": None,
+                    "outputs": [],
+                    "source": f"x = {n}\n" * 20,
+                    "metadata": {"tags": [f"filename:nb{i:05}.ipynb", f"codenum:{n + 1}"]},
+                }
+                for n in range(200)
+            ]
             nb = {"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
             text = json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
             (sub / f"nb{i:05}.ipynb").write_text(text)
@@ -82,9 +90,13 @@ def main() -> int:
 
         def cp_a(durable: bool) -> float:
             dest = base / "cp"
-            t = timed(lambda: subprocess.run(["cp", "-a", str(task), str(dest)], check=True)
-                      if not durable else subprocess.run(f"cp -a '{task}' '{dest}' && sync -f '{dest}'", shell=True,
-                                                         check=True))
+            t = timed(
+                lambda: (
+                    subprocess.run(["cp", "-a", str(task), str(dest)], check=True)
+                    if not durable
+                    else subprocess.run(f"cp -a '{task}' '{dest}' && sync -f '{dest}'", shell=True, check=True)
+                )
+            )
             drop(dest)
             return t
 
@@ -92,8 +104,9 @@ def main() -> int:
             dest = base / "personal"
             dest.mkdir()
             t1 = timed(lambda: sync_tree(task, dest, durable=durable))
-            t2 = min(timed(lambda: check_nothing_done(sync_tree(task, dest, durable=durable)))
-                     for _ in range(args.rounds))
+            t2 = min(
+                timed(lambda: check_nothing_done(sync_tree(task, dest, durable=durable))) for _ in range(args.rounds)
+            )
             drop(dest)
             return t1, t2
 
@@ -108,12 +121,16 @@ def main() -> int:
             cp_t, sync_t, resync_t = min(cp_times), min(sync_times), min(resync_times)
             results[durable] = (cp_t, sync_t, resync_t)
             label = "durable (syncfs)   vs cp -a && sync -f" if durable else "default, no flush  vs cp -a          "
-            print(f"{label}: cp {cp_t:.3f}s  sync {sync_t:.3f}s  ratio {sync_t / cp_t:.2f}x (target <= 1.3x); "
-                  f"re-sync {resync_t * 1000:.1f} ms = {resync_t / sync_t:.1%} of the first (target <= 10%)")
+            print(
+                f"{label}: cp {cp_t:.3f}s  sync {sync_t:.3f}s  ratio {sync_t / cp_t:.2f}x (target <= 1.3x); "
+                f"re-sync {resync_t * 1000:.1f} ms = {resync_t / sync_t:.1%} of the first (target <= 10%)"
+            )
         cp_t, sync_t, resync_t = results[False]
         ok = sync_t / cp_t <= 1.3 and resync_t / sync_t <= 0.10
-        print(f"first-sync/cp-a ratio: {sync_t / cp_t:.2f}  re-sync/first ratio: {resync_t / sync_t:.3f}  "
-              f"{'OK' if ok else 'OVER TARGET'}")
+        print(
+            f"first-sync/cp-a ratio: {sync_t / cp_t:.2f}  re-sync/first ratio: {resync_t / sync_t:.3f}  "
+            f"{'OK' if ok else 'OVER TARGET'}"
+        )
         return 0 if ok else 1
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import statistics
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 
 @dataclass
@@ -36,7 +36,9 @@ def time_call(func: Callable[[], object], repeat: int = 5, setup: Callable[[], o
     return Timing(runs)
 
 
-def time_process(cmd: Sequence[str], repeat: int = 5, setup: Callable[[], object] | None = None, **kwargs: object) -> Timing:
+def time_process(
+    cmd: Sequence[str], repeat: int = 5, setup: Callable[[], object] | None = None, **kwargs: object
+) -> Timing:
     """Time a whole process (start-up included); it must exit 0."""
     return time_call(lambda: subprocess.run(cmd, check=True, capture_output=True, **kwargs), repeat, setup)  # type: ignore[arg-type]
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,8 +73,10 @@ def populate(client: Any, tiny: str) -> None:
                 api.create_volume(name.full, labels=name.labels)
     for i in range(20):
         course = COURSE if i % 2 else OTHER_COURSE
-        mounts = {VolumeName("sub", f"t{i:02d}", course, HOST).full: {"bind": "/s", "mode": "rw"},
-                  VolumeName("vol", f"t{i:02d}", course, HOST).full: {"bind": "/t", "mode": "ro"}}
+        mounts = {
+            VolumeName("sub", f"t{i:02d}", course, HOST).full: {"bind": "/s", "mode": "rw"},
+            VolumeName("vol", f"t{i:02d}", course, HOST).full: {"bind": "/t", "mode": "ro"},
+        }
         client.containers.create(tiny, ["sleep", "1"], name=f"student{i:02d}", network_mode="none", volumes=mounts)
 
 
@@ -103,15 +106,25 @@ def main() -> int:
         counter = CallCounter(engine.client.api)
         ours = lambda: eng.list_volumes(engine, COURSE, HOST)  # noqa: E731
         floor = lambda: engine.client.api._result(  # noqa: E731
-            engine.client.api._get(engine.client.api._url("/volumes")), True)
-        floor2 = lambda: (floor(), engine.client.api._result(  # noqa: E731
-            engine.client.api._get(engine.client.api._url("/containers/json"), params={"all": 1}), True))
+            engine.client.api._get(engine.client.api._url("/volumes")), True
+        )
+        floor2 = lambda: (
+            floor(),
+            engine.client.api._result(  # noqa: E731
+                engine.client.api._get(engine.client.api._url("/containers/json"), params={"all": 1}), True
+            ),
+        )
         naive = lambda: (engine.client.volumes.list(), engine.client.containers.list(all=True))  # noqa: E731
 
         listed = ours()
         assert len(listed) == 100, len(listed)
         assert sum(1 for v in listed if v.in_use) == 20, [v.full_name for v in listed if v.in_use]
-        calls = {"floor": counter.measure(floor), "floor2": counter.measure(floor2), "list_volumes": counter.measure(ours), "naive SDK": counter.measure(naive)}
+        calls = {
+            "floor": counter.measure(floor),
+            "floor2": counter.measure(floor2),
+            "list_volumes": counter.measure(ours),
+            "naive SDK": counter.measure(naive),
+        }
 
         runs: dict[str, list[float]] = {"floor": [], "floor2": [], "ours": []}
         for _ in range(3):  # interleave so machine noise hits all alike
@@ -123,16 +136,28 @@ def main() -> int:
         ratio = ours_t.median / floor2_t.median
         engine.close()
 
-        print(f"engine: private {args.engine} ({private.url}); {total} volumes, 100 of course {COURSE} on {HOST}, 20 containers")
-        print(f"  floor  (1 raw GET /volumes, all {total}):                   {median_ms(floor_t):7.2f} ms  {calls['floor']:4d} API call(s)")
-        print(f"  floor2 (raw GET /volumes + GET /containers/json?all=1): "
-              f"{median_ms(floor2_t):7.2f} ms  {calls['floor2']:4d} API call(s)")
-        print(f"  list_volumes (course's 100 + container use):              {median_ms(ours_t):7.2f} ms  {calls['list_volumes']:4d} API call(s)"
-              f"  = {ratio1:.2f}x floor, {ratio:.2f}x floor2")
-        print(f"  naive SDK volumes.list()+containers.list():               {median_ms(t_naive):7.2f} ms  {calls['naive SDK']:4d} API call(s)")
+        print(
+            f"engine: private {args.engine} ({private.url}); {total} volumes, 100 of course {COURSE} on {HOST}, 20 containers"
+        )
+        print(
+            f"  floor  (1 raw GET /volumes, all {total}):                   {median_ms(floor_t):7.2f} ms  {calls['floor']:4d} API call(s)"
+        )
+        print(
+            f"  floor2 (raw GET /volumes + GET /containers/json?all=1): "
+            f"{median_ms(floor2_t):7.2f} ms  {calls['floor2']:4d} API call(s)"
+        )
+        print(
+            f"  list_volumes (course's 100 + container use):              {median_ms(ours_t):7.2f} ms  {calls['list_volumes']:4d} API call(s)"
+            f"  = {ratio1:.2f}x floor, {ratio:.2f}x floor2"
+        )
+        print(
+            f"  naive SDK volumes.list()+containers.list():               {median_ms(t_naive):7.2f} ms  {calls['naive SDK']:4d} API call(s)"
+        )
         ok = calls["list_volumes"] == TARGET_CALLS and ratio <= TARGET_RATIO
-        print(f"targets: {TARGET_CALLS} API calls (got {calls['list_volumes']}), <= {TARGET_RATIO}x floor2 (got {ratio:.2f}x): "
-              + ("met" if ok else "MISSED"))
+        print(
+            f"targets: {TARGET_CALLS} API calls (got {calls['list_volumes']}), <= {TARGET_RATIO}x floor2 (got {ratio:.2f}x): "
+            + ("met" if ok else "MISSED")
+        )
         return 0 if ok else 1
     finally:
         private.stop()

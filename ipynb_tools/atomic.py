@@ -11,8 +11,8 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .errors import SymlinkError, WriteError
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from .atomic import atomic_copy_file, atomic_write_bytes
 from .errors import FileProblem, IpynbToolsError, UsageError
@@ -200,7 +201,9 @@ class Deployer:
         return jobs
 
     # -- running ------------------------------------------------------------------
-    def run(self, sources: Iterable[str | os.PathLike[str]], dest: str | os.PathLike[str] | None = None) -> DeployReport:
+    def run(
+        self, sources: Iterable[str | os.PathLike[str]], dest: str | os.PathLike[str] | None = None
+    ) -> DeployReport:
         """Deploy ``sources`` (files or directories) in place (``dest`` None) or into ``dest``."""
         dest_path = Path(dest) if dest is not None else None
         if dest_path is not None and not dest_path.is_dir():
@@ -355,7 +358,9 @@ def deploy(
     return Deployer(**options).run(sources, dest)
 
 
-def resolve_legacy_arguments(args: list[str], to: str | None, in_place: bool) -> tuple[list[str], str | None, int | None]:
+def resolve_legacy_arguments(
+    args: list[str], to: str | None, in_place: bool
+) -> tuple[list[str], str | None, int | None]:
     """Interpret the positional arguments of ``ipynb_deploy`` (the old and the new forms).
 
     Returns (sources, destination or None for in place, step from the old form or None).
@@ -378,7 +383,5 @@ def resolve_legacy_arguments(args: list[str], to: str | None, in_place: bool) ->
         return ["."], target, step
     not_notebooks = [a for a in args if not a.endswith(NOTEBOOK_SUFFIX)]
     if not_notebooks:
-        raise UsageError(
-            f"{not_notebooks[0]}: several arguments without --to must all be notebooks to number in place"
-        )
+        raise UsageError(f"{not_notebooks[0]}: several arguments without --to must all be notebooks to number in place")
     return args, None, step

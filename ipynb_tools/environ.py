@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from .errors import IpynbToolsError
 
@@ -76,12 +76,12 @@ class VolumeEntry:
         return f"{self.mount_relative}:{self.access}"
 
     @classmethod
-    def parse(cls, text: str) -> "VolumeEntry":
+    def parse(cls, text: str) -> VolumeEntry:
         """Parse ``.volumes/<full>:<access>`` (the ``.volumes/`` prefix is optional)."""
         path, sep, access = text.partition(":")
         if not sep or not path:
             raise EnvironmentContractError(f"volume entry {text!r} is not '.volumes/<full name>:<access name>'")
-        full = path[len(VOLUMES_DIR) + 1:] if path.startswith(VOLUMES_DIR + "/") else path
+        full = path[len(VOLUMES_DIR) + 1 :] if path.startswith(VOLUMES_DIR + "/") else path
         if not full or "/" in full or full in (".", ".."):
             raise EnvironmentContractError(f"volume entry {text!r} does not name a volume under {VOLUMES_DIR}/")
         if "/" in access:
@@ -189,7 +189,7 @@ class StartEnvironment:
         return self.works_dir if self.works_dir is not None else self.home / WORKS_RELATIVE
 
     @classmethod
-    def from_environ(cls, env: Mapping[str, str] | None = None) -> "StartEnvironment":
+    def from_environ(cls, env: Mapping[str, str] | None = None) -> StartEnvironment:
         """Read the contract from ``env`` (default: ``os.environ``)."""
         env = os.environ if env is None else env
         user = env.get(NB_USER, "")

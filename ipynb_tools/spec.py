@@ -144,8 +144,10 @@ def _sanitise(text: str) -> str:
 def check_user(user: str) -> str:
     """Return ``user`` or raise when it cannot be a login and a home directory name."""
     if not isinstance(user, str) or not USER_RE.fullmatch(user) or user in (".", ".."):
-        raise SpecError(f"user name {user!r} cannot be a login in the container (no '/', ':', spaces, "
-                        "control characters, or leading '-')")
+        raise SpecError(
+            f"user name {user!r} cannot be a login in the container (no '/', ':', spaces, "
+            "control characters, or leading '-')"
+        )
     return user
 
 

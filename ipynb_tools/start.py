@@ -46,9 +46,9 @@ import os
 import stat
 import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .atomic import TEMP_SUFFIX, atomic_write_bytes
 from .deploy import CHECKPOINTS
@@ -214,8 +214,9 @@ def ensure_user(env: StartEnvironment, home: Path, etc: Path = Path("/etc")) -> 
 # -- directories --------------------------------------------------------------------------------------
 
 
-def _open_dir_at(parent_fd: int, name: str, *, create_mode: int | None, owner: tuple[int, int] | None,
-                 mode: int | None = None) -> int:
+def _open_dir_at(
+    parent_fd: int, name: str, *, create_mode: int | None, owner: tuple[int, int] | None, mode: int | None = None
+) -> int:
     """Open directory ``name`` under ``parent_fd`` without following a symlink.
 
     Creates it with ``create_mode`` when missing (None: do not create); then
@@ -301,7 +302,7 @@ def _is_own_link_target(where: str, target: str) -> str | None:
     from .volumes.naming import is_full_name
 
     if where == "works" and target.startswith(VOLUMES_DIR + "/"):
-        full = target[len(VOLUMES_DIR) + 1:]
+        full = target[len(VOLUMES_DIR) + 1 :]
     elif where == VOLUMES_DIR and "/" not in target:
         full = target
     else:
@@ -398,8 +399,11 @@ def fix_submit_volume(vol_fd: int, *, teacher_uid: int | None, thr_gid: int, sta
 # -- running as the user ------------------------------------------------------------------------------
 
 
-def run_as(env: StartEnvironment, func: Callable[[Callable[[bool, str], None]], bool],
-           report: Callable[[bool, str], None] | None = None) -> bool:
+def run_as(
+    env: StartEnvironment,
+    func: Callable[[Callable[[bool, str], None]], bool],
+    report: Callable[[bool, str], None] | None = None,
+) -> bool:
     """Run ``func(emit)`` in a child process with the user's uid, gid, groups and umask.
 
     ``emit(ok, message)`` calls in the child reach ``report`` in this process
@@ -425,7 +429,7 @@ def run_as(env: StartEnvironment, func: Callable[[Callable[[bool, str], None]], 
             line = ("ok" if ok else "FAILED") + "\t" + message.replace("\n", " ") + "\n"
             data = line.encode("utf-8", "replace")
             while data:
-                data = data[os.write(wfd, data):]
+                data = data[os.write(wfd, data) :]
 
         try:
             os.setgroups([env.thr_gid] if env.teacher else [])
@@ -481,8 +485,12 @@ class _Setup:
 
     def run(self) -> SetupReport:
         env = self.env
-        self.log.line("start", True, f"user {env.user} ({env.uid}:{env.gid}) {'teacher' if env.teacher else 'student'}, "
-                      f"home {self.home}, works {self.works}")
+        self.log.line(
+            "start",
+            True,
+            f"user {env.user} ({env.uid}:{env.gid}) {'teacher' if env.teacher else 'student'}, "
+            f"home {self.home}, works {self.works}",
+        )
         self.step("user", lambda: ensure_user(env, self.home, self.etc))
         if self.step("home", self.make_home):
             self.step("log", self.open_log)
@@ -502,9 +510,13 @@ class _Setup:
             if self.do_sync:
                 for entry in ready:  # not into a personal directory that failed its own step
                     self.step(f"sync {entry.full_name}", lambda e=entry: self.sync(e))
-        self.log.line("end", self.report.ok,
-                      "all steps ok" if self.report.ok else f"{len(self.report.failed)} step(s) failed: "
-                      + ", ".join(s.name for s in self.report.failed))
+        self.log.line(
+            "end",
+            self.report.ok,
+            "all steps ok"
+            if self.report.ok
+            else f"{len(self.report.failed)} step(s) failed: " + ", ".join(s.name for s in self.report.failed),
+        )
         for fd in self.fds.values():
             os.close(fd)
         self.fds.clear()
@@ -608,31 +620,37 @@ class _Setup:
             raise SetupError(f"{self.works / entry.mount_relative}: {what} volume is not mounted") from None
         except OSError as exc:
             if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                raise SetupError(f"{self.works / entry.mount_relative}: is a symlink or not a directory; "
-                                 "not touching it") from None
+                raise SetupError(
+                    f"{self.works / entry.mount_relative}: is a symlink or not a directory; not touching it"
+                ) from None
             raise
 
     def task(self, entry: VolumeEntry) -> str:
         fd = self._open_volume(entry, "task")
         try:
-            owner, changed = fix_task_tree(fd, teacher_uid=self.env.uid if self.env.teacher else None,
-                                           thr_gid=self.env.thr_gid)
+            owner, changed = fix_task_tree(
+                fd, teacher_uid=self.env.uid if self.env.teacher else None, thr_gid=self.env.thr_gid
+            )
         finally:
             os.close(fd)
-        return (f"owner uid {owner}, group {self.env.thr_gid}, dirs {TASK_DIR_MODE:04o}, files "
-                f"{TASK_FILE_MODE:04o}; {changed} entr{'y' if changed == 1 else 'ies'} changed")
+        return (
+            f"owner uid {owner}, group {self.env.thr_gid}, dirs {TASK_DIR_MODE:04o}, files "
+            f"{TASK_FILE_MODE:04o}; {changed} entr{'y' if changed == 1 else 'ies'} changed"
+        )
 
     def submit(self, entry: VolumeEntry) -> str:
         fd = self._open_volume(entry, "submit")
         try:
-            return fix_submit_volume(fd, teacher_uid=self.env.uid if self.env.teacher else None,
-                                     thr_gid=self.env.thr_gid, stamp=self.stamp)
+            return fix_submit_volume(
+                fd, teacher_uid=self.env.uid if self.env.teacher else None, thr_gid=self.env.thr_gid, stamp=self.stamp
+            )
         finally:
             os.close(fd)
 
     def personal(self, entry: VolumeEntry) -> str:
-        fd = _open_dir_at(self.fds["volumes"], entry.full_name, create_mode=PERSONAL_MODE, owner=self.owner,
-                          mode=PERSONAL_MODE)
+        fd = _open_dir_at(
+            self.fds["volumes"], entry.full_name, create_mode=PERSONAL_MODE, owner=self.owner, mode=PERSONAL_MODE
+        )
         os.close(fd)
         return f"{self.works / entry.mount_relative}: {PERSONAL_MODE:04o}, owner {self.env.uid}:{self.env.gid}"
 

@@ -43,10 +43,10 @@ import stat
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .atomic import TEMP_SUFFIX, atomic_write_bytes, current_umask
 from .deploy import CHECKPOINTS, NOTEBOOK_SUFFIX, number_cells
@@ -108,9 +108,14 @@ class SyncReport:
         return self.count(FAILED) == 0
 
     def summary(self) -> str:
-        parts = [f"{a} {self.count(a)}" for a in (COPIED, UPDATED, KEPT, ADOPTED, MOVED_ASIDE, UNCHANGED, SKIPPED, FAILED)
-                 if self.count(a)]
-        return f"sync {self.source} -> {self.dest}: " + (", ".join(parts) or "nothing to do") + f" ({self.seconds:.2f}s)"
+        parts = [
+            f"{a} {self.count(a)}"
+            for a in (COPIED, UPDATED, KEPT, ADOPTED, MOVED_ASIDE, UNCHANGED, SKIPPED, FAILED)
+            if self.count(a)
+        ]
+        return (
+            f"sync {self.source} -> {self.dest}: " + (", ".join(parts) or "nothing to do") + f" ({self.seconds:.2f}s)"
+        )
 
 
 Fingerprint = list[int]
@@ -134,7 +139,7 @@ class Entry:
         return {"src": self.src, "src_sha": self.src_sha, "dst": self.dst, "dst_sha": self.dst_sha}
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> "Entry":
+    def from_json(cls, data: dict[str, object]) -> Entry:
         return cls(list(data["src"]), str(data["src_sha"]), list(data["dst"]), str(data["dst_sha"]))  # type: ignore[arg-type]
 
 
@@ -163,8 +168,9 @@ def write_manifest(dest: Path, entries: dict[str, Entry], source: Path) -> None:
         "source": str(source),
         "files": {rel: entries[rel].to_json() for rel in sorted(entries)},
     }
-    atomic_write_bytes(dest / MANIFEST_NAME, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(),
-                       replace_symlink=True)
+    atomic_write_bytes(
+        dest / MANIFEST_NAME, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), replace_symlink=True
+    )
 
 
 # -- what a task file becomes in the personal directory -------------------------------------------
@@ -296,8 +302,16 @@ def iter_task_files(source: Path, rel: str = "") -> Iterator[tuple[str, os.DirEn
 
 
 class _Syncer:
-    def __init__(self, source: Path, dest: Path, *, durable: bool, workers: int,
-                 progress: Callable[[FileSync], None] | None, now: float | None) -> None:
+    def __init__(
+        self,
+        source: Path,
+        dest: Path,
+        *,
+        durable: bool,
+        workers: int,
+        progress: Callable[[FileSync], None] | None,
+        now: float | None,
+    ) -> None:
         self.source = source
         self.dest = dest
         self.durable = durable
@@ -371,15 +385,19 @@ class _Syncer:
         try:
             with os.scandir(self.dest / rel if rel else self.dest) as it:
                 for entry in it:
-                    if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX) and entry.is_file(
-                            follow_symlinks=False):
+                    if (
+                        entry.name.startswith(".")
+                        and entry.name.endswith(TEMP_SUFFIX)
+                        and entry.is_file(follow_symlinks=False)
+                    ):
                         _unlink_quietly(entry.path)
         except (FileNotFoundError, NotADirectoryError):
             pass
 
     # -- deciding ------------------------------------------------------------------------------
-    def plan(self, rel: str, src_st: os.stat_result, known: Entry | None,
-             manifest: dict[str, Entry]) -> tuple[str, os.stat_result, Entry | None, str] | None:
+    def plan(
+        self, rel: str, src_st: os.stat_result, known: Entry | None, manifest: dict[str, Entry]
+    ) -> tuple[str, os.stat_result, Entry | None, str] | None:
         """Decide for one file; return a copy job, or None when done here."""
         target = f"{self.dest}/{rel}"
         try:
@@ -410,8 +428,9 @@ class _Syncer:
             return None
         return (rel, src_st, known, MOVED_ASIDE)
 
-    def plan_untouched(self, rel: str, src_st: os.stat_result, known: Entry, same_stat: str,
-                       same_content: str) -> tuple[str, os.stat_result, Entry | None, str] | None:
+    def plan_untouched(
+        self, rel: str, src_st: os.stat_result, known: Entry, same_stat: str, same_content: str
+    ) -> tuple[str, os.stat_result, Entry | None, str] | None:
         """The student's copy is what was copied: update it if the task file's content changed.
 
         ``same_stat``/``same_content`` are the report details when the task file is unchanged
@@ -607,7 +626,7 @@ def _copy_in_kernel(src_fd: int, dst_fd: int, size: int) -> None:
         pass
 
 
-def _stream(src_fd: int, dst_fd: int, h: "hashlib._Hash") -> None:
+def _stream(src_fd: int, dst_fd: int, h: hashlib._Hash) -> None:
     """Copy ``src_fd`` to ``dst_fd``, hashing the bytes on the way (one read of each byte).
 
     (A memory-mapped hash plus ``copy_file_range`` measured no faster here, on tmpfs or ext4.)
@@ -705,7 +724,7 @@ def sync_tree(
     written, so a power loss cannot leave a manifest that describes copies
     the disk does not have. ``now`` fixes the move-aside timestamp (tests).
     """
-    syncer = _Syncer(Path(source), Path(dest), durable=durable, workers=workers or default_workers(),
-                     progress=progress, now=now)
+    syncer = _Syncer(
+        Path(source), Path(dest), durable=durable, workers=workers or default_workers(), progress=progress, now=now
+    )
     return syncer.run()
-

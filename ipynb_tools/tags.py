@@ -9,7 +9,8 @@ extract and analysis read them.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 FILENAME_PREFIX = "filename:"
 CODENUM_PREFIX = "codenum:"
@@ -60,7 +61,7 @@ def cell_filename(cell: dict[str, Any]) -> str | None:
     """The name in a cell's ``filename:`` tag, or None."""
     for tag in cell_tags(cell):
         if tag.startswith(FILENAME_PREFIX):
-            return tag[len(FILENAME_PREFIX):]
+            return tag[len(FILENAME_PREFIX) :]
     return None
 
 
@@ -68,7 +69,7 @@ def cell_user(cell: dict[str, Any]) -> str | None:
     """The user of a grading score cell (tag ``user: <name>``), or None."""
     for tag in cell_tags(cell):
         if tag.startswith(USER_PREFIX):
-            return tag[len(USER_PREFIX):].strip()
+            return tag[len(USER_PREFIX) :].strip()
     return None
 
 

@@ -27,7 +27,12 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert meta["user"] == "bob"
     # grading table has the typed scores
     assert result.scores_csv.read_text().splitlines() == [
-        "Name,P001,Total", "alice,10,10", "bob,6,6", "chen,4,4", "daisuke,7,7"]
+        "Name,P001,Total",
+        "alice,10,10",
+        "bob,6,6",
+        "chen,4,4",
+        "daisuke,7,7",
+    ]
     # the report exists, is self-contained and links the renderings
     html = result.report.read_text(encoding="utf-8")
     assert html.count("<svg") >= 4 and "kadai-1_alice" in html and "<script src=" not in html
@@ -45,6 +50,8 @@ def test_demo_refuses_a_foreign_folder(tmp_path: Path) -> None:
 def test_demo_reruns_in_its_own_folder(tmp_path: Path) -> None:
     run_demo(tmp_path / "d", say=lambda _: None)
     assert (tmp_path / "d" / MARKER).exists()
-    proc = subprocess.run([sys.executable, "-m", "ipynb_tools.demo", str(tmp_path / "d")], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ipynb_tools.demo", str(tmp_path / "d")], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Done. Open" in proc.stdout

@@ -15,8 +15,8 @@ from ipynb_tools.deploy import (
     FAILED,
     NUMBERED,
     UNCHANGED,
-    DeployError,
     Deployer,
+    DeployError,
     deploy,
     latest_backup,
     number_cells,
@@ -79,7 +79,11 @@ def test_tag_rules_only_touch_numbering_tags_of_code_cells() -> None:
         kept = [t for t in old.get("metadata", {}).get("tags", []) if not t.startswith(("filename:", "codenum:"))]
         assert new["metadata"]["tags"][:-2] == kept
     assert [c["metadata"]["tags"][-1] for c in after["cells"] if c["cell_type"] == "code"] == [
-        "codenum:3", "codenum:6", "codenum:9", "codenum:12"]
+        "codenum:3",
+        "codenum:6",
+        "codenum:9",
+        "codenum:12",
+    ]
     assert {c["metadata"]["tags"][-2] for c in after["cells"] if c["cell_type"] == "code"} == {"filename:out.ipynb"}
 
 
@@ -167,7 +171,9 @@ def test_dry_run_writes_nothing(course: Path) -> None:
 def test_renumber_warning_names_the_file(course: Path) -> None:
     deploy([course / "v40.ipynb"], backup=False)
     nb = json.loads((course / "v40.ipynb").read_text())
-    nb["cells"].insert(0, {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "new"})
+    nb["cells"].insert(
+        0, {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "new"}
+    )
     (course / "v40.ipynb").write_text(json.dumps(nb))
     report = deploy([course / "v40.ipynb"], backup=False)
     (warning,) = report.results[0].warnings

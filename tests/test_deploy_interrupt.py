@@ -22,9 +22,13 @@ def _make_course(directory: Path) -> None:
     directory.mkdir()
     for i in range(N_FILES):
         cells = [
-            {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [
-                {"name": "stdout", "output_type": "stream", "text": ["x" * 200 + "\n"] * 200}],
-             "source": [f"print({i}, {j})\n"]}
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "metadata": {},
+                "outputs": [{"name": "stdout", "output_type": "stream", "text": ["x" * 200 + "\n"] * 200}],
+                "source": [f"print({i}, {j})\n"],
+            }
             for j in range(40)
         ]
         nb = {"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": cells}

@@ -34,9 +34,16 @@ def test_bad_entries(bad: str) -> None:
 
 def test_environment_round_trip() -> None:
     env = StartEnvironment(
-        user="alice", uid=1001, gid=100, teacher=False, umask=0o037,
-        volumes=parse_entries(f".volumes/{FULL}:-課題"), submits=parse_entries(".volumes/lms_sub_abc_98_h:提出"),
-        personals=[], actlimit=3600, submit_close={"lms_sub_abc_98_h": 1700000000},
+        user="alice",
+        uid=1001,
+        gid=100,
+        teacher=False,
+        umask=0o037,
+        volumes=parse_entries(f".volumes/{FULL}:-課題"),
+        submits=parse_entries(".volumes/lms_sub_abc_98_h:提出"),
+        personals=[],
+        actlimit=3600,
+        submit_close={"lms_sub_abc_98_h": 1700000000},
     )
     variables = env.to_environ()
     assert variables["NB_TEACHER"] == "" and variables["NB_UMASK"] == "0037"

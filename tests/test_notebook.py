@@ -90,13 +90,27 @@ def _bad(tmp_path: Path, name: str, content: bytes | str) -> Path:
         ("[1, 2]", errors.NotANotebookError, "top level is not an object"),
         ('{"cells": []}', errors.NotANotebookError, "no 'nbformat' key"),
         ('{"nbformat": 4}', errors.NotANotebookError, "no 'cells' key"),
-        ('{"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "cells": []}', errors.NotebookVersionError, "nbformat 3"),
-        ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "sql", "source": ""}]}',
-         errors.NotANotebookError, "unknown cell_type"),
-        ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "source": 5}]}',
-         errors.NotANotebookError, "source that is not text"),
-        ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "source": "",'
-         ' "metadata": {"tags": "x"}}]}', errors.NotANotebookError, "tags that are not a list"),
+        (
+            '{"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "cells": []}',
+            errors.NotebookVersionError,
+            "nbformat 3",
+        ),
+        (
+            '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "sql", "source": ""}]}',
+            errors.NotANotebookError,
+            "unknown cell_type",
+        ),
+        (
+            '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "source": 5}]}',
+            errors.NotANotebookError,
+            "source that is not text",
+        ),
+        (
+            '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "source": "",'
+            ' "metadata": {"tags": "x"}}]}',
+            errors.NotANotebookError,
+            "tags that are not a list",
+        ),
     ],
 )
 def test_bad_content_gives_one_line_naming_the_file(tmp_path: Path, content, error, words) -> None:
@@ -158,7 +172,11 @@ def test_unreadable() -> None:
         # the venv's interpreter may live under /root (mode 0700): use the system one
         python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
         proc = subprocess.run(
-            [python, "-c", code, str(p)], user=65534, group=65534, capture_output=True, text=True,
+            [python, "-c", code, str(p)],
+            user=65534,
+            group=65534,
+            capture_output=True,
+            text=True,
             env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
         )
         assert proc.returncode != 0

@@ -128,17 +128,73 @@ def test_bad_launch_parts_are_refused(bad):
 def test_cli_prints_json_for_the_spawner(tmp_path: Path):
     params = tmp_path / "params.txt"
     params.write_text(PARAMS, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["container-spec", "--params", str(params), "--user", "alice", "--uid", "1001",
-                                      "--gid", "100", "--course", "98", "--lti-id", "7", "--host", HOST,
-                                      "--random", "r4nd", "--json"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "container-spec",
+            "--params",
+            str(params),
+            "--user",
+            "alice",
+            "--uid",
+            "1001",
+            "--gid",
+            "100",
+            "--course",
+            "98",
+            "--lti-id",
+            "7",
+            "--host",
+            HOST,
+            "--random",
+            "r4nd",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["docker"]["name"] == f"jupyterhub-98-7-{HOST}-r4nd-alice"
     assert data["docker"]["environment"]["NB_USER"] == "alice"
     assert data["default_url"] == "/tree" and data["home"] == "/home/alice"
-    result = CliRunner().invoke(cli, ["container-spec", "--params", str(params), "--user", "tea", "--uid", "1",
-                                      "--gid", "1", "--course", "98", "--lti-id", "7", "--host", HOST])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "container-spec",
+            "--params",
+            str(params),
+            "--user",
+            "tea",
+            "--uid",
+            "1",
+            "--gid",
+            "1",
+            "--course",
+            "98",
+            "--lti-id",
+            "7",
+            "--host",
+            HOST,
+        ],
+    )
     assert result.exit_code == 0 and "NB_TEACHER=tea" in result.output
-    result = CliRunner().invoke(cli, ["container-spec", "--params", str(tmp_path / "nope"), "--user", "a", "--uid",
-                                      "1", "--gid", "1", "--course", "98", "--lti-id", "7", "--host", HOST])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "container-spec",
+            "--params",
+            str(tmp_path / "nope"),
+            "--user",
+            "a",
+            "--uid",
+            "1",
+            "--gid",
+            "1",
+            "--course",
+            "98",
+            "--lti-id",
+            "7",
+            "--host",
+            HOST,
+        ],
+    )
     assert result.exit_code == 1 and "error:" in result.output

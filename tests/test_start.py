@@ -124,13 +124,20 @@ def course(users):
         shutil.rmtree(base, ignore_errors=True)
 
 
-def as_user(user: str, *args: str, teacher: bool = False, umask: int | None = None, check: bool = False,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def as_user(
+    user: str, *args: str, teacher: bool = False, umask: int | None = None, check: bool = False, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run a command as ``user`` (with the teachers' group for a teacher)."""
     return subprocess.run(
-        list(args), user=USERS[user], group=100, extra_groups=[THR_GID] if teacher else [],
+        list(args),
+        user=USERS[user],
+        group=100,
+        extra_groups=[THR_GID] if teacher else [],
         umask=umask if umask is not None else (TEACHER_UMASK if teacher else STUDENT_UMASK),
-        capture_output=True, text=True, check=check, cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=check,
+        cwd=cwd,
         env={"PATH": "/usr/bin:/bin", "HOME": "/", "PYTHONPATH": str(REPO)},
     )
 
@@ -251,8 +258,14 @@ def test_personal_directory_gets_the_task_volume_as_the_user(course):
     course.mount("ipt-teacher")
     assert course.setup(course.env("ipt-teacher", teacher=True)).ok
     task = course.works("ipt-teacher") / "課題"
-    as_user("ipt-teacher", "sh", "-c", f"mkdir '{task}/week1' && echo q > '{task}/week1/q.txt' && echo h > '{task}/.h'",
-            teacher=True, check=True)
+    as_user(
+        "ipt-teacher",
+        "sh",
+        "-c",
+        f"mkdir '{task}/week1' && echo q > '{task}/week1/q.txt' && echo h > '{task}/.h'",
+        teacher=True,
+        check=True,
+    )
     course.mount("ipt-alice")
     report = course.setup(course.env("ipt-alice"))
     assert report.ok, report.lines
@@ -266,8 +279,14 @@ def test_personal_directory_gets_the_task_volume_as_the_user(course):
     assert any("sync" in line and "copied 1" in line for line in report.lines)
     # the student edits; the teacher edits; the next start keeps the student's version
     as_user("ipt-alice", "sh", "-c", f"echo answer > '{prs}/week1/q.txt'", check=True)
-    as_user("ipt-teacher", "sh", "-c", f"echo q2 > '{task}/week1/q.txt'; echo n > '{task}/week1/new.txt'",
-            teacher=True, check=True)
+    as_user(
+        "ipt-teacher",
+        "sh",
+        "-c",
+        f"echo q2 > '{task}/week1/q.txt'; echo n > '{task}/week1/new.txt'",
+        teacher=True,
+        check=True,
+    )
     report = course.setup(course.env("ipt-alice"))
     assert report.ok
     assert (prs / "week1" / "q.txt").read_text() == "answer\n"
@@ -306,8 +325,7 @@ def test_stale_links_are_removed_and_existing_names_win(course):
 
 def test_first_entry_wins_for_a_link_name_and_teacher_only_personal_links(course):
     course.mount("ipt-alice")
-    env = course.env("ipt-alice", submits=[VolumeEntry(SUBMIT, "作業")],
-                     personals=[VolumeEntry(PERSONAL, "-作業")])
+    env = course.env("ipt-alice", submits=[VolumeEntry(SUBMIT, "作業")], personals=[VolumeEntry(PERSONAL, "-作業")])
     report = course.setup(env)
     assert report.ok
     assert os.readlink(course.works("ipt-alice") / "作業") == f".volumes/{SUBMIT}"
@@ -356,8 +374,10 @@ def test_planted_symlinks_are_not_followed(course, tmp_path):
 
 def test_a_student_is_taken_out_of_the_teachers_group(course):
     lines = (course.etc / "group").read_text().splitlines()
-    lines = [line + ("," if not line.endswith(":") else "") + "ipt-alice" if line.startswith(THR_GROUP + ":")
-             else line for line in lines]
+    lines = [
+        line + ("," if not line.endswith(":") else "") + "ipt-alice" if line.startswith(THR_GROUP + ":") else line
+        for line in lines
+    ]
     (course.etc / "group").write_text("\n".join(lines) + "\n")
     course.mount("ipt-alice")
     assert course.setup(course.env("ipt-alice")).ok
@@ -366,8 +386,18 @@ def test_a_student_is_taken_out_of_the_teachers_group(course):
 
 
 def test_missing_users_and_groups_are_added_to_the_containers_etc(course):
-    env = course.env("ipt-bob", thr_gid=47100, thr_group="ipt-newthr", teacher=True, uid=47999, gid=47998,
-                     volumes=[], submits=[], personals=[], works_dir=None)
+    env = course.env(
+        "ipt-bob",
+        thr_gid=47100,
+        thr_group="ipt-newthr",
+        teacher=True,
+        uid=47999,
+        gid=47998,
+        volumes=[],
+        submits=[],
+        personals=[],
+        works_dir=None,
+    )
     env = replace(env, user="ipt-newuser")
     report = setup(env, home=course.base / "home" / "ipt-newuser", etc=course.etc, echo=lambda line: None)
     assert report.ok, report.steps
@@ -384,8 +414,16 @@ def test_cli_reads_the_environment_and_exits_1_when_a_step_fails(course):
     course.mount("ipt-alice", fulls=(TASK,))
     env = course.env("ipt-alice").to_environ()
     env.update(PATH=os.environ["PATH"], PYTHONPATH=str(REPO))
-    cmd = [sys.executable, "-c", "from ipynb_tools.cli.main import main; main()", "setup", "--home", str(course.home("ipt-alice")),
-           "--etc", str(course.etc)]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from ipynb_tools.cli.main import main; main()",
+        "setup",
+        "--home",
+        str(course.home("ipt-alice")),
+        "--etc",
+        str(course.etc),
+    ]
     proc = subprocess.run([*cmd, "-q"], env=env, capture_output=True, text=True)
     assert proc.returncode == 1, proc.stderr
     assert f"submit {SUBMIT}: FAILED" in proc.stderr and "task" not in proc.stderr

@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -28,7 +28,9 @@ def make_nb(text: str = "print('hi')") -> dict:
         "cells": [
             {"cell_type": "markdown", "id": "m", "metadata": {}, "source": "# 課題"},
             {
-                "cell_type": "code", "execution_count": 1, "id": "c1",
+                "cell_type": "code",
+                "execution_count": 1,
+                "id": "c1",
                 "metadata": {"tags": ["filename:kadai-1.ipynb", "codenum:1"]},
                 "outputs": [{"name": "stdout", "output_type": "stream", "text": ["hi\n"]}],
                 "source": [text],
@@ -52,7 +54,12 @@ def course(tmp_path: Path) -> dict:
     home.mkdir()
     src = tmp_path / "kadai-1.ipynb"
     src.write_text(dumps_notebook(make_nb()), encoding="utf-8")
-    env = {"HOME": str(home), "NB_WRKDIR": str(works), "NB_SUBMITS": f".volumes/{FULL}:{ACCESS}", "JUPYTERHUB_USER": "alice"}
+    env = {
+        "HOME": str(home),
+        "NB_WRKDIR": str(works),
+        "NB_SUBMITS": f".volumes/{FULL}:{ACCESS}",
+        "JUPYTERHUB_USER": "alice",
+    }
     return {"works": works, "volume": volume, "home": home, "src": src, "env": env, "tmp": tmp_path}
 
 
@@ -249,7 +256,11 @@ def test_copy_keeps_cells_and_only_adds_the_record(layout: str) -> None:
     assert {k: v for k, v in copy.items() if k != "metadata"} == {k: v for k, v in nb.items() if k != "metadata"}
     if layout in ("compact", "indent4", "crlf", "metadata-first"):
         # the fast path: the bytes of the cells are the student's own bytes
-        cells_text = json.dumps(nb["cells"], ensure_ascii=layout != "compact", indent={"compact": None, "indent4": 4, "crlf": 1, "metadata-first": 2}[layout])
+        cells_text = json.dumps(
+            nb["cells"],
+            ensure_ascii=layout != "compact",
+            indent={"compact": None, "indent4": 4, "crlf": 1, "metadata-first": 2}[layout],
+        )
         if layout == "indent4":
             cells_text = cells_text.replace("\n", "\n    ")
         elif layout == "crlf":
@@ -266,11 +277,17 @@ def test_copy_keeps_cells_and_only_adds_the_record(layout: str) -> None:
         (b"\xff\xfe", NotJSONError, "not UTF-8"),
         (b"[1, 2]", IpynbToolsError, "top level is not an object"),
         (b'{"nbformat": 3, "nbformat_minor": 0, "worksheets": []}', NotebookVersionError, "nbformat 3"),
-        (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "bogus"}]}', IpynbToolsError, "unknown cell_type"),
+        (
+            b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "bogus"}]}',
+            IpynbToolsError,
+            "unknown cell_type",
+        ),
         (b'{"nbformat": 4, "cells": []} trailing', NotJSONError, "not valid JSON"),
     ],
 )
-def test_bad_notebooks_are_refused_and_nothing_is_written(course: dict, content: bytes, error: type, message: str) -> None:
+def test_bad_notebooks_are_refused_and_nothing_is_written(
+    course: dict, content: bytes, error: type, message: str
+) -> None:
     bad = course["tmp"] / "bad.ipynb"
     bad.write_bytes(content)
     with pytest.raises(error) as exc:
@@ -303,7 +320,7 @@ def test_directory_and_missing_source(course: dict) -> None:
 
 # -- receipts, history, list ---------------------------------------------------------------
 def test_receipt_log_history_and_record(course: dict) -> None:
-    now = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)
+    now = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
     receipt = sub.submit_notebook(course["src"], ACCESS, env=course["env"], now=now)
     copy = course["volume"] / "kadai-1_alice.ipynb"
     data = copy.read_bytes()
@@ -334,12 +351,18 @@ def test_resubmission_keeps_every_version_and_flags_no_changes(course: dict) -> 
     changed = sub.submit_notebook(course["src"], ACCESS, env=env, now=1_700_000_002)
     assert not changed.unchanged and changed.previous_kept == same.kept
     kept = sorted((course["home"] / ".ipynb-tools" / "submissions" / FULL).iterdir())
-    assert [k.read_bytes() for k in kept] == [first.kept.read_bytes(), same.kept.read_bytes(), changed.kept.read_bytes()]
+    assert [k.read_bytes() for k in kept] == [
+        first.kept.read_bytes(),
+        same.kept.read_bytes(),
+        changed.kept.read_bytes(),
+    ]
     skipped = sub.submit_notebook(course["src"], ACCESS, env=env, now=1_700_000_003, skip_unchanged=True)
     assert skipped.unchanged and skipped.sha256 == changed.sha256 and skipped.submitted_at == changed.submitted_at
     assert len(list(sub.read_log(env))) == 3
     listed = sub.list_submissions(env=env, history=True)
-    assert [(s.kept, s.sha256) for s in listed] == [(False, changed.sha256)] + [(True, hashlib.sha256(k.read_bytes()).hexdigest()) for k in kept]
+    assert [(s.kept, s.sha256) for s in listed] == [(False, changed.sha256)] + [
+        (True, hashlib.sha256(k.read_bytes()).hexdigest()) for k in kept
+    ]
     assert listed[0].time.endswith("Z") and listed[0].size == changed.size
     assert listed[1].time == "2023-11-14T22:13:20.000000Z"
 
@@ -392,13 +415,18 @@ def test_submit_all_personal_directory(course: dict) -> None:
     assert sub.personal_dir(env) == personal
     report = sub.submit_all(env=env)
     assert [(r.source.name, r.status) for r in report.results] == [
-        ("broken.ipynb", "failed"), ("kadai-1.ipynb", "submitted"), ("kadai-2.ipynb", "submitted"),
+        ("broken.ipynb", "failed"),
+        ("kadai-1.ipynb", "submitted"),
+        ("kadai-2.ipynb", "submitted"),
     ]
     assert not report.ok and "not valid JSON" in report.results[0].message
     (personal / "broken.ipynb").unlink()
     (personal / "kadai-2.ipynb").write_text(dumps_notebook(make_nb("new")))
     report = sub.submit_all(ACCESS, env=env)
-    assert [(r.source.name, r.status) for r in report.results] == [("kadai-1.ipynb", "unchanged"), ("kadai-2.ipynb", "submitted")]
+    assert [(r.source.name, r.status) for r in report.results] == [
+        ("kadai-1.ipynb", "unchanged"),
+        ("kadai-2.ipynb", "submitted"),
+    ]
     assert "no changes since your last submission" in report.results[0].message
     assert report.ok and report.summary().startswith("submitted 1, unchanged 1, failed 0")
     assert sorted(os.listdir(course["volume"])) == ["kadai-1_alice.ipynb", "kadai-2_alice.ipynb"]

@@ -80,7 +80,11 @@ def _runs_as_other_user(python: Path) -> bool:
     try:
         probe = subprocess.run(
             [str(python), "-c", "import click, ipynb_tools.submit"],
-            user=65534, group=65534, extra_groups=[], capture_output=True, cwd="/",
+            user=65534,
+            group=65534,
+            extra_groups=[],
+            capture_output=True,
+            cwd="/",
         )
     except OSError:
         return False
@@ -108,10 +112,14 @@ def user_bin(users):
     os.chmod(base, 0o755)
     venv = base / "venv"
     subprocess.run([str(system), "-m", "venv", "--without-pip", str(venv)], check=True)
-    purelib = Path(subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip())
+    purelib = Path(
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     (purelib / "_ipt_project_venv.pth").write_text(
         f"import site; site.addsitedir({sysconfig.get_paths()['purelib']!r})\n"
     )
@@ -161,7 +169,9 @@ class Course:
             folder.mkdir(parents=True)
             os.chown(folder, self.uid(user), STUDENTS_GROUP[1])
         path = folder / name
-        path.write_text(json.dumps(make_nb(text), indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        path.write_text(
+            json.dumps(make_nb(text), indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         os.chown(path, self.uid(user), STUDENTS_GROUP[1])
         os.chmod(path, 0o640)
         return path
@@ -212,7 +222,9 @@ def make_nb(text: str, cells: int = 2) -> dict:
             {"cell_type": "markdown", "id": "m0", "metadata": {}, "source": ["# 課題 1\n", "説明"]},
             *[
                 {
-                    "cell_type": "code", "execution_count": i, "id": f"c{i}",
+                    "cell_type": "code",
+                    "execution_count": i,
+                    "id": f"c{i}",
                     "metadata": {"tags": ["filename:kadai-1.ipynb", f"codenum:{i}"]},
                     "outputs": [{"name": "stdout", "output_type": "stream", "text": [f"{text} {i}\n"]}],
                     "source": [text],
@@ -542,7 +554,10 @@ def test_killed_mid_copy_leaves_no_partial_notebook(course: Course, anonymous: b
     kw.pop("args")
     r = subprocess.run(
         [str(course.bin / "python"), "-c", KILL_HOOK, str(os.path.realpath(course.volume)), "kadai-1.ipynb", ACCESS],
-        capture_output=True, text=True, timeout=120, **kw,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
     )
     assert r.returncode == -signal.SIGKILL, (r.returncode, r.stderr)
     assert final.read_bytes() == before  # the earlier copy, whole
@@ -552,7 +567,11 @@ def test_killed_mid_copy_leaves_no_partial_notebook(course: Course, anonymous: b
     else:
         # a hidden, non-.ipynb temp may remain; it is never a notebook name, and the next run removes it
         assert [n for n in names if not n.startswith(".")] == [final.name]
-        assert all(n.startswith(f".ipynb_submit.{NAMED['ipt_alice']}.") and n.endswith(".tmp") for n in names if n.startswith("."))
+        assert all(
+            n.startswith(f".ipynb_submit.{NAMED['ipt_alice']}.") and n.endswith(".tmp")
+            for n in names
+            if n.startswith(".")
+        )
     for name in names:
         if not name.startswith("."):
             json.loads((course.volume / name).read_text(encoding="utf-8"))

@@ -40,8 +40,10 @@ def notebook(*sources: str, deployed_as: str | None = None, step: int = 1) -> by
     nb = {
         "cells": [
             {"cell_type": "markdown", "metadata": {}, "source": "# 課題"},
-            *({"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
-              for s in sources),
+            *(
+                {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": s}
+                for s in sources
+            ),
         ],
         "metadata": {},
         "nbformat": 4,
@@ -262,7 +264,9 @@ def test_notebooks_arrive_with_filename_tags_that_name_them(dirs):
     assert codes[0]["metadata"]["tags"] == ["filename:week2.ipynb", "codenum:10"]
     raw = read_notebook(personal / "raw.ipynb")
     assert [(cell_filename(c), cell_codenum(c)) for c in raw["cells"] if c["cell_type"] == "code"] == [
-        ("raw.ipynb", 1), ("raw.ipynb", 2)]
+        ("raw.ipynb", 1),
+        ("raw.ipynb", 2),
+    ]
     assert (personal / "broken.ipynb").read_text() == "{not json"
     assert (personal / "kadai-1.ipynb").read_bytes() == (task / "kadai-1.ipynb").read_bytes()
     # a corrected notebook is still "unchanged by the student" on the next run
@@ -361,8 +365,10 @@ def test_a_killed_sync_never_leaves_a_partial_file_and_the_next_one_completes(tm
     personal.mkdir()
     for i in range(80):
         write(task / f"f{i:02}.bin", os.urandom(1024 * 1024))
-    code = (f"import sys; sys.path.insert(0, {str(REPO)!r}); from ipynb_tools.sync import sync_tree; "
-            "sync_tree(sys.argv[1], sys.argv[2], workers=2, durable=False)")
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO)!r}); from ipynb_tools.sync import sync_tree; "
+        "sync_tree(sys.argv[1], sys.argv[2], workers=2, durable=False)"
+    )
     delays = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6]
     killed_midway = 0
     for delay in delays:

@@ -12,16 +12,34 @@ from .errors import report_errors
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("submit_dir", type=click.Path(file_okay=False))
-@click.option("--task", "task_dir", type=click.Path(file_okay=False), default=None,
-              help="Directory of the task notebooks: adds 'changed' and rows for deleted cells.")
-@click.option("--csv", "csv_path", default=None, metavar="FILE", help="Write the tidy table (one row per user, notebook, cell).")
-@click.option("--json", "json_path", default=None, metavar="FILE",
-              help="Write everything as JSON: cells, per_cell, per_user, submissions, problems ('-' for stdout).")
+@click.option(
+    "--task",
+    "task_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory of the task notebooks: adds 'changed' and rows for deleted cells.",
+)
+@click.option(
+    "--csv", "csv_path", default=None, metavar="FILE", help="Write the tidy table (one row per user, notebook, cell)."
+)
+@click.option(
+    "--json",
+    "json_path",
+    default=None,
+    metavar="FILE",
+    help="Write everything as JSON: cells, per_cell, per_user, submissions, problems ('-' for stdout).",
+)
 @click.option("--xlsx", "xlsx_path", default=None, metavar="FILE", help="Write an Excel workbook with all tables.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print the summaries.")
 @report_errors
-def main(submit_dir: str, task_dir: str | None, csv_path: str | None, json_path: str | None,
-         xlsx_path: str | None, quiet: bool) -> None:
+def main(
+    submit_dir: str,
+    task_dir: str | None,
+    csv_path: str | None,
+    json_path: str | None,
+    xlsx_path: str | None,
+    quiet: bool,
+) -> None:
     """Analyse every submission cell by cell: present, changed, executed, errors, output size."""
     import pandas as pd
 

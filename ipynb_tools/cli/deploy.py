@@ -18,7 +18,9 @@ from .errors import report_errors
 @click.option("-r", "--recursive", is_flag=True, help="Descend into sub-directories.")
 @click.option("-n", "--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--no-backup", is_flag=True, help="In place: do not keep the replaced files in .ipynb_deploy_backup/.")
-@click.option("--undo", "undo_dir", metavar="DIR", help="Restore the files replaced by the last in-place deploy of DIR.")
+@click.option(
+    "--undo", "undo_dir", metavar="DIR", help="Restore the files replaced by the last in-place deploy of DIR."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings, errors and the summary.")
 @click.version_option(__version__, "-V", "--version", prog_name="ipynb_deploy")
 @report_errors

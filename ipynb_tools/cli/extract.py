@@ -12,8 +12,9 @@ from .errors import report_errors
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("base")
 @click.argument("codenums", nargs=-1, required=True, type=int, metavar="CODENUM...")
-@click.option("--from", "submit_dir", default=".", show_default=True, metavar="SUBMIT_DIR",
-              help="Directory of the submissions.")
+@click.option(
+    "--from", "submit_dir", default=".", show_default=True, metavar="SUBMIT_DIR", help="Directory of the submissions."
+)
 @click.option("-o", "--out-dir", default=".", show_default=True, help="Where NNN-BASE.ipynb is written.")
 @click.option("--nonum", is_flag=True, help="Also take code cells that have no codenum: tag.")
 @click.option("--force", is_flag=True, help="Rebuild an existing grading notebook, keeping the scores entered in it.")

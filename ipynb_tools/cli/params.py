@@ -55,7 +55,9 @@ def params() -> None:
 @click.argument("file")
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON array.")
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
-@click.option("--now", "now", metavar="TIME", help="Judge closing times at TIME (unix time or ISO date) instead of now.")
+@click.option(
+    "--now", "now", metavar="TIME", help="Judge closing times at TIME (unix time or ISO date) instead of now."
+)
 @report_errors
 def check(file: str, as_json: bool, strict: bool, now: str | None) -> None:
     """Print what is wrong or surprising in FILE; exit 1 when there is an error."""
@@ -69,8 +71,9 @@ def check(file: str, as_json: bool, strict: bool, now: str | None) -> None:
         for finding in findings:
             click.echo(finding.format(source))
         counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
-        click.echo(f"{source}: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)",
-                   err=True)
+        click.echo(
+            f"{source}: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)", err=True
+        )
     bad = {"error", "warning"} if strict else {"error"}
     if any(f.severity in bad for f in findings):
         sys.exit(1)
@@ -96,18 +99,21 @@ def show(file: str, as_json: bool) -> None:
 @params.command()
 @click.argument("file")
 @click.option("--user", "-u", required=True, help="The Moodle user name.")
-@click.option("--teacher/--student", default=None,
-              help="The user's role (default: teacher when listed in lms_teachers).")
+@click.option(
+    "--teacher/--student", default=None, help="The user's role (default: teacher when listed in lms_teachers)."
+)
 @click.option("--at", "at", metavar="TIME", help="Judge closing times at TIME (unix time or ISO date); default now.")
 @click.option("--course", help="Course id (LTI context_id), to show full volume names.")
 @click.option("--host", help="LMS host name, to show full volume names.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of mounts.")
 @report_errors
-def mounts(file: str, user: str, teacher: bool | None, at: str | None, course: str | None, host: str | None,
-           as_json: bool) -> None:
+def mounts(
+    file: str, user: str, teacher: bool | None, at: str | None, course: str | None, host: str | None, as_json: bool
+) -> None:
     """Print the volumes USER mounts, the links made and whether submitting is closed."""
     from ..errors import UsageError
-    from ..params.rules import is_teacher, mounts as volume_mounts
+    from ..params.rules import is_teacher
+    from ..params.rules import mounts as volume_mounts
     from ..params.text import parse
 
     if (course is None) != (host is None):
@@ -122,8 +128,10 @@ def mounts(file: str, user: str, teacher: bool | None, at: str | None, course: s
     click.echo(f"{user} ({'teacher' if role else 'student'}): {len(result)} volume(s)")
     for m in result:
         state = " [closed]" if m.closed else ""
-        click.echo(f"  {m.kind} {m.name}: link {m.link if m.link is not None else '(none)'}"
-                   f"{' -> ' + m.full_name if m.full_name else ''}{state}")
+        click.echo(
+            f"  {m.kind} {m.name}: link {m.link if m.link is not None else '(none)'}"
+            f"{' -> ' + m.full_name if m.full_name else ''}{state}"
+        )
 
 
 @params.command("format")

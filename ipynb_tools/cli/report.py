@@ -11,19 +11,43 @@ from .errors import report_errors
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--log", "logs", multiple=True, type=click.Path(dir_okay=False),
-              help="Execution log (JSON lines or form-encoded nb_logs posts); repeatable.")
-@click.option("--submissions", "submit_dir", type=click.Path(file_okay=False), default=None,
-              help="Submit directory to summarise and render.")
-@click.option("--task", "task_dir", type=click.Path(file_okay=False), default=None, help="Task notebooks to compare with.")
-@click.option("-o", "--out", default="report.html", show_default=True,
-              help="The report; renderings go to <name>_notebooks/ beside it.")
+@click.option(
+    "--log",
+    "logs",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Execution log (JSON lines or form-encoded nb_logs posts); repeatable.",
+)
+@click.option(
+    "--submissions",
+    "submit_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Submit directory to summarise and render.",
+)
+@click.option(
+    "--task", "task_dir", type=click.Path(file_okay=False), default=None, help="Task notebooks to compare with."
+)
+@click.option(
+    "-o",
+    "--out",
+    default="report.html",
+    show_default=True,
+    help="The report; renderings go to <name>_notebooks/ beside it.",
+)
 @click.option("--no-render", is_flag=True, help="Do not render the submissions to HTML.")
 @click.option("--title", default="Course report", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
 @report_errors
-def main(logs: tuple[str, ...], submit_dir: str | None, task_dir: str | None, out: str,
-         no_render: bool, title: str, quiet: bool) -> None:
+def main(
+    logs: tuple[str, ...],
+    submit_dir: str | None,
+    task_dir: str | None,
+    out: str,
+    no_render: bool,
+    title: str,
+    quiet: bool,
+) -> None:
     """Write a self-contained HTML report: log charts, submission summary, notebook renderings."""
     from ..grading.report import build_report
 
@@ -45,8 +69,15 @@ def main(logs: tuple[str, ...], submit_dir: str | None, task_dir: str | None, ou
             bar.__exit__(None, None, None)
 
     try:
-        result = build_report(out, submit_dir=submit_dir, task_dir=task_dir, log_paths=logs,
-                              render=not no_render, title=title, progress=progress)
+        result = build_report(
+            out,
+            submit_dir=submit_dir,
+            task_dir=task_dir,
+            log_paths=logs,
+            render=not no_render,
+            title=title,
+            progress=progress,
+        )
     finally:
         for bar in bars.values():
             if bar.pos < bar.length:

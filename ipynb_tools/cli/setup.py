@@ -11,8 +11,7 @@ from .errors import report_errors
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", metavar="DIR", help="The user's home (default /home/$NB_USER).")
-@click.option("--etc", metavar="DIR", default="/etc", show_default=True,
-              help="Where passwd, group and profile.d are.")
+@click.option("--etc", metavar="DIR", default="/etc", show_default=True, help="Where passwd, group and profile.d are.")
 @click.option("--no-sync", is_flag=True, help="Do not copy task volumes into personal directories.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failed steps (the log file still gets everything).")
 @report_errors

@@ -14,8 +14,7 @@ from .errors import report_errors
 @click.option("--user", required=True, help="The LMS user name (becomes NB_USER).")
 @click.option("--uid", required=True, type=click.IntRange(min=0), help="NB_UID.")
 @click.option("--gid", required=True, type=click.IntRange(min=0), help="NB_GID.")
-@click.option("--teacher/--student", default=None,
-              help="Role (default: teacher when the user is in lms_teachers).")
+@click.option("--teacher/--student", default=None, help="Role (default: teacher when the user is in lms_teachers).")
 @click.option("--course", required=True, help="Course id (LTI context_id).")
 @click.option("--lti-id", required=True, help="LTI activity id.")
 @click.option("--host", required=True, help="LMS host name.")
@@ -24,16 +23,36 @@ from .errors import report_errors
 @click.option("--random", "random_part", metavar="TEXT", help="Fix the random part of the container name.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {docker: kwargs for containers.run, ...}.")
 @report_errors
-def main(params_file: str, user: str, uid: int, gid: int, teacher: bool | None, course: str, lti_id: str,
-         host: str, default_image: str | None, thr_gid: int | None, random_part: str | None, as_json: bool) -> None:
+def main(
+    params_file: str,
+    user: str,
+    uid: int,
+    gid: int,
+    teacher: bool | None,
+    course: str,
+    lti_id: str,
+    host: str,
+    default_image: str | None,
+    thr_gid: int | None,
+    random_part: str | None,
+    as_json: bool,
+) -> None:
     """Build the container specification for USER launching an LTI activity (SPEC 6)."""
     from ..environ import DEFAULT_THRGID
     from ..params.text import read_params_file
     from ..spec import build_spec
 
     spec = build_spec(
-        read_params_file(params_file), user, uid=uid, gid=gid, teacher=teacher, course=course, lti_id=lti_id,
-        host=host, default_image=default_image, thr_gid=thr_gid if thr_gid is not None else DEFAULT_THRGID,
+        read_params_file(params_file),
+        user,
+        uid=uid,
+        gid=gid,
+        teacher=teacher,
+        course=course,
+        lti_id=lti_id,
+        host=host,
+        default_image=default_image,
+        thr_gid=thr_gid if thr_gid is not None else DEFAULT_THRGID,
         random=random_part,
     )
     if as_json:

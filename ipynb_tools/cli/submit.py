@@ -67,8 +67,8 @@ def main(
     A receipt is printed and appended to ~/.ipynb-tools/submit.log; every
     submission is also kept in ~/.ipynb-tools/submissions/.
     """
-    from ..errors import UsageError
     from .. import submit as lib
+    from ..errors import UsageError
 
     if list_ or targets:
         if args:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
@@ -15,15 +16,33 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options every sub-command takes: which course, which LMS host, which engine, output form."""
     options = [
-        click.option("--course", required=True, envvar="IPYNB_TOOLS_COURSE", show_envvar=True,
-                     help="Course id (the LTI context_id)."),
-        click.option("--host", "lms_host", required=True, envvar="IPYNB_TOOLS_LMS_HOST", show_envvar=True,
-                     help="LMS host name, e.g. el.mml.tuis.ac.jp."),
-        click.option("--engine-url", default=None, metavar="URL",
-                     help="unix:///path, tcp://host:port or ssh://user@host[:port] "
-                          "(default: DOCKER_HOST and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, else the local socket)."),
-        click.option("--ssh-client", is_flag=True,
-                     help="For ssh:// URLs use the ssh command (and ~/.ssh/config) instead of paramiko."),
+        click.option(
+            "--course",
+            required=True,
+            envvar="IPYNB_TOOLS_COURSE",
+            show_envvar=True,
+            help="Course id (the LTI context_id).",
+        ),
+        click.option(
+            "--host",
+            "lms_host",
+            required=True,
+            envvar="IPYNB_TOOLS_LMS_HOST",
+            show_envvar=True,
+            help="LMS host name, e.g. el.mml.tuis.ac.jp.",
+        ),
+        click.option(
+            "--engine-url",
+            default=None,
+            metavar="URL",
+            help="unix:///path, tcp://host:port or ssh://user@host[:port] "
+            "(default: DOCKER_HOST and DOCKER_TLS_VERIFY/DOCKER_CERT_PATH, else the local socket).",
+        ),
+        click.option(
+            "--ssh-client",
+            is_flag=True,
+            help="For ssh:// URLs use the ssh command (and ~/.ssh/config) instead of paramiko.",
+        ),
         click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text."),
     ]
     for option in reversed(options):
@@ -83,13 +102,23 @@ def ls_command(course: str, lms_host: str, engine_url: str | None, ssh_client: b
 
 @volumes.command("create", context_settings=CONTEXT)
 @click.argument("refs", nargs=-1, metavar="[NAME | vol_NAME | sub_NAME | FULL_NAME]...")
-@click.option("--params", "params_file", type=click.Path(dir_okay=False), default=None,
-              help="Create the task and submit volumes this LTI custom-parameter file names (lms_vol_*, lms_sub_*).")
+@click.option(
+    "--params",
+    "params_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Create the task and submit volumes this LTI custom-parameter file names (lms_vol_*, lms_sub_*).",
+)
 @_common
 @report_errors
 def create_command(
-    refs: tuple[str, ...], params_file: str | None, course: str, lms_host: str,
-    engine_url: str | None, ssh_client: bool, as_json: bool,
+    refs: tuple[str, ...],
+    params_file: str | None,
+    course: str,
+    lms_host: str,
+    engine_url: str | None,
+    ssh_client: bool,
+    as_json: bool,
 ) -> None:
     """Create volumes (a bare NAME creates its task and submit volume). Existing ones are kept."""
     from ..errors import UsageError
@@ -127,8 +156,13 @@ def create_command(
 @_common
 @report_errors
 def rm_command(
-    refs: tuple[str, ...], force: bool, course: str, lms_host: str,
-    engine_url: str | None, ssh_client: bool, as_json: bool,
+    refs: tuple[str, ...],
+    force: bool,
+    course: str,
+    lms_host: str,
+    engine_url: str | None,
+    ssh_client: bool,
+    as_json: bool,
 ) -> None:
     """Remove task/submit volumes of this course; refused if any is in use (unless --force)."""
     from ..volumes.engine import remove_volumes
@@ -148,7 +182,9 @@ def rm_command(
 @click.argument("ref", metavar="NAME | vol_NAME | sub_NAME | FULL_NAME")
 @_common
 @report_errors
-def inspect_command(ref: str, course: str, lms_host: str, engine_url: str | None, ssh_client: bool, as_json: bool) -> None:
+def inspect_command(
+    ref: str, course: str, lms_host: str, engine_url: str | None, ssh_client: bool, as_json: bool
+) -> None:
     """Show one volume (a bare NAME shows its task and submit volume)."""
     from ..volumes.engine import inspect_volume
 

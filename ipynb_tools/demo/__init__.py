@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..errors import IpynbToolsError
 
@@ -209,8 +209,13 @@ def run_demo(root: str | os.PathLike[str], say: Callable[[str], None] = print) -
     log.parent.mkdir()
     records = write_sample_log(log, STUDENTS, "kadai-1.ipynb", range(1, 5))
     (base / "report").mkdir()
-    result = build_report(base / "report" / "report.html", submit_dir=submit, task_dir=task, log_paths=[log],
-                          title="Demo course 101: kadai-1")
+    result = build_report(
+        base / "report" / "report.html",
+        submit_dir=submit,
+        task_dir=task,
+        log_paths=[log],
+        title="Demo course 101: kadai-1",
+    )
     say(f"   {records} log records; {len(result.renderings)} notebooks rendered; report: {result.path}")
     (base / "receipts.json").write_text(json.dumps(receipts, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     return DemoResult(base, task, submit, grading_notebook, scores_csv, base / "report" / "report.html", receipts)

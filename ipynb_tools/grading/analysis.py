@@ -26,9 +26,10 @@ from __future__ import annotations
 import gc
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IpynbToolsError
 from ..notebook import cell_source, read_notebook
@@ -59,16 +60,16 @@ Progress = Callable[[int, int, Path], None]
 class Analysis:
     """The result of :func:`analyze_submissions`."""
 
-    cells: "pd.DataFrame"
-    submissions: "pd.DataFrame"
+    cells: pd.DataFrame
+    submissions: pd.DataFrame
     problems: list[tuple[Path, str]] = field(default_factory=list)
     task_dir: Path | None = None
 
-    def per_cell(self) -> "pd.DataFrame":
+    def per_cell(self) -> pd.DataFrame:
         """Per (notebook, codenum): submissions, present, changed, executed, errors, mean output bytes."""
         return summarise(self.cells, ["notebook", "codenum"])
 
-    def per_user(self) -> "pd.DataFrame":
+    def per_user(self) -> pd.DataFrame:
         """Per user: notebooks handed in, and the same counts over all their cells."""
         table = summarise(self.cells, ["user"])
         if not self.cells.empty:
@@ -78,7 +79,7 @@ class Analysis:
             table.insert(1, "notebooks", [])
         return table
 
-    def problems_table(self) -> "pd.DataFrame":
+    def problems_table(self) -> pd.DataFrame:
         import pandas as pd
 
         return pd.DataFrame(
@@ -126,11 +127,11 @@ class Analysis:
         return buffer.getvalue()
 
 
-def _records(table: "pd.DataFrame") -> list[dict[str, Any]]:
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(table.to_json(orient="records", force_ascii=False))
 
 
-def summarise(cells: "pd.DataFrame", keys: list[str]) -> "pd.DataFrame":
+def summarise(cells: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Counts of the tidy table grouped by ``keys``."""
     import pandas as pd
 
@@ -236,7 +237,7 @@ class _Columns:
     def add(self, *row: Any) -> None:
         self.rows.append(row)
 
-    def extend(self, other: "_Columns") -> None:
+    def extend(self, other: _Columns) -> None:
         self.rows.extend(other.rows)
 
     @property
@@ -329,7 +330,9 @@ def analyze_submissions(
         if was_enabled:
             gc.enable()
     cols = _Columns()
-    sub_rows: dict[str, list[Any]] = {k: [] for k in ("user", "notebook", "file", "submitted_at", "bytes", "code_cells", "in_task")}
+    sub_rows: dict[str, list[Any]] = {
+        k: [] for k in ("user", "notebook", "file", "submitted_at", "bytes", "code_cells", "in_task")
+    }
     for sub in subs:
         task = versions.get(sub.notebook) if versions is not None else None
         if versions is not None and task is None:

@@ -30,7 +30,7 @@ NO_USER = "(unknown)"
 MAX_LEGEND_USERS = 20
 
 
-def _figure(width: float, height: float) -> "Figure":
+def _figure(width: float, height: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -39,7 +39,7 @@ def _figure(width: float, height: float) -> "Figure":
     return fig
 
 
-def to_svg(fig: "Figure", salt: str) -> str:
+def to_svg(fig: Figure, salt: str) -> str:
     """The figure as inline SVG (ids salted with ``salt``; no date, so output is repeatable)."""
     import matplotlib
 
@@ -56,7 +56,7 @@ def _no_data(ax: Any, message: str = "no executions in the log") -> None:
     ax.set_yticks([])
 
 
-def ok_error_chart(executions: "pd.DataFrame") -> str:
+def ok_error_chart(executions: pd.DataFrame) -> str:
     """Chart 1: how many executions ended OK and how many in an error."""
     ok = int(executions["ok"].sum()) if not executions.empty else 0
     errors = int(len(executions) - ok)
@@ -77,24 +77,26 @@ def ok_error_chart(executions: "pd.DataFrame") -> str:
     return to_svg(fig, "ok-error")
 
 
-def _stacked_counts(executions: "pd.DataFrame", key: "pd.Series") -> "pd.DataFrame":
+def _stacked_counts(executions: pd.DataFrame, key: pd.Series) -> pd.DataFrame:
     """OK and error counts per value of ``key`` (a frame with columns ok, error)."""
     import pandas as pd
 
     frame = pd.DataFrame({"key": key.to_numpy(), "ok": executions["ok"].to_numpy()})
     counts = frame.groupby(["key", "ok"], sort=False).size().unstack(fill_value=0)
-    return pd.DataFrame(
-        {"ok": counts.get(True, 0), "error": counts.get(False, 0)}, index=counts.index
-    ).fillna(0).astype(int)
+    return (
+        pd.DataFrame({"ok": counts.get(True, 0), "error": counts.get(False, 0)}, index=counts.index)
+        .fillna(0)
+        .astype(int)
+    )
 
 
-def _empty_counts() -> "pd.DataFrame":
+def _empty_counts() -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame({"ok": pd.Series([], dtype="int64"), "error": pd.Series([], dtype="int64")})
 
 
-def _stacked_bars(counts: "pd.DataFrame", title: str, ylabel: str, salt: str) -> str:
+def _stacked_bars(counts: pd.DataFrame, title: str, ylabel: str, salt: str) -> str:
     rows = len(counts)
     fig = _figure(7.2, min(2.0 + 0.28 * max(rows, 1), 40.0))
     ax = fig.add_subplot()
@@ -115,7 +117,7 @@ def _stacked_bars(counts: "pd.DataFrame", title: str, ylabel: str, salt: str) ->
     return to_svg(fig, salt)
 
 
-def _cell_labels(executions: "pd.DataFrame") -> tuple["pd.Series", list[Any]]:
+def _cell_labels(executions: pd.DataFrame) -> tuple[pd.Series, list[Any]]:
     """Label per execution (``NNN``, or ``file NNN`` when several notebooks) and the label order."""
     import pandas as pd
 
@@ -129,7 +131,7 @@ def _cell_labels(executions: "pd.DataFrame") -> tuple["pd.Series", list[Any]]:
     return labels, order
 
 
-def cell_activity_chart(executions: "pd.DataFrame") -> str:
+def cell_activity_chart(executions: pd.DataFrame) -> str:
     """Chart 2: executions per code cell, OK and error stacked, by codenum."""
     if executions.empty:
         return _stacked_bars(_empty_counts(), "Activity per code cell", "code cell", "cells")
@@ -138,7 +140,7 @@ def cell_activity_chart(executions: "pd.DataFrame") -> str:
     return _stacked_bars(counts, "Activity per code cell", "code cell (codenum)", "cells")
 
 
-def user_activity_chart(executions: "pd.DataFrame") -> str:
+def user_activity_chart(executions: pd.DataFrame) -> str:
     """Chart 3: executions per user, OK and error stacked."""
     if executions.empty:
         return _stacked_bars(_empty_counts(), "Activity per user", "user", "users")
@@ -147,7 +149,9 @@ def user_activity_chart(executions: "pd.DataFrame") -> str:
     return _stacked_bars(counts, "Activity per user", "user", "users")
 
 
-def progress_lines(executions: "pd.DataFrame", gap_seconds: int = PROGRESS_GAP_SECONDS) -> dict[str, tuple[list[Any], list[float]]]:
+def progress_lines(
+    executions: pd.DataFrame, gap_seconds: int = PROGRESS_GAP_SECONDS
+) -> dict[str, tuple[list[Any], list[float]]]:
     """user -> (times, codenums) with a NaN point inserted after every gap longer than ``gap_seconds``.
 
     Executions without a date or a codenum are left out (they cannot be placed).
@@ -174,7 +178,7 @@ def progress_lines(executions: "pd.DataFrame", gap_seconds: int = PROGRESS_GAP_S
     return lines
 
 
-def progress_chart(executions: "pd.DataFrame") -> str:
+def progress_chart(executions: pd.DataFrame) -> str:
     """Chart 4: which cell each user ran over time; a line per user, broken after 30-minute gaps."""
     import matplotlib.dates as mdates
 

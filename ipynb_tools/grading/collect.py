@@ -7,12 +7,12 @@ and skipped: one bad hand-in must not stop the grading of the others.
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
-
-import json
+from typing import Any
 
 from ..errors import IpynbToolsError
 from ..notebook import Notebook, NotebookFile, parse_notebook, read_bytes_safely, read_notebook_file
@@ -40,7 +40,7 @@ class Submission:
             return self.info.submitted_at
         import datetime as _dt
 
-        return _dt.datetime.fromtimestamp(self.mtime, _dt.timezone.utc).isoformat(timespec="seconds")
+        return _dt.datetime.fromtimestamp(self.mtime, _dt.UTC).isoformat(timespec="seconds")
 
 
 def collect_submissions(
@@ -50,7 +50,7 @@ def collect_submissions(
     bases: Iterable[str] = (),
     on_problem: ProblemHandler | None = None,
     progress: Callable[[int, int, Path], None] | None = None,
-    digest: Callable[["Submission"], Any] | None = None,
+    digest: Callable[[Submission], Any] | None = None,
 ) -> list[Submission]:
     """The submissions in ``submit_dir``, sorted by (notebook, user).
 
@@ -109,8 +109,9 @@ def collect_submissions(
         problem(older.path, f"older submission of {notebook} by {user}; using {newer.path.name}")
     found = [chosen[k] for k in sorted(chosen)]
     for sub in impersonations(found):
-        problem(sub.path, f"handed in from the account of {sub.info.os_user}, not of {sub.user}: "
-                          "check with both students")
+        problem(
+            sub.path, f"handed in from the account of {sub.info.os_user}, not of {sub.user}: check with both students"
+        )
     return found
 
 
@@ -138,8 +139,12 @@ def _read_fast(path: Path) -> NotebookFile:
         nb = json.loads(raw)
     except (ValueError, RecursionError):
         nb = None
-    if not (isinstance(nb, dict) and nb.get("nbformat") == 4 and isinstance(nb.get("cells"), list)
-            and isinstance(nb.get("metadata", {}), dict)):
+    if not (
+        isinstance(nb, dict)
+        and nb.get("nbformat") == 4
+        and isinstance(nb.get("cells"), list)
+        and isinstance(nb.get("metadata", {}), dict)
+    ):
         nb = parse_notebook(raw, path)  # raises the precise error
     return NotebookFile(path, nb, raw, mode)
 
@@ -148,4 +153,4 @@ def _problem_text(exc: IpynbToolsError, path: Path) -> str:
     """The problem part of an error about ``path`` (without repeating the path)."""
     text = str(exc)
     prefix = f"{path}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text

@@ -22,9 +22,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..errors import IpynbToolsError, UsageError
 from ..notebook import Notebook, cell_source, code_cells, read_notebook, write_notebook

@@ -26,9 +26,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from ..errors import FileProblem
@@ -61,8 +62,8 @@ EXECUTION_COLUMNS = [
 class LogData:
     """Parsed logs: ``executions`` (one row per server record, joined) and what could not be read."""
 
-    executions: "pd.DataFrame"
-    clients: "pd.DataFrame"
+    executions: pd.DataFrame
+    clients: pd.DataFrame
     problems: list[tuple[str, str]] = field(default_factory=list)
     records: int = 0
     ignored: int = 0
@@ -189,7 +190,14 @@ def parse_records(items: Iterable[tuple[str, dict[str, Any] | str]]) -> LogData:
         if host == "client":
             for key, value in zip(
                 clients,
-                (session, message, _text(record.get("cell_id")), tags_text(record.get("tags")), _text(record.get("date")), where),
+                (
+                    session,
+                    message,
+                    _text(record.get("cell_id")),
+                    tags_text(record.get("tags")),
+                    _text(record.get("date")),
+                    where,
+                ),
             ):
                 clients[key].append(value)
         else:
@@ -230,7 +238,7 @@ def parse_records(items: Iterable[tuple[str, dict[str, Any] | str]]) -> LogData:
     return LogData(executions, client_frame.drop(columns=["where"]).reset_index(drop=True), problems, total, ignored)
 
 
-def _fill_from_cell_id(joined: "pd.DataFrame", clients: "pd.DataFrame") -> None:
+def _fill_from_cell_id(joined: pd.DataFrame, clients: pd.DataFrame) -> None:
     """Give executions whose own client record had no numbering the last numbering seen for the cell."""
     missing = joined["codenum"].isna() & joined["cell_id"].notna()
     if not missing.any():
@@ -244,7 +252,7 @@ def _fill_from_cell_id(joined: "pd.DataFrame", clients: "pd.DataFrame") -> None:
     joined.loc[missing, "filename"] = ids.map(last["filename"]).to_numpy()
 
 
-def _dates(values: "pd.Series", where: "pd.Series", problems: list[tuple[str, str]]) -> "pd.Series":
+def _dates(values: pd.Series, where: pd.Series, problems: list[tuple[str, str]]) -> pd.Series:
     """Parse dates to UTC timestamps; unparseable ones become NaT and are reported."""
     import pandas as pd
 
@@ -271,7 +279,7 @@ def load_logs(paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) 
     return parse_records(items)
 
 
-def read_logs(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> "pd.DataFrame":
+def read_logs(path: str | os.PathLike[str] | Iterable[str | os.PathLike[str]]) -> pd.DataFrame:
     """The joined executions of the log file(s) ``path``; the problems are in ``.attrs["problems"]``."""
     data = load_logs(path)
     frame = data.executions

@@ -14,9 +14,10 @@ import datetime as dt
 import html
 import os
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..atomic import atomic_write_text
@@ -99,7 +100,7 @@ def render_notebook(path: Path, out: Path, exporter: Any | None = None) -> Path:
     return out
 
 
-def _table(frame: "pd.DataFrame", caption: str | None = None) -> str:
+def _table(frame: pd.DataFrame, caption: str | None = None) -> str:
     if frame is None or frame.empty:
         return '<p class="muted">(none)</p>'
     text = frame.to_html(index=False, na_rep="", border=0, escape=True)
@@ -107,9 +108,11 @@ def _table(frame: "pd.DataFrame", caption: str | None = None) -> str:
 
 
 def _facts(items: Iterable[tuple[str, Any]]) -> str:
-    return '<ul class="facts">' + "".join(
-        f"<li>{html.escape(str(k))}: <strong>{html.escape(str(v))}</strong></li>" for k, v in items
-    ) + "</ul>"
+    return (
+        '<ul class="facts">'
+        + "".join(f"<li>{html.escape(str(k))}: <strong>{html.escape(str(v))}</strong></li>" for k, v in items)
+        + "</ul>"
+    )
 
 
 def _problems(problems: list[tuple[str, str]], limit: int = 200) -> str:
@@ -120,7 +123,7 @@ def _problems(problems: list[tuple[str, str]], limit: int = 200) -> str:
     return f'<h3>Problems ({len(problems)})</h3><ul class="problems">{items}{more}</ul>'
 
 
-def log_section(logs: "LogData | None", progress: ReportProgress | None = None) -> str:
+def log_section(logs: LogData | None, progress: ReportProgress | None = None) -> str:
     """The execution-log part: facts and the four charts (drawn empty when there is no log)."""
     import pandas as pd
 
@@ -156,10 +159,12 @@ def log_section(logs: "LogData | None", progress: ReportProgress | None = None) 
     return f'<section id="logs"><h2>Execution log</h2>{intro}<div class="charts">{"".join(figures)}</div>{problems}</section>'
 
 
-def submission_section(analysis: "Analysis | None") -> str:
+def submission_section(analysis: Analysis | None) -> str:
     """The submission summary: facts, per-user and per-cell tables, problems."""
     if analysis is None:
-        return '<section id="submissions"><h2>Submissions</h2><p class="muted">No submissions were analysed.</p></section>'
+        return (
+            '<section id="submissions"><h2>Submissions</h2><p class="muted">No submissions were analysed.</p></section>'
+        )
     cells = analysis.cells
     facts = _facts(
         [
@@ -190,8 +195,8 @@ def notebooks_section(links: list[tuple[str, str]], problems: list[tuple[str, st
 def write_report(
     out: str | os.PathLike[str],
     *,
-    logs: "LogData | None" = None,
-    analysis: "Analysis | None" = None,
+    logs: LogData | None = None,
+    analysis: Analysis | None = None,
     notebooks: Iterable[str | os.PathLike[str]] = (),
     title: str = "Course report",
     progress: ReportProgress | None = None,
@@ -225,9 +230,9 @@ def write_report(
             if progress is not None:
                 progress("notebooks", index, len(paths))
     result.problems.extend(render_problems)
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (
-        f"<h1>{html.escape(title)}</h1><p class=\"muted\">Generated {stamp} by ipynb-tools.</p>"
+        f'<h1>{html.escape(title)}</h1><p class="muted">Generated {stamp} by ipynb-tools.</p>'
         + log_section(logs, progress)
         + submission_section(analysis)
         + notebooks_section(links, render_problems)
@@ -276,6 +281,7 @@ def build_report(
     analysis = None
     notebooks: list[Path] = []
     if submit_dir is not None:
+
         def counted(done: int, total: int, _path: Path) -> None:
             if progress is not None:
                 progress("submissions", done, total)

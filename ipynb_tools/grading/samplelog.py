@@ -14,17 +14,18 @@ import json
 import os
 import random
 import uuid
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlencode
 
 from ..atomic import atomic_write_text
 from ..tags import codenum_tag, filename_tag
 
-DEFAULT_START = dt.datetime(2024, 4, 17, 9, 0, tzinfo=dt.timezone.utc)
+DEFAULT_START = dt.datetime(2024, 4, 17, 9, 0, tzinfo=dt.UTC)
 
 
 def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def sample_log(
@@ -65,14 +66,34 @@ def sample_log(
             tags = [filename_tag(notebook), codenum_tag(number)]
             if rng.random() >= 0.03:  # now and then the client record is lost: the server one gets /nc
                 records.append(
-                    (when, seq, {"host": "client", "session": session, "message": message, "cell_id": cell_ids[number],
-                                 "tags": json.dumps(tags), "date": _iso(when)})
+                    (
+                        when,
+                        seq,
+                        {
+                            "host": "client",
+                            "session": session,
+                            "message": message,
+                            "cell_id": cell_ids[number],
+                            "tags": json.dumps(tags),
+                            "date": _iso(when),
+                        },
+                    )
                 )
                 seq += 1
             answered = when + dt.timedelta(milliseconds=rng.randint(20, 3000))
             records.append(
-                (answered, seq, {"host": "server", "session": session, "message": message,
-                                 "status": "error" if failed else "ok", "username": user, "date": _iso(answered)})
+                (
+                    answered,
+                    seq,
+                    {
+                        "host": "server",
+                        "session": session,
+                        "message": message,
+                        "status": "error" if failed else "ok",
+                        "username": user,
+                        "date": _iso(answered),
+                    },
+                )
             )
             seq += 1
             runs += 1

@@ -111,7 +111,7 @@ def read_scores(base: str, directory: str | os.PathLike[str] = ".") -> ScoreShee
     return sheet
 
 
-def scores_table(base: str, directory: str | os.PathLike[str] = ".") -> "pd.DataFrame":
+def scores_table(base: str, directory: str | os.PathLike[str] = ".") -> pd.DataFrame:
     """The table ``Name, P<NNN>..., Total`` of ``base``'s grading notebooks (a pandas DataFrame)."""
     import pandas as pd
 
@@ -129,7 +129,7 @@ def scores_table(base: str, directory: str | os.PathLike[str] = ".") -> "pd.Data
     return table
 
 
-def csv_text(table: "pd.DataFrame") -> str:
+def csv_text(table: pd.DataFrame) -> str:
     """The table as CSV text (comma separated, header row, no index; whole numbers without ``.0``)."""
     import pandas as pd
 
@@ -141,7 +141,7 @@ def csv_text(table: "pd.DataFrame") -> str:
     return shown.to_csv(index=False, lineterminator="\n")
 
 
-def xlsx_bytes(table: "pd.DataFrame", sheet_name: str = "scores") -> bytes:
+def xlsx_bytes(table: pd.DataFrame, sheet_name: str = "scores") -> bytes:
     """The table as an Excel workbook (needs openpyxl)."""
     try:
         import openpyxl  # noqa: F401

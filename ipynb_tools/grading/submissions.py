@@ -12,9 +12,10 @@ by the callers that open the notebooks anyway.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..errors import FileProblem
 from ..notebook import Notebook
@@ -119,9 +120,7 @@ def identify(path: Path, nb: Notebook, bases: Iterable[str] = ()) -> tuple[str, 
     notebook = normalise_base(notebook)
     user = info.user or user_from_name(path.name, notebook)
     if not user:
-        raise FileProblem(
-            path, f"cannot tell the user: no submission metadata and the name is not {_forms(notebook)}"
-        )
+        raise FileProblem(path, f"cannot tell the user: no submission metadata and the name is not {_forms(notebook)}")
     return user, notebook, info
 
 

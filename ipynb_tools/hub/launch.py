@@ -17,8 +17,9 @@ start a container, in words a student or teacher can act on.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import IpynbToolsError
@@ -102,7 +103,9 @@ def has_role(roles: Iterable[str], wanted: Iterable[str]) -> bool:
     return any(role_name(r).lower() in names for r in roles)
 
 
-def read_launch(auth_state: Mapping[str, Any] | None, *, lms_host: str | None = None, now: float | None = None) -> Launch:
+def read_launch(
+    auth_state: Mapping[str, Any] | None, *, lms_host: str | None = None, now: float | None = None
+) -> Launch:
     """Read the custom parameters and the launch context from ``auth_state``.
 
     The LMS host is ``lms_host`` (site configuration) when given, else the host of

@@ -178,8 +178,15 @@ class LTIContainerSpawner(DockerSpawner):
         self._apply(spec, site)
         self.log.info(
             "ipynb-tools: %s launch of %s as %s (uid %s), course %s, LTI %s, host %s: image %s, %d volume(s)",
-            launch.version, self.user.name, "teacher" if teacher else "student", uid,
-            launch.course, launch.lti_id, launch.host, spec.image, len(spec.mounts),
+            launch.version,
+            self.user.name,
+            "teacher" if teacher else "student",
+            uid,
+            launch.course,
+            launch.lti_id,
+            launch.host,
+            spec.image,
+            len(spec.mounts),
         )
         for finding in launch.findings:
             if finding.severity != "info":
@@ -201,7 +208,7 @@ class LTIContainerSpawner(DockerSpawner):
             self.use_internal_ip = True
         extra = site["extra_create_kwargs"]
 
-        async def create_kwargs(spawner: "LTIContainerSpawner") -> dict[str, Any]:
+        async def create_kwargs(spawner: LTIContainerSpawner) -> dict[str, Any]:
             base = spawner._eval_if_callable(extra)
             if asyncio.iscoroutine(base) or isinstance(base, asyncio.Future):
                 base = await base

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from ..atomic import atomic_write_text
 from .findings import ERROR, Finding
@@ -119,7 +119,7 @@ def set_param(text: str, key: str, value: str) -> tuple[str, list[Finding]]:
     if positions:
         first = positions[0]
         kept = [line for i, line in enumerate(lines) if i not in positions[1:]]
-        kept[first:first + 1] = new
+        kept[first : first + 1] = new
         return _join(kept, end, trailing), findings
     insert_at = len(lines)
     if ckey.startswith(PREFIX):

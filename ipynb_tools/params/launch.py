@@ -10,11 +10,12 @@ parser as the text, so the same sanitising and the same model result.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
+from .findings import Finding
 from .model import Params, ParamsError
 from .text import _parse_lines, parse_with_findings
-from .findings import Finding
 
 LTI11_PREFIX = "custom_"
 LTI13_CUSTOM_CLAIM = "https://purl.imsglobal.org/spec/lti/claim/custom"
@@ -55,8 +56,11 @@ def lti11_with_findings(form: Mapping[str, Any]) -> tuple[Params, list[Finding]]
     """:func:`from_lti11` with the parse findings (line numbers count the custom fields)."""
     if not isinstance(form, Mapping):
         raise ParamsError(f"LTI 1.1 launch must be a mapping of form fields, not {type(form).__name__}")
-    pairs = [(key[len(LTI11_PREFIX):], value) for key, value in form.items()
-             if isinstance(key, str) and key.startswith(LTI11_PREFIX)]
+    pairs = [
+        (key[len(LTI11_PREFIX) :], value)
+        for key, value in form.items()
+        if isinstance(key, str) and key.startswith(LTI11_PREFIX)
+    ]
     return _parse_lines(_lines(pairs))
 
 

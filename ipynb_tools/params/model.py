@@ -67,7 +67,7 @@ FIXED_KEYS: tuple[str, ...] = (
 # -- characters ---------------------------------------------------------------------------
 
 #: SPEC 4: stripped from every value.
-SPEC_FORBIDDEN = ';$!"\'&|<>?^%(){}~'
+SPEC_FORBIDDEN = ";$!\"'&|<>?^%(){}~"
 #: Characters that break a line somewhere (Moodle, browsers, Python): stripped from values too.
 LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 #: Everything a written ``lms_*`` value never contains: the SPEC set, line breaks, control characters.
@@ -312,7 +312,7 @@ def attribute_of(key: str) -> str:
     """The :class:`Params` attribute of a fixed key: ``lms_users`` -> ``users``."""
     if key not in FIXED_KEYS:
         raise ParamsError(f"{key!r} is not a fixed lms_* key")
-    return key[len(PREFIX):]
+    return key[len(PREFIX) :]
 
 
 def check_float(value: float) -> None:

@@ -46,7 +46,7 @@ def describe(params: Params) -> str:
     out.append("volumes:" if params.volumes else "volumes:      none")
     for v in params.volumes:
         who = "lms_users + teachers" if v.users is None else ", ".join(v.users)
-        link = ("full name" if v.full_name_link else repr(v.link_name("")))
+        link = "full name" if v.full_name_link else repr(v.link_name(""))
         if v.teacher_only:
             link += " (teachers only)"
         line = f"  {v.kind_label:<8} {v.name:<12} access {v.access!r}: link {link}; mounted by {who}"

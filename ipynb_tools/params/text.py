@@ -17,8 +17,8 @@ import datetime as _dt
 import difflib
 import os
 import re
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Iterable
 
 from ..atomic import atomic_write_text
 from .findings import ERROR, INFO, WARNING, Finding
@@ -172,7 +172,7 @@ def classify_key(key: str) -> tuple[str, str, str, str]:
     for kind in VOLUME_KINDS:
         prefix = f"{PREFIX}{kind}_"
         if lowered.startswith(prefix):
-            raw_name = key[len(prefix):] if key[: len(prefix)].lower() == prefix else lowered[len(prefix):]
+            raw_name = key[len(prefix) :] if key[: len(prefix)].lower() == prefix else lowered[len(prefix) :]
             if kind == "sub" and raw_name.lower().endswith(CLOSE_SUFFIX):
                 raw_name = raw_name[: -len(CLOSE_SUFFIX)]
                 return "close", f"{prefix}{sanitize_name(raw_name)}{CLOSE_SUFFIX}", kind, raw_name
@@ -344,8 +344,9 @@ def check_params(params: Params) -> None:
         if value is not None and (not isinstance(value, str) or not is_clean_value(value)):
             raise bad(key, f"{value!r} has forbidden characters or surrounding white space")
     cpu = params.cpulimit
-    if cpu is not None and (isinstance(cpu, bool) or not isinstance(cpu, (int, float)) or cpu != cpu
-                            or cpu in (float("inf"), float("-inf"))):
+    if cpu is not None and (
+        isinstance(cpu, bool) or not isinstance(cpu, (int, float)) or cpu != cpu or cpu in (float("inf"), float("-inf"))
+    ):
         raise bad(KEY_CPULIMIT, f"{cpu!r} is not a finite number")
     for key in (KEY_MEMLIMIT, KEY_ACTLIMIT):
         number = params.fixed_value(key)

@@ -66,13 +66,20 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
         if params.memlimit < MIN_ENGINE_MEMORY:
             add(ERROR, KEY_MEMLIMIT, f"memory limit {params.memlimit} bytes is below the engine minimum of 6 MiB")
         elif params.memlimit < MIN_USABLE_MEMORY:
-            add(WARNING, KEY_MEMLIMIT,
-                f"memory limit {_mib(params.memlimit)} is under 200 MB: the Jupyter server may not start")
+            add(
+                WARNING,
+                KEY_MEMLIMIT,
+                f"memory limit {_mib(params.memlimit)} is under 200 MB: the Jupyter server may not start",
+            )
     if params.cpulimit is not None:
         if params.cpulimit < 0:
             add(ERROR, KEY_CPULIMIT, f"CPU limit {params.cpulimit} is negative (0.0 means no limit)")
         elif 0 < params.cpulimit < MIN_SENSIBLE_CPUS:
-            add(WARNING, KEY_CPULIMIT, f"CPU limit {params.cpulimit} is below {MIN_SENSIBLE_CPUS}: the server will crawl")
+            add(
+                WARNING,
+                KEY_CPULIMIT,
+                f"CPU limit {params.cpulimit} is below {MIN_SENSIBLE_CPUS}: the server will crawl",
+            )
         elif params.cpulimit > MAX_SENSIBLE_CPUS:
             add(WARNING, KEY_CPULIMIT, f"CPU limit {params.cpulimit} is over {MAX_SENSIBLE_CPUS:g} CPUs")
     if params.defurl not in (None, "") and not any(
@@ -108,9 +115,12 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
         if bare in ("", "..") or bare.startswith("-"):
             add(ERROR, key, f"access name {volume.access!r} of {key} leaves no usable link name")
         if volume.kind == "sub" and volume.access.startswith("-"):
-            add(WARNING, key,
+            add(
+                WARNING,
+                key,
                 f"'-' on the submit volume {key} is not a teacher-only marker: everyone gets the link "
-                f"{volume.link_name('<full name>')!r} (students need it to hand in)")
+                f"{volume.link_name('<full name>')!r} (students need it to hand in)",
+            )
         if volume.kind == "prs" and volume.name not in task_names:
             add(INFO, key, f"personal volume {key} has no task volume lms_vol_{volume.name}: nothing is copied into it")
         if volume.users is None:
@@ -118,8 +128,12 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
         else:
             strangers = [u for u in volume.users if u != "*" and u not in params.users and u not in params.teachers]
             if strangers and not everyone:
-                add(INFO, key, f"{key} lists users who are not in lms_users: {', '.join(strangers)} "
-                                "(they mount this volume all the same)")
+                add(
+                    INFO,
+                    key,
+                    f"{key} lists users who are not in lms_users: {', '.join(strangers)} "
+                    "(they mount this volume all the same)",
+                )
             if "*" in volume.users and len(volume.users) > 1:
                 add(INFO, key, f"{key} has '*' and names: '*' already means everyone")
     if open_to_list and not params.users and effective:

@@ -226,11 +226,15 @@ class SubmissionsHandler(IpynbToolsHandler):
         history = _true(self.get_query_argument("history", None))
         items = await self.call(lib.list_submissions, history=history)
         receipts = await self.call(lambda: list(lib.read_log()))
-        self.finish(json.dumps({
-            "submissions": [submission_json(s) for s in items if not s.kept],
-            "kept": [submission_json(s) for s in items if s.kept],
-            "receipts": receipts,
-        }))
+        self.finish(
+            json.dumps(
+                {
+                    "submissions": [submission_json(s) for s in items if not s.kept],
+                    "kept": [submission_json(s) for s in items if s.kept],
+                    "receipts": receipts,
+                }
+            )
+        )
 
 
 def handlers(base_url: str) -> list[tuple[str, type[APIHandler]]]:

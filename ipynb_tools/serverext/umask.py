@@ -14,8 +14,8 @@ from __future__ import annotations
 import logging
 import os
 import pwd
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..atomic import current_umask
 from ..environ import NB_UMASK, UMASK_FILE_RELATIVE, EnvironmentContractError, parse_umask, read_umask_file
@@ -43,7 +43,9 @@ def user_umask(env: Mapping[str, str] | None = None) -> tuple[int | None, str]:
     return None, ""
 
 
-def apply_user_umask(env: Mapping[str, str] | None = None, log: logging.Logger | logging.LoggerAdapter = log) -> int | None:
+def apply_user_umask(
+    env: Mapping[str, str] | None = None, log: logging.Logger | logging.LoggerAdapter = log
+) -> int | None:
     """Set the process umask to the user's; return it (None when none is known or it is unusable).
 
     A bad umask file never stops the server: it is logged and the umask is left alone.
@@ -54,8 +56,12 @@ def apply_user_umask(env: Mapping[str, str] | None = None, log: logging.Logger |
         log.warning("ipynb-tools: umask not applied: %s", exc)
         return None
     if mask is None:
-        log.info("ipynb-tools: no user umask (no ~/%s, no $%s); umask left at %04o",
-                 UMASK_FILE_RELATIVE, NB_UMASK, current_umask())
+        log.info(
+            "ipynb-tools: no user umask (no ~/%s, no $%s); umask left at %04o",
+            UMASK_FILE_RELATIVE,
+            NB_UMASK,
+            current_umask(),
+        )
         return None
     os.umask(mask)
     log.info("ipynb-tools: umask %04o from %s", mask, origin)

@@ -30,14 +30,16 @@ import hashlib
 import json
 import os
 import stat
-from datetime import datetime, timezone
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from .. import __version__
 from ..atomic import fsync_directory_fd
 from ..errors import FileProblem, IpynbToolsError, TooLargeError
 from ..notebook import read_bytes_safely
+
 # Every public name of the modules below is importable from here (constants included), as from the
 # single module this package replaced; __all__ is unchanged.
 from .environment import _environ, _os_user, home_dir, personal_dir, works_dir
@@ -105,9 +107,11 @@ def submit_notebook(
     source_sha = hashlib.sha256(raw).hexdigest()
 
     with _UserState(home_dir(e)) as state:
-        moment = _utc(now) if now is not None else datetime.now(timezone.utc)
+        moment = _utc(now) if now is not None else datetime.now(UTC)
         if tgt.close_time is not None and moment.timestamp() >= tgt.close_time:
-            raise SubmitClosedError(f"{tgt.access}: submissions closed at {format_time(tgt.close_time)}; nothing was submitted")
+            raise SubmitClosedError(
+                f"{tgt.access}: submissions closed at {format_time(tgt.close_time)}; nothing was submitted"
+            )
         try:
             dfd = os.open(tgt.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
@@ -122,9 +126,19 @@ def submit_notebook(
             if unchanged and skip_unchanged:
                 assert previous is not None and existing is not None
                 return Receipt(
-                    user, os.geteuid(), src, source_sha, tgt.access, tgt.path, shown, name,
-                    prev_when or _iso(datetime.fromtimestamp(existing.st_mtime, timezone.utc)),
-                    len(previous), hashlib.sha256(previous).hexdigest(), unchanged=True, close_time=tgt.close_time,
+                    user,
+                    os.geteuid(),
+                    src,
+                    source_sha,
+                    tgt.access,
+                    tgt.path,
+                    shown,
+                    name,
+                    prev_when or _iso(datetime.fromtimestamp(existing.st_mtime, UTC)),
+                    len(previous),
+                    hashlib.sha256(previous).hexdigest(),
+                    unchanged=True,
+                    close_time=tgt.close_time,
                 )
             _clean_own_temps(dfd)
             record = {
@@ -141,7 +155,7 @@ def submit_notebook(
             sha = hashlib.sha256(data).hexdigest()
             previous_kept = None
             if previous is not None:
-                prev_time = datetime.fromtimestamp(existing.st_mtime, timezone.utc)  # type: ignore[union-attr]
+                prev_time = datetime.fromtimestamp(existing.st_mtime, UTC)  # type: ignore[union-attr]
                 previous_kept = state.keep(tgt, name, previous, hashlib.sha256(previous).hexdigest(), prev_time)
             kept = state.keep(tgt, name, data, sha, moment)
             try:
@@ -159,9 +173,23 @@ def submit_notebook(
         if unchanged:
             warnings.append(f"{src.name}: no changes since your last submission")
         receipt = Receipt(
-            user, os.geteuid(), src, source_sha, tgt.access, tgt.path, shown, name, _iso(moment), len(data), sha,
-            replaced=existing is not None, unchanged=unchanged, kept=kept, previous_kept=previous_kept,
-            close_time=tgt.close_time, warnings=warnings,
+            user,
+            os.geteuid(),
+            src,
+            source_sha,
+            tgt.access,
+            tgt.path,
+            shown,
+            name,
+            _iso(moment),
+            len(data),
+            sha,
+            replaced=existing is not None,
+            unchanged=unchanged,
+            kept=kept,
+            previous_kept=previous_kept,
+            close_time=tgt.close_time,
+            warnings=warnings,
         )
         try:
             state.log({"event": "submit", **receipt.to_json()})
@@ -222,7 +250,12 @@ def submit_all(
             continue
         if receipt.unchanged:
             report.results.append(
-                SubmitResult(path, UNCHANGED, receipt, f"{path.name}: no changes since your last submission ({receipt.submitted_at})")
+                SubmitResult(
+                    path,
+                    UNCHANGED,
+                    receipt,
+                    f"{path.name}: no changes since your last submission ({receipt.submitted_at})",
+                )
             )
         else:
             report.results.append(SubmitResult(path, SUBMITTED, receipt, receipt.line()))
@@ -257,7 +290,7 @@ def list_submissions(
             sha = _hash_file(Path(entry.path))
             if sha is None:
                 continue
-            when = _iso(datetime.fromtimestamp(st.st_mtime, timezone.utc))
+            when = _iso(datetime.fromtimestamp(st.st_mtime, UTC))
             result.append(Submission(tgt.access, Path(entry.path), entry.name, when, st.st_size, sha))
     if history:
         root = home_dir(e) / STATE_DIR / HISTORY_DIR
@@ -296,9 +329,31 @@ def read_log(env: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
 
 
 __all__ = [
-    "Receipt", "SubmitTarget", "SubmitResult", "SubmitAllReport", "Submission",
-    "SubmitError", "UnknownTargetError", "SubmitClosedError", "BadNameError", "ForeignFileError",
-    "submit_notebook", "submit_all", "known_targets", "resolve_target", "list_submissions", "read_log",
-    "submission_name", "current_user", "check_user", "personal_dir", "works_dir", "home_dir",
-    "name_format_from", "max_submit_bytes", "build_copy", "format_time", "parse_close_value",
+    "Receipt",
+    "SubmitTarget",
+    "SubmitResult",
+    "SubmitAllReport",
+    "Submission",
+    "SubmitError",
+    "UnknownTargetError",
+    "SubmitClosedError",
+    "BadNameError",
+    "ForeignFileError",
+    "submit_notebook",
+    "submit_all",
+    "known_targets",
+    "resolve_target",
+    "list_submissions",
+    "read_log",
+    "submission_name",
+    "current_user",
+    "check_user",
+    "personal_dir",
+    "works_dir",
+    "home_dir",
+    "name_format_from",
+    "max_submit_bytes",
+    "build_copy",
+    "format_time",
+    "parse_close_value",
 ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import pwd
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from ..environ import NB_PRSNALS, NB_WRKDIR, WORKS_RELATIVE, parse_entries
 

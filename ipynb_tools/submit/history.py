@@ -17,7 +17,7 @@ import fcntl
 import json
 import os
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ class _UserState:
         self.root = home / STATE_DIR
         self.fd: int | None = None
 
-    def __enter__(self) -> "_UserState":
+    def __enter__(self) -> _UserState:
         try:
             for d in (self.root, self.root / HISTORY_DIR):
                 try:
@@ -90,6 +90,6 @@ class _UserState:
 
 def _stamp_iso(stamp: str) -> str:
     try:
-        return _iso(datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=timezone.utc))
+        return _iso(datetime.strptime(stamp, "%Y%m%dT%H%M%S.%fZ").replace(tzinfo=UTC))
     except ValueError:
         return stamp

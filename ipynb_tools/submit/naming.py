@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import string
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..environ import NB_USER
 from .environment import _environ, _os_user

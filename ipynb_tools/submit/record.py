@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..notebook import Notebook, check_notebook_shape, notebook_bytes, parse_notebook
 from .environment import _environ
@@ -121,7 +122,7 @@ def _walk_top(text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]], st
                 end = n
                 break
             return None
-        if text[end + 1:].strip(" \t\n\r"):
+        if text[end + 1 :].strip(" \t\n\r"):
             return None
         return values, spans, indent or None
     except (ValueError, IndexError, RecursionError):
@@ -155,5 +156,5 @@ def _previous_record(data: bytes | None) -> tuple[str | None, str | None]:
     matches = list(_RECORD_SHA.finditer(data, max(0, len(data) - 8192)))
     if not matches:
         return None, None
-    when = re.findall(rb'"submitted_at": *"([0-9T:.Z-]+)"', data[max(0, len(data) - 8192):])
+    when = re.findall(rb'"submitted_at": *"([0-9T:.Z-]+)"', data[max(0, len(data) - 8192) :])
     return matches[-1].group(1).decode(), (when[-1].decode() if when else None)

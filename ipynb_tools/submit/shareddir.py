@@ -53,7 +53,8 @@ def _check_final(dfd: int, name: str, shown: Path) -> os.stat_result | None:
         return None
     if stat.S_ISLNK(st.st_mode):
         raise ForeignFileError(
-            shown, f"is a symlink made by {_owner_name(st.st_uid)}; not writing through or over it (ask a teacher to remove it)"
+            shown,
+            f"is a symlink made by {_owner_name(st.st_uid)}; not writing through or over it (ask a teacher to remove it)",
         )
     if not stat.S_ISREG(st.st_mode):
         raise ForeignFileError(shown, "exists and is not a regular file; not replacing it (ask a teacher)")
@@ -116,7 +117,7 @@ def _write_complete(dfd: int, dir_gid: int, data: bytes) -> tuple[int, str | Non
     try:
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         mode = 0o640
         if os.fstat(fd).st_gid != dir_gid:
             try:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from pathlib import Path
-from typing import Mapping
 
 from ..environ import NB_SUBMITS, NB_SUBMITS_CLOSE, VOLUMES_DIR, parse_close_times, parse_entries
 from ..errors import IpynbToolsError
@@ -56,7 +56,7 @@ def parse_close_value(text: str) -> int:
         pass
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 

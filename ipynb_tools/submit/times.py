@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 
 
 def _utc(now: datetime | float | None) -> datetime:
     if now is None:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
     if isinstance(now, (int, float)):
-        return datetime.fromtimestamp(now, timezone.utc)
-    return now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+        return datetime.fromtimestamp(now, UTC)
+    return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
 
 def format_time(unix: float) -> str:
     """``2024-05-01 12:00 UTC`` plus the local time when the local zone is not UTC."""
-    utc = datetime.fromtimestamp(unix, timezone.utc)
+    utc = datetime.fromtimestamp(unix, UTC)
     text = utc.strftime("%Y-%m-%d %H:%M:%S UTC")
     local = datetime.fromtimestamp(unix).astimezone()
     if local.utcoffset():

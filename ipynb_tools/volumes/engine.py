@@ -16,8 +16,9 @@ SSH transport: paramiko, or the ``ssh`` client with ``use_ssh_client=True``). A 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Protocol
 
 import docker
 import docker.errors
@@ -152,13 +153,16 @@ class CreateResult:
         parts = []
         if self.missing_labels:
             parts.append(
-                "exists without labels " + ", ".join(sorted(self.missing_labels))
+                "exists without labels "
+                + ", ".join(sorted(self.missing_labels))
                 + " (the engine cannot add labels to an existing volume)"
             )
         if self.conflicting_labels:
             parts.append(
                 "exists with different labels: "
-                + ", ".join(f"{k}={have!r} (expected {want!r})" for k, (have, want) in sorted(self.conflicting_labels.items()))
+                + ", ".join(
+                    f"{k}={have!r} (expected {want!r})" for k, (have, want) in sorted(self.conflicting_labels.items())
+                )
             )
         return "; ".join(parts) or None
 
@@ -193,7 +197,7 @@ class Engine:
     def close(self) -> None:
         self.client.close()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -226,9 +230,7 @@ def connect(url: str | None = None, *, use_ssh_client: bool = False, timeout: in
             raise EngineURLError("engine URL is empty")
         scheme = url.split("://", 1)[0] if "://" in url else ""
         if scheme not in ("unix", "tcp", "ssh", "http", "https", "npipe"):
-            raise EngineURLError(
-                f"engine URL {url!r} is not unix:///path, tcp://host:port or ssh://user@host[:port]"
-            )
+            raise EngineURLError(f"engine URL {url!r} is not unix:///path, tcp://host:port or ssh://user@host[:port]")
         environment["DOCKER_HOST"] = url
     try:
         # A fixed version first, so no request is made before the TLS CA is pinned; then the
@@ -310,9 +312,13 @@ class _calling:
             return False
         if isinstance(exc, docker.errors.APIError):
             message = exc.explanation if getattr(exc, "explanation", None) else _one_line(exc)
-            raise EngineError(f"{self.what}: the engine at {self.engine.url} refused: {_one_line_str(message)}") from None
+            raise EngineError(
+                f"{self.what}: the engine at {self.engine.url} refused: {_one_line_str(message)}"
+            ) from None
         if isinstance(exc, (requests.exceptions.RequestException, OSError, docker.errors.DockerException)):
-            raise EngineError(f"{self.what}: cannot reach the container engine at {self.engine.url}: {_reason(exc)}") from None
+            raise EngineError(
+                f"{self.what}: cannot reach the container engine at {self.engine.url}: {_reason(exc)}"
+            ) from None
         return False
 
 
@@ -522,9 +528,7 @@ def create_volume(engine: Engine, kind: str, name: str, course: str, host: str) 
 
 def volumes_for_params(params: _Params, course: str, host: str) -> list[VolumeName]:
     """The engine volumes a parameter set needs: its task and submit volumes (personal ones are dirs)."""
-    return [
-        VolumeName(v.kind, v.name, course, host) for v in params.volumes if v.kind in ENGINE_KINDS
-    ]
+    return [VolumeName(v.kind, v.name, course, host) for v in params.volumes if v.kind in ENGINE_KINDS]
 
 
 def create_for_params(engine: Engine, params: _Params, course: str, host: str) -> list[CreateResult]:
@@ -599,4 +603,3 @@ def remove_volumes(
                 pass  # removed meanwhile: the goal is reached
         results.append(RemoveResult(volume.full_name, tuple(gone)))
     return results
-

@@ -18,7 +18,9 @@ from ipynb_tools.notebook import dumps_notebook
 FULL = "lms_sub_k1_42_lms.example.org"
 ACCESS = "課題1提出用"
 NB = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "a", "metadata": {}, "outputs": [], "source": ["1 + 1"]}],
+    "cells": [
+        {"cell_type": "code", "execution_count": None, "id": "a", "metadata": {}, "outputs": [], "source": ["1 + 1"]}
+    ],
     "metadata": {},
     "nbformat": 4,
     "nbformat_minor": 5,
@@ -36,7 +38,14 @@ def here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     (work / "kadai-1.ipynb").write_text(dumps_notebook(NB))
-    for key in ("JUPYTERHUB_USER", "NB_USER", "NB_PRSNALS", "NB_SUBMITS_CLOSE", "IPYNB_SUBMIT_NAME_FORMAT", "IPYNB_SUBMIT_MAX_MB"):
+    for key in (
+        "JUPYTERHUB_USER",
+        "NB_USER",
+        "NB_PRSNALS",
+        "NB_SUBMITS_CLOSE",
+        "IPYNB_SUBMIT_NAME_FORMAT",
+        "IPYNB_SUBMIT_MAX_MB",
+    ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NB_WRKDIR", str(works))

@@ -17,8 +17,9 @@ import json
 import shutil
 import tarfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -54,8 +55,13 @@ NOTEBOOK = {
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": "# 課題 1"},
         {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": "x = 1"},
-        {"cell_type": "code", "execution_count": None, "metadata": {"tags": ["keep"]}, "outputs": [],
-         "source": "print(x)"},
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {"tags": ["keep"]},
+            "outputs": [],
+            "source": "print(x)",
+        },
     ],
     "metadata": {},
     "nbformat": 4,
@@ -67,10 +73,12 @@ def _context(base: Path, debian_image: str) -> str:
     """A build context: the package, click, wrapper commands; returns a tag naming their hash."""
     import click
 
-    shutil.copytree(REPO / "ipynb_tools", base / "pkg" / "ipynb_tools",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copytree(Path(click.__file__).parent, base / "pkg" / "click",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        REPO / "ipynb_tools", base / "pkg" / "ipynb_tools", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    shutil.copytree(
+        Path(click.__file__).parent, base / "pkg" / "click", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     (base / "bin").mkdir()
     for name, code in WRAPPERS.items():
         script = base / "bin" / name
@@ -136,13 +144,19 @@ class Course:
         assert code == 0, out
         return container
 
-    def sh(self, who: str, user: str, command: str, *, umask: bool = True, workdir: str | None = None) -> tuple[int, str]:
+    def sh(
+        self, who: str, user: str, command: str, *, umask: bool = True, workdir: str | None = None
+    ) -> tuple[int, str]:
         """Run ``sh -c command`` in ``user``'s container as ``who`` (root or the user, with its umask file)."""
         if who != "root" and umask:
             command = f"umask $(cat $HOME/.ipynb-tools/umask) && {command}"
-        result = self.client.api.exec_create(self.containers[user].id, ["sh", "-c", command], user=who,
-                                             workdir=workdir, environment={"HOME": f"/home/{who}"}
-                                             if who != "root" else None)
+        result = self.client.api.exec_create(
+            self.containers[user].id,
+            ["sh", "-c", command],
+            user=who,
+            workdir=workdir,
+            environment={"HOME": f"/home/{who}"} if who != "root" else None,
+        )
         out = self.client.api.exec_start(result["Id"]).decode("utf-8", "replace")
         code = self.client.api.exec_inspect(result["Id"])["ExitCode"]
         return code, out
@@ -193,8 +207,11 @@ def course(docker_engine, course_image) -> Iterator[Course]:
         # the teacher publishes: copies the material into the task volume and numbers it in place
         c.put("tea", "/tmp/kadai-1.ipynb", json.dumps(NOTEBOOK, ensure_ascii=False).encode())
         c.put("tea", "/tmp/data.csv", b"a,b\n1,2\n")
-        c.ok("tea", "tea", f"cp /tmp/kadai-1.ipynb /tmp/data.csv {works('tea')}/課題/ && cd {works('tea')}/課題 "
-                           "&& ipynb_deploy .")
+        c.ok(
+            "tea",
+            "tea",
+            f"cp /tmp/kadai-1.ipynb /tmp/data.csv {works('tea')}/課題/ && cd {works('tea')}/課題 && ipynb_deploy .",
+        )
         c.ok("tea", "tea", f"cp /tmp/data.csv {works('tea')}/{REF}/")
         yield c
     finally:
@@ -203,12 +220,18 @@ def course(docker_engine, course_image) -> Iterator[Course]:
 
 def test_links_follow_the_dash_and_dot_rules(course):
     for user in USERS:
-        listing = course.ok("root", user, f"cd {works(user)} && for f in * .volumes/*; do "
-                                          "[ -L \"$f\" ] && echo \"$f -> $(readlink \"$f\")\"; done; true")
+        listing = course.ok(
+            "root",
+            user,
+            f'cd {works(user)} && for f in * .volumes/*; do [ -L "$f" ] && echo "$f -> $(readlink "$f")"; done; true',
+        )
         links = set(listing.split("\n")) - {""}
         expected = {
-            f"提出 -> .volumes/{SUBMIT}", f"作業 -> .volumes/{PERSONAL}", f"{REF} -> .volumes/{REF}",
-            f".volumes/提出 -> {SUBMIT}", f".volumes/作業 -> {PERSONAL}",
+            f"提出 -> .volumes/{SUBMIT}",
+            f"作業 -> .volumes/{PERSONAL}",
+            f"{REF} -> .volumes/{REF}",
+            f".volumes/提出 -> {SUBMIT}",
+            f".volumes/作業 -> {PERSONAL}",
         }
         if user == "tea":
             expected |= {f"課題 -> .volumes/{TASK}", f".volumes/課題 -> {TASK}"}
@@ -221,7 +244,7 @@ def test_volume_owners_and_modes(course):
     assert course.stat("alice", f"{vols}/{SUBMIT}") == "3777 tea teachers"
     assert course.stat("alice", f"{vols}/{SUBMIT}/.ipynb_checkpoints") == "3777 tea teachers"
     assert course.stat("alice", f"{vols}/{PERSONAL}") == "700 alice users"
-    assert course.stat("alice", "/home/alice") .endswith("alice users")
+    assert course.stat("alice", "/home/alice").endswith("alice users")
     assert course.stat("alice", "/home/alice/.ipynb-tools/umask") == "644 root root"
     assert course.ok("root", "alice", "cat /home/alice/.ipynb-tools/umask").strip() == "0037"
     assert course.ok("root", "tea", "cat /home/tea/.ipynb-tools/umask").strip() == "0033"
@@ -248,14 +271,19 @@ def test_after_a_restart_students_work_in_their_personal_directory_and_submit(co
         prs = f"{works(student)}/作業"
         assert course.stat(student, f"{prs}/kadai-1.ipynb") == f"640 {student} users"
         nb = json.loads(course.ok(student, student, f"cat {prs}/kadai-1.ipynb"))
-        assert [t for c in nb["cells"] for t in c["metadata"].get("tags", [])
-                if t.startswith("filename:")] == ["filename:kadai-1.ipynb"] * 2
+        assert [t for c in nb["cells"] for t in c["metadata"].get("tags", []) if t.startswith("filename:")] == [
+            "filename:kadai-1.ipynb"
+        ] * 2
         # the task volume's files were fixed to 0664 by the starts
         assert course.stat(student, f"{works(student)}/.volumes/{TASK}/kadai-1.ipynb") == "664 tea teachers"
         # edit: the student's answer in the first code cell
-        course.ok(student, student, f"cd {prs} && python3 -c \"import json; p='kadai-1.ipynb'; nb=json.load(open(p)); "
-                                    f"nb['cells'][1]['source']='x = \\'{student}\\''; "
-                                    "json.dump(nb, open(p, 'w'))\"")
+        course.ok(
+            student,
+            student,
+            f"cd {prs} && python3 -c \"import json; p='kadai-1.ipynb'; nb=json.load(open(p)); "
+            f"nb['cells'][1]['source']='x = \\'{student}\\''; "
+            "json.dump(nb, open(p, 'w'))\"",
+        )
         out = course.ok(student, student, "ipynb_submit kadai-1.ipynb 提出", workdir=prs)
         assert "kadai-1_" in out
     sub = f"{works('tea')}/提出"
@@ -277,9 +305,13 @@ def test_after_a_restart_students_work_in_their_personal_directory_and_submit(co
 
 
 def test_a_teacher_fix_reaches_untouched_copies_only(course):
-    course.ok("tea", "tea", f"printf 'a,b\\n1,2\\n3,4\\n' > {works('tea')}/課題/data.csv && "
-                            f"python3 -c \"import json; p='{works('tea')}/課題/kadai-1.ipynb'; nb=json.load(open(p)); "
-                            "nb['cells'][0]['source']='# fixed'; json.dump(nb, open(p, 'w'))\"")
+    course.ok(
+        "tea",
+        "tea",
+        f"printf 'a,b\\n1,2\\n3,4\\n' > {works('tea')}/課題/data.csv && "
+        f"python3 -c \"import json; p='{works('tea')}/課題/kadai-1.ipynb'; nb=json.load(open(p)); "
+        "nb['cells'][0]['source']='# fixed'; json.dump(nb, open(p, 'w'))\"",
+    )
     course.start("alice")
     prs = f"{works('alice')}/作業"
     assert course.ok("alice", "alice", f"cat {prs}/data.csv") == "a,b\n1,2\n3,4\n"

@@ -167,15 +167,42 @@ def make_tls_certs(directory: Path) -> Path:
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
 
-    run("req", "-x509", *key, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=ipynb-tools test CA")
+    run(
+        "req",
+        "-x509",
+        *key,
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ipynb-tools test CA",
+    )
     for who, cn, ext in (
         (server, "127.0.0.1", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth"),
         (client, "client", "extendedKeyUsage=clientAuth"),
     ):
         (directory / f"{who.name}.ext").write_text(ext + "\n")
         run("req", *key, "-keyout", str(who / "key.pem"), "-out", f"{who.name}.csr", "-subj", f"/CN={cn}")
-        run("x509", "-req", "-in", f"{who.name}.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
-            "-out", str(who / "cert.pem"), "-days", "2", "-extfile", f"{who.name}.ext")
+        run(
+            "x509",
+            "-req",
+            "-in",
+            f"{who.name}.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            str(who / "cert.pem"),
+            "-days",
+            "2",
+            "-extfile",
+            f"{who.name}.ext",
+        )
         shutil.copy(directory / "ca.pem", who / "ca.pem")
     return client
 
@@ -199,12 +226,19 @@ def start_dockerd(timeout: float = 60.0, tls: bool = True) -> PrivateEngine:
     log = base / "dockerd.log"
     cmd = [
         dockerd,
-        "--host", f"unix://{socket}",
-        "--data-root", str(base / "data"),
-        "--exec-root", str(base / "exec"),
-        "--pidfile", str(base / "dockerd.pid"),
-        "--config-file", str(config),
-        "--bridge=none", "--iptables=false", "--ip6tables=false",
+        "--host",
+        f"unix://{socket}",
+        "--data-root",
+        str(base / "data"),
+        "--exec-root",
+        str(base / "exec"),
+        "--pidfile",
+        str(base / "dockerd.pid"),
+        "--config-file",
+        str(config),
+        "--bridge=none",
+        "--iptables=false",
+        "--ip6tables=false",
         "--userland-proxy=false",
     ]
     tls_url = tls_dir = None
@@ -212,11 +246,18 @@ def start_dockerd(timeout: float = 60.0, tls: bool = True) -> PrivateEngine:
         tls_dir = make_tls_certs(base / "tls")
         tls_url = f"tcp://127.0.0.1:{_free_port()}"
         server = base / "tls" / "server"
-        cmd += ["--host", tls_url, "--tlsverify", f"--tlscacert={server / 'ca.pem'}",
-                f"--tlscert={server / 'cert.pem'}", f"--tlskey={server / 'key.pem'}"]
+        cmd += [
+            "--host",
+            tls_url,
+            "--tlsverify",
+            f"--tlscacert={server / 'ca.pem'}",
+            f"--tlscert={server / 'cert.pem'}",
+            f"--tlskey={server / 'key.pem'}",
+        ]
     with open(log, "wb") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     engine = PrivateEngine("docker", base, socket, process, log, tls_url, tls_dir)
     _wait_ready(engine, timeout)
     return engine
@@ -237,13 +278,22 @@ def start_podman(timeout: float = 60.0) -> PrivateEngine:
         (base / sub).mkdir()
     cmd = [
         podman,
-        "--root", str(base / "root"),
-        "--runroot", str(base / "run"),
-        "--tmpdir", str(base / "tmp"),
-        "--storage-driver", "vfs",
-        "--events-backend", "file",
-        "--cgroup-manager", "cgroupfs",
-        "system", "service", "--time=0", f"unix://{socket}",
+        "--root",
+        str(base / "root"),
+        "--runroot",
+        str(base / "run"),
+        "--tmpdir",
+        str(base / "tmp"),
+        "--storage-driver",
+        "vfs",
+        "--events-backend",
+        "file",
+        "--cgroup-manager",
+        "cgroupfs",
+        "system",
+        "service",
+        "--time=0",
+        f"unix://{socket}",
     ]
     # Podman raises the containers' open-files and process limits as root (nofile 1048576), above
     # what a sandboxed host may allow (runc: "error setting rlimit type 7/6: operation not
@@ -259,8 +309,9 @@ def start_podman(timeout: float = 60.0) -> PrivateEngine:
     conf.write_text(f"[containers]\ndefault_ulimits = [{', '.join(limits)}]\n")
     env = {**os.environ, "XDG_RUNTIME_DIR": str(base / "run"), "CONTAINERS_CONF": str(conf)}
     with open(log, "wb") as out:
-        process = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env=env, start_new_session=True)
+        process = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True
+        )
     engine = PrivateEngine("podman", base, socket, process, log)
     _wait_ready(engine, timeout)
     return engine

@@ -8,7 +8,8 @@ fail. When an engine cannot start, tests that need it are skipped with the reaso
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 

@@ -17,8 +17,8 @@ an image with that tag is already there. Works for Docker and for Podman's Docke
 from __future__ import annotations
 
 import contextlib
-import io
 import fcntl
+import io
 import os
 import re
 import shutil
@@ -26,8 +26,9 @@ import subprocess
 import tarfile
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 DEBIAN_TAG = "ipynb-tools-test:bookworm"
 TINY_TAG = "ipynb-tools-test:busybox"
@@ -97,11 +98,19 @@ def debian_rootfs(cache: Path | None = None) -> Path:
         try:
             root = work / "root"
             cmd = [
-                "debootstrap", "--variant=minbase", f"--include={','.join(DEBIAN_INCLUDE)}",
-                SUITE, str(root), debian_mirror(),
+                "debootstrap",
+                "--variant=minbase",
+                f"--include={','.join(DEBIAN_INCLUDE)}",
+                SUITE,
+                str(root),
+                debian_mirror(),
             ]
-            result = subprocess.run(cmd, capture_output=True, text=True,
-                                    env={**os.environ, "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin"})
+            result = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PATH": os.environ.get("PATH", "") + ":/usr/sbin:/sbin"},
+            )
             if result.returncode != 0:
                 tail = (result.stdout + result.stderr).strip().splitlines()[-5:]
                 raise ImageBuildError(f"debootstrap failed ({result.returncode}): " + " | ".join(tail))
@@ -160,10 +169,10 @@ def _is_dynamic(path: Path) -> bool:
         return True
     bits64, order = data[4] == 2, "<" if data[5] == 1 else ">"
     if bits64:
-        phoff, = struct.unpack_from(order + "Q", data, 0x20)
+        (phoff,) = struct.unpack_from(order + "Q", data, 0x20)
         phentsize, phnum = struct.unpack_from(order + "HH", data, 0x36)
     else:
-        phoff, = struct.unpack_from(order + "I", data, 0x1C)
+        (phoff,) = struct.unpack_from(order + "I", data, 0x1C)
         phentsize, phnum = struct.unpack_from(order + "HH", data, 0x2A)
     return any(struct.unpack_from(order + "I", data, phoff + i * phentsize)[0] == 3 for i in range(phnum))
 

@@ -51,8 +51,12 @@ def result(text: str, count: int) -> dict:
 
 
 def error(ename: str, evalue: str) -> dict:
-    return {"ename": ename, "evalue": evalue, "output_type": "error",
-            "traceback": [f"\u001b[0;31m{ename}\u001b[0m: {evalue}"]}
+    return {
+        "ename": ename,
+        "evalue": evalue,
+        "output_type": "error",
+        "traceback": [f"\u001b[0;31m{ename}\u001b[0m: {evalue}"],
+    }
 
 
 def task() -> dict:
@@ -78,17 +82,23 @@ def alice() -> dict:
     c[2] = code("total = sum(range(1, 11))\ntotal\n", 2, "t-c2", [result("55", 2)], 2)
     c[4] = code("def square(x):\n    return x * x\n", 3, "t-c3", [], 3)
     c[5] = code("square(12)\n", 4, "t-c4", [result("144", 4)], 4)
-    nb["metadata"]["ipynb_tools"] = {"submission": {
-        "user": "alice", "submitted_at": "2024-04-17T10:05:00Z",
-        "source_sha256": "0" * 64, "source_name": "kadai-1.ipynb"}}
+    nb["metadata"]["ipynb_tools"] = {
+        "submission": {
+            "user": "alice",
+            "submitted_at": "2024-04-17T10:05:00Z",
+            "source_sha256": "0" * 64,
+            "source_name": "kadai-1.ipynb",
+        }
+    }
     return nb
 
 
 def bob() -> dict:
     nb = task()
     c = nb["cells"]
-    c[1] = code("print('Hello, world'\n", 1, "t-c1",
-                [error("SyntaxError", "'(' was never closed (3470425140.py, line 1)")], 1)
+    c[1] = code(
+        "print('Hello, world'\n", 1, "t-c1", [error("SyntaxError", "'(' was never closed (3470425140.py, line 1)")], 1
+    )
     c[2] = code("# 2. 1 から 10 までの和\ntotal = 0\n", 2, "t-c2", [], None)  # untouched, never run
     del c[4]  # deleted cell 3
     c[4] = code("square(12)\n", 4, "t-c4", [error("NameError", "name 'square' is not defined")], 3)
@@ -116,9 +126,14 @@ def dave_other() -> dict:
     for cell in nb["cells"]:
         if cell["cell_type"] == "code":
             cell["metadata"]["tags"][0] = "filename:kadai-2.ipynb"
-    nb["metadata"]["ipynb_tools"] = {"submission": {
-        "user": "dave", "submitted_at": "2024-04-18T08:00:00Z", "source_sha256": "1" * 64,
-        "source_name": "kadai-2.ipynb"}}
+    nb["metadata"]["ipynb_tools"] = {
+        "submission": {
+            "user": "dave",
+            "submitted_at": "2024-04-18T08:00:00Z",
+            "source_sha256": "1" * 64,
+            "source_name": "kadai-2.ipynb",
+        }
+    }
     return nb
 
 
@@ -132,7 +147,8 @@ def main() -> None:
     dump(DATA / "submit" / "kadai-2_dave.ipynb", dave_other())
     (DATA / "submit" / "kadai-1_mallory.ipynb").write_text('{"cells": [', encoding="utf-8")
     (DATA / "submit" / "kadai-1_oldver.ipynb").write_text(
-        json.dumps({"cells": [], "metadata": {}, "nbformat": 3, "nbformat_minor": 0}) + "\n", encoding="utf-8")
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 3, "nbformat_minor": 0}) + "\n", encoding="utf-8"
+    )
     (DATA / "submit" / "readme.txt").write_text("not a notebook\n", encoding="utf-8")
 
 
@@ -147,8 +163,10 @@ def golden() -> None:
     extract("kadai-1.ipynb", [1, 3], DATA / "submit", DATA / "expected")
     extract("kadai-1", [4], DATA / "submit", DATA / "expected", nonum=True)
     # graded/: the grader typed scores into the extracted notebooks (one with a comment, one a float)
-    scores = {"001": {"alice": "10", "bob": "3  # syntax error in 1", "carol": "10"},
-              "004": {"alice": "5", "bob": "0", "carol": "4.5"}}
+    scores = {
+        "001": {"alice": "10", "bob": "3  # syntax error in 1", "carol": "10"},
+        "004": {"alice": "5", "bob": "0", "carol": "4.5"},
+    }
     for number, by_user in scores.items():
         nb = json.loads((DATA / "expected" / f"{number}-kadai-1.ipynb").read_text(encoding="utf-8"))
         for cell in nb["cells"]:

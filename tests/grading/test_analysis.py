@@ -30,7 +30,11 @@ def test_one_row_per_user_notebook_codenum(analysis) -> None:
     assert list(cells.columns) == CELL_COLUMNS
     assert not cells.duplicated(["user", "notebook", "codenum"]).any()
     assert sorted(set(zip(cells.user, cells.notebook))) == [
-        ("alice", "kadai-1.ipynb"), ("bob", "kadai-1.ipynb"), ("carol", "kadai-1.ipynb"), ("dave", "kadai-2.ipynb")]
+        ("alice", "kadai-1.ipynb"),
+        ("bob", "kadai-1.ipynb"),
+        ("carol", "kadai-1.ipynb"),
+        ("dave", "kadai-2.ipynb"),
+    ]
     assert cells[cells.user == "alice"].codenum.tolist() == [1, 2, 3, 4]
 
 
@@ -65,7 +69,9 @@ def test_output_bytes(analysis) -> None:
     assert row(analysis, "alice", 4).output_bytes == len("144")
     assert row(analysis, "alice", 3).output_bytes == 0
     assert output_bytes([{"output_type": "stream", "text": ["日本", "語\n"]}]) == len("日本語\n".encode())
-    assert output_bytes([{"output_type": "display_data", "data": {"text/plain": "x", "application/json": {"a": 1}}}]) == 1 + len('{"a": 1}')
+    assert output_bytes(
+        [{"output_type": "display_data", "data": {"text/plain": "x", "application/json": {"a": 1}}}]
+    ) == 1 + len('{"a": 1}')
 
 
 def test_copies_are_merged(analysis) -> None:
@@ -79,12 +85,24 @@ def test_copies_are_merged(analysis) -> None:
 def test_summaries(analysis) -> None:
     per_cell = analysis.per_cell().set_index(["notebook", "codenum"])
     assert per_cell.loc[("kadai-1.ipynb", 3)].to_dict() == {
-        "rows": 3, "present": 2, "changed": 2, "executed": 2, "errors": 0, "output_bytes": 0}
+        "rows": 3,
+        "present": 2,
+        "changed": 2,
+        "executed": 2,
+        "errors": 0,
+        "output_bytes": 0,
+    }
     assert per_cell.loc[("kadai-1.ipynb", 1), "errors"] == 1
     per_user = analysis.per_user().set_index("user")
     assert per_user.loc["bob"].to_dict() == {
-        "notebooks": 1, "rows": 4, "present": 3, "changed": 1, "executed": 2, "errors": 2,
-        "output_bytes": per_user.loc["bob", "output_bytes"]}
+        "notebooks": 1,
+        "rows": 4,
+        "present": 3,
+        "changed": 1,
+        "executed": 2,
+        "errors": 2,
+        "output_bytes": per_user.loc["bob", "output_bytes"],
+    }
     assert per_user.loc["alice", "errors"] == 0
 
 

@@ -24,7 +24,10 @@ def _validate(path: Path) -> nbformat.NotebookNode:
 
 @pytest.mark.parametrize(
     ("args", "golden"),
-    [((["kadai-1.ipynb", [1, 3]], {}), "001-kadai-1.ipynb"), ((["kadai-1", [4]], {"nonum": True}), "004-kadai-1.ipynb")],
+    [
+        ((["kadai-1.ipynb", [1, 3]], {}), "001-kadai-1.ipynb"),
+        ((["kadai-1", [4]], {"nonum": True}), "004-kadai-1.ipynb"),
+    ],
 )
 def test_extract_matches_golden_file(course: Path, tmp_path: Path, args, golden: str) -> None:
     out = tmp_path / "out"
@@ -69,7 +72,9 @@ def test_bob_deleted_cell_and_nonum(course: Path, tmp_path: Path) -> None:
 
 def test_bad_submissions_are_reported_not_fatal(course: Path, tmp_path: Path) -> None:
     seen: list[tuple[str, str]] = []
-    result = extract_notebook("kadai-1", [1], course / "submit", tmp_path, on_problem=lambda p, m: seen.append((p.name, m)))
+    result = extract_notebook(
+        "kadai-1", [1], course / "submit", tmp_path, on_problem=lambda p, m: seen.append((p.name, m))
+    )
     assert result.users == ["alice", "bob", "carol"]
     names = dict(seen)
     assert "not valid JSON" in names["kadai-1_mallory.ipynb"]
@@ -86,8 +91,11 @@ def test_existing_grading_notebook_is_kept_unless_forced(course: Path, tmp_path:
     assert path.read_bytes() == graded
     result = extract_notebook("kadai-1", [1, 3], course / "submit", tmp_path, force=True)
     assert result.kept_scores == 3
-    scores = {c["metadata"]["tags"][0]: c["source"] for c in read_notebook(path)["cells"]
-              if "codenum:999" in c.get("metadata", {}).get("tags", [])}
+    scores = {
+        c["metadata"]["tags"][0]: c["source"]
+        for c in read_notebook(path)["cells"]
+        if "codenum:999" in c.get("metadata", {}).get("tags", [])
+    }
     assert scores == {"user: alice": "10", "user: bob": "3  # syntax error in 1", "user: carol": "10"}
 
 
@@ -111,13 +119,29 @@ def test_user_from_name_suffix_and_prefix() -> None:
 
 
 def test_metadata_wins_over_the_file_name(tmp_path: Path) -> None:
-    nb = {"cells": [], "metadata": {"ipynb_tools": {"submission": {"user": "a_b", "source_name": "x_y.ipynb"}}},
-          "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [],
+        "metadata": {"ipynb_tools": {"submission": {"user": "a_b", "source_name": "x_y.ipynb"}}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     user, notebook, info = identify(tmp_path / "x_y_a_b.ipynb", nb)
     assert (user, notebook) == ("a_b", "x_y.ipynb")
     # the same name without metadata: the filename: tags say which notebook it is
-    nb2 = {"cells": [{"cell_type": "code", "source": "", "metadata": {"tags": ["filename:x.ipynb", "codenum:1"]},
-                      "outputs": [], "execution_count": None}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb2 = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": "",
+                "metadata": {"tags": ["filename:x.ipynb", "codenum:1"]},
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     assert identify(tmp_path / "x_y_a_b.ipynb", nb2)[:2] == ("y_a_b", "x.ipynb")
 
 
@@ -125,8 +149,14 @@ def test_submission_written_by_ipynb_submit_is_recognised(tmp_path: Path, gradin
     """The record ipynb_submit writes (read from its own module) is the one we read."""
     submit = pytest.importorskip("ipynb_tools.submit")
     nb = json.loads((grading_data / "task" / "kadai-1.ipynb").read_text(encoding="utf-8"))
-    nb.setdefault("metadata", {})[submit.METADATA_KEY] = {submit.SUBMISSION_KEY: {
-        "user": "zoe", "submitted_at": "2024-04-17T10:00:00Z", "source_name": "kadai-1.ipynb", "source_sha256": "0" * 64}}
+    nb.setdefault("metadata", {})[submit.METADATA_KEY] = {
+        submit.SUBMISSION_KEY: {
+            "user": "zoe",
+            "submitted_at": "2024-04-17T10:00:00Z",
+            "source_name": "kadai-1.ipynb",
+            "source_sha256": "0" * 64,
+        }
+    }
     name = submit.submission_name("kadai-1.ipynb", "zoe", submit.PREFIX_FORMAT)
     (tmp_path / name).write_text(json.dumps(nb), encoding="utf-8")
     (tmp_path / "out").mkdir()
@@ -140,7 +170,9 @@ def test_submission_from_another_students_account_is_reported(tmp_path: Path, gr
 
     def hand_in(user: str, os_user: str) -> None:
         nb = json.loads(json.dumps(task))
-        nb["metadata"]["ipynb_tools"] = {"submission": {"user": user, "os_user": os_user, "source_name": "kadai-1.ipynb"}}
+        nb["metadata"]["ipynb_tools"] = {
+            "submission": {"user": user, "os_user": os_user, "source_name": "kadai-1.ipynb"}
+        }
         (tmp_path / f"kadai-1_{user}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
 
     hand_in("alice", "alice")
@@ -150,4 +182,5 @@ def test_submission_from_another_students_account_is_reported(tmp_path: Path, gr
     result = extract_notebook("kadai-1", [1], tmp_path, tmp_path / "out")
     assert result.users == ["alice", "bob", "carol"]
     assert [(p.name, m) for p, m in result.problems] == [
-        ("kadai-1_bob.ipynb", "handed in from the account of alice, not of bob: check with both students")]
+        ("kadai-1_bob.ipynb", "handed in from the account of alice, not of bob: check with both students")
+    ]

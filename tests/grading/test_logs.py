@@ -27,7 +27,14 @@ def test_records_joined_by_session_and_message(logs) -> None:
     assert set(rows) == {("s1", "m1"), ("s1", "m2"), ("s1", "m9"), ("s1", "m3"), ("s2", "m1"), ("s2", "m4")}
     m1 = rows[("s1", "m1")]
     assert (m1["username"], m1["status"], m1["ok"], m1["paired"], m1["codenum"], m1["filename"], m1["cell_id"]) == (
-        "alice", "ok", True, True, 1, "kadai-1.ipynb", "c-1")
+        "alice",
+        "ok",
+        True,
+        True,
+        1,
+        "kadai-1.ipynb",
+        "c-1",
+    )
     assert m1["date"] == pd.Timestamp("2024-04-17T09:00:01.250Z")
     assert m1["client_date"] == pd.Timestamp("2024-04-17T09:00:00Z")
     assert rows[("s1", "m2")]["status"] == "error" and not rows[("s1", "m2")]["ok"]
@@ -99,12 +106,15 @@ def test_whole_file_json_array(tmp_path: Path) -> None:
     assert read_logs(path)["username"].unique().tolist() == ["u1"]
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ('["filename:a.ipynb", "codenum:12"]', ("a.ipynb", 12)),
-    ('["other", "codenum:x"]', (None, None)),
-    ("filename:b.ipynb, codenum:3", ("b.ipynb", 3)),
-    ("", (None, None)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('["filename:a.ipynb", "codenum:12"]', ("a.ipynb", 12)),
+        ('["other", "codenum:x"]', (None, None)),
+        ("filename:b.ipynb, codenum:3", ("b.ipynb", 3)),
+        ("", (None, None)),
+    ],
+)
 def test_numbering_from_tags(text: str, expected) -> None:
     assert numbering_from_tags(text) == expected
 

@@ -26,8 +26,13 @@ def test_report_has_charts_summary_and_links(course: Path, tmp_path: Path) -> No
     log = tmp_path / "log.jsonl"
     write_sample_log(log, ["alice", "bob", "carol"], codenums=range(1, 5))
     stages: list[tuple[str, int, int]] = []
-    result = build_report(tmp_path / "report.html", submit_dir=course / "submit", task_dir=course / "task",
-                          log_paths=[log, course / "logs" / "broken.jsonl"], progress=lambda *a: stages.append(a))
+    result = build_report(
+        tmp_path / "report.html",
+        submit_dir=course / "submit",
+        task_dir=course / "task",
+        log_paths=[log, course / "logs" / "broken.jsonl"],
+        progress=lambda *a: stages.append(a),
+    )
     text = result.path.read_text(encoding="utf-8")
     assert_self_contained(text)
     for chart in CHART_IDS:
@@ -37,13 +42,19 @@ def test_report_has_charts_summary_and_links(course: Path, tmp_path: Path) -> No
     assert "kadai-1_mallory.ipynb" in text  # bad submissions listed
     assert "yesterday-ish" in text  # bad log lines listed
     assert [p.name for p in result.renderings] == [
-        "kadai-1_alice.html", "kadai-1_bob.html", "carol_kadai-1.html", "kadai-2_dave.html"]
+        "kadai-1_alice.html",
+        "kadai-1_bob.html",
+        "carol_kadai-1.html",
+        "kadai-2_dave.html",
+    ]
     for rendering in result.renderings:
         assert f'href="report_notebooks/{rendering.name}"' in text
         page = rendering.read_text(encoding="utf-8")
         assert "cdnjs" not in page and "require.min.js" not in page
-    assert "print(&#x27;Hello, world&#x27;)" in (tmp_path / "report_notebooks" / "kadai-1_alice.html").read_text() or \
-        "Hello, world" in (tmp_path / "report_notebooks" / "kadai-1_alice.html").read_text()
+    assert (
+        "print(&#x27;Hello, world&#x27;)" in (tmp_path / "report_notebooks" / "kadai-1_alice.html").read_text()
+        or "Hello, world" in (tmp_path / "report_notebooks" / "kadai-1_alice.html").read_text()
+    )
     assert ("notebooks", 4, 4) in stages and ("charts", 4, 4) in stages and ("submissions", 6, 6) in stages
 
 
@@ -54,8 +65,10 @@ def test_report_without_anything_still_has_empty_charts(tmp_path: Path) -> None:
 
 
 def test_unrenderable_notebook_is_listed(course: Path, tmp_path: Path) -> None:
-    result = write_report(tmp_path / "r.html", notebooks=[course / "submit" / "kadai-1_mallory.ipynb",
-                                                          course / "submit" / "kadai-1_alice.ipynb"])
+    result = write_report(
+        tmp_path / "r.html",
+        notebooks=[course / "submit" / "kadai-1_mallory.ipynb", course / "submit" / "kadai-1_alice.ipynb"],
+    )
     assert [p.name for p in result.renderings] == ["kadai-1_alice.html"]
     assert result.problems and "mallory" in result.problems[0][0]
 
@@ -85,11 +98,24 @@ def test_cli_end_to_end(course: Path, tmp_path: Path) -> None:
     assert (course / "graded" / "kadai-1.csv").read_text().startswith("Name,P001,P004,Total\n")
     r = runner.invoke(cli, ["tocsv", "kadai-1", "--dir", str(work)])
     assert r.exit_code == 0 and (work / "kadai-1.csv").read_text().splitlines()[1] == "alice,0,0"
-    (work / "001-kadai-1.ipynb").write_text((work / "001-kadai-1.ipynb").read_text().replace('"source": "0"', '"source": "ten"', 1))
+    (work / "001-kadai-1.ipynb").write_text(
+        (work / "001-kadai-1.ipynb").read_text().replace('"source": "0"', '"source": "ten"', 1)
+    )
     r = runner.invoke(cli, ["tocsv", "kadai-1", "--dir", str(work)])
     assert r.exit_code == 1 and "001-kadai-1.ipynb: alice: score 'ten' is not a number" in r.stderr
-    r = runner.invoke(cli, ["analyze", submit, "--task", str(course / "task"), "--csv", str(work / "cells.csv"),
-                            "--json", str(work / "a.json")])
+    r = runner.invoke(
+        cli,
+        [
+            "analyze",
+            submit,
+            "--task",
+            str(course / "task"),
+            "--csv",
+            str(work / "cells.csv"),
+            "--json",
+            str(work / "a.json"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "Per student" in r.stdout and (work / "cells.csv").exists() and (work / "a.json").exists()
     log = work / "log.jsonl"
@@ -105,8 +131,10 @@ def test_cli_modules_do_not_import_heavy_libraries_at_import_time() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import ipynb_tools.cli.extract, ipynb_tools.cli.tocsv, ipynb_tools.cli.analyze, "
-            "ipynb_tools.cli.report, ipynb_tools.grading; "
-            "print(sorted(m for m in ('pandas', 'nbconvert', 'matplotlib', 'nbformat') if m in sys.modules))")
+    code = (
+        "import sys; import ipynb_tools.cli.extract, ipynb_tools.cli.tocsv, ipynb_tools.cli.analyze, "
+        "ipynb_tools.cli.report, ipynb_tools.grading; "
+        "print(sorted(m for m in ('pandas', 'nbconvert', 'matplotlib', 'nbformat') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -74,15 +74,30 @@ def test_report_opens_offline_without_console_errors(course: Path, tmp_path: Pat
     browser = chromium()
     log = tmp_path / "log.jsonl"
     write_sample_log(log, ["alice", "bob", "carol", "dave", "eve"], codenums=range(1, 11))
-    report = build_report(tmp_path / "report.html", submit_dir=course / "submit", task_dir=course / "task",
-                          log_paths=[log]).path
+    report = build_report(
+        tmp_path / "report.html", submit_dir=course / "submit", task_dir=course / "task", log_paths=[log]
+    ).path
     profile = tmp_path / "profile"
     proc = subprocess.Popen(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={profile}", "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-         "--host-resolver-rules=MAP * ~NOTFOUND", "--window-size=1280,2000", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--remote-debugging-address=127.0.0.1",
+            "--remote-debugging-port=0",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--window-size=1280,2000",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         port_file = profile / "DevToolsActivePort"
@@ -100,12 +115,17 @@ def test_report_opens_offline_without_console_errors(course: Path, tmp_path: Pat
                 tools.call(f"{domain}.enable")
             tools.call("Page.navigate", url=report.as_uri())
             tools.wait_for("Page.loadEventFired")
-            charts = tools.call("Runtime.evaluate", returnByValue=True, expression=(
-                "Array.from(document.querySelectorAll('figure.chart')).map(f => "
-                "[f.id, f.querySelectorAll('svg').length, Math.round(f.querySelector('svg').getBoundingClientRect().width)])"
-            ))["result"]["value"]
-            links = tools.call("Runtime.evaluate", returnByValue=True,
-                               expression="document.querySelectorAll('#notebooks a').length")["result"]["value"]
+            charts = tools.call(
+                "Runtime.evaluate",
+                returnByValue=True,
+                expression=(
+                    "Array.from(document.querySelectorAll('figure.chart')).map(f => "
+                    "[f.id, f.querySelectorAll('svg').length, Math.round(f.querySelector('svg').getBoundingClientRect().width)])"
+                ),
+            )["result"]["value"]
+            links = tools.call(
+                "Runtime.evaluate", returnByValue=True, expression="document.querySelectorAll('#notebooks a').length"
+            )["result"]["value"]
             shot = tools.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
             ARTIFACTS.mkdir(exist_ok=True)
             (ARTIFACTS / "grading-report.png").write_bytes(base64.b64decode(shot["data"]))
@@ -117,9 +137,13 @@ def test_report_opens_offline_without_console_errors(course: Path, tmp_path: Pat
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
-    errors = [e for e in tools.events if e.get("method") == "Runtime.exceptionThrown"
-              or (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") in ("error", "assert"))
-              or (e.get("method") == "Log.entryAdded" and e["params"]["entry"].get("level") == "error")]
+    errors = [
+        e
+        for e in tools.events
+        if e.get("method") == "Runtime.exceptionThrown"
+        or (e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") in ("error", "assert"))
+        or (e.get("method") == "Log.entryAdded" and e["params"]["entry"].get("level") == "error")
+    ]
     assert errors == []
     requests = [e["params"]["request"]["url"] for e in tools.events if e.get("method") == "Network.requestWillBeSent"]
     assert requests and all(url.startswith("file://") for url in requests), requests

@@ -46,13 +46,19 @@ def test_user_missing_from_one_problem_scores_zero(course: Path) -> None:
 
 def test_non_numeric_scores_are_reported_by_user_and_file(course: Path) -> None:
     path = course / "graded" / "004-kadai-1.ipynb"
-    text = path.read_text(encoding="utf-8").replace('"source": "0"', '"source": "good"').replace('"source": "5"', '"source": ""')
+    text = (
+        path.read_text(encoding="utf-8")
+        .replace('"source": "0"', '"source": "good"')
+        .replace('"source": "5"', '"source": ""')
+    )
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ScoresError) as info:
         write_scores("kadai-1", course / "graded")
     problems = {(p.name, u): m for p, u, m in info.value.problems}
-    assert problems == {("004-kadai-1.ipynb", "bob"): "score 'good' is not a number",
-                        ("004-kadai-1.ipynb", "alice"): "score is empty"}
+    assert problems == {
+        ("004-kadai-1.ipynb", "bob"): "score 'good' is not a number",
+        ("004-kadai-1.ipynb", "alice"): "score is empty",
+    }
     assert "\n" not in str(info.value)
     assert not (course / "graded" / "kadai-1.csv").exists()  # nothing written
 
@@ -62,7 +68,19 @@ def test_no_grading_notebooks(tmp_path: Path) -> None:
         scores_table("kadai-1", tmp_path)
 
 
-@pytest.mark.parametrize(("text", "value"), [("0", 0), (" 7\n", 7), ("2.5", 2.5), ("3 # late", 3), ("-1", -1),
-                                             ("", None), ("abc", None), ("nan", None), ("1/2", None)])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0", 0),
+        (" 7\n", 7),
+        ("2.5", 2.5),
+        ("3 # late", 3),
+        ("-1", -1),
+        ("", None),
+        ("abc", None),
+        ("nan", None),
+        ("1/2", None),
+    ],
+)
 def test_parse_score(text: str, value) -> None:
     assert parse_score(text) == value

@@ -56,13 +56,26 @@ def singleuser_site() -> Path:
         work = Path(tempfile.mkdtemp(prefix="singleuser-site.", dir=cache))
         try:
             result = subprocess.run(
-                [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                 "--no-warn-script-location", "--target", str(work / "site"), *wanted],
-                capture_output=True, text=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--no-warn-script-location",
+                    "--target",
+                    str(work / "site"),
+                    *wanted,
+                ],
+                capture_output=True,
+                text=True,
             )
             if result.returncode != 0:
-                raise HubStartError("pip install of the single-user packages failed: "
-                                    + " | ".join((result.stdout + result.stderr).strip().splitlines()[-5:]))
+                raise HubStartError(
+                    "pip install of the single-user packages failed: "
+                    + " | ".join((result.stdout + result.stderr).strip().splitlines()[-5:])
+                )
             os.chmod(work / "site", 0o755)
             os.replace(work / "site", target)
         finally:
@@ -82,15 +95,31 @@ def signed_launch(url: str, fields: dict[str, str], *, key: str = CONSUMER_KEY, 
     """The urlencoded body of an LTI 1.1 launch as Moodle sends it: OAuth 1.0 HMAC-SHA1 in the body."""
     from oauthlib.oauth1 import SIGNATURE_HMAC_SHA1, SIGNATURE_TYPE_BODY, Client
 
-    client = Client(key, client_secret=secret, signature_method=SIGNATURE_HMAC_SHA1,
-                    signature_type=SIGNATURE_TYPE_BODY, callback_uri="about:blank")
-    _, _, body = client.sign(url, http_method="POST", body=urllib.parse.urlencode(fields),
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+    client = Client(
+        key,
+        client_secret=secret,
+        signature_method=SIGNATURE_HMAC_SHA1,
+        signature_type=SIGNATURE_TYPE_BODY,
+        callback_uri="about:blank",
+    )
+    _, _, body = client.sign(
+        url,
+        http_method="POST",
+        body=urllib.parse.urlencode(fields),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     return body
 
 
-def moodle_fields(user: str, role: str, custom: dict[str, str], *, course: str = "98", link: str = "7",
-                  host: str = "moodle.example.ac.jp") -> dict[str, str]:
+def moodle_fields(
+    user: str,
+    role: str,
+    custom: dict[str, str],
+    *,
+    course: str = "98",
+    link: str = "7",
+    host: str = "moodle.example.ac.jp",
+) -> dict[str, str]:
     """The launch fields of Moodle's LTI 1.1 (the ones that matter here)."""
     fields = {
         "lti_message_type": "basic-lti-launch-request",
@@ -145,7 +174,7 @@ class Hub:
                 self.process.wait(10)
 
 
-CONFIG_TEMPLATE = '''
+CONFIG_TEMPLATE = """
 # written by tests/hub/hubrun.py: docs/jupyterhub_config.py, set up for loopback and the test engine
 c = get_config()  # noqa
 c.JupyterHub.ip = "127.0.0.1"
@@ -190,7 +219,7 @@ c.JupyterHub.load_roles = [{{
     "scopes": ["admin:users", "admin:servers", "access:servers", "tokens", "read:users"],
     "services": ["e2e"],
 }}]
-'''
+"""
 
 
 def start_hub(workdir: Path, *, image: str, docker_url: str, timeout: float = 60) -> Hub:
@@ -202,9 +231,19 @@ def start_hub(workdir: Path, *, image: str, docker_url: str, timeout: float = 60
     port, hub_port, api_port = free_port(), free_port(), free_port()
     token = os.urandom(16).hex()
     config = CONFIG_TEMPLATE.format(
-        port=port, hub_port=hub_port, proxy_api_port=api_port, chp=chp, workdir=workdir, key=CONSUMER_KEY,
-        secret=CONSUMER_SECRET, image=image, src=IN_CONTAINER_SRC, site_in=IN_CONTAINER_SITE, repo=str(REPO),
-        site=str(site), token=token,
+        port=port,
+        hub_port=hub_port,
+        proxy_api_port=api_port,
+        chp=chp,
+        workdir=workdir,
+        key=CONSUMER_KEY,
+        secret=CONSUMER_SECRET,
+        image=image,
+        src=IN_CONTAINER_SRC,
+        site_in=IN_CONTAINER_SITE,
+        repo=str(REPO),
+        site=str(site),
+        token=token,
     )
     (workdir / "jupyterhub_config.py").write_text(config)
     env = {
@@ -219,7 +258,11 @@ def start_hub(workdir: Path, *, image: str, docker_url: str, timeout: float = 60
     log = open(log_path, "w")
     process = subprocess.Popen(
         [str(jupyterhub), "-f", str(workdir / "jupyterhub_config.py"), "--debug"],
-        cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     hub = Hub(process, f"http://127.0.0.1:{port}", token, workdir, log_path)
     deadline = time.monotonic() + timeout

@@ -23,8 +23,12 @@ def test_example_config_uses_only_real_settings(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("LTI_SHARED_SECRET", "secret")
     config = PyFileConfigLoader("jupyterhub_config.py", path=str(DOCS)).load_config()
     classes = {
-        "JupyterHub": JupyterHub, "LTI11Authenticator": LTI11Authenticator, "Authenticator": LTI11Authenticator,
-        "LTIContainerSpawner": LTIContainerSpawner, "DockerSpawner": LTIContainerSpawner, "Spawner": LTIContainerSpawner,
+        "JupyterHub": JupyterHub,
+        "LTI11Authenticator": LTI11Authenticator,
+        "Authenticator": LTI11Authenticator,
+        "LTIContainerSpawner": LTIContainerSpawner,
+        "DockerSpawner": LTIContainerSpawner,
+        "Spawner": LTIContainerSpawner,
     }
     for section, values in config.items():
         traits = classes[section].class_trait_names(config=True)

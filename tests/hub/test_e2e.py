@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -43,9 +44,19 @@ CUSTOM = {
     "lms_sessioninfo": "3,7",
 }
 NOTEBOOK = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [],
-               "source": "print('こんにちは')"}],
-    "metadata": {}, "nbformat": 4, "nbformat_minor": 5,
+    "cells": [
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "c1",
+            "metadata": {},
+            "outputs": [],
+            "source": "print('こんにちは')",
+        }
+    ],
+    "metadata": {},
+    "nbformat": 4,
+    "nbformat_minor": 5,
 }
 
 
@@ -85,13 +96,16 @@ def hub(docker_engine, debian_image, tmp_path_factory) -> Iterator[Hub]:
                     pass
 
 
-def launch(hub: Hub, user: str, role: str, custom: dict[str, str] = CUSTOM) -> tuple[requests.Session, requests.Response]:
+def launch(
+    hub: Hub, user: str, role: str, custom: dict[str, str] = CUSTOM
+) -> tuple[requests.Session, requests.Response]:
     """A browser session after Moodle's signed LTI 1.1 launch form was posted to the hub."""
     session = requests.Session()
     url = f"{hub.url}/hub/lti/launch"
     body = signed_launch(url, moodle_fields(user, role, custom, course=COURSE, host=HOST))
-    response = session.post(url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"},
-                            timeout=120, allow_redirects=True)
+    response = session.post(
+        url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=120, allow_redirects=True
+    )
     return session, response
 
 
@@ -173,7 +187,9 @@ def check_setup_ran(container, user: str, *, teacher: bool) -> None:
     assert "FAILED" not in log, log
     assert run(container, "readlink", f"{works}/課題1提出用").strip() == f".volumes/{SUB}"
     assert run(container, "stat", "-c", "%a %g", f"{works}/.volumes/{SUB}").strip() == "3777 7000"
-    assert run(container, "stat", "-c", "%a %U", f"{works}/.volumes/lms_prs_k1_{COURSE}_{HOST}").strip() == f"700 {user}"
+    assert (
+        run(container, "stat", "-c", "%a %U", f"{works}/.volumes/lms_prs_k1_{COURSE}_{HOST}").strip() == f"700 {user}"
+    )
     groups = run(container, "id", "-nG", user).split()
     assert ("teachers" in groups) == teacher
     # the server runs as the user, with the role's umask applied by the server extension
@@ -218,26 +234,41 @@ def test_lti_launch_teacher_and_student_submit(hub: Hub, docker_engine) -> None:
         token = hub.api("POST", "users/alice/tokens", json={"note": "e2e"}).json()["token"]
         headers = {"Authorization": f"token {token}"}
 
-    put = session.put(f"{base}/api/contents/kadai-1.ipynb", headers=headers, timeout=60,
-                      data=json.dumps({"type": "notebook", "format": "json", "content": NOTEBOOK}))
+    put = session.put(
+        f"{base}/api/contents/kadai-1.ipynb",
+        headers=headers,
+        timeout=60,
+        data=json.dumps({"type": "notebook", "format": "json", "content": NOTEBOOK}),
+    )
     assert put.status_code in (200, 201), put.text
     targets = session.get(f"{base}/ipynb-tools/api/targets", headers=headers, timeout=60).json()["targets"]
     assert {t["access"]: t["closed"] for t in targets} == {"課題1提出用": False, "締切済み": True}
 
-    closed = session.post(f"{base}/ipynb-tools/api/submit", headers=headers, timeout=60,
-                          data=json.dumps({"path": "kadai-1.ipynb", "target": "締切済み"}))
+    closed = session.post(
+        f"{base}/ipynb-tools/api/submit",
+        headers=headers,
+        timeout=60,
+        data=json.dumps({"path": "kadai-1.ipynb", "target": "締切済み"}),
+    )
     assert closed.status_code == 403 and "submissions closed" in closed.json()["message"]
 
-    submitted = session.post(f"{base}/ipynb-tools/api/submit", headers=headers, timeout=60,
-                             data=json.dumps({"path": "kadai-1.ipynb", "target": "課題1提出用"}))
+    submitted = session.post(
+        f"{base}/ipynb-tools/api/submit",
+        headers=headers,
+        timeout=60,
+        data=json.dumps({"path": "kadai-1.ipynb", "target": "課題1提出用"}),
+    )
     assert submitted.status_code == 201, submitted.text
     receipt = submitted.json()["receipt"]
     assert receipt["name"] == "kadai-1_alice.ipynb" and receipt["user"] == "alice"
 
     # the copy is in the submit volume itself, owned by the student, group teachers, 0640
     listing = client.containers.run(
-        teacher.image.id, ["sh", "-c", "stat -c '%n %u %g %a' /v/*.ipynb && sha256sum /v/kadai-1_alice.ipynb"],
-        volumes={SUB: {"bind": "/v", "mode": "ro"}}, network_mode="none", remove=True,
+        teacher.image.id,
+        ["sh", "-c", "stat -c '%n %u %g %a' /v/*.ipynb && sha256sum /v/kadai-1_alice.ipynb"],
+        volumes={SUB: {"bind": "/v", "mode": "ro"}},
+        network_mode="none",
+        remove=True,
     ).decode()
     assert f"/v/kadai-1_alice.ipynb {env['NB_UID']} 7000 640" in listing
     assert receipt["sha256"] in listing
@@ -257,7 +288,11 @@ def test_launch_with_bad_parameters_is_refused(hub: Hub, docker_engine) -> None:
     text = response.text
     while "memory limit 100 bytes" not in text and time.monotonic() < deadline:
         time.sleep(0.5)
-        text = session.get(f"{hub.url}/hub/spawn-pending/bob", timeout=30).text + session.get(
-            f"{hub.url}/hub/api/users/bob/server/progress", timeout=30, headers={"Accept": "text/event-stream"}).text
+        text = (
+            session.get(f"{hub.url}/hub/spawn-pending/bob", timeout=30).text
+            + session.get(
+                f"{hub.url}/hub/api/users/bob/server/progress", timeout=30, headers={"Accept": "text/event-stream"}
+            ).text
+        )
     assert "memory limit 100 bytes" in text, text[-2000:]
     assert not docker_engine.client().containers.list(filters={"label": "io.ipynb-tools.user=bob"})

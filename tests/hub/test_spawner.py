@@ -71,8 +71,16 @@ def make_spawner(name: str = "alice", uid: int = 7, **config: Any) -> LTIContain
     c.LTIContainerSpawner.lookup_host_users = False
     for key, value in config.items():
         setattr(c.LTIContainerSpawner, key, value)
-    user = SimpleNamespace(name=name, id=uid, url=f"/user/{name}/", escaped_name=name, base_url="/", settings={},
-                           server=None, progress_url=lambda n: "")
+    user = SimpleNamespace(
+        name=name,
+        id=uid,
+        url=f"/user/{name}/",
+        escaped_name=name,
+        base_url="/",
+        settings={},
+        server=None,
+        progress_url=lambda n: "",
+    )
     hub = SimpleNamespace(public_host="", api_url="http://127.0.0.1:8081/hub/api", base_url="/hub/")
     return LTIContainerSpawner(user=user, hub=hub, config=c, _deprecated_db_session=None)
 
@@ -107,12 +115,15 @@ def test_site_lms_host_wins() -> None:
     assert read_launch(lti11(), lms_host="lms.site.jp").host == "lms.site.jp"
 
 
-@pytest.mark.parametrize("role,short", [
-    ("urn:lti:role:ims/lis/Instructor", "Instructor"),
-    ("http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", "Learner"),
-    ("urn:lti:instrole:ims/lis/Administrator", "Administrator"),
-    ("Instructor", "Instructor"),
-])
+@pytest.mark.parametrize(
+    "role,short",
+    [
+        ("urn:lti:role:ims/lis/Instructor", "Instructor"),
+        ("http://purl.imsglobal.org/vocab/lis/v2/membership#Learner", "Learner"),
+        ("urn:lti:instrole:ims/lis/Administrator", "Administrator"),
+        ("Instructor", "Instructor"),
+    ],
+)
 def test_role_names(role: str, short: str) -> None:
     assert role_name(role) == short
 
@@ -123,7 +134,11 @@ def test_student_gets_the_spec() -> None:
     spec = s.prepare(lti11(**COURSE), now=1_800_000_000)
     works = "/home/alice/jupyter/works/.volumes"
     assert s.image == SITE_IMAGE
-    assert s.object_name == spec.name and spec.name.startswith(f"jupyterhub-98-345-{HOST}-") and spec.name.endswith("-alice")
+    assert (
+        s.object_name == spec.name
+        and spec.name.startswith(f"jupyterhub-98-345-{HOST}-")
+        and spec.name.endswith("-alice")
+    )
     assert s.volumes == {
         "jupyterhub-user-{username}": "/home/{username}",
         f"lms_vol_k1_98_{HOST}": {"bind": f"{works}/lms_vol_k1_98_{HOST}", "mode": "rw"},
@@ -182,13 +197,16 @@ def test_user_ids_hook_and_host_lookup() -> None:
 
 
 # -- refusals ------------------------------------------------------------------------------
-@pytest.mark.parametrize("state,words", [
-    (lti11(lms_memlimit="100"), "memory limit 100 bytes"),
-    (lti11(lms_cpulimit="lots"), "lms_cpulimit"),
-    ({k: v for k, v in lti11().items() if k != "context_id"}, "no course id"),
-    (None, "enable_auth_state"),
-    ({}, "enable_auth_state"),
-])
+@pytest.mark.parametrize(
+    "state,words",
+    [
+        (lti11(lms_memlimit="100"), "memory limit 100 bytes"),
+        (lti11(lms_cpulimit="lots"), "lms_cpulimit"),
+        ({k: v for k, v in lti11().items() if k != "context_id"}, "no course id"),
+        (None, "enable_auth_state"),
+        ({}, "enable_auth_state"),
+    ],
+)
 def test_bad_launch_is_refused_with_a_message_for_the_user(state: Any, words: str) -> None:
     s = make_spawner()
     with pytest.raises(LaunchRefused) as info:
@@ -219,7 +237,9 @@ def test_user_name_that_cannot_be_a_login_is_refused() -> None:
 # -- what reaches Docker -------------------------------------------------------------------
 def test_create_kwargs(monkeypatch: pytest.MonkeyPatch) -> None:
     """The container DockerSpawner creates: labels, root for setup, host network, binds, limits, env."""
-    monkeypatch.setattr(LTIContainerSpawner, "_client", docker.APIClient(base_url="unix:///nonexistent", version="1.43"))
+    monkeypatch.setattr(
+        LTIContainerSpawner, "_client", docker.APIClient(base_url="unix:///nonexistent", version="1.43")
+    )
     s = make_spawner(cmd=["/start.sh"])
     s.cmd = ["/start.sh"]
     spec = s.prepare(lti11(**COURSE))

@@ -59,8 +59,20 @@ def test_show(runner, pfile):
 
 
 def test_mounts_json(runner, pfile):
-    result = run(runner, "mounts", pfile, "--user", "s1", "--json", "--course", "98", "--host", "el.mml.tuis.ac.jp",
-                 "--at", "999")
+    result = run(
+        runner,
+        "mounts",
+        pfile,
+        "--user",
+        "s1",
+        "--json",
+        "--course",
+        "98",
+        "--host",
+        "el.mml.tuis.ac.jp",
+        "--at",
+        "999",
+    )
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
     assert [(m["kind"], m["name"], m["access"], m["link"], m["full_name"], m["closed"]) for m in got] == [
@@ -105,9 +117,13 @@ def test_edit_commands(runner, pfile):
 
 def test_edit_errors_change_nothing(runner, pfile):
     before = pfile.read_bytes()
-    for args in [("set", pfile, "lms_cpulimit", "many"), ("unset", pfile, "lms_image"),
-                 ("add-volume", pfile, "vol", "kadai", "x"), ("remove-volume", pfile, "prs", "none"),
-                 ("add-volume", pfile, "disk", "a", "x")]:
+    for args in [
+        ("set", pfile, "lms_cpulimit", "many"),
+        ("unset", pfile, "lms_image"),
+        ("add-volume", pfile, "vol", "kadai", "x"),
+        ("remove-volume", pfile, "prs", "none"),
+        ("add-volume", pfile, "disk", "a", "x"),
+    ]:
         result = run(runner, *args)
         assert result.exit_code in (1, 2), args
         assert "error" in result.stderr.lower()

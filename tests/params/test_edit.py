@@ -42,8 +42,14 @@ def test_set_empty_access_removes_the_volume():
 
 
 def test_set_refuses_bad_values_and_line_breaks():
-    for key, value in [("lms_cpulimit", "x"), ("lms_memlimit", "big"), ("lms_vol_表示名", "a"),
-                       ("lms_users", "a\nlms_teachers=evil"), ("a=b", "c"), ("", "x")]:
+    for key, value in [
+        ("lms_cpulimit", "x"),
+        ("lms_memlimit", "big"),
+        ("lms_vol_表示名", "a"),
+        ("lms_users", "a\nlms_teachers=evil"),
+        ("a=b", "c"),
+        ("", "x"),
+    ]:
         with pytest.raises(ParamsError):
             set_param(TEACHER_TEXT, key, value)
 
@@ -71,8 +77,15 @@ def test_add_volume_after_the_same_kind():
 
 @pytest.mark.parametrize(
     "kind, name, access",
-    [("vol", "x", "dup"), ("disk", "a", "x"), ("vol", "Bad", "x"), ("vol", "a", ""), ("vol", "a", "a b"),
-     ("vol", "a", "a/b"), ("vol", "a", "a;b")],
+    [
+        ("vol", "x", "dup"),
+        ("disk", "a", "x"),
+        ("vol", "Bad", "x"),
+        ("vol", "a", ""),
+        ("vol", "a", "a b"),
+        ("vol", "a", "a/b"),
+        ("vol", "a", "a;b"),
+    ],
 )
 def test_add_volume_refuses(kind, name, access):
     with pytest.raises(ParamsError):

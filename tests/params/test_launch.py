@@ -40,11 +40,13 @@ def test_lti11_launch_equals_the_text():
 
 
 def test_lti11_values_are_sanitised_and_may_be_lists_or_bytes():
-    params, findings = lti11_with_findings({
-        "custom_lms_users": ["x", "a b"],
-        "custom_lms_image": b"img;rm -rf",
-        "custom_lms_vol_a": "x\ny:u1",
-    })
+    params, findings = lti11_with_findings(
+        {
+            "custom_lms_users": ["x", "a b"],
+            "custom_lms_image": b"img;rm -rf",
+            "custom_lms_vol_a": "x\ny:u1",
+        }
+    )
     assert params.users == ("a", "b")
     assert params.image == "imgrm -rf"
     assert params.volumes == [VolumeParam("vol", "a", "x_y", ("u1",))]
@@ -54,7 +56,9 @@ def test_lti11_values_are_sanitised_and_may_be_lists_or_bytes():
 def test_lti13_launch_equals_the_text():
     claims = {
         "sub": "42",
-        "https://purl.imsglobal.org/spec/lti/claim/roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"],
+        "https://purl.imsglobal.org/spec/lti/claim/roles": [
+            "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+        ],
         LTI13_CUSTOM_CLAIM: {
             "lms_users": "*",
             "lms_teachers": "iseki",

@@ -98,9 +98,7 @@ def test_no_written_value_contains_a_forbidden_character(text):
 
 # -- arbitrary models ---------------------------------------------------------------------
 
-_clean_char = st.characters(
-    blacklist_categories=("Cs", "Cc"), blacklist_characters=SPEC_FORBIDDEN + "\x85\u2028\u2029"
-)
+_clean_char = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters=SPEC_FORBIDDEN + "\x85\u2028\u2029")
 _clean = st.text(_clean_char, max_size=12).filter(is_clean_value)
 _user = st.one_of(st.just("*"), st.text(_clean_char, min_size=1, max_size=8).filter(is_user_token))
 _users = st.lists(_user, max_size=4).map(tuple)

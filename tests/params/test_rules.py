@@ -11,14 +11,14 @@ from ipynb_tools.volumes.naming import VolumeNameError
 # users: a (in lms_users), b (listed in the volume only), t (teacher), z (nobody)
 # per-volume list         lms_users  who mounts
 TABLE = [
-    ("", "a", {"a", "t"}),                  # no list: lms_users + teachers
-    ("", "*", {"a", "b", "t", "z"}),        # no list, lms_users=*: everyone
-    ("", "", {"t"}),                        # no list, lms_users empty: teachers only
-    (":b", "a", {"b"}),                     # list: only listed users, teachers NOT added
-    (":b,t", "a", {"b", "t"}),              # a teacher mounts when listed
-    (":*", "", {"a", "b", "t", "z"}),       # '*' in the list: everyone
-    (":", "a", {"a", "t"}),                 # empty list = no list
-    (":b", "*", {"b"}),                     # lms_users=* does not override a list
+    ("", "a", {"a", "t"}),  # no list: lms_users + teachers
+    ("", "*", {"a", "b", "t", "z"}),  # no list, lms_users=*: everyone
+    ("", "", {"t"}),  # no list, lms_users empty: teachers only
+    (":b", "a", {"b"}),  # list: only listed users, teachers NOT added
+    (":b,t", "a", {"b", "t"}),  # a teacher mounts when listed
+    (":*", "", {"a", "b", "t", "z"}),  # '*' in the list: everyone
+    (":", "a", {"a", "t"}),  # empty list = no list
+    (":b", "*", {"b"}),  # lms_users=* does not override a list
 ]
 
 
@@ -43,7 +43,7 @@ LINKS = [
     ("vol", "課題", "課題", "課題"),
     ("vol", "-教材", None, "教材"),
     ("prs", "-作業", None, "作業"),
-    ("sub", "-提出", "提出", "提出"),     # '-' is not a marker on submit volumes
+    ("sub", "-提出", "提出", "提出"),  # '-' is not a marker on submit volumes
     ("vol", ".", "lms_vol_x_98_lms.example.jp", "lms_vol_x_98_lms.example.jp"),
     ("prs", "-.", None, "lms_prs_x_98_lms.example.jp"),
     ("vol", "-", None, None),
@@ -75,8 +75,10 @@ def test_bad_course_is_the_naming_modules_error():
 
 def test_closing_times():
     params = parse("lms_users=*\nlms_sub_x=提出\nlms_sub_x_close=1000\nlms_sub_y=出す\nlms_vol_x=課題")
+
     def state(at):
         return [(m.kind, m.name, m.closed, m.close_time) for m in mounts(params, "s", teacher=False, at=at)]
+
     assert state(999) == [("sub", "x", False, 1000), ("sub", "y", False, None), ("vol", "x", False, None)]
     assert state(1000) == state(999)  # the closing second is still open
     assert state(1001)[0] == ("sub", "x", True, 1000)
@@ -94,5 +96,12 @@ def test_last_entry_wins_and_order_is_kept():
 
 def test_mount_to_dict():
     m = Mount("vol", "a", "-x", None, None, False, None)
-    assert m.to_dict() == {"kind": "vol", "name": "a", "access": "-x", "link": None, "full_name": None,
-                           "closed": False, "close_time": None}
+    assert m.to_dict() == {
+        "kind": "vol",
+        "name": "a",
+        "access": "-x",
+        "link": None,
+        "full_name": None,
+        "closed": False,
+        "close_time": None,
+    }

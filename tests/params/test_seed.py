@@ -41,12 +41,20 @@ def test_seed_template_parses_and_reports_the_placeholders():
     assert params.volumes == []
     # NAME 表示名 ("display name") has no a-z0-9: errors, and the lines are kept, not lost
     assert [(f.severity, f.line) for f in findings if "NAME" in f.message] == [
-        ("error", 7), ("error", 8), ("error", 9), ("error", 10), ("error", 11)
+        ("error", 7),
+        ("error", 8),
+        ("error", 9),
+        ("error", 10),
+        ("error", 11),
     ]
     typo = [f for f in findings if f.line == 12]
     assert typo and "did you mean lms_sessioninfo" in typo[0].message
     assert params.others == [
-        "lms_vol_表示名=", "lms_prs_表示名=", "lms_sub_表示名=", "lms_prs_表示名=", "lms_sub_表示名_close=",
+        "lms_vol_表示名=",
+        "lms_prs_表示名=",
+        "lms_sub_表示名=",
+        "lms_prs_表示名=",
+        "lms_sub_表示名_close=",
         "lms_sessionifo=",
     ]
     assert format_params(params) == (

@@ -73,12 +73,19 @@ def test_users_listed_in_a_volume_but_not_in_lms_users():
 
 
 def test_teacher_star_empty_users_and_empty_teachers():
-    assert [f.severity for f in validate("lms_users=\nlms_teachers=*\nlms_vol_a=x", now=NOW)
-            if "everyone is a teacher" in f.message] == ["warning"]
-    assert [f.severity for f in validate("lms_users=\nlms_teachers=t\nlms_vol_a=x", now=NOW)
-            if "lms_users is empty" in f.message] == ["info"]
-    assert [f.severity for f in validate("lms_users=*\nlms_vol_a=x", now=NOW)
-            if "nobody can write" in f.message] == ["warning"]
+    assert [
+        f.severity
+        for f in validate("lms_users=\nlms_teachers=*\nlms_vol_a=x", now=NOW)
+        if "everyone is a teacher" in f.message
+    ] == ["warning"]
+    assert [
+        f.severity
+        for f in validate("lms_users=\nlms_teachers=t\nlms_vol_a=x", now=NOW)
+        if "lms_users is empty" in f.message
+    ] == ["info"]
+    assert [f.severity for f in validate("lms_users=*\nlms_vol_a=x", now=NOW) if "nobody can write" in f.message] == [
+        "warning"
+    ]
 
 
 def test_future_closing_time_is_fine_and_validation_of_a_model():

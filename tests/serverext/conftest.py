@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from traitlets.config import Config
-
 from pytest_jupyter.jupyter_server import *  # noqa: F401,F403  (fixtures + async test hooks)
+from traitlets.config import Config
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 HOST = "lms.example.ac.jp"
@@ -74,9 +73,7 @@ def course(jp_root_dir: Path, jp_home_dir: Path, jp_environ, monkeypatch: pytest
     monkeypatch.setenv("JUPYTERHUB_USER", "alice")
     monkeypatch.setenv("NB_USER", "alice")
     monkeypatch.setenv("NB_WRKDIR", str(jp_root_dir))
-    monkeypatch.setenv(
-        "NB_SUBMITS", f".volumes/{OPEN_FULL}:{OPEN_ACCESS} .volumes/{CLOSED_FULL}:{CLOSED_ACCESS}"
-    )
+    monkeypatch.setenv("NB_SUBMITS", f".volumes/{OPEN_FULL}:{OPEN_ACCESS} .volumes/{CLOSED_FULL}:{CLOSED_ACCESS}")
     monkeypatch.setenv("NB_SUBMITS_CLOSE", f"{CLOSED_FULL}={CLOSED_AT}")
     for name in ("IPYNB_SUBMIT_NAME_FORMAT", "IPYNB_SUBMIT_MAX_MB", "NB_UMASK"):
         monkeypatch.delenv(name, raising=False)

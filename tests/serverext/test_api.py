@@ -164,8 +164,16 @@ async def test_missing_file_is_404(jp_fetch, course: Course) -> None:
     assert body["message"] == "nope.ipynb: no such file"
 
 
-@pytest.mark.parametrize("body", [[], {"target": OPEN_ACCESS}, {"path": 3}, {"path": "kadai-1.ipynb", "extra": 1},
-                                  {"path": "kadai-1.ipynb", "target": 5}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {"target": OPEN_ACCESS},
+        {"path": 3},
+        {"path": "kadai-1.ipynb", "extra": 1},
+        {"path": "kadai-1.ipynb", "target": 5},
+    ],
+)
 async def test_malformed_requests_are_400(jp_fetch, course: Course, body) -> None:
     code, reply = await error_of(post_submit(jp_fetch, body))
     assert code == 400
@@ -184,7 +192,13 @@ async def test_path_outside_the_server_root_is_refused(jp_fetch, course: Course,
     (course.root / "link.ipynb").symlink_to(outside / "secret.ipynb")
     (course.root / "linkdir").symlink_to(outside)
     rel = os.path.relpath(outside / "secret.ipynb", course.root)
-    for path in (rel, "../outside/secret.ipynb", "link.ipynb", "linkdir/secret.ipynb", "sub/../../outside/secret.ipynb"):
+    for path in (
+        rel,
+        "../outside/secret.ipynb",
+        "link.ipynb",
+        "linkdir/secret.ipynb",
+        "sub/../../outside/secret.ipynb",
+    ):
         code, body = await error_of(post_submit(jp_fetch, {"path": path, "target": OPEN_ACCESS}))
         assert code == 403, path
         assert body["message"] == f"{path}: outside the server root; only files under it can be submitted"
@@ -226,22 +240,37 @@ async def test_unauthenticated_requests_are_refused(jp_fetch, course: Course, me
 
 async def test_wrong_token_is_refused(jp_fetch, course: Course) -> None:
     with pytest.raises(HTTPClientError) as info:
-        await jp_fetch(*API, "submit", method="POST", body=json.dumps({"path": "kadai-1.ipynb", "target": OPEN_ACCESS}),
-                       headers={"Authorization": "token not-the-token"})
+        await jp_fetch(
+            *API,
+            "submit",
+            method="POST",
+            body=json.dumps({"path": "kadai-1.ipynb", "target": OPEN_ACCESS}),
+            headers={"Authorization": "token not-the-token"},
+        )
     assert info.value.code == 403
     assert files(course.open_dir) == []
 
 
 async def test_cookie_post_without_xsrf_is_refused(jp_fetch, jp_serverapp, course: Course) -> None:
     """A browser session (cookie, no token) must send the XSRF token, as for every jupyter_server POST."""
-    login = await jp_fetch("login", params={"token": jp_serverapp.identity_provider.token}, headers={"Authorization": ""},
-                           follow_redirects=False, raise_error=False)
+    login = await jp_fetch(
+        "login",
+        params={"token": jp_serverapp.identity_provider.token},
+        headers={"Authorization": ""},
+        follow_redirects=False,
+        raise_error=False,
+    )
     cookies = [c.split(";", 1)[0] for c in login.headers.get_list("Set-Cookie")]
     session = [c for c in cookies if not c.startswith("_xsrf=")]
     assert session, cookies
     with pytest.raises(HTTPClientError) as info:
-        await jp_fetch(*API, "submit", method="POST", body=json.dumps({"path": "kadai-1.ipynb", "target": OPEN_ACCESS}),
-                       headers={"Authorization": "", "Cookie": "; ".join(session)})
+        await jp_fetch(
+            *API,
+            "submit",
+            method="POST",
+            body=json.dumps({"path": "kadai-1.ipynb", "target": OPEN_ACCESS}),
+            headers={"Authorization": "", "Cookie": "; ".join(session)},
+        )
     assert info.value.code == 403
     assert files(course.open_dir) == []
     # with the XSRF cookie and header, the same browser session may submit
@@ -250,9 +279,13 @@ async def test_cookie_post_without_xsrf_is_refused(jp_fetch, jp_serverapp, cours
         page = await jp_fetch("tree", headers={"Authorization": "", "Cookie": "; ".join(session)}, raise_error=False)
         xsrf = [c.split(";", 1)[0] for c in page.headers.get_list("Set-Cookie") if c.startswith("_xsrf=")]
     assert xsrf
-    response = await jp_fetch(*API, "submit", method="POST", body=json.dumps({"path": "kadai-1.ipynb", "target": OPEN_ACCESS}),
-                              headers={"Authorization": "", "Cookie": "; ".join(session + xsrf),
-                                       "X-XSRFToken": xsrf[0].split("=", 1)[1]})
+    response = await jp_fetch(
+        *API,
+        "submit",
+        method="POST",
+        body=json.dumps({"path": "kadai-1.ipynb", "target": OPEN_ACCESS}),
+        headers={"Authorization": "", "Cookie": "; ".join(session + xsrf), "X-XSRFToken": xsrf[0].split("=", 1)[1]},
+    )
     assert response.code == 201
 
 
@@ -274,7 +307,7 @@ async def test_submissions_with_receipts_and_history(jp_fetch, course: Course) -
     assert current["sha256"] == second["receipt"]["sha256"]
     assert current["kept"] is False
     assert body["kept"] == []
-    assert [r["sha256"] for r in body["receipts"]] [-1] == second["receipt"]["sha256"]
+    assert [r["sha256"] for r in body["receipts"]][-1] == second["receipt"]["sha256"]
     assert len(body["receipts"]) == 2 and all(r["event"] == "submit" for r in body["receipts"])
 
     _, with_history = await get(jp_fetch, "submissions", params={"history": "1"})

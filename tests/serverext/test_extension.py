@@ -14,10 +14,9 @@ from jupyter_server.utils import url_path_join
 from tornado.httputil import HTTPHeaders, HTTPServerRequest, RequestStartLine
 from traitlets.config import Config
 
-from ipynb_tools.environ import EnvironmentContractError
+from ipynb_tools.environ import EnvironmentContractError, read_umask_file
 from ipynb_tools.serverext import _jupyter_server_extension_points
 from ipynb_tools.serverext.handlers import TargetsHandler
-from ipynb_tools.environ import read_umask_file
 from ipynb_tools.serverext.umask import apply_user_umask, user_umask
 
 from .conftest import Course
@@ -27,13 +26,17 @@ CONFIG_FILE = REPO / "jupyter-config" / "jupyter_server_config.d" / "ipynb_tools
 
 
 def test_config_data_file_enables_the_extension() -> None:
-    assert json.loads(CONFIG_FILE.read_text()) == {"ServerApp": {"jpserver_extensions": {"ipynb_tools.serverext": True}}}
+    assert json.loads(CONFIG_FILE.read_text()) == {
+        "ServerApp": {"jpserver_extensions": {"ipynb_tools.serverext": True}}
+    }
     assert _jupyter_server_extension_points() == [{"module": "ipynb_tools.serverext"}]
 
 
 def test_pyproject_ships_the_config_file_where_jupyter_reads_it() -> None:
     data_files = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
-    assert "jupyter-config/jupyter_server_config.d/ipynb_tools.json" in data_files["etc/jupyter/jupyter_server_config.d"]
+    assert (
+        "jupyter-config/jupyter_server_config.d/ipynb_tools.json" in data_files["etc/jupyter/jupyter_server_config.d"]
+    )
 
 
 async def test_installed_config_file_loads_the_extension(
@@ -47,8 +50,9 @@ async def test_installed_config_file_loads_the_extension(
     assert "ipynb_tools.serverext" in app.extension_manager.extensions
     assert app.extension_manager.extensions["ipynb_tools.serverext"].enabled
     uri = url_path_join(jp_base_url, "ipynb-tools/api/targets")
-    request = HTTPServerRequest(start_line=RequestStartLine("GET", uri, "HTTP/1.1"),
-                                headers=HTTPHeaders({"Host": "127.0.0.1"}))
+    request = HTTPServerRequest(
+        start_line=RequestStartLine("GET", uri, "HTTP/1.1"), headers=HTTPHeaders({"Host": "127.0.0.1"})
+    )
     assert app.web_app.find_handler(request).handler_class is TargetsHandler
 
 

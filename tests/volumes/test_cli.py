@@ -50,7 +50,10 @@ def test_create_ls_inspect_rm(engine, course):
 
     removed = run("rm", "abc", *base)
     assert removed.exit_code == 0
-    assert removed.stdout.splitlines() == [f"removed lms_vol_abc_{course}_{HOST}", f"removed lms_sub_abc_{course}_{HOST}"]
+    assert removed.stdout.splitlines() == [
+        f"removed lms_vol_abc_{course}_{HOST}",
+        f"removed lms_sub_abc_{course}_{HOST}",
+    ]
     assert [d["name"] for d in json.loads(run("ls", "--json", *base).stdout)] == ["xyz"]
 
 
@@ -60,7 +63,10 @@ def test_create_from_params_file(engine, course, tmp_path):
     base = ["--course", course, "--host", HOST, "--engine-url", engine.url]
     result = run("create", "--params", str(params), *base)
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines() == [f"created lms_vol_abc_{course}_{HOST}", f"created lms_sub_abc_{course}_{HOST}"]
+    assert result.stdout.splitlines() == [
+        f"created lms_vol_abc_{course}_{HOST}",
+        f"created lms_sub_abc_{course}_{HOST}",
+    ]
     assert "skipped lms_prs_abc" in result.stderr
     data = json.loads(run("ls", "--json", *base).stdout)
     assert sorted(d["full_name"] for d in data) == sorted(
@@ -78,9 +84,14 @@ def test_rm_in_use_names_the_container_and_exits_1(docker_engine, tiny_image, co
     client = docker_engine.client()
     base = ["--course", course, "--host", HOST, "--engine-url", docker_engine.url]
     run("create", "sub_hw", *base)
-    box = client.containers.run(tiny_image, ["sleep", "300"], detach=True, network_mode="none",
-                                name=f"jupyterhub-{course}-alice",
-                                volumes={f"lms_sub_hw_{course}_{HOST}": {"bind": "/s", "mode": "rw"}})
+    box = client.containers.run(
+        tiny_image,
+        ["sleep", "300"],
+        detach=True,
+        network_mode="none",
+        name=f"jupyterhub-{course}-alice",
+        volumes={f"lms_sub_hw_{course}_{HOST}": {"bind": "/s", "mode": "rw"}},
+    )
     try:
         listed = run("ls", *base).stdout
         assert f"jupyterhub-{course}-alice (running)" in listed
@@ -102,7 +113,8 @@ def test_unreachable_engine_exits_nonzero_one_line(tmp_path):
     exe = str(Path(sys.executable).with_name("ipynb-tools"))
     proc = subprocess.run(
         [exe, "volumes", "rm", "abc", "--course", "98", "--host", HOST, "--engine-url", f"unix://{tmp_path}/none.sock"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 1
     assert proc.stdout == ""

@@ -82,7 +82,8 @@ def test_unlabelled_volumes_are_listed_exactly_and_removed_only_by_full_name(eng
     client.volumes.create(VolumeName("sub", "legacy", f"x_{course}", HOST).full)  # name contains ours
     client.volumes.create(VolumeName("sub", "legacy", course, "other." + HOST).full)
     client.volumes.create(  # labels that say it is another course's: never ours
-        VolumeName("vol", "claimed", course, HOST).full, labels={LABEL_COURSE: other, LABEL_HOST: HOST})
+        VolumeName("vol", "claimed", course, HOST).full, labels={LABEL_COURSE: other, LABEL_HOST: HOST}
+    )
     with eng.connect(engine.url) as e:
         assert names(eng.list_volumes(e, course, HOST)) == [ours]
         with pytest.raises(eng.VolumeNotFound):
@@ -181,7 +182,11 @@ def test_volume_in_use_is_refused_unless_forced(engine, image_for, course):
         full = eng.create_volume(e, "sub", "busy", course, HOST).full_name
         eng.create_volume(e, "vol", "busy", course, HOST)
         box = client.containers.run(
-            tiny_image, ["sleep", "300"], name=f"student-{course}", detach=True, network_mode="none",
+            tiny_image,
+            ["sleep", "300"],
+            name=f"student-{course}",
+            detach=True,
+            network_mode="none",
             volumes={full: {"bind": "/data", "mode": "rw"}},
         )
         try:
@@ -208,8 +213,13 @@ def test_stopped_container_also_blocks_removal(engine, image_for, course):
     client = engine.client()
     with eng.connect(engine.url) as e:
         full = eng.create_volume(e, "vol", "st", course, HOST).full_name
-        box = client.containers.create(tiny_image, ["true"], volumes={full: {"bind": "/d", "mode": "ro"}},
-                                       network_mode="none", name=f"stopped-{course}")
+        box = client.containers.create(
+            tiny_image,
+            ["true"],
+            volumes={full: {"bind": "/d", "mode": "ro"}},
+            network_mode="none",
+            name=f"stopped-{course}",
+        )
         try:
             with pytest.raises(eng.VolumeInUse, match=f"in use by stopped-{course} \\((created|configured|exited)\\)"):
                 eng.remove_volumes(e, ["vol_st"], course, HOST)
@@ -298,8 +308,10 @@ def test_engine_calls_do_not_grow_with_volumes(engine, courses):
     with eng.connect(engine.url) as e:
         sent = []
         original = e.client.api.send
-        e.client.api.send = lambda request, **kw: (sent.append(request.method + " " + request.path_url.split("?")[0]),
-                                                   original(request, **kw))[1]
+        e.client.api.send = lambda request, **kw: (
+            sent.append(request.method + " " + request.path_url.split("?")[0]),
+            original(request, **kw),
+        )[1]
         wanted = [VolumeName(k, f"n{i}", c, HOST) for c in (course, other) for i in range(15) for k in ("vol", "sub")]
         eng.create_volumes(e, wanted)
         assert len(sent) == 1 + 60
