@@ -1,22 +1,32 @@
-"""Atomic file replacement: temp file in the same directory, fsync, rename.
+"""Atomic file replacement by path, with the project's errors: temp file in the same directory, fsync, rename.
 
 A crash, a kill or a full disk leaves either the old file or the new one,
 never a partial one. Every tool that writes a file the user cares about
 (notebooks, parameter files, manifests, score tables) writes through here.
+The system calls (temp file, copy, rename, directory flush) are
+:mod:`ipynb_tools.fileops`'s; this module adds the path rules (keep the old
+file's mode and owner, refuse a symlink or a directory) and turns failures
+into one :class:`~ipynb_tools.errors.WriteError` line.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import SymlinkError, WriteError
+from .errors import SymlinkError, WriteError, os_reason
+from .fileops import TEMP_SUFFIX, copy_fd, fsync_directory, open_temp, rename_into_place, unlink_quiet, write_all
 
-TEMP_SUFFIX = ".ipynb-tools-tmp"
+__all__ = [
+    "TEMP_SUFFIX",
+    "atomic_copy_file",
+    "atomic_write_bytes",
+    "atomic_write_from",
+    "atomic_write_text",
+    "current_umask",
+]
 
 
 def current_umask() -> int:
@@ -34,14 +44,7 @@ def atomic_write_bytes(
     replace_symlink: bool = False,
 ) -> None:
     """Replace ``path`` with ``data`` atomically (see :func:`atomic_write_from`)."""
-
-    def write(fd: int) -> None:
-        view = memoryview(data)
-        while view:
-            written = os.write(fd, view)
-            view = view[written:]
-
-    atomic_write_from(path, write, mode=mode, replace_symlink=replace_symlink)
+    atomic_write_from(path, lambda fd: write_all(fd, data), mode=mode, replace_symlink=replace_symlink)
 
 
 def atomic_copy_file(
@@ -50,19 +53,11 @@ def atomic_copy_file(
     *,
     mode: int | None = None,
 ) -> None:
-    """Copy ``source`` over ``path`` atomically, streaming (large data files never sit in memory)."""
+    """Copy ``source`` over ``path`` atomically, in the kernel (large data files never sit in memory)."""
 
     def write(fd: int) -> None:
         with open(source, "rb") as src:
-            offset = 0
-            try:
-                while sent := os.sendfile(fd, src.fileno(), offset, 1 << 24):
-                    offset += sent
-            except OSError as exc:
-                if offset or exc.errno not in (errno.EINVAL, errno.ENOSYS):
-                    raise
-                while chunk := src.read(1 << 20):  # filesystems without sendfile
-                    os.write(fd, chunk)
+            copy_fd(src.fileno(), fd, os.fstat(src.fileno()).st_size)
 
     atomic_write_from(path, write, mode=mode)
 
@@ -81,6 +76,7 @@ def atomic_write_from(
     explicitly always wins. A symlink at ``path`` is refused unless
     ``replace_symlink``: renaming over it would silently turn a link into a
     file, and writing through it could write somewhere the caller did not mean.
+    Raises :class:`WriteError` (or :class:`SymlinkError`) with the old file unchanged.
     """
     target = Path(path)
     directory = target.parent
@@ -90,7 +86,7 @@ def atomic_write_from(
     except FileNotFoundError:
         old = None
     except OSError as exc:
-        raise WriteError(target, exc.strerror or str(exc)) from exc
+        raise WriteError(target, os_reason(exc)) from exc
     if old is not None and stat.S_ISLNK(old.st_mode) and not replace_symlink:
         raise SymlinkError(target, "is a symlink; refusing to replace it")
     if old is not None and stat.S_ISDIR(old.st_mode):
@@ -103,9 +99,9 @@ def atomic_write_from(
             mode = 0o666 & ~current_umask()
 
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=directory)
+        fd, tmp = open_temp(str(target))
     except OSError as exc:
-        raise WriteError(target, f"cannot create a temporary file in {directory}: {exc.strerror or exc}") from exc
+        raise WriteError(target, f"cannot create a temporary file in {directory}: {os_reason(exc)}") from exc
     try:
         try:
             write(fd)
@@ -115,15 +111,11 @@ def atomic_write_from(
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, target)
+        rename_into_place(tmp, str(target))
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        unlink_quiet(tmp)
         if isinstance(exc, OSError):
-            reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            raise WriteError(target, f"write failed ({reason}); the old file is unchanged") from exc
+            raise WriteError(target, f"write failed ({os_reason(exc)}); the old file is unchanged") from exc
         raise
     fsync_directory(directory)
 
@@ -131,23 +123,3 @@ def atomic_write_from(
 def atomic_write_text(path: str | os.PathLike[str], text: str, **kwargs: object) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"), **kwargs)  # type: ignore[arg-type]
-
-
-def fsync_directory(directory: str | os.PathLike[str]) -> None:
-    """Make a rename in ``directory`` durable (best effort: some filesystems refuse)."""
-    try:
-        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        fsync_directory_fd(dfd)
-    finally:
-        os.close(dfd)
-
-
-def fsync_directory_fd(dfd: int) -> None:
-    """:func:`fsync_directory` for a directory already open (the caller closes ``dfd``)."""
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass

@@ -8,6 +8,7 @@ Domain packages subclass these where they need finer types.
 
 from __future__ import annotations
 
+import errno
 import os
 
 
@@ -66,3 +67,12 @@ class TooLargeError(NotebookError):
 
 class WriteError(FileProblem):
     """Writing a file failed; the old content (if any) is untouched."""
+
+
+def os_reason(exc: OSError) -> str:
+    """The project's one-line reason for a failed system call: ``disk full`` for ``ENOSPC``, else the
+    system's text (``Permission denied``...), else ``str(exc)``. Messages put it after the file and
+    what was being done: ``<path>: cannot read (<reason>)``."""
+    if exc.errno == errno.ENOSPC:
+        return "disk full"
+    return exc.strerror or str(exc)

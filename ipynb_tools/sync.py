@@ -34,8 +34,6 @@ directory.
 
 from __future__ import annotations
 
-import ctypes
-import hashlib
 import json
 import os
 import re
@@ -48,16 +46,30 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import TEMP_SUFFIX, atomic_write_bytes, current_umask
+from .atomic import atomic_write_bytes, current_umask
 from .deploy import CHECKPOINTS, NOTEBOOK_SUFFIX, number_cells
-from .errors import FileProblem, IpynbToolsError
+from .errors import FileProblem, IpynbToolsError, os_reason
+from .fileops import (
+    TEMP_SUFFIX,
+    copy_and_hash,
+    copy_fd,
+    hash_file,
+    open_regular,
+    open_temp,
+    read_all,
+    read_file,
+    rename_into_place,
+    sha256_hex,
+    syncfs,
+    unlink_quiet,
+    write_all,
+)
 from .notebook import code_cells, notebook_bytes, parse_notebook
 from .tags import FILENAME_PREFIX, cell_codenum, cell_tags, filename_tag
 
 #: The manifest, hidden in the personal directory's top level.
 MANIFEST_NAME = ".ipynb-tools-sync.json"
 MANIFEST_VERSION = 1
-CHUNK = 1 << 20
 #: Data files up to this size are copied in the kernel and hashed on a second thread (_Syncer.hash_later).
 DEFERRED_HASH_MAX = 8 << 20
 DEFERRED_HASH_QUEUE = 32
@@ -147,14 +159,13 @@ def read_manifest(dest: Path) -> tuple[dict[str, Entry], str | None]:
     """The manifest of ``dest`` (empty when missing) and a warning when it was unusable."""
     path = dest / MANIFEST_NAME
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        raw = read_file(path)
     except FileNotFoundError:
         return {}, None
     except OSError as exc:
-        return {}, f"{path}: unusable manifest ({exc.strerror or exc}); starting afresh"
+        return {}, f"{path}: unusable manifest ({os_reason(exc)}); starting afresh"
     try:
-        with os.fdopen(fd, "rb") as fh:
-            data = json.loads(fh.read())
+        data = json.loads(raw)
         files = data["files"]
         return {rel: Entry.from_json(e) for rel, e in files.items()}, None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
@@ -245,36 +256,14 @@ class Rendered:
 def render(src: Path, name: str) -> Rendered:
     """Hash a task file (and, for notebooks, compute the corrected bytes) without writing."""
     if name.endswith(NOTEBOOK_SUFFIX):
-        raw = _read_all(src)
-        src_sha = hashlib.sha256(raw).hexdigest()
+        raw = read_file(src)
+        src_sha = sha256_hex(raw)
         fixed = fix_notebook_tags(raw, name)
         if fixed is None:
             return Rendered(src_sha, src_sha, None)
-        return Rendered(src_sha, hashlib.sha256(fixed).hexdigest(), fixed)
-    sha = _hash_file(src)
+        return Rendered(src_sha, sha256_hex(fixed), fixed)
+    sha = hash_file(src)
     return Rendered(sha, sha, None)
-
-
-def _read_all(path: Path) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as fh:
-        return fh.read()
-
-
-def _hash_file(path: str | os.PathLike[str]) -> str:
-    h = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-    try:
-        while True:
-            n = os.readv(fd, [buf])
-            if not n:
-                break
-            h.update(view[:n])
-    finally:
-        os.close(fd)
-    return h.hexdigest()
 
 
 # -- the walk ----------------------------------------------------------------------------------------
@@ -289,7 +278,7 @@ def iter_task_files(source: Path, rel: str = "") -> Iterator[tuple[str, os.DirEn
     try:
         entries = sorted(os.scandir(source / rel if rel else source), key=lambda e: e.name)
     except OSError as exc:
-        raise FileProblem(source / rel, f"cannot list directory ({exc.strerror or exc})") from None
+        raise FileProblem(source / rel, f"cannot list directory ({os_reason(exc)})") from None
     for entry in entries:
         if _skipped_name(entry.name):
             continue
@@ -324,7 +313,6 @@ class _Syncer:
         self.wrote = False
         self.ready_dirs: set[str] = {""}
         self.hasher: ThreadPoolExecutor | None = None
-        self.temp_counter = 0
         self.pending: deque[tuple[Entry, Future[str]]] = deque()
 
     def add(self, rel: str, action: str, detail: str = "") -> None:
@@ -374,7 +362,7 @@ class _Syncer:
                         manifest[job[0]] = entry_
         self.finish_hashes()
         if self.wrote and self.durable:
-            _syncfs(self.dest)
+            syncfs(self.dest)
         if manifest != original or not (self.dest / MANIFEST_NAME).exists():
             write_manifest(self.dest, manifest, self.source)
         self.report.seconds = time.monotonic() - start
@@ -390,7 +378,7 @@ class _Syncer:
                         and entry.name.endswith(TEMP_SUFFIX)
                         and entry.is_file(follow_symlinks=False)
                     ):
-                        _unlink_quietly(entry.path)
+                        unlink_quiet(entry.path)
         except (FileNotFoundError, NotADirectoryError):
             pass
 
@@ -414,7 +402,7 @@ class _Syncer:
             # The student has not touched the copy.
             return self.plan_untouched(rel, src_st, known, "", "task file touched, content unchanged")
         # The copy's stat changed (or there is no record): look at the content.
-        dst_sha = _hash_file(target)
+        dst_sha = hash_file(target)
         if known is not None and dst_sha == known.dst_sha:
             known.dst = fingerprint(dst_st)
             return self.plan_untouched(rel, src_st, known, "copy touched, content unchanged", "content unchanged")
@@ -504,63 +492,39 @@ class _Syncer:
         src_path = f"{self.source}/{rel}"
         target = f"{self.dest}/{rel}"
         name = _basename(rel)
-        src_fd = os.open(src_path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        src_fd, st = open_regular(src_path)
         try:
-            st = os.fstat(src_fd)
             mode = (stat.S_IMODE(st.st_mode) | 0o600) & ~self.umask & 0o777
-            fd, tmp = self.temp_file(target)
+            fd, tmp = open_temp(target)
             try:
-                src_h = hashlib.sha256()
                 if name.endswith(NOTEBOOK_SUFFIX):
-                    raw = _read_fd(src_fd)
-                    src_h.update(raw)
+                    raw = read_all(src_fd)
+                    src_sha = sha256_hex(raw)
                     fixed = fix_notebook_tags(raw, name)
-                    data = raw if fixed is None else fixed
-                    _write_all(fd, data)
-                    dst_sha = src_h.hexdigest() if fixed is None else hashlib.sha256(fixed).hexdigest()
+                    write_all(fd, raw if fixed is None else fixed)
+                    dst_sha = src_sha if fixed is None else sha256_hex(fixed)
                 elif st.st_size <= DEFERRED_HASH_MAX:
-                    _copy_in_kernel(src_fd, fd, st.st_size)
-                    dst_sha = ""  # filled in by finish_hashes()
+                    copy_fd(src_fd, fd, st.st_size)
+                    src_sha = dst_sha = ""  # filled in by finish_hashes()
                 else:
-                    _stream(src_fd, fd, src_h)
-                    dst_sha = src_h.hexdigest()
+                    src_sha = dst_sha = copy_and_hash(src_fd, fd)
                 os.fchmod(fd, mode)
                 os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
-            finally:
-                os.close(fd)
-            try:
-                os.replace(tmp, target)
             except BaseException:
-                _unlink_quietly(tmp)
+                os.close(fd)
+                unlink_quiet(tmp)
                 raise
+            os.close(fd)
+            rename_into_place(tmp, target)
         finally:
             os.close(src_fd)
         self.wrote = True
         # The source's stat as it was when it was opened: if the teacher changed it during
         # the copy, the next sync sees a different stat and looks again.
-        entry = Entry(fingerprint(st), src_h.hexdigest(), fingerprint(os.lstat(target)), dst_sha)
+        entry = Entry(fingerprint(st), src_sha, fingerprint(os.lstat(target)), dst_sha)
         if not dst_sha:
             self.hash_later(entry, target)
         return entry
-
-    def temp_file(self, target: str) -> tuple[int, str]:
-        """Create ``.<name>.<pid>-<n>`` + TEMP_SUFFIX beside ``target`` (O_EXCL: never an existing name).
-
-        Cheaper than ``tempfile.mkstemp``'s random names, and as safe here: the
-        name is unique to this process, and ``O_EXCL|O_NOFOLLOW`` refuses
-        anything already there (a leftover is removed by the next run).
-        """
-        head, _, name = target.rpartition("/")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        while True:
-            with self.lock:
-                self.temp_counter += 1
-                n = self.temp_counter
-            tmp = f"{head}/.{name}.{os.getpid()}-{n}{TEMP_SUFFIX}"
-            try:
-                return os.open(tmp, flags, 0o600), tmp
-            except FileExistsError:
-                continue
 
     def hash_later(self, entry: Entry, copy: str) -> None:
         """Hash a file just copied to ``copy`` on a second thread.
@@ -595,76 +559,9 @@ class _Syncer:
 def _sha256_of_copy(path: str) -> str:
     """SHA-256 of a file sync just wrote, or "" when it cannot be read back (see hash_later)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        return hash_file(path)
     except OSError:
         return ""
-    try:
-        h = hashlib.sha256()
-        while chunk := os.read(fd, CHUNK):
-            h.update(chunk)
-        return h.hexdigest()
-    except OSError:
-        return ""
-    finally:
-        os.close(fd)
-
-
-def _copy_in_kernel(src_fd: int, dst_fd: int, size: int) -> None:
-    """Copy from the current positions to the end without passing the bytes through Python.
-
-    ``copy_file_range`` first (one in-kernel copy, as ``cp`` does); where the
-    filesystem refuses it, ``sendfile`` goes on from wherever it stopped (both
-    calls move the file positions).
-    """
-    left = size
-    try:
-        while left > 0 and (n := os.copy_file_range(src_fd, dst_fd, left)):
-            left -= n
-    except OSError:
-        pass
-    while os.sendfile(dst_fd, src_fd, None, 1 << 24):
-        pass
-
-
-def _stream(src_fd: int, dst_fd: int, h: hashlib._Hash) -> None:
-    """Copy ``src_fd`` to ``dst_fd``, hashing the bytes on the way (one read of each byte).
-
-    (A memory-mapped hash plus ``copy_file_range`` measured no faster here, on tmpfs or ext4.)
-    """
-    buf = bytearray(CHUNK)
-    view = memoryview(buf)
-    while True:
-        n = os.readv(src_fd, [buf])
-        if not n:
-            return
-        h.update(view[:n])
-        chunk = view[:n]
-        while chunk:
-            written = os.write(dst_fd, chunk)
-            chunk = chunk[written:]
-
-
-def _read_fd(fd: int) -> bytes:
-    chunks = []
-    while True:
-        chunk = os.read(fd, CHUNK)
-        if not chunk:
-            return b"".join(chunks)
-        chunks.append(chunk)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _basename(rel: str) -> str:
@@ -681,22 +578,8 @@ def _split_suffix(name: str) -> tuple[str, str]:
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
-        return f"{where}{exc.strerror or exc}"
+        return f"{where}{os_reason(exc)}"
     return str(exc)
-
-
-def _syncfs(path: Path) -> None:
-    """Flush the destination's filesystem once (cheaper than an fsync per file)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            if libc.syncfs(fd) != 0:
-                os.sync()
-        finally:
-            os.close(fd)
-    except (OSError, AttributeError):
-        os.sync()
 
 
 def default_workers() -> int:

@@ -115,7 +115,7 @@ def test_resync_with_nothing_changed_reads_no_file_and_rewrites_no_manifest(dirs
     sync_tree(task, personal)
     manifest_stat = (personal / MANIFEST_NAME).stat()
     calls = []
-    monkeypatch.setattr(sync_mod, "_hash_file", lambda p: calls.append(p) or "")
+    monkeypatch.setattr(sync_mod, "hash_file", lambda p: calls.append(p) or "")
     monkeypatch.setattr(sync_mod, "render", lambda *a: calls.append(a))
     report = sync_tree(task, personal)
     assert set(actions(report).values()) == {UNCHANGED}

@@ -25,8 +25,6 @@ every name of its modules' API, one module per concern:
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import os
 import stat
@@ -36,8 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..atomic import fsync_directory_fd
-from ..errors import FileProblem, IpynbToolsError, TooLargeError
+from ..errors import FileProblem, IpynbToolsError, TooLargeError, os_reason
+from ..fileops import fsync_directory_fd, hash_file, sha256_hex, unlink_quiet
 from ..notebook import read_bytes_safely
 
 # Every public name of the modules below is importable from here (constants included), as from the
@@ -104,7 +102,7 @@ def submit_notebook(
         raw, _ = read_bytes_safely(src, max_bytes=limit)
     except TooLargeError as exc:
         raise TooLargeError(src, f"{exc.problem}; clear large outputs and submit again") from None
-    source_sha = hashlib.sha256(raw).hexdigest()
+    source_sha = sha256_hex(raw)
 
     with _UserState(home_dir(e)) as state:
         moment = _utc(now) if now is not None else datetime.now(UTC)
@@ -115,7 +113,7 @@ def submit_notebook(
         try:
             dfd = os.open(tgt.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
-            raise SubmitError(f"{tgt.path}: cannot open the submit directory ({exc.strerror or exc})") from None
+            raise SubmitError(f"{tgt.path}: cannot open the submit directory ({os_reason(exc)})") from None
         try:
             shown = tgt.path / name
             dst = os.fstat(dfd)
@@ -136,7 +134,7 @@ def submit_notebook(
                     name,
                     prev_when or _iso(datetime.fromtimestamp(existing.st_mtime, UTC)),
                     len(previous),
-                    hashlib.sha256(previous).hexdigest(),
+                    sha256_hex(previous),
                     unchanged=True,
                     close_time=tgt.close_time,
                 )
@@ -152,20 +150,21 @@ def submit_notebook(
                 "tool": f"ipynb_submit {__version__}",
             }
             data = build_copy(raw, src, record)
-            sha = hashlib.sha256(data).hexdigest()
+            sha = sha256_hex(data)
             previous_kept = None
             if previous is not None:
                 prev_time = datetime.fromtimestamp(existing.st_mtime, UTC)  # type: ignore[union-attr]
-                previous_kept = state.keep(tgt, name, previous, hashlib.sha256(previous).hexdigest(), prev_time)
+                previous_kept = state.keep(tgt, name, previous, sha256_hex(previous), prev_time)
             kept = state.keep(tgt, name, data, sha, moment)
             try:
                 warnings = _install(dfd, name, shown, data, dst.st_gid, existing is not None)
             except OSError as exc:
-                _unlink_quiet_path(kept)
-                reason = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-                raise SubmitError(f"{shown}: could not write the copy ({reason}); nothing was submitted") from None
+                unlink_quiet(kept)
+                raise SubmitError(
+                    f"{shown}: could not write the copy ({os_reason(exc)}); nothing was submitted"
+                ) from None
             except BaseException:
-                _unlink_quiet_path(kept)
+                unlink_quiet(kept)
                 raise
             fsync_directory_fd(dfd)
         finally:
@@ -194,15 +193,8 @@ def submit_notebook(
         try:
             state.log({"event": "submit", **receipt.to_json()})
         except OSError as exc:
-            receipt.warnings.append(f"could not append to {state.root / LOG_FILE} ({exc.strerror or exc})")
+            receipt.warnings.append(f"could not append to {state.root / LOG_FILE} ({os_reason(exc)})")
     return receipt
-
-
-def _unlink_quiet_path(path: Path) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def notebooks_in(directory: Path) -> list[Path]:
@@ -210,7 +202,7 @@ def notebooks_in(directory: Path) -> list[Path]:
     try:
         entries = sorted(os.scandir(directory), key=lambda d: d.name)
     except OSError as exc:
-        raise FileProblem(directory, f"cannot list directory ({exc.strerror or exc})") from None
+        raise FileProblem(directory, f"cannot list directory ({os_reason(exc)})") from None
     return [
         Path(e.path)
         for e in entries
@@ -307,11 +299,11 @@ def list_submissions(
 
 
 def _hash_file(path: Path) -> str | None:
+    """The SHA-256 of a regular file (no link followed), or None when it cannot be read."""
     try:
-        raw, _ = read_bytes_safely(path, max_bytes=1 << 40, follow_symlinks=False)
-    except IpynbToolsError:
+        return hash_file(path)
+    except OSError:
         return None
-    return hashlib.sha256(raw).hexdigest()
 
 
 def read_log(env: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:

@@ -17,11 +17,13 @@ import fcntl
 import json
 import os
 import stat
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_bytes
+from ..errors import os_reason
+from ..fileops import open_no_follow, write_all
 from .errors import SubmitError
 from .targets import SubmitTarget
 from .times import _iso
@@ -50,11 +52,11 @@ class _UserState:
             lst = os.lstat(self.root)
             if not stat.S_ISDIR(lst.st_mode) or lst.st_uid != os.geteuid():
                 raise SubmitError(f"{self.root}: not a directory of yours; cannot keep your submissions there")
-            self.fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            self.fd = open_no_follow(self.root / LOCK_FILE, flags=os.O_RDWR | os.O_CREAT)
             fcntl.flock(self.fd, fcntl.LOCK_EX)
         except OSError as exc:
             raise SubmitError(
-                f"{self.root}: cannot keep your submission history there ({exc.strerror or exc}); nothing was submitted"
+                f"{self.root}: cannot keep your submission history there ({os_reason(exc)}); nothing was submitted"
             ) from None
         return self
 
@@ -81,9 +83,9 @@ class _UserState:
 
     def log(self, entry: dict[str, Any]) -> None:
         line = (json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
-        fd = os.open(self.root / LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        fd = open_no_follow(self.root / LOG_FILE, flags=os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
-            os.write(fd, line)
+            write_all(fd, line)
         finally:
             os.close(fd)
 

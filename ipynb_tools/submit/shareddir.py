@@ -32,6 +32,7 @@ import pwd
 import stat
 from pathlib import Path
 
+from ..fileops import TEMP_FLAGS, open_regular, read_all, unlink_quiet, write_all
 from .errors import ForeignFileError, SubmitError
 
 TEMP_PREFIX = ".ipynb_submit."
@@ -68,19 +69,13 @@ def _check_final(dfd: int, name: str, shown: Path) -> os.stat_result | None:
 def _read_own(dfd: int, name: str, limit: int) -> bytes | None:
     """Our earlier submission's bytes (opened without following links), or None."""
     try:
-        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, dir_fd=dfd)
+        fd, st = open_regular(name, dir_fd=dfd)
     except OSError:
         return None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_size > limit:
+        if st.st_uid != os.geteuid() or st.st_size > limit:
             return None
-        chunks = []
-        while True:
-            chunk = os.read(fd, 1 << 20)
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
+        return read_all(fd)
     finally:
         os.close(fd)
 
@@ -95,10 +90,10 @@ def _clean_own_temps(dfd: int) -> None:
     for n in names:
         try:
             st = os.lstat(n, dir_fd=dfd)
-            if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
-                os.unlink(n, dir_fd=dfd)
         except OSError:
-            pass
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+            unlink_quiet(n, dir_fd=dfd)
 
 
 def _temp_name() -> str:
@@ -113,11 +108,9 @@ def _write_complete(dfd: int, dir_gid: int, data: bytes) -> tuple[int, str | Non
         fd = os.open(".", os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o600, dir_fd=dfd)
     except (OSError, AttributeError):
         temp = _temp_name()
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=dfd)
+        fd = os.open(temp, TEMP_FLAGS, 0o600, dir_fd=dfd)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        write_all(fd, data)
         mode = 0o640
         if os.fstat(fd).st_gid != dir_gid:
             try:
@@ -132,16 +125,9 @@ def _write_complete(dfd: int, dir_gid: int, data: bytes) -> tuple[int, str | Non
     except BaseException:
         os.close(fd)
         if temp is not None:
-            _unlink_quiet(dfd, temp)
+            unlink_quiet(temp, dir_fd=dfd)
         raise
     return fd, temp, warnings
-
-
-def _unlink_quiet(dfd: int, name: str) -> None:
-    try:
-        os.unlink(name, dir_fd=dfd)
-    except OSError:
-        pass
 
 
 def _link_new(dfd: int, fd: int, temp: str | None, name: str) -> None:
@@ -152,7 +138,7 @@ def _link_new(dfd: int, fd: int, temp: str | None, name: str) -> None:
         try:
             os.link(temp, name, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
         finally:
-            _unlink_quiet(dfd, temp)
+            unlink_quiet(temp, dir_fd=dfd)
 
 
 def _replace_own(dfd: int, fd: int, temp: str | None, name: str) -> None:
@@ -163,7 +149,7 @@ def _replace_own(dfd: int, fd: int, temp: str | None, name: str) -> None:
     try:
         os.rename(temp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
     except BaseException:
-        _unlink_quiet(dfd, temp)
+        unlink_quiet(temp, dir_fd=dfd)
         raise
 
 
@@ -184,7 +170,7 @@ def _install(dfd: int, name: str, shown: Path, data: bytes, dir_gid: int, expect
             raise SubmitError(f"{shown}: permission denied by the submit directory") from None
     except BaseException:
         if temp is not None:
-            _unlink_quiet(dfd, temp)  # a named temp is ours alone: never leave it behind on failure
+            unlink_quiet(temp, dir_fd=dfd)  # a named temp is ours alone: never leave it behind on failure
         raise
     finally:
         os.close(fd)

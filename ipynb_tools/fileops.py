@@ -1,0 +1,272 @@
+"""The descriptor-level file toolkit: every open, read, hash, temp-and-rename and flush of the project.
+
+SPEC 2 ("nothing is lost, nothing is forged"): files a student controls are
+opened without following a final symlink and without blocking on a FIFO
+(:data:`READ_FLAGS`), and checked to be regular files on the open descriptor
+(:func:`open_regular`), so a link or a pipe planted between a check and the
+open is never read through. Writes go to a hidden temp file beside the target
+(:func:`open_temp`: ``O_EXCL|O_NOFOLLOW``, never an existing name) and are
+renamed over it (:func:`rename_into_place`), so a reader sees the old file or
+the new one, never a part.
+
+Every function takes a path, or a name plus ``dir_fd`` (a directory already
+open, as ``setup`` and submit hold them). Errors are the ``OSError`` the
+system call raised; callers turn them into the project's one-line messages
+(:func:`ipynb_tools.errors.os_reason`). Path-level atomic replacement with
+the user-facing errors is :mod:`ipynb_tools.atomic`, built on this module.
+Standard library only (in-container commands import it at start).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import hashlib
+import itertools
+import os
+import stat
+
+#: The suffix of every temp file the tools write beside a target; a leftover is removed by the next run.
+TEMP_SUFFIX = ".ipynb-tools-tmp"
+#: Flags of every read of a file that may be a student's: no final symlink, no blocking on a FIFO.
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+#: Flags of a new temp file: created here and now, never through a link.
+TEMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+#: Read size (bytes).
+CHUNK = 1 << 20
+
+_temp_counter = itertools.count(1)  # next() on a count is atomic under the GIL: names unique per process
+
+PathLike = str | os.PathLike[str]
+
+
+class NotRegularFileError(OSError):
+    """The descriptor opened is not a regular file (a directory, FIFO, device or socket)."""
+
+    def __init__(self, path: PathLike) -> None:
+        super().__init__(errno.EINVAL, "not a regular file", os.fspath(path))
+
+
+# -- opening and reading ------------------------------------------------------------------------
+
+
+def open_no_follow(path: PathLike, *, dir_fd: int | None = None, flags: int = READ_FLAGS, mode: int = 0o600) -> int:
+    """Open ``path`` (relative to ``dir_fd`` when given) with ``O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC`` added.
+
+    A symlink as the last component raises ``OSError(ELOOP)``; a FIFO opens at once
+    instead of waiting for a writer. ``mode`` applies when ``flags`` has ``O_CREAT``.
+    The caller closes the descriptor.
+    """
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode, dir_fd=dir_fd)
+
+
+def open_regular(path: PathLike, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
+    """:func:`open_no_follow` for reading, then check on the descriptor that it is a regular file.
+
+    Returns ``(fd, fstat)``; raises :class:`NotRegularFileError` (an ``OSError``) for anything
+    else, with the descriptor closed. The caller closes ``fd``.
+    """
+    fd = open_no_follow(path, dir_fd=dir_fd)
+    try:
+        st = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        raise NotRegularFileError(path)
+    return fd, st
+
+
+def read_all(fd: int) -> bytes:
+    """Everything from the descriptor's position to its end."""
+    chunks = []
+    while chunk := os.read(fd, CHUNK):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def read_file(path: PathLike, *, dir_fd: int | None = None) -> bytes:
+    """The bytes of a regular file, opened with :func:`open_regular` (no link followed, no FIFO waited on)."""
+    fd, _ = open_regular(path, dir_fd=dir_fd)
+    try:
+        return read_all(fd)
+    finally:
+        os.close(fd)
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write all of ``data`` (``os.write`` may write less than asked)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+# -- hashing ------------------------------------------------------------------------------------------
+
+
+def sha256_hex(data: bytes) -> str:
+    """The SHA-256 of ``data`` as 64 lowercase hex digits (what manifests, receipts and records store)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_fd(fd: int) -> str:
+    """The SHA-256 (hex) of the rest of an open file, read in :data:`CHUNK` pieces into one buffer."""
+    h = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    while n := os.readv(fd, [buf]):
+        h.update(view[:n])
+    return h.hexdigest()
+
+
+def hash_file(path: PathLike, *, dir_fd: int | None = None) -> str:
+    """The SHA-256 (hex) of a regular file opened with :func:`open_regular`; ``OSError`` when it cannot be."""
+    fd, _ = open_regular(path, dir_fd=dir_fd)
+    try:
+        return sha256_fd(fd)
+    finally:
+        os.close(fd)
+
+
+# -- copying ----------------------------------------------------------------------------------------
+
+
+def copy_fd(src_fd: int, dst_fd: int, size: int | None = None) -> None:
+    """Copy from the current positions to the end without passing the bytes through Python.
+
+    ``copy_file_range`` first (one in-kernel copy, as ``cp`` does, when ``size`` is given);
+    where the filesystem refuses it, ``sendfile`` goes on from wherever it stopped (both
+    calls move the file positions); where that is refused too before any byte moved
+    (``EINVAL``/``ENOSYS``), plain reads and writes.
+    """
+    if size:
+        left = size
+        try:
+            while left > 0 and (n := os.copy_file_range(src_fd, dst_fd, left)):
+                left -= n
+        except OSError:
+            pass
+    try:
+        while os.sendfile(dst_fd, src_fd, None, 1 << 24):
+            pass
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.ENOSYS):
+            raise
+        while chunk := os.read(src_fd, CHUNK):
+            write_all(dst_fd, chunk)
+
+
+def copy_and_hash(src_fd: int, dst_fd: int) -> str:
+    """Copy ``src_fd`` to ``dst_fd`` and return the SHA-256 (hex) of the bytes (one read of each byte).
+
+    (A memory-mapped hash plus ``copy_file_range`` measured no faster, on tmpfs or ext4.)
+    """
+    h = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    while n := os.readv(src_fd, [buf]):
+        h.update(view[:n])
+        chunk = view[:n]
+        while chunk:
+            chunk = chunk[os.write(dst_fd, chunk) :]
+    return h.hexdigest()
+
+
+# -- write to a temp file, then rename -----------------------------------------------------------------
+
+
+def temp_name(name: str) -> str:
+    """A fresh hidden temp name for ``name``: ``.<name>.<pid>-<n>`` + :data:`TEMP_SUFFIX`."""
+    return f".{name}.{os.getpid()}-{next(_temp_counter)}{TEMP_SUFFIX}"
+
+
+def open_temp(target: str, *, dir_fd: int | None = None, mode: int = 0o600) -> tuple[int, str]:
+    """Create a temp file beside ``target`` (``O_EXCL|O_NOFOLLOW``); return ``(fd, temp path)``.
+
+    Cheaper than ``tempfile.mkstemp``'s random names, and as safe: the name is unique to
+    this process, and ``O_EXCL`` refuses anything already there (another process's file
+    or a planted link), in which case the next name is tried. The temp path is in the
+    same form as ``target`` (relative to ``dir_fd`` when given).
+    """
+    head, sep, name = target.rpartition("/")
+    while True:
+        temp = f"{head}{sep}{temp_name(name)}"
+        try:
+            return os.open(temp, TEMP_FLAGS, mode, dir_fd=dir_fd), temp
+        except FileExistsError:
+            continue
+
+
+def rename_into_place(temp: str, target: str, *, dir_fd: int | None = None) -> None:
+    """Rename ``temp`` over ``target`` (atomic); on failure the temp file is removed and the error raised."""
+    try:
+        os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    except BaseException:
+        unlink_quiet(temp, dir_fd=dir_fd)
+        raise
+
+
+def replace_file(target: str, data: bytes, *, mode: int, dir_fd: int | None = None) -> None:
+    """Replace ``target`` by a file holding ``data`` with ``mode``: temp file, fsync, rename.
+
+    No symlink is followed (the rename replaces a link at ``target``, it never writes
+    through it). Raises ``OSError``; the old file is then unchanged and no temp file is left.
+    """
+    fd, temp = open_temp(target, dir_fd=dir_fd, mode=mode)
+    try:
+        try:
+            write_all(fd, data)
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        unlink_quiet(temp, dir_fd=dir_fd)
+        raise
+    rename_into_place(temp, target, dir_fd=dir_fd)
+
+
+def unlink_quiet(path: PathLike, *, dir_fd: int | None = None) -> None:
+    """Remove ``path`` if it can be removed; never raises ``OSError`` (clean-up after a failure)."""
+    try:
+        os.unlink(path, dir_fd=dir_fd)
+    except OSError:
+        pass
+
+
+# -- durability ------------------------------------------------------------------------------------------
+
+
+def fsync_directory(directory: PathLike) -> None:
+    """Make a rename in ``directory`` durable (best effort: some filesystems refuse)."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        fsync_directory_fd(dfd)
+    finally:
+        os.close(dfd)
+
+
+def fsync_directory_fd(dfd: int) -> None:
+    """:func:`fsync_directory` for a directory already open (the caller closes ``dfd``)."""
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+
+
+def syncfs(path: PathLike) -> None:
+    """Flush the filesystem holding ``path`` once (cheaper than an fsync per file); ``sync()`` as fallback."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            if libc.syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
+    except (OSError, AttributeError):
+        os.sync()

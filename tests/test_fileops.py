@@ -1,0 +1,110 @@
+"""The descriptor-level file toolkit: no link followed, no FIFO waited on, whole files only."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+
+import pytest
+
+from ipynb_tools import fileops
+from ipynb_tools.errors import os_reason
+
+
+def test_open_regular_refuses_a_symlink_a_fifo_and_a_directory(tmp_path):
+    real = tmp_path / "real"
+    real.write_bytes(b"data")
+    (tmp_path / "link").symlink_to(real)
+    os.mkfifo(tmp_path / "fifo")  # a FIFO with no writer: a blocking open would hang the test
+    (tmp_path / "dir").mkdir()
+    with pytest.raises(OSError) as info:
+        fileops.open_regular(tmp_path / "link")
+    assert info.value.errno == errno.ELOOP
+    for name in ("fifo", "dir"):
+        with pytest.raises(fileops.NotRegularFileError) as info:
+            fileops.open_regular(tmp_path / name)
+        assert os_reason(info.value) == "not a regular file"
+    fd, st = fileops.open_regular(real)
+    try:
+        assert st.st_size == 4
+        assert fileops.read_all(fd) == b"data"
+    finally:
+        os.close(fd)
+
+
+def test_read_file_and_hash_file_relative_to_an_open_directory(tmp_path):
+    data = os.urandom(3 * fileops.CHUNK + 17)
+    (tmp_path / "f").write_bytes(data)
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        assert fileops.read_file("f", dir_fd=dfd) == data
+        assert fileops.hash_file("f", dir_fd=dfd) == hashlib.sha256(data).hexdigest()
+    finally:
+        os.close(dfd)
+    assert fileops.sha256_hex(data) == hashlib.sha256(data).hexdigest()
+
+
+def test_open_temp_never_reuses_an_existing_name(tmp_path, monkeypatch):
+    target = str(tmp_path / "out.txt")
+    names = iter([".out.txt.taken" + fileops.TEMP_SUFFIX, ".out.txt.free" + fileops.TEMP_SUFFIX])
+    monkeypatch.setattr(fileops, "temp_name", lambda name: next(names))
+    (tmp_path / (".out.txt.taken" + fileops.TEMP_SUFFIX)).symlink_to(tmp_path / "elsewhere")
+    fd, temp = fileops.open_temp(target)
+    os.close(fd)
+    assert temp == str(tmp_path / (".out.txt.free" + fileops.TEMP_SUFFIX))
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_replace_file_replaces_a_link_instead_of_writing_through_it(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"keep")
+    (tmp_path / "name").symlink_to(victim)
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fileops.replace_file("name", b"new", mode=0o640, dir_fd=dfd)
+    finally:
+        os.close(dfd)
+    assert victim.read_bytes() == b"keep"
+    assert not (tmp_path / "name").is_symlink()
+    assert (tmp_path / "name").read_bytes() == b"new"
+    assert (tmp_path / "name").stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["name", "victim"]
+
+
+def test_a_failed_rename_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch):
+    target = tmp_path / "f"
+    target.write_bytes(b"old")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(fileops.os, "replace", full)
+    with pytest.raises(OSError) as info:
+        fileops.replace_file(str(target), b"new", mode=0o600)
+    assert os_reason(info.value) == "disk full"
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["f"]
+
+
+def test_copy_fd_and_copy_and_hash_copy_every_byte(tmp_path):
+    data = os.urandom(2 * fileops.CHUNK + 5)
+    (tmp_path / "src").write_bytes(data)
+    for name, copy in (("a", lambda s, d: fileops.copy_fd(s, d, len(data))), ("b", fileops.copy_and_hash)):
+        src = os.open(tmp_path / "src", os.O_RDONLY)
+        dst = os.open(tmp_path / name, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            result = copy(src, dst)
+        finally:
+            os.close(src)
+            os.close(dst)
+        assert (tmp_path / name).read_bytes() == data
+        if name == "b":
+            assert result == hashlib.sha256(data).hexdigest()
+
+
+def test_unlink_quiet_ignores_what_is_not_there(tmp_path):
+    fileops.unlink_quiet(tmp_path / "missing")
+    (tmp_path / "f").write_bytes(b"")
+    fileops.unlink_quiet(tmp_path / "f")
+    assert not (tmp_path / "f").exists()
