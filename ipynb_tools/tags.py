@@ -18,6 +18,8 @@ USER_PREFIX = "user:"
 _CODENUM_LEN = len(CODENUM_PREFIX)
 #: The pattern the LMS side uses on the serialised tags.
 DOWNSTREAM_PATTERN = re.compile(r'"(filename|codenum):([^"]+)"')
+#: The same tags written without JSON quotes (hand-made logs).
+_LOOSE_PATTERN = re.compile(r"(filename|codenum):\s*([^\s,\"'\]]+)")
 
 
 def filename_tag(basename: str) -> str:
@@ -32,7 +34,7 @@ def codenum_tag(number: int) -> str:
 
 def is_numbering_tag(tag: str) -> bool:
     """True for the tags deploy owns (``filename:`` and ``codenum:``)."""
-    return tag.startswith(FILENAME_PREFIX) or tag.startswith(CODENUM_PREFIX)
+    return tag.startswith((FILENAME_PREFIX, CODENUM_PREFIX))
 
 
 def cell_tags(cell: dict[str, Any]) -> list[str]:
@@ -81,3 +83,23 @@ def numbered_tags(existing: Iterable[str], basename: str, number: int) -> list[s
     """
     kept = [t for t in existing if not is_numbering_tag(t)]
     return [*kept, filename_tag(basename), codenum_tag(number)]
+
+
+def numbering_from_text(text: str) -> tuple[str | None, int | None]:
+    """(filename, codenum) from serialised tags (``["filename:k.ipynb", "codenum:1"]``), or Nones.
+
+    Uses the downstream pattern (what the LMS side applies to logged tags), then, for text
+    without JSON quotes, the bare ``filename:x codenum:n`` form. A codenum that is not an
+    integer is ``None``.
+    """
+    if not text:
+        return None, None
+    found = dict(DOWNSTREAM_PATTERN.findall(text)) or dict(_LOOSE_PATTERN.findall(text))
+    filename = found.get("filename", "").strip() or None
+    codenum: int | None = None
+    if "codenum" in found:
+        try:
+            codenum = int(found["codenum"].strip())
+        except ValueError:
+            codenum = None
+    return filename, codenum

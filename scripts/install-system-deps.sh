@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the system packages the tests need (Debian): the Docker engine (docker.io), podman,
 # debootstrap (to build test images without a registry), busybox-static (the tiny test image), an ssh server (remote-engine tests),
-# chromium (report rendering test) and node/npm for configurable-http-proxy.
+# chromium (report rendering test), node/npm for configurable-http-proxy and PostgreSQL (store tests).
 # Does nothing for packages already present; needs root (CI runs as root).
 set -euo pipefail
 need=()
@@ -12,6 +12,7 @@ dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
 command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v npm >/dev/null || need+=(npm)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

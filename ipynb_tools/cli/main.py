@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tocsv": ("ipynb_tools.cli.tocsv:main", "Turn grading notebooks' scores into a CSV table."),
     "analyze": ("ipynb_tools.cli.analyze:main", "Analyse submissions cell by cell (pandas)."),
     "report": ("ipynb_tools.cli.report:main", "Write the HTML report: charts, summaries, renderings."),
+    "logs": ("ipynb_tools.cli.logs:logs", "Execution logs: collector service, import, stats, prune."),
 }
 
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from ..errors import FileProblem
-from ..tags import DOWNSTREAM_PATTERN
+from ..tags import numbering_from_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 FIELDS = ("host", "session", "message", "status", "username", "cell_id", "tags", "date")
 NO_CLIENT = "/nc"
 _FORM_KEY = re.compile(r"nb_logs\[(\d+)\]\[([A-Za-z_]+)\]")
-_LOOSE_TAG = re.compile(r"(filename|codenum):\s*([^\s,\"'\]]+)")
 
 EXECUTION_COLUMNS = [
     "date",
@@ -123,18 +122,8 @@ def tags_text(value: Any) -> str:
 
 
 def numbering_from_tags(text: str) -> tuple[str | None, int | None]:
-    """(filename, codenum) from tags text, using the downstream pattern ``"(filename|codenum):..."``."""
-    if not text:
-        return None, None
-    found = dict(DOWNSTREAM_PATTERN.findall(text)) or dict(_LOOSE_TAG.findall(text))
-    filename = found.get("filename", "").strip() or None
-    codenum: int | None = None
-    if "codenum" in found:
-        try:
-            codenum = int(found["codenum"].strip())
-        except ValueError:
-            codenum = None
-    return filename, codenum
+    """(filename, codenum) from tags text: :func:`ipynb_tools.tags.numbering_from_text` (the one home)."""
+    return numbering_from_text(text)
 
 
 def _read_lines(path: Path) -> list[str]:
