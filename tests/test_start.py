@@ -19,6 +19,7 @@ import pytest
 from ipynb_tools.environ import STUDENT_UMASK, TEACHER_UMASK, StartEnvironment, VolumeEntry
 from ipynb_tools.start import LOG_RELATIVE, PROFILE_SNIPPET, read_umask, setup, umask_file
 from ipynb_tools.sync import MANIFEST_NAME
+from tests.hostusers import host_users_lock
 
 pytestmark = pytest.mark.root
 
@@ -45,16 +46,19 @@ def users():
     """Real users and a teachers' group on this host, removed afterwards."""
     _require_root()
     made = []
-    if subprocess.run(["getent", "group", THR_GROUP], capture_output=True).returncode != 0:
-        subprocess.run(["groupadd", "-g", str(THR_GID), THR_GROUP], check=True)
-        made.append(("group", THR_GROUP))
-    for name, uid in USERS.items():
-        if subprocess.run(["getent", "passwd", name], capture_output=True).returncode != 0:
-            subprocess.run(["useradd", "-M", "-N", "-u", str(uid), "-g", "100", "-s", "/bin/sh", name], check=True)
-            made.append(("user", name))
-    yield USERS
-    for kind, name in reversed(made):
-        subprocess.run(["userdel" if kind == "user" else "groupdel", name], capture_output=True)
+    with host_users_lock():
+        if subprocess.run(["getent", "group", THR_GROUP], capture_output=True).returncode != 0:
+            subprocess.run(["groupadd", "-g", str(THR_GID), THR_GROUP], check=True)
+            made.append(("group", THR_GROUP))
+        for name, uid in USERS.items():
+            if subprocess.run(["getent", "passwd", name], capture_output=True).returncode != 0:
+                subprocess.run(["useradd", "-M", "-N", "-u", str(uid), "-g", "100", "-s", "/bin/sh", name], check=True)
+                made.append(("user", name))
+        try:
+            yield USERS
+        finally:
+            for kind, name in reversed(made):
+                subprocess.run(["userdel" if kind == "user" else "groupdel", name], capture_output=True)
 
 
 class Course:

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostusers import host_users_lock
+
 pytestmark = pytest.mark.root
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,24 +58,25 @@ def users():
     """The teachers' and students' groups, a teacher, named students and 100 more; removed afterwards."""
     _require_root()
     made: list[tuple[str, str]] = []
-    for name, gid in (TEACHERS, STUDENTS_GROUP):
-        if not _exists("group", name):
-            subprocess.run(["groupadd", "-g", str(gid), name], check=True)
-            made.append(("group", name))
-    everyone = {TEACHER[0]: TEACHER[1], **NAMED, **MANY}
-    for name, uid in everyone.items():
-        if not _exists("passwd", name):
-            extra = ["-G", TEACHERS[0]] if name == TEACHER[0] else []
-            subprocess.run(
-                ["useradd", "-M", "-N", "-u", str(uid), "-g", STUDENTS_GROUP[0], *extra, "-s", "/bin/sh", name],
-                check=True,
-            )
-            made.append(("user", name))
-    try:
-        yield everyone
-    finally:
-        for kind, name in reversed(made):
-            subprocess.run(["userdel" if kind == "user" else "groupdel", name], capture_output=True)
+    with host_users_lock():
+        for name, gid in (TEACHERS, STUDENTS_GROUP):
+            if not _exists("group", name):
+                subprocess.run(["groupadd", "-g", str(gid), name], check=True)
+                made.append(("group", name))
+        everyone = {TEACHER[0]: TEACHER[1], **NAMED, **MANY}
+        for name, uid in everyone.items():
+            if not _exists("passwd", name):
+                extra = ["-G", TEACHERS[0]] if name == TEACHER[0] else []
+                subprocess.run(
+                    ["useradd", "-M", "-N", "-u", str(uid), "-g", STUDENTS_GROUP[0], *extra, "-s", "/bin/sh", name],
+                    check=True,
+                )
+                made.append(("user", name))
+        try:
+            yield everyone
+        finally:
+            for kind, name in reversed(made):
+                subprocess.run(["userdel" if kind == "user" else "groupdel", name], capture_output=True)
 
 
 def _runs_as_other_user(python: Path) -> bool:
