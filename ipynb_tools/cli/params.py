@@ -41,6 +41,40 @@ def _print_findings(findings: list, source: str) -> None:
         click.secho(finding.format(source), fg=colours[finding.severity], err=True)
 
 
+def _length_options(func):
+    """--column-size, --automatic, --no-automatic: how the stored length is counted (docs/params.md)."""
+    func = click.option(
+        "--no-automatic",
+        is_flag=True,
+        help="Count no automatic keys the text does not hold (a site whose LMS writes none).",
+    )(func)
+    func = click.option(
+        "--automatic",
+        "automatic",
+        multiple=True,
+        metavar="KEY[=VALUE]",
+        help="The value the LMS will write for an automatic key (lms_course=..., lms_iframe=1); "
+        "KEY alone: the LMS does not write it. Repeat.",
+    )(func)
+    return click.option(
+        "--column-size",
+        type=click.IntRange(min=1),
+        metavar="N",
+        help="Characters the LMS column holds (default: $IPYNB_TOOLS_PARAMS_COLUMN_SIZE, else Moodle's 255).",
+    )(func)
+
+
+def _storage(column_size: int | None, automatic: tuple[str, ...], no_automatic: bool):
+    """The StorageLimit these options describe."""
+    from ..params.storage import StorageLimit, site_column_size
+
+    given: dict[str, str | None] = {}
+    for item in automatic:
+        key, sep, value = item.partition("=")
+        given[key.strip().lower()] = value.strip() if sep else None
+    return StorageLimit(site_column_size(column_size), automatic=given, typical=not no_automatic)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def params() -> None:
     """Check, show, format and edit LTI custom parameters (lms_* keys).
@@ -58,13 +92,27 @@ def params() -> None:
 @click.option(
     "--now", "now", metavar="TIME", help="Judge closing times at TIME (unix time or ISO date) instead of now."
 )
+@_length_options
 @report_errors
-def check(file: str, as_json: bool, strict: bool, now: str | None) -> None:
-    """Print what is wrong or surprising in FILE; exit 1 when there is an error."""
+def check(
+    file: str,
+    as_json: bool,
+    strict: bool,
+    now: str | None,
+    column_size: int | None,
+    automatic: tuple[str, ...],
+    no_automatic: bool,
+) -> None:
+    """Print what is wrong or surprising in FILE; exit 1 when there is an error.
+
+    The last finding is the length Moodle stores (CRLF line ends and the automatic keys included)
+    against its 255-character column: an error when over, a warning when close.
+    """
     from ..params.validate import validate
 
+    storage = _storage(column_size, automatic, no_automatic)
     text, source = _read(file)
-    findings = validate(text, now=_time(now), source_name=source)
+    findings = validate(text, now=_time(now), source_name=source, storage=storage)
     if as_json:
         click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
     else:
@@ -82,18 +130,27 @@ def check(file: str, as_json: bool, strict: bool, now: str | None) -> None:
 @params.command()
 @click.argument("file")
 @click.option("--json", "as_json", is_flag=True, help="Print the model as JSON.")
+@_length_options
 @report_errors
-def show(file: str, as_json: bool) -> None:
-    """Print a readable summary of FILE."""
+def show(file: str, as_json: bool, column_size: int | None, automatic: tuple[str, ...], no_automatic: bool) -> None:
+    """Print a readable summary of FILE and its stored length; exit 1 when Moodle cannot store it."""
     from ..params.summary import describe
     from ..params.text import parse
 
+    storage = _storage(column_size, automatic, no_automatic)
     text, source = _read(file)
     model = parse(text, source)
+    length = storage.check(text)
     if as_json:
-        click.echo(json.dumps(model.to_dict(), ensure_ascii=False, indent=2))
+        data = model.to_dict()
+        data["stored_length"] = storage.measure(text).to_dict(storage.column_size)
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
     else:
         click.echo(describe(model))
+        click.echo(storage.describe(text))
+    _print_findings([f for f in length if f.severity != "info"], source)
+    if any(f.severity == "error" for f in length):
+        sys.exit(1)
 
 
 @params.command()
@@ -138,54 +195,83 @@ def mounts(
 @click.argument("file")
 @click.option("--lf", is_flag=True, help="End lines with LF instead of the canonical CRLF.")
 @click.option("--in-place", "-i", is_flag=True, help="Rewrite FILE in canonical form (atomically).")
+@click.option(
+    "--compact",
+    is_flag=True,
+    help="The shortest text with the same meaning (no defaults, no empty optional keys, no final line end).",
+)
+@_length_options
 @report_errors
-def format_command(file: str, lf: bool, in_place: bool) -> None:
-    """Print the canonical text of FILE (the old module's order, CRLF line ends)."""
-    from ..errors import UsageError
-    from ..params.text import format_params, parse, write_params_file
+def format_command(
+    file: str,
+    lf: bool,
+    in_place: bool,
+    compact: bool,
+    column_size: int | None,
+    automatic: tuple[str, ...],
+    no_automatic: bool,
+) -> None:
+    """Print the canonical text of FILE (the old module's order, CRLF line ends).
 
+    Exit 1 (the text is still written) when the result does not fit the LMS column.
+    """
+    from ..atomic import atomic_write_text
+    from ..errors import UsageError
+    from ..params.compact import compact_text
+    from ..params.text import format_params, parse
+
+    storage = _storage(column_size, automatic, no_automatic)
+    if in_place and file == "-":
+        raise UsageError("--in-place needs a FILE, not '-'")
     text, source = _read(file)
     model = parse(text, source)
-    if in_place:
-        if file == "-":
-            raise UsageError("--in-place needs a FILE, not '-'")
-        write_params_file(file, model)
-        return
-    out = format_params(model)
+    out = compact_text(model) if compact else format_params(model)
+    length = storage.check(out)
     if lf:
         out = out.replace("\r\n", "\n")
-    sys.stdout.buffer.write(out.encode("utf-8"))
-    sys.stdout.flush()
+    if in_place:
+        atomic_write_text(file, out)
+    else:
+        sys.stdout.buffer.write(out.encode("utf-8"))
+        sys.stdout.flush()
+    _print_findings([f for f in length if f.severity != "info"], source)
+    if any(f.severity == "error" for f in length):
+        sys.exit(1)
 
 
-def _edited(file: str, edit, *args, **kwargs) -> None:
+def _edited(file: str, edit, *args, length: tuple, **kwargs) -> None:
+    """Run an edit on FILE with the length check; exit 1 when the result still does not fit."""
     from ..params.edit import edit_params_file
 
-    findings = edit_params_file(file, edit, *args, **kwargs)
-    _print_findings(findings, file)
+    findings = edit_params_file(file, edit, *args, storage=_storage(*length), **kwargs)
+    _print_findings([f for f in findings if f.severity != "info" or f.key != "instructorcustomparameters"], file)
+    if any(f.severity == "error" for f in findings):
+        sys.exit(1)
 
 
 @params.command("set")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("key")
 @click.argument("value")
+@_length_options
 @report_errors
-def set_command(file: str, key: str, value: str) -> None:
+def set_command(file: str, key: str, value: str, **length) -> None:
     """Set KEY to VALUE in FILE (an empty access name removes a volume)."""
     from ..params.edit import set_param
 
-    _edited(file, set_param, key, value)
+    _edited(file, set_param, key, value, length=_length_args(length))
 
 
 @params.command("unset")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.argument("key")
+@_length_options
 @report_errors
-def unset_command(file: str, key: str) -> None:
+def unset_command(file: str, key: str, **length) -> None:
     """Remove every KEY line from FILE."""
     from ..params.edit import unset_param
 
-    _edited(file, unset_param, key)
+    _edited(file, unset_param, key, length=_length_args(length))
 
 
 @params.command("add-volume")
@@ -194,14 +280,15 @@ def unset_command(file: str, key: str) -> None:
 @click.argument("name")
 @click.argument("access")
 @click.option("--user", "-u", "users", multiple=True, help="A user allowed to mount it (repeat; commas also work).")
+@_length_options
 @report_errors
-def add_volume_command(file: str, kind: str, name: str, access: str, users: tuple[str, ...]) -> None:
+def add_volume_command(file: str, kind: str, name: str, access: str, users: tuple[str, ...], **length) -> None:
     """Add lms_KIND_NAME=ACCESS[:users] to FILE (KIND: vol/task, sub/submit, prs/personal)."""
     from ..params.edit import add_volume
     from ..params.model import split_users
 
     listed = [u for item in users for u in split_users(item)]
-    _edited(file, add_volume, kind, name, access, listed or None)
+    _edited(file, add_volume, kind, name, access, listed or None, length=_length_args(length))
 
 
 @params.command("remove-volume")
@@ -209,9 +296,14 @@ def add_volume_command(file: str, kind: str, name: str, access: str, users: tupl
 @click.argument("kind", callback=lambda ctx, param, value: _kind(value))
 @click.argument("name")
 @click.option("--keep-close", is_flag=True, help="Keep lms_sub_NAME_close of a submit volume.")
+@_length_options
 @report_errors
-def remove_volume_command(file: str, kind: str, name: str, keep_close: bool) -> None:
+def remove_volume_command(file: str, kind: str, name: str, keep_close: bool, **length) -> None:
     """Remove lms_KIND_NAME (and a submit volume's closing time) from FILE."""
     from ..params.edit import remove_volume
 
-    _edited(file, remove_volume, kind, name, keep_close=keep_close)
+    _edited(file, remove_volume, kind, name, keep_close=keep_close, length=_length_args(length))
+
+
+def _length_args(options: dict) -> tuple:
+    return options["column_size"], options["automatic"], options["no_automatic"]

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 
 from ..atomic import atomic_write_text
-from .findings import ERROR, Finding
+from .findings import ERROR, Finding, has_errors
 from .model import (
     CLOSE_SUFFIX,
     FIXED_KEYS,
@@ -31,6 +31,7 @@ from .model import (
     VOLUME_KINDS,
     ParamsError,
 )
+from .storage import StorageLimit, StoredLengthError
 from .text import (
     LINE_SPLIT_RE,
     canonical_key,
@@ -194,11 +195,27 @@ def remove_volume(text: str, kind: str, name: str, *, keep_close: bool = False) 
 
 
 def edit_params_file(
-    path: str | os.PathLike[str], edit: Callable[..., tuple[str, list[Finding]]], *args: object, **kwargs: object
+    path: str | os.PathLike[str],
+    edit: Callable[..., tuple[str, list[Finding]]],
+    *args: object,
+    storage: StorageLimit | None = None,
+    **kwargs: object,
 ) -> list[Finding]:
-    """Apply one of the edits above to a file, atomically; nothing is written when the edit fails."""
+    """Apply one of the edits above to a file, atomically; nothing is written when the edit fails.
+
+    With ``storage`` the result is measured as the LMS stores it (SPEC 10) and its length finding is
+    returned last. An edit whose result does not fit the column and is not shorter than the text
+    was is refused with :class:`~ipynb_tools.params.storage.StoredLengthError` (nothing written);
+    an edit that shortens a text that is over the column is made (it helps) and the error finding
+    says how much is still over.
+    """
     text = read_params_text(path)
     new_text, findings = edit(text, *args, **kwargs)
+    if storage is not None:
+        length = storage.check(new_text)
+        if has_errors(length) and storage.measure(new_text).size >= storage.measure(text).size:
+            raise StoredLengthError(f"refusing the edit, nothing changed: {length[0].message}", source=os.fspath(path))
+        findings = findings + length
     if new_text != text:
         atomic_write_text(path, new_text)
     return findings

@@ -23,6 +23,7 @@ from .model import (
     MIN_USABLE_MEMORY,
     Params,
 )
+from .storage import StorageLimit
 from .text import parse_with_findings
 
 __all__ = ["Finding", "validate", "check_model", "has_errors", "ERROR", "WARNING", "INFO"]
@@ -33,12 +34,27 @@ MIN_SENSIBLE_CPUS = 0.1
 DEFAULT_URLS = ("/lab", "/tree")
 
 
-def validate(source: str | Params, *, now: float | None = None, source_name: str = "<params>") -> list[Finding]:
-    """All findings for a parameter text or model, parse findings first, then by line."""
+def validate(
+    source: str | Params,
+    *,
+    now: float | None = None,
+    source_name: str = "<params>",
+    storage: StorageLimit | None = None,
+) -> list[Finding]:
+    """All findings for a parameter text or model, parse findings first, then by line.
+
+    With ``storage`` the last finding is about the length the LMS stores
+    (:meth:`ipynb_tools.params.storage.StorageLimit.check`: an error when the text does not fit
+    Moodle's column, SPEC 10); without it the length is not checked.
+    """
     if isinstance(source, Params):
-        return check_model(source, now=now)
-    params, findings = parse_with_findings(source, source_name)
-    return findings + check_model(params, now=now)
+        findings = check_model(source, now=now)
+    else:
+        params, parsed = parse_with_findings(source, source_name)
+        findings = parsed + check_model(params, now=now)
+    if storage is not None:
+        findings += storage.check(source)
+    return findings
 
 
 def _fmt_time(when: int) -> str:

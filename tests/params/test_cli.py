@@ -17,7 +17,8 @@ TEXT = (
 
 @pytest.fixture
 def runner() -> CliRunner:
-    return CliRunner()
+    """A site that widened Moodle's column (these tests are not about length; test_cli_length.py is)."""
+    return CliRunner(env={"IPYNB_TOOLS_PARAMS_COLUMN_SIZE": "4000"})
 
 
 @pytest.fixture
@@ -36,7 +37,8 @@ def test_check_warning_only_exits_0_error_exits_1(runner, pfile, tmp_path):
     assert result.exit_code == 0, result.output
     assert f"{pfile}:6: warning:" in result.stdout and "in the past" in result.stdout
     assert run(runner, "check", pfile, "--strict").exit_code == 1
-    assert run(runner, "check", pfile, "--now", "999").stdout.strip() == ""
+    (note,) = run(runner, "check", pfile, "--now", "999").stdout.splitlines()
+    assert ": info: the text is 373 of 4000 characters with the automatic keys (3627 left)" in note
     bad = tmp_path / "bad.txt"
     bad.write_text("lms_memlimit=lots\n")
     result = run(runner, "check", bad)
@@ -46,8 +48,9 @@ def test_check_warning_only_exits_0_error_exits_1(runner, pfile, tmp_path):
 def test_check_json_and_stdin(runner):
     result = run(runner, "check", "-", "--json", input="lms_userz=a\n")
     assert result.exit_code == 0
-    (finding,) = json.loads(result.stdout)
+    finding, length = json.loads(result.stdout)
     assert finding["severity"] == "warning" and finding["line"] == 1
+    assert length["severity"] == "info" and length["key"] == "instructorcustomparameters"
 
 
 def test_show(runner, pfile):
