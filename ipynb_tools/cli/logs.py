@@ -107,3 +107,45 @@ def prune_command(db: str | None, before: str, tz: str | None) -> None:
     with Store.open(db, create=False) as store:
         count = store.delete_before(parse_date(when.isoformat()) or 0)
     click.echo(f"deleted {count} record(s) dated before {when.isoformat()}")
+
+
+@logs.command("serve")
+@click.option("--db", default=None, help=DB_HELP)
+@click.option(
+    "--listen", default=None, help="HOST:PORT to listen on (default: the hub service's url, else 127.0.0.1:8765)."
+)
+@click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="The collector's JupyterHub API token (standalone; as a hub service JUPYTERHUB_API_TOKEN is used).",
+)
+@click.option("--hub-api-url", default=None, help="The hub's API URL (default JUPYTERHUB_API_URL).")
+@click.option(
+    "--wstoken-file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Tokens (one a line) the old proxy may send as wstoken; without it, old-proxy posts are refused.",
+)
+@click.option("--prefix", default=None, help="URL prefix (default JUPYTERHUB_SERVICE_PREFIX or /).")
+@report_errors
+def serve_command(
+    db: str | None,
+    listen: str | None,
+    token_file: str | None,
+    hub_api_url: str | None,
+    wstoken_file: str | None,
+    prefix: str | None,
+) -> None:
+    """Run the collector: JupyterHub-authenticated records and the old proxy's posts, into the store."""
+    from ..execlog.collector import CollectorConfig, serve
+
+    config = CollectorConfig.build(
+        db=db,
+        listen=listen,
+        token_file=token_file,
+        hub_api_url=hub_api_url,
+        wstoken_file=wstoken_file,
+        prefix=prefix,
+    )
+    serve(config, announce=lambda text: click.echo(text, err=True))
