@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from .errors import report_errors
+
+if TYPE_CHECKING:
+    from ..params.findings import Finding
+    from ..params.storage import StorageLimit
+
+F = TypeVar("F", bound=Callable[..., Any])
+#: (--column-size, --automatic, --no-automatic) as the edit commands pass them on.
+LengthArgs = tuple[int | None, tuple[str, ...], bool]
 
 _KINDS = {"vol": "vol", "task": "vol", "sub": "sub", "submit": "sub", "prs": "prs", "personal": "prs"}
 FILE_HELP = "FILE is a text file of key=value lines (as in Moodle's custom parameters box); '-' reads stdin."
@@ -35,13 +45,13 @@ def _kind(value: str) -> str:
         raise click.BadParameter(f"{value!r} is not one of vol/task, sub/submit, prs/personal") from None
 
 
-def _print_findings(findings: list, source: str) -> None:
+def _print_findings(findings: list[Finding], source: str) -> None:
     colours = {"error": "red", "warning": "yellow", "info": None}
     for finding in findings:
         click.secho(finding.format(source), fg=colours[finding.severity], err=True)
 
 
-def _length_options(func):
+def _length_options(func: F) -> F:
     """--column-size, --automatic, --no-automatic: how the stored length is counted (docs/params.md)."""
     func = click.option(
         "--no-automatic",
@@ -56,15 +66,16 @@ def _length_options(func):
         help="The value the LMS will write for an automatic key (lms_course=..., lms_iframe=1); "
         "KEY alone: the LMS does not write it. Repeat.",
     )(func)
-    return click.option(
+    func = click.option(
         "--column-size",
         type=click.IntRange(min=1),
         metavar="N",
         help="Characters the LMS column holds (default: $IPYNB_TOOLS_PARAMS_COLUMN_SIZE, else Moodle's 255).",
     )(func)
+    return func
 
 
-def _storage(column_size: int | None, automatic: tuple[str, ...], no_automatic: bool):
+def _storage(column_size: int | None, automatic: tuple[str, ...], no_automatic: bool) -> StorageLimit:
     """The StorageLimit these options describe."""
     from ..params.storage import StorageLimit, site_column_size
 
@@ -239,7 +250,7 @@ def format_command(
         sys.exit(1)
 
 
-def _edited(file: str, edit, *args, length: tuple, **kwargs) -> None:
+def _edited(file: str, edit: Callable[..., Any], *args: Any, length: LengthArgs, **kwargs: Any) -> None:
     """Run an edit on FILE with the length check; exit 1 when the result still does not fit."""
     from ..params.edit import edit_params_file
 
@@ -255,7 +266,7 @@ def _edited(file: str, edit, *args, length: tuple, **kwargs) -> None:
 @click.argument("value")
 @_length_options
 @report_errors
-def set_command(file: str, key: str, value: str, **length) -> None:
+def set_command(file: str, key: str, value: str, **length: Any) -> None:
     """Set KEY to VALUE in FILE (an empty access name removes a volume)."""
     from ..params.edit import set_param
 
@@ -267,7 +278,7 @@ def set_command(file: str, key: str, value: str, **length) -> None:
 @click.argument("key")
 @_length_options
 @report_errors
-def unset_command(file: str, key: str, **length) -> None:
+def unset_command(file: str, key: str, **length: Any) -> None:
     """Remove every KEY line from FILE."""
     from ..params.edit import unset_param
 
@@ -282,7 +293,7 @@ def unset_command(file: str, key: str, **length) -> None:
 @click.option("--user", "-u", "users", multiple=True, help="A user allowed to mount it (repeat; commas also work).")
 @_length_options
 @report_errors
-def add_volume_command(file: str, kind: str, name: str, access: str, users: tuple[str, ...], **length) -> None:
+def add_volume_command(file: str, kind: str, name: str, access: str, users: tuple[str, ...], **length: Any) -> None:
     """Add lms_KIND_NAME=ACCESS[:users] to FILE (KIND: vol/task, sub/submit, prs/personal)."""
     from ..params.edit import add_volume
     from ..params.model import split_users
@@ -298,12 +309,12 @@ def add_volume_command(file: str, kind: str, name: str, access: str, users: tupl
 @click.option("--keep-close", is_flag=True, help="Keep lms_sub_NAME_close of a submit volume.")
 @_length_options
 @report_errors
-def remove_volume_command(file: str, kind: str, name: str, keep_close: bool, **length) -> None:
+def remove_volume_command(file: str, kind: str, name: str, keep_close: bool, **length: Any) -> None:
     """Remove lms_KIND_NAME (and a submit volume's closing time) from FILE."""
     from ..params.edit import remove_volume
 
     _edited(file, remove_volume, kind, name, keep_close=keep_close, length=_length_args(length))
 
 
-def _length_args(options: dict) -> tuple:
+def _length_args(options: dict[str, Any]) -> LengthArgs:
     return options["column_size"], options["automatic"], options["no_automatic"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ipynb_tools.params.compact import compact
 from ipynb_tools.params.findings import ERROR, INFO, WARNING
@@ -17,8 +19,11 @@ from ipynb_tools.params.storage import (
     site_column_size,
     stored_length,
 )
-from ipynb_tools.params.text import parse
+from ipynb_tools.params.text import parse, split_lines
 from ipynb_tools.params.validate import validate
+
+from .profiles import PROFILE
+from .test_properties import TEXTS
 
 #: A whole stored text with every automatic key, as the old module saved it for a course with two
 #: assignments (two task, two personal, two submit volumes, a closing time, limits, an image, three
@@ -221,3 +226,21 @@ def test_site_column_size():
     for bad in ("0", "-5", "big", "2.5"):
         with pytest.raises(ParamsError, match=COLUMN_SIZE_ENV):
             site_column_size(environ={COLUMN_SIZE_ENV: bad})
+
+
+# -- property -----------------------------------------------------------------------------
+
+
+@PROFILE
+@given(TEXTS, st.booleans())
+def test_counting_property(text, typical):
+    """The stored text is the text with CRLF line ends (plus the automatic lines); parts add up."""
+    measured = stored_length(text, typical=typical)
+    body = text.removeprefix("\ufeff")
+    crlf = "\r\n".join(split_lines(body))
+    assert measured.text.startswith(crlf)
+    assert "\n" not in measured.text.replace("\r\n", "") and "\r" not in measured.text.replace("\r\n", "")
+    assert sum(measured.parts.values()) == measured.size == len(measured.text)
+    assert measured.utf8_bytes == len(measured.text.encode("utf-8"))
+    if not typical:
+        assert measured.text == crlf
