@@ -76,3 +76,19 @@ def os_reason(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "disk full"
     return exc.strerror or str(exc)
+
+
+#: Longest excerpt of a value a user gave that a message quotes (see :func:`shown`).
+SHOWN_CHARS = 80
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr`` of a value someone sent, cut to about ``limit`` characters, for a one-line message.
+
+    A message (and every log line made from it) quotes what a user gave, never all of it: a
+    20 MB path becomes ``'aaaa...' (20971520 characters)``. Line breaks stay escaped (``repr``).
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}... ({len(text)} characters)"

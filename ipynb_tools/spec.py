@@ -31,9 +31,10 @@ from .environ import (
     StartEnvironment,
     VolumeEntry,
 )
-from .errors import IpynbToolsError
+from .errors import IpynbToolsError, shown
 from .params.model import Params
 from .params.rules import is_teacher, mounts
+from .usernames import user_name_problem
 from .volumes.naming import LABEL_PREFIX, VolumeName, check_course, check_host
 
 DEFAULT_URL = "/lab"
@@ -43,8 +44,6 @@ MAX_NAME_LENGTH = 200
 LABEL_USER = LABEL_PREFIX + "user"
 LABEL_LTI_ID = LABEL_PREFIX + "lti-id"
 LABEL_ROLE = LABEL_PREFIX + "role"
-#: A user name must be usable as a Unix login and as ``/home/<user>``.
-USER_RE = re.compile(r"[^\s/:\\\x00-\x1f\x7f-][^\s/:\\\x00-\x1f\x7f]*")
 
 
 class SpecError(IpynbToolsError):
@@ -142,12 +141,10 @@ def _sanitise(text: str) -> str:
 
 
 def check_user(user: str) -> str:
-    """Return ``user`` or raise when it cannot be a login and a home directory name."""
-    if not isinstance(user, str) or not USER_RE.fullmatch(user) or user in (".", ".."):
-        raise SpecError(
-            f"user name {user!r} cannot be a login in the container (no '/', ':', spaces, "
-            "control characters, or leading '-')"
-        )
+    """Return ``user`` or raise :class:`SpecError` (the rule of :mod:`ipynb_tools.usernames`)."""
+    problem = user_name_problem(user)
+    if problem:
+        raise SpecError(f"user name {shown(user)} {problem}: it cannot be a login in the container")
     return user
 
 

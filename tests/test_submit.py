@@ -90,7 +90,12 @@ def test_japanese_and_spaces_in_names() -> None:
         ("kadai-1.ipynb", "a/b", None, "cannot be used in a file name"),
         ("kadai-1.ipynb", "..", None, "cannot be used in a file name"),
         ("kadai-1.ipynb", "", None, "cannot be used in a file name"),
-        ("kadai-1.ipynb", "al\nice", None, "control characters"),
+        ("kadai-1.ipynb", "al\nice", None, "control character"),
+        # the one user-name rule (ipynb_tools.usernames), as the container spec applies it
+        ("kadai-1.ipynb", "a:b", None, "contains ':'"),
+        ("kadai-1.ipynb", "a b", None, "white space"),
+        ("kadai-1.ipynb", "-alice", None, "starts with '-'"),
+        ("kadai-1.ipynb", ".alice", None, "starts with '.'"),
         ("kadai-1.ipynb", "alice", "{stem}{suffix}", "must contain {user}"),
         ("kadai-1.ipynb", "alice", "../{user}{suffix}", "would not be a visible file"),
         ("kadai-1.ipynb", "alice", ".{user}{suffix}", "would not be a visible file"),

@@ -182,12 +182,12 @@ def mounts(
     from ..errors import UsageError
     from ..params.rules import is_teacher
     from ..params.rules import mounts as volume_mounts
-    from ..params.text import parse
+    from ..params.validate import params_for_launch
 
     if (course is None) != (host is None):
         raise UsageError("give both --course and --host (full names need both) or neither")
     text, source = _read(file)
-    model = parse(text, source)
+    model = params_for_launch(text, source, now=_time(at))
     role = is_teacher(model, user) if teacher is None else teacher
     result = volume_mounts(model, user, teacher=role, at=_time(at), course=course, host=host)
     if as_json:

@@ -39,11 +39,12 @@ def main(
 ) -> None:
     """Build the container specification for USER launching an LTI activity (SPEC 6)."""
     from ..environ import DEFAULT_THRGID
-    from ..params.text import read_params_file
+    from ..params.text import read_params_text
+    from ..params.validate import params_for_launch
     from ..spec import build_spec
 
     spec = build_spec(
-        read_params_file(params_file),
+        params_for_launch(read_params_text(params_file), params_file),
         user,
         uid=uid,
         gid=gid,

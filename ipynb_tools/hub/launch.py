@@ -23,10 +23,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import IpynbToolsError
-from ..params.findings import ERROR, Finding
+from ..params.findings import Finding
 from ..params.launch import LTI13_CUSTOM_CLAIM, lti11_with_findings, lti13_with_findings  # noqa: F401 (re-exported)
 from ..params.model import Params
-from ..params.validate import check_model
+from ..params.validate import check_model, launch_errors
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 LTI13_ROLES_CLAIM = CLAIM + "roles"
@@ -56,7 +56,8 @@ class Launch:
 
     @property
     def errors(self) -> list[Finding]:
-        return [f for f in self.findings if f.severity == ERROR]
+        """The findings that refuse this launch (the rule of ``container-spec`` too)."""
+        return launch_errors(self.findings)
 
 
 def is_lti13(auth_state: Mapping[str, Any]) -> bool:

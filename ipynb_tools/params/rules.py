@@ -10,6 +10,8 @@
 - A submit volume is closed when ``at`` is after its ``lms_sub_NAME_close``
   time (the closing second itself is still open).
 - When a (kind, NAME) is given more than once, the last entry is used.
+- A listed user matches a hub user the way JupyterHub normalises names (lower case):
+  ``S2024001`` in ``lms_users`` is the hub user ``s2024001`` (:mod:`ipynb_tools.usernames`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..errors import shown
+from ..usernames import in_user_list, user_name_problem
 from ..volumes.naming import full_name as _full_name
-from .model import Params, VolumeParam
+from .model import Params, ParamsError, VolumeParam
 
 
 @dataclass(frozen=True)
@@ -48,20 +52,16 @@ class Mount:
         }
 
 
-def _in(user: str, users: tuple[str, ...]) -> bool:
-    return "*" in users or user in users
-
-
 def is_teacher(params: Params, user: str) -> bool:
-    """True when ``user`` is in ``lms_teachers`` (or it is ``*``)."""
-    return _in(user, params.teachers)
+    """True when ``user`` is in ``lms_teachers`` (or it is ``*``), names compared as the hub does."""
+    return in_user_list(user, params.teachers)
 
 
 def may_mount(params: Params, volume: VolumeParam, user: str, *, teacher: bool) -> bool:
-    """The SPEC 4 mount rule for one entry."""
+    """The SPEC 4 mount rule for one entry (names compared as the hub does)."""
     if volume.users is not None:
-        return _in(user, volume.users)
-    return _in(user, params.users) or teacher
+        return in_user_list(user, volume.users)
+    return in_user_list(user, params.users) or teacher
 
 
 def link_for(volume: VolumeParam, *, teacher: bool, full_name: str | None) -> str | None:
@@ -96,8 +96,13 @@ def mounts(
 ) -> list[Mount]:
     """The volumes ``user`` (a teacher or not) mounts, in parameter order, with links and closing state.
 
-    Full names need both ``course`` and ``host``; otherwise ``full_name`` is None.
+    Full names need both ``course`` and ``host``; otherwise ``full_name`` is None. Raises
+    :class:`~ipynb_tools.params.model.ParamsError` for a user name the tools never accept (the
+    one rule of :mod:`ipynb_tools.usernames`, as for the container spec).
     """
+    problem = user_name_problem(user)
+    if problem:
+        raise ParamsError(f"user name {shown(user)} {problem}")
     at = time.time() if at is None else at
     result: list[Mount] = []
     for volume in params.effective_volumes():

@@ -17,6 +17,7 @@ import datetime as _dt
 import difflib
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 
@@ -423,16 +424,34 @@ def decode_params(data: bytes, source: str) -> str:
 
 
 def read_params_text(path: str | os.PathLike[str]) -> str:
-    """The text of a parameter file."""
+    """The text of a parameter file: a regular file, opened without blocking.
+
+    A FIFO, a device or a directory is refused at once (``ParamsError``) instead of
+    waiting for a writer that never comes (issue 12, item 22).
+    """
     source = os.fspath(path)
     try:
-        with open(source, "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+        fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except IsADirectoryError:
         raise ParamsError("is a directory", source=source) from None
     except OSError as exc:
         raise ParamsError(f"cannot read ({exc.strerror or exc})", source=source) from None
-    return decode_params(data, source)
+    try:
+        kind = stat.S_IFMT(os.fstat(fd).st_mode)
+        if kind == stat.S_IFDIR:
+            raise ParamsError("is a directory", source=source)
+        if kind != stat.S_IFREG:
+            raise ParamsError("is not a regular file (a FIFO, socket or device); nothing was read", source=source)
+        chunks = []
+        size = 0
+        while size <= MAX_BYTES and (chunk := os.read(fd, MAX_BYTES + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ParamsError(f"cannot read ({exc.strerror or exc})", source=source) from None
+    finally:
+        os.close(fd)
+    return decode_params(b"".join(chunks), source)
 
 
 def read_params_file(path: str | os.PathLike[str]) -> Params:

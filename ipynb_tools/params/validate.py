@@ -11,6 +11,7 @@ import datetime as _dt
 import time
 from collections import Counter
 
+from ..usernames import normalize_user_name, same_user, user_name_problem, widened_form
 from .findings import ERROR, INFO, WARNING, Finding, has_errors
 from .model import (
     KEY_CPULIMIT,
@@ -22,11 +23,22 @@ from .model import (
     MIN_ENGINE_MEMORY,
     MIN_USABLE_MEMORY,
     Params,
+    ParamsError,
 )
 from .storage import StorageLimit
 from .text import parse_with_findings
 
-__all__ = ["Finding", "validate", "check_model", "has_errors", "ERROR", "WARNING", "INFO"]
+__all__ = [
+    "ERROR",
+    "INFO",
+    "WARNING",
+    "Finding",
+    "check_model",
+    "has_errors",
+    "launch_errors",
+    "params_for_launch",
+    "validate",
+]
 
 #: More CPUs than this is almost certainly a typo (a course container is small).
 MAX_SENSIBLE_CPUS = 64.0
@@ -57,6 +69,31 @@ def validate(
     return findings
 
 
+def launch_errors(findings: list[Finding]) -> list[Finding]:
+    """The findings that refuse a launch: every error (parse and :func:`check_model`).
+
+    The one rule of the spawner (:func:`ipynb_tools.hub.launch.refusal`) and of
+    ``ipynb-tools container-spec`` (:func:`params_for_launch`): they refuse the same texts,
+    exactly those ``params check`` calls errors (issue 12, item 23).
+    """
+    return [f for f in findings if f.severity == ERROR]
+
+
+def params_for_launch(text: str, source: str = "<params>", *, now: float | None = None) -> Params:
+    """The parameters of ``text`` when a container may start from them; else :class:`ParamsError`.
+
+    The error names ``source``, the line and the first problem, and how many more there are.
+    """
+    params, findings = parse_with_findings(text, source)
+    errors = launch_errors(findings + check_model(params, now=now))
+    if errors:
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more error(s); see 'ipynb-tools params check')" if len(errors) > 1 else ""
+        problem = first.message.replace(" (kept as it is)", "")
+        raise ParamsError(f"{problem}{more}; no container starts from these parameters", source=source, line=first.line)
+    return params
+
+
 def _fmt_time(when: int) -> str:
     try:
         return _dt.datetime.fromtimestamp(when).astimezone().isoformat(timespec="minutes")
@@ -66,6 +103,43 @@ def _fmt_time(when: int) -> str:
 
 def _mib(number: int) -> str:
     return f"{number / 1024 / 1024:.0f} MiB"
+
+
+def _user_list_findings(key: str, users: tuple[str, ...], lineno: int | None) -> list[Finding]:
+    """What is wrong with the names of one user list (issue 12, item 15).
+
+    A name the tools never accept (:func:`ipynb_tools.usernames.user_name_problem`) or one
+    written with full-width characters (a Moodle login never has them) can never match a hub
+    user: a warning. Upper case matches (the hub lowercases every login): a note saying so.
+    """
+    found = []
+    for user in dict.fromkeys(users):
+        if user == "*":
+            continue
+        problem = user_name_problem(user)
+        folded = widened_form(user)
+        if problem:
+            found.append(Finding(WARNING, lineno, key, f"{key}: {user!r} {problem}: it can never match a user"))
+        elif folded is not None:
+            found.append(
+                Finding(
+                    WARNING,
+                    lineno,
+                    key,
+                    f"{key}: {user!r} has full-width characters and can never match a Moodle login; "
+                    f"did you mean {normalize_user_name(folded)!r}?",
+                )
+            )
+        elif normalize_user_name(user) != user:
+            found.append(
+                Finding(
+                    INFO,
+                    lineno,
+                    key,
+                    f"{key}: {user!r} is read as {normalize_user_name(user)!r} (JupyterHub user names are lower case)",
+                )
+            )
+    return found
 
 
 def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
@@ -111,9 +185,10 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
     for key, users in ((KEY_USERS, params.users), (KEY_TEACHERS, params.teachers)):
         if "*" in users and len(users) > 1:
             add(INFO, key, f"{key} has '*' and names: '*' already means everyone")
-        for user, count in Counter(users).items():
+        for user, count in Counter(normalize_user_name(u) for u in users).items():
             if count > 1:
                 add(INFO, key, f"{key} lists {user!r} {count} times")
+        found.extend(_user_list_findings(key, users, line(key)))
 
     # volumes
     counts = Counter((v.kind, v.name) for v in params.volumes)
@@ -142,7 +217,11 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
         if volume.users is None:
             open_to_list = True
         else:
-            strangers = [u for u in volume.users if u != "*" and u not in params.users and u not in params.teachers]
+            strangers = [
+                u
+                for u in volume.users
+                if u != "*" and not any(same_user(u, known) for known in (*params.users, *params.teachers))
+            ]
             if strangers and not everyone:
                 add(
                     INFO,
@@ -152,6 +231,7 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
                 )
             if "*" in volume.users and len(volume.users) > 1:
                 add(INFO, key, f"{key} has '*' and names: '*' already means everyone")
+            found.extend(_user_list_findings(key, volume.users, line(key)))
     if open_to_list and not params.users and effective:
         add(INFO, KEY_USERS, "lms_users is empty: only teachers mount the volumes that have no user list of their own")
     if task_names and not params.teachers:

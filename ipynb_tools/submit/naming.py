@@ -8,6 +8,8 @@ import string
 from collections.abc import Mapping
 
 from ..environ import NB_USER
+from ..errors import shown
+from ..usernames import user_name_problem
 from .environment import _environ, _os_user
 from .errors import BadNameError
 
@@ -30,11 +32,10 @@ def current_user(env: Mapping[str, str] | None = None) -> str:
 
 
 def check_user(name: str) -> str:
-    """Refuse a user name that cannot be part of one file name (``/``, ``..``, control chars...)."""
-    if not name or name in (".", "..") or name.startswith(".") or "/" in name or "\\" in name:
-        raise BadNameError(f"user name {name!r} cannot be used in a file name")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise BadNameError(f"user name {name!r} contains control characters")
+    """Refuse a user name the tools do not accept (the rule of :mod:`ipynb_tools.usernames`)."""
+    problem = user_name_problem(name)
+    if problem:
+        raise BadNameError(f"user name {shown(name)} {problem}: it cannot be used in a file name")
     return name
 
 

@@ -137,3 +137,34 @@ def test_missing_file_is_one_line(runner, tmp_path):
     result = run(runner, "show", tmp_path / "nope.txt")
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0 and "cannot read" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["check"], ["show"], ["format"], ["set", "lms_users", "*"], ["unset", "lms_users"]])
+def test_a_fifo_is_refused_at_once_not_waited_on(runner, tmp_path, command):
+    """Issue 12, item 22: `params check`/`set` on a FIFO hung forever waiting for a writer."""
+    import os
+    import signal
+
+    fifo = tmp_path / "params.txt"
+    os.mkfifo(fifo)
+    signal.alarm(20)  # a hang fails the test instead of wedging the run
+    try:
+        result = runner.invoke(cli, ["params", command[0], str(fifo), *command[1:]])
+    finally:
+        signal.alarm(0)
+    assert result.exit_code == 1
+    (line,) = result.output.strip().splitlines()
+    assert line.endswith(f"error: {fifo}: is not a regular file (a FIFO, socket or device); nothing was read")
+    assert "Traceback" not in result.output
+    assert os.path.exists(fifo) and not os.path.isfile(fifo)  # nothing replaced it
+
+
+def test_a_directory_and_a_symlink_to_a_fifo(runner, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "fifo")
+    result = run(runner, "check", tmp_path / "link.txt")
+    assert result.exit_code == 1 and "is not a regular file" in result.output
+    result = run(runner, "check", tmp_path)
+    assert result.exit_code == 1 and "is a directory" in result.output

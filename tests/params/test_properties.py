@@ -6,6 +6,7 @@ set, fewer locally.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -25,6 +26,7 @@ from ipynb_tools.params.model import (
 from ipynb_tools.params.rules import mounts
 from ipynb_tools.params.text import _is_kept_line, format_params, parse, parse_with_findings
 from ipynb_tools.params.validate import validate
+from ipynb_tools.usernames import user_name_problem
 
 from .profiles import PROFILE
 
@@ -158,6 +160,11 @@ def test_model_round_trip(model):
 @PROFILE
 @given(MODELS, st.text(max_size=6), st.booleans(), st.integers(0, 2**41))
 def test_rules_never_fail_on_a_model(model, user, teacher, at):
+    # the one user-name rule: mounts refuses exactly the names the container spec refuses
+    if user_name_problem(user) is not None:
+        with pytest.raises(ParamsError, match="user name"):
+            mounts(model, user, teacher=teacher, at=at)
+        return
     result = mounts(model, user, teacher=teacher, at=at)
     names = {(v.kind, v.name) for v in model.volumes}
     assert {(m.kind, m.name) for m in result} <= names

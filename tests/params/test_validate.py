@@ -108,3 +108,23 @@ def test_findings_are_sorted_by_line_and_format():
     assert findings[0].format("c.txt").startswith("c.txt:3: warning: ")
     with pytest.raises(ValueError):
         Finding("fatal", None, None, "x")
+
+
+def test_user_lists_warn_about_names_that_can_never_match():
+    """Issue 12, item 15: upper case matches (a note); full-width or impossible names never do (a warning)."""
+    text = "lms_users=S2024001,Ｓ２０２４００２,../../etc,s2024001\nlms_teachers=Iseki\nlms_vol_a=x:TA1,a:b\n"
+    findings = {(f.severity, f.line, f.message) for f in validate(text, now=NOW)}
+    assert ("info", 1, "lms_users: 'S2024001' is read as 's2024001' (JupyterHub user names are lower case)") in findings
+    assert (
+        "warning",
+        1,
+        "lms_users: 'Ｓ２０２４００２' has full-width characters and can never match a Moodle login; "
+        "did you mean 's2024002'?",
+    ) in findings
+    assert ("warning", 1, "lms_users: '../../etc' contains '/': it can never match a user") in findings
+    assert ("info", 1, "lms_users lists 's2024001' 2 times") in findings  # S2024001 and s2024001 are one user
+    assert ("info", 2, "lms_teachers: 'Iseki' is read as 'iseki' (JupyterHub user names are lower case)") in findings
+    # the per-volume list: 'a:b' cannot be a name (the value is split at the first ':' only)
+    assert any(f[0] == "warning" and "lms_vol_a" in f[2] and "'a:b'" in f[2] for f in findings)
+    # TA1 is not a stranger: compared as the hub compares names, nobody is missing from lms_users
+    assert not any("not in lms_users" in f.message for f in validate("lms_users=ta1\nlms_teachers=t\nlms_vol_a=x:TA1\n"))
