@@ -31,7 +31,9 @@ def test_names_the_tools_never_accept(name: str, problem: str) -> None:
     assert problem in (user_name_problem(name) or "")
 
 
-@pytest.mark.parametrize("name", ["alice", "s2024001", "21001234", "山田太郎", "a.b@example.ac.jp", "x" * 255, "o'neil"])
+@pytest.mark.parametrize(
+    "name", ["alice", "s2024001", "21001234", "山田太郎", "a.b@example.ac.jp", "x" * 255, "o'neil"]
+)
 def test_names_the_tools_accept(name: str) -> None:
     assert user_name_problem(name) is None
 

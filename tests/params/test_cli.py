@@ -139,7 +139,9 @@ def test_missing_file_is_one_line(runner, tmp_path):
     assert result.stderr.strip().count("\n") == 0 and "cannot read" in result.stderr
 
 
-@pytest.mark.parametrize("command", [["check"], ["show"], ["format"], ["set", "lms_users", "*"], ["unset", "lms_users"]])
+@pytest.mark.parametrize(
+    "command", [["check"], ["show"], ["format"], ["set", "lms_users", "*"], ["unset", "lms_users"]]
+)
 def test_a_fifo_is_refused_at_once_not_waited_on(runner, tmp_path, command):
     """Issue 12, item 22: `params check`/`set` on a FIFO hung forever waiting for a writer."""
     import os

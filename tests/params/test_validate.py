@@ -118,8 +118,10 @@ def test_user_lists_warn_about_names_that_can_never_match():
     assert (
         "warning",
         1,
-        "lms_users: 'Ｓ２０２４００２' has full-width characters and can never match a Moodle login; "
-        "did you mean 's2024002'?",
+        (
+            "lms_users: 'Ｓ２０２４００２' has full-width characters and can never match a Moodle login; "
+            "did you mean 's2024002'?"
+        ),
     ) in findings
     assert ("warning", 1, "lms_users: '../../etc' contains '/': it can never match a user") in findings
     assert ("info", 1, "lms_users lists 's2024001' 2 times") in findings  # S2024001 and s2024001 are one user
@@ -127,4 +129,6 @@ def test_user_lists_warn_about_names_that_can_never_match():
     # the per-volume list: 'a:b' cannot be a name (the value is split at the first ':' only)
     assert any(f[0] == "warning" and "lms_vol_a" in f[2] and "'a:b'" in f[2] for f in findings)
     # TA1 is not a stranger: compared as the hub compares names, nobody is missing from lms_users
-    assert not any("not in lms_users" in f.message for f in validate("lms_users=ta1\nlms_teachers=t\nlms_vol_a=x:TA1\n"))
+    assert not any(
+        "not in lms_users" in f.message for f in validate("lms_users=ta1\nlms_teachers=t\nlms_vol_a=x:TA1\n")
+    )
