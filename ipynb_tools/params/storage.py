@@ -313,6 +313,14 @@ def is_near(size: int, column_size: int) -> bool:
     return 0 <= left and left * NEAR_DIVISOR < column_size
 
 
+def _typical_note(measured: StoredLength) -> str:
+    """How many automatic keys were counted with typical values (empty when none)."""
+    typical = sum(a.origin == "typical" and a.value is not None for a in measured.automatic)
+    if not typical:
+        return ""
+    return f"; {typical} automatic key(s) counted with typical values (--automatic KEY=VALUE gives the real ones)"
+
+
 def _check_column_size(column_size: int) -> None:
     if isinstance(column_size, bool) or not isinstance(column_size, int) or column_size < 1:
         raise ParamsError(f"column size {column_size!r} is not a positive whole number")
@@ -369,14 +377,14 @@ class StorageLimit:
                     )
                 else:
                     message += f"; even 'params format --compact' needs {compact} ({compact - column} over)"
-            return [Finding(ERROR, None, COLUMN, message)]
+            return [Finding(ERROR, None, COLUMN, message + _typical_note(measured))]
         if is_near(size, column):
             message = (
                 f"the text is {size} of {column} {word} {what}: only {column - size} left; the room goes to {room}"
             )
             if compact is not None and compact < size:
                 message += f"; 'params format --compact' would leave {column - compact}"
-            return [Finding(WARNING, None, COLUMN, message)]
+            return [Finding(WARNING, None, COLUMN, message + _typical_note(measured))]
         return [Finding(INFO, None, COLUMN, f"the text is {size} of {column} {word} {what} ({column - size} left)")]
 
     def _compact_size(self, source: str | Params) -> int | None:
