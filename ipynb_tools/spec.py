@@ -35,7 +35,7 @@ from .errors import IpynbToolsError, shown
 from .params.model import Params
 from .params.rules import is_teacher, mounts
 from .usernames import user_name_problem
-from .volumes.naming import LABEL_PREFIX, VolumeName, check_course, check_host
+from .volumes.naming import LABEL_PREFIX, VolumeKind, VolumeName, check_course, check_host
 
 DEFAULT_URL = "/lab"
 #: Docker's rule for container names.
@@ -195,10 +195,10 @@ def build_spec(
         assert full is not None  # course and host are given
         entry = VolumeEntry(full, mount.access)
         lists[mount.kind].append(entry)
-        if mount.kind in ("vol", "sub"):
+        if mount.kind.on_engine:
             labels = VolumeName(mount.kind, mount.name, course, host).labels
             volume_mounts.append(VolumeMount(full, str(works / entry.mount_relative), mount.kind, labels))
-        if mount.kind == "sub" and mount.close_time is not None:
+        if mount.kind is VolumeKind.SUBMIT and mount.close_time is not None:
             closes[full] = mount.close_time
 
     env = StartEnvironment(

@@ -19,7 +19,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: (--column-size, --automatic, --no-automatic) as the edit commands pass them on.
 LengthArgs = tuple[int | None, tuple[str, ...], bool]
 
-_KINDS = {"vol": "vol", "task": "vol", "sub": "sub", "submit": "sub", "prs": "prs", "personal": "prs"}
 FILE_HELP = "FILE is a text file of key=value lines (as in Moodle's custom parameters box); '-' reads stdin."
 
 
@@ -39,9 +38,11 @@ def _time(value: str | None) -> float | None:
 
 
 def _kind(value: str) -> str:
+    from ..volumes.naming import VolumeKind, VolumeNameError
+
     try:
-        return _KINDS[value.lower()]
-    except KeyError:
+        return VolumeKind.parse(value)
+    except VolumeNameError:
         raise click.BadParameter(f"{value!r} is not one of vol/task, sub/submit, prs/personal") from None
 
 

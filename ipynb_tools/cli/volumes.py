@@ -135,7 +135,7 @@ def create_command(
             raise UsageError(f"--params needs ipynb_tools.params.text, which is not installed ({exc.name})") from None
         params = read_params_file(params_file)
         wanted += volumes_for_params(params, course, lms_host)
-        skipped = [f"lms_prs_{v.name}" for v in params.volumes if v.kind == "prs"]
+        skipped = [v.key for v in params.volumes if not v.kind.on_engine]
     with _connect(engine_url, ssh_client, course, lms_host) as engine:
         results = create_volumes(engine, wanted)
     if as_json:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import IpynbToolsError
+from ..volumes.naming import VolumeKind, full_name
 
 COURSE = Path(__file__).parent / "course"
 MARKER = ".ipynb-tools-demo"
@@ -90,9 +91,7 @@ class DemoResult:
     receipts: list[str] = field(default_factory=list)
 
 
-def _full(kind: str) -> str:
-    from ..volumes.naming import full_name
-
+def _full(kind: VolumeKind) -> str:
     return full_name(kind, "kadai", COURSE_ID, LMS_HOST)
 
 
@@ -157,7 +156,7 @@ def run_demo(root: str | os.PathLike[str], say: Callable[[str], None] = print) -
     base = Path(root).resolve()
     prepare(base)
     volumes = base / "volumes"
-    task, submit = volumes / _full("vol"), volumes / _full("sub")
+    task, submit = volumes / _full(VolumeKind.TASK), volumes / _full(VolumeKind.SUBMIT)
     task.mkdir(parents=True)
     submit.mkdir()
     os.chmod(submit, 0o3777)
@@ -181,7 +180,7 @@ def run_demo(root: str | os.PathLike[str], say: Callable[[str], None] = print) -
     say("== 3. start: each student's start copies the task volume into their personal directory")
     personal: dict[str, Path] = {}
     for user in STUDENTS:
-        personal[user] = base / "home" / user / "jupyter" / "works" / ".volumes" / _full("prs")
+        personal[user] = base / "home" / user / "jupyter" / "works" / ".volumes" / _full(VolumeKind.PERSONAL)
         personal[user].mkdir(parents=True, mode=0o700)
         synced = sync_tree(task, personal[user], durable=False)
         say(f"   {user}: {synced.summary()}")

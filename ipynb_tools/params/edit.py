@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from ..atomic import atomic_write_text
+from ..volumes.naming import NAME_RE, VolumeKind
 from .findings import ERROR, Finding, has_errors
 from .model import (
     CLOSE_SUFFIX,
@@ -26,9 +27,7 @@ from .model import (
     KEY_MEMLIMIT,
     KEY_TEACHERS,
     KEY_USERS,
-    NAME_RE,
     PREFIX,
-    VOLUME_KINDS,
     ParamsError,
 )
 from .storage import StorageLimit, StoredLengthError
@@ -142,8 +141,8 @@ def unset_param(text: str, key: str) -> tuple[str, list[Finding]]:
 
 
 def _check_volume(kind: str, name: str) -> None:
-    if kind not in VOLUME_KINDS:
-        raise ParamsError(f"volume kind {kind!r} is not one of {', '.join(VOLUME_KINDS)}")
+    if kind not in tuple(VolumeKind):
+        raise ParamsError(f"volume kind {kind!r} is not one of {', '.join(VolumeKind)}")
     if not NAME_RE.fullmatch(name):
         raise ParamsError(f"volume NAME {name!r} must be lowercase letters a-z and digits only")
 
@@ -173,7 +172,7 @@ def add_volume(
         return k is not None and any(k.startswith(f"{PREFIX}{x}_") and not k.endswith(CLOSE_SUFFIX) for x in kinds)
 
     same = [i for i, k in enumerate(keys) if is_volume(k, (kind,))]
-    anyv = [i for i, k in enumerate(keys) if is_volume(k, VOLUME_KINDS)]
+    anyv = [i for i, k in enumerate(keys) if is_volume(k, tuple(VolumeKind))]
     lms = [i for i, k in enumerate(keys) if (k or "").startswith(PREFIX)]
     insert_at = (same or anyv or lms or [len(lines) - 1])[-1] + 1
     lines[insert_at:insert_at] = new
@@ -186,7 +185,7 @@ def remove_volume(text: str, kind: str, name: str, *, keep_close: bool = False) 
     key = f"{PREFIX}{kind}_{name}"
     lines, end, trailing = _lines_of(text)
     drop = {key}
-    if kind == "sub" and not keep_close:
+    if kind == VolumeKind.SUBMIT and not keep_close:
         drop.add(key + CLOSE_SUFFIX)
     kept = [line for line in lines if _key_of(line) not in drop]
     if not any(_key_of(line) == key for line in lines):

@@ -8,7 +8,8 @@ exactly and in order. :class:`VolumeParam` is one ``lms_<kind>_<NAME>`` entry.
 The character rules live here too, because both the parser and the model's own
 checks need them: values never contain the characters of :data:`FORBIDDEN`,
 access names never contain ``/``, ``:`` or white space, and NAME is
-``[a-z0-9]+``.
+``[a-z0-9]+`` (:data:`ipynb_tools.volumes.naming.NAME_RE`); the kinds are
+:class:`~ipynb_tools.volumes.naming.VolumeKind`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import IpynbToolsError
+from ..volumes.naming import NAME_RE, VolumeKind
 
 # -- keys ---------------------------------------------------------------------------------
 
@@ -45,9 +47,6 @@ AUTOMATIC_KEYS: tuple[str, ...] = (
 #: Keys reserved by the old module (kept as text, not interpreted).
 RESERVED_KEYS: tuple[str, ...] = ("lms_options", "lms_cpugrnt", "lms_memgrnt")
 
-#: Volume kinds, in the order of SPEC 1 (task, submit, personal).
-VOLUME_KINDS: tuple[str, ...] = ("vol", "sub", "prs")
-KIND_LABELS: dict[str, str] = {"vol": "task", "sub": "submit", "prs": "personal"}
 CLOSE_SUFFIX = "_close"
 
 #: Every fixed (non-volume) key, in the order the text is written.
@@ -74,7 +73,6 @@ LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 FORBIDDEN = frozenset(SPEC_FORBIDDEN + LINE_BREAKS + "".join(map(chr, range(0x20))) + "\x7f") - {"\t"}
 #: Separators of user lists: comma, white space, and the Japanese commas.
 USER_SEPARATORS_RE = re.compile(r"[,\u3001\uff0c\s]+")
-NAME_RE = re.compile(r"[a-z0-9]+")
 #: Characters an access name may not contain besides :data:`FORBIDDEN`.
 ACCESS_EXTRA_FORBIDDEN = frozenset("/:")
 
@@ -143,14 +141,15 @@ class VolumeParam:
     when the entry has no per-volume user list (an empty list is the same).
     """
 
-    kind: str
+    kind: VolumeKind
     name: str
     access: str
     users: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in VOLUME_KINDS:
-            raise ParamsError(f"volume kind {self.kind!r} is not one of {', '.join(VOLUME_KINDS)}")
+        if self.kind not in tuple(VolumeKind):
+            raise ParamsError(f"volume kind {self.kind!r} is not one of {', '.join(VolumeKind)}")
+        object.__setattr__(self, "kind", VolumeKind(self.kind))
         if not isinstance(self.name, str) or not NAME_RE.fullmatch(self.name):
             raise ParamsError(f"volume NAME {self.name!r} must be lowercase letters and digits only")
         if not isinstance(self.access, str) or not is_access_name(self.access):
@@ -174,7 +173,7 @@ class VolumeParam:
     @property
     def kind_label(self) -> str:
         """``task``, ``submit`` or ``personal``."""
-        return KIND_LABELS[self.kind]
+        return self.kind.label
 
     @property
     def teacher_only(self) -> bool:
@@ -183,7 +182,7 @@ class VolumeParam:
         On a submit volume the ``-`` is not a marker (students need the link to
         hand in); the link is made for everyone, named without the ``-``.
         """
-        return self.access.startswith("-") and self.kind != "sub"
+        return self.access.startswith("-") and self.kind is not VolumeKind.SUBMIT
 
     @property
     def full_name_link(self) -> bool:
@@ -240,18 +239,18 @@ class Params:
 
     # -- lookups ------------------------------------------------------------------------
 
-    def volumes_of(self, kind: str) -> list[VolumeParam]:
+    def volumes_of(self, kind: VolumeKind) -> list[VolumeParam]:
         """The entries of one kind, in order (duplicates included)."""
         return [v for v in self.volumes if v.kind == kind]
 
     def effective_volumes(self) -> list[VolumeParam]:
         """One entry per (kind, NAME): a later entry replaces an earlier one, as in the old module."""
-        chosen: dict[tuple[str, str], VolumeParam] = {}
+        chosen: dict[tuple[VolumeKind, str], VolumeParam] = {}
         for volume in self.volumes:
             chosen[(volume.kind, volume.name)] = volume
         return list(chosen.values())
 
-    def volume(self, kind: str, name: str) -> VolumeParam | None:
+    def volume(self, kind: VolumeKind, name: str) -> VolumeParam | None:
         """The effective entry ``lms_<kind>_<name>``, or None."""
         found = None
         for volume in self.volumes:
@@ -290,7 +289,7 @@ class Params:
             "actlimit": self.actlimit,
             "volumes": [
                 {
-                    "kind": v.kind,
+                    "kind": v.kind.value,
                     "kind_label": v.kind_label,
                     "name": v.name,
                     "access": v.access,

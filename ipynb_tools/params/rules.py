@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from ..errors import shown
 from ..usernames import in_user_list, user_name_problem
+from ..volumes.naming import VolumeKind
 from ..volumes.naming import full_name as _full_name
 from .model import Params, ParamsError, VolumeParam
 
@@ -29,7 +30,7 @@ from .model import Params, ParamsError, VolumeParam
 class Mount:
     """One volume a user gets at container start."""
 
-    kind: str
+    kind: VolumeKind
     name: str
     access: str
     #: Name of the access link made in the works directory; None when no link is made.
@@ -42,7 +43,7 @@ class Mount:
     def to_dict(self) -> dict[str, object]:
         """JSON-ready."""
         return {
-            "kind": self.kind,
+            "kind": str(self.kind),
             "name": self.name,
             "access": self.access,
             "link": self.link,
@@ -109,7 +110,7 @@ def mounts(
         if not may_mount(params, volume, user, teacher=teacher):
             continue
         full = _full_name(volume.kind, volume.name, course, host) if course is not None and host is not None else None
-        close_time = params.closes.get(volume.name) if volume.kind == "sub" else None
+        close_time = params.closes.get(volume.name) if volume.kind is VolumeKind.SUBMIT else None
         result.append(
             Mount(
                 kind=volume.kind,

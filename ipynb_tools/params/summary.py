@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
+from ..volumes.naming import VolumeKind
 from .model import AUTOMATIC_KEYS, RESERVED_KEYS, Params
 
 
@@ -50,11 +51,11 @@ def describe(params: Params) -> str:
         if v.teacher_only:
             link += " (teachers only)"
         line = f"  {v.kind_label:<8} {v.name:<12} access {v.access!r}: link {link}; mounted by {who}"
-        if v.kind == "sub" and v.name in params.closes:
+        if v.kind is VolumeKind.SUBMIT and v.name in params.closes:
             line += f"; closes {_when(params.closes[v.name])}"
         out.append(line)
     for name, stamp in params.closes.items():
-        if params.volume("sub", name) is None:
+        if params.volume(VolumeKind.SUBMIT, name) is None:
             out.append(f"  (closing time for undefined submit volume {name}: {_when(stamp)})")
     for key in AUTOMATIC_KEYS + RESERVED_KEYS:
         value = params.fixed_value(key)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 
 from ..atomic import atomic_write_text
+from ..volumes.naming import NAME_RE, VolumeKind
 from .findings import ERROR, INFO, WARNING, Finding
 from .model import (
     AUTOMATIC_KEYS,
@@ -35,10 +36,8 @@ from .model import (
     KEY_MEMLIMIT,
     KEY_TEACHERS,
     KEY_USERS,
-    NAME_RE,
     PREFIX,
     RESERVED_KEYS,
-    VOLUME_KINDS,
     Params,
     ParamsError,
     VolumeParam,
@@ -170,11 +169,11 @@ def classify_key(key: str) -> tuple[str, str, str, str]:
         return "other", key, "", ""
     if lowered in FIXED_KEYS:
         return "fixed", lowered, "", ""
-    for kind in VOLUME_KINDS:
+    for kind in VolumeKind:
         prefix = f"{PREFIX}{kind}_"
         if lowered.startswith(prefix):
             raw_name = key[len(prefix) :] if key[: len(prefix)].lower() == prefix else lowered[len(prefix) :]
-            if kind == "sub" and raw_name.lower().endswith(CLOSE_SUFFIX):
+            if kind is VolumeKind.SUBMIT and raw_name.lower().endswith(CLOSE_SUFFIX):
                 raw_name = raw_name[: -len(CLOSE_SUFFIX)]
                 return "close", f"{prefix}{sanitize_name(raw_name)}{CLOSE_SUFFIX}", kind, raw_name
             return "volume", f"{prefix}{sanitize_name(raw_name)}", kind, raw_name

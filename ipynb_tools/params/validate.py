@@ -12,6 +12,7 @@ import time
 from collections import Counter
 
 from ..usernames import normalize_user_name, same_user, user_name_problem, widened_form
+from ..volumes.naming import VolumeKind
 from .findings import ERROR, INFO, WARNING, Finding, has_errors
 from .model import (
     KEY_CPULIMIT,
@@ -197,23 +198,27 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
             add(WARNING, f"lms_{kind}_{name}", f"lms_{kind}_{name} is given {count} times: the last one is used")
     everyone = "*" in params.users
     effective = params.effective_volumes()
-    task_names = {v.name for v in effective if v.kind == "vol"}
-    submit_names = {v.name for v in effective if v.kind == "sub"}
+    task_names = {v.name for v in effective if v.kind is VolumeKind.TASK}
+    submit_names = {v.name for v in effective if v.kind is VolumeKind.SUBMIT}
     open_to_list = False
     for volume in effective:
         key = volume.key
         bare = volume.access[1:] if volume.access.startswith("-") else volume.access
         if bare in ("", "..") or bare.startswith("-"):
             add(ERROR, key, f"access name {volume.access!r} of {key} leaves no usable link name")
-        if volume.kind == "sub" and volume.access.startswith("-"):
+        if volume.kind is VolumeKind.SUBMIT and volume.access.startswith("-"):
             add(
                 WARNING,
                 key,
                 f"'-' on the submit volume {key} is not a teacher-only marker: everyone gets the link "
                 f"{volume.link_name('<full name>')!r} (students need it to hand in)",
             )
-        if volume.kind == "prs" and volume.name not in task_names:
-            add(INFO, key, f"personal volume {key} has no task volume lms_vol_{volume.name}: nothing is copied into it")
+        if volume.kind is VolumeKind.PERSONAL and volume.name not in task_names:
+            add(
+                INFO,
+                key,
+                f"personal volume {key} has no task volume lms_{VolumeKind.TASK}_{volume.name}: nothing is copied into it",
+            )
         if volume.users is None:
             open_to_list = True
         else:

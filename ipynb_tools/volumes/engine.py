@@ -27,13 +27,13 @@ import requests.exceptions
 from ..errors import IpynbToolsError
 from .naming import (
     ENGINE_KINDS,
-    KINDS,
     LABEL_COURSE,
     LABEL_HOST,
     LABEL_KIND,
     LABEL_NAME,
     LABEL_PREFIX,
     NAME_RE,
+    VolumeKind,
     VolumeName,
     VolumeNameError,
     check_course,
@@ -69,7 +69,7 @@ class NotRemovable(EngineError):
 
 
 class _VolumeParam(Protocol):
-    kind: str
+    kind: VolumeKind
     name: str
 
 
@@ -94,7 +94,7 @@ class CourseVolume:
     """One task or submit volume of a course as the engine reports it."""
 
     full_name: str
-    kind: str  # "vol" or "sub"
+    kind: VolumeKind  # TASK or SUBMIT
     name: str
     course: str
     host: str
@@ -104,10 +104,13 @@ class CourseVolume:
     driver: str | None
     used_by: tuple[ContainerUse, ...] = ()
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", VolumeKind(self.kind))
+
     @property
     def kind_label(self) -> str:
         """``task`` or ``submit``."""
-        return KINDS[self.kind]
+        return self.kind.label
 
     @property
     def in_use(self) -> bool:
@@ -121,7 +124,7 @@ class CourseVolume:
     def to_json(self) -> dict[str, Any]:
         return {
             "full_name": self.full_name,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "kind_label": self.kind_label,
             "name": self.name,
             "course": self.course,
@@ -335,7 +338,7 @@ def _one_line_str(value: Any) -> str:
 class VolumeRef:
     """What the user named: a kind (or both engine kinds) and a NAME, within a course and host."""
 
-    kinds: tuple[str, ...]
+    kinds: tuple[VolumeKind, ...]
     name: str
     text: str
 
@@ -352,6 +355,7 @@ def parse_ref(text: str, course: str, host: str) -> VolumeRef:
     check_course(course)
     check_host(host)
     raw = text.strip()
+    kind: VolumeKind | None
     if raw.startswith("lms_") and raw.count("_") >= 4:
         parts = parse_full_name(raw)
         if (parts.course, parts.host) != (course, host):
@@ -363,17 +367,18 @@ def parse_ref(text: str, course: str, host: str) -> VolumeRef:
     else:
         body = raw[4:] if raw.startswith("lms_") else raw
         kind_text, sep, name = body.partition("_")
-        if not sep:
-            kind, name = "", body
-        else:
-            kind = kind_text
-            if kind not in KINDS:
+        kind = None
+        if sep:
+            if kind_text not in tuple(VolumeKind):
                 raise VolumeNameError(f"{raw!r}: kind {kind_text!r} is not one of vol, sub")
-    if kind == "prs":
+            kind = VolumeKind(kind_text)
+        else:
+            name = body
+    if kind is VolumeKind.PERSONAL:
         raise NotRemovable(f"{raw}: personal volumes are directories in each user's home, not engine volumes")
     if not NAME_RE.fullmatch(name):
         raise VolumeNameError(f"{raw!r}: volume NAME {name!r} must be lowercase letters and digits only")
-    return VolumeRef(tuple(ENGINE_KINDS) if not kind else (kind,), name, raw)
+    return VolumeRef(ENGINE_KINDS if kind is None else (kind,), name, raw)
 
 
 # --------------------------------------------------------------------------- operations
@@ -484,7 +489,7 @@ def create_volumes(engine: Engine, names: Sequence[VolumeName]) -> list[CreateRe
     change an existing volume's labels, so missing or different labels are reported in the result.
     """
     for name in names:
-        if name.kind not in ENGINE_KINDS:
+        if not name.kind.on_engine:
             raise NotRemovable(f"{name.full}: personal volumes are directories in each user's home, not engine volumes")
     existing = _existing(engine, (n.full for n in names))
     results: list[CreateResult] = []
@@ -521,7 +526,7 @@ def names_from_refs(refs: Sequence[str], course: str, host: str) -> list[VolumeN
     return out
 
 
-def create_volume(engine: Engine, kind: str, name: str, course: str, host: str) -> CreateResult:
+def create_volume(engine: Engine, kind: VolumeKind, name: str, course: str, host: str) -> CreateResult:
     """Create one task (``vol``) or submit (``sub``) volume; see :func:`create_volumes`."""
     return create_volumes(engine, [VolumeName(kind, name, course, host)])[0]
 

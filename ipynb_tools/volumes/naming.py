@@ -1,30 +1,73 @@
-"""The one definition of volume full names and labels (SPEC 5).
+"""The volume vocabulary: kinds, NAMEs, full names and labels (SPEC 1, 5).
 
 Full name: ``lms_<kind>_<NAME>_<course id>_<LMS host>``, e.g.
-``lms_vol_xyz_98_el.mml.tuis.ac.jp``. This module is pure (no Docker) so the
-parameter model, the container spec and the in-container tools can all use it.
+``lms_vol_xyz_98_el.mml.tuis.ac.jp``. :class:`VolumeKind` is the one list of
+kinds (their ``vol``/``sub``/``prs`` codes and ``task``/``submit``/``personal``
+labels), :data:`NAME_RE` the one rule for a NAME. This module is pure (no
+Docker) so the parameter model, the container spec and the in-container tools
+can all use it. The value types built on it are listed in ``docs/DEVELOPING.md``
+("Volume vocabulary").
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from ..errors import IpynbToolsError
 
-#: Short kind (as in the ``lms_<kind>_`` keys) to a readable kind.
-KINDS: dict[str, str] = {"vol": "task", "sub": "submit", "prs": "personal"}
-#: Kinds that are engine volumes (personal "volumes" are directories in the home).
-ENGINE_KINDS = ("vol", "sub")
 
+class VolumeKind(StrEnum):
+    """A volume's kind; the value is its code in ``lms_<kind>_NAME`` keys and full names (SPEC 1, 4).
+
+    A ``StrEnum``: a kind compares equal to its code and formats as it (``f"lms_{kind}_"``),
+    so JSON and messages keep the codes.
+    """
+
+    TASK = "vol"
+    SUBMIT = "sub"
+    PERSONAL = "prs"
+
+    @property
+    def label(self) -> str:
+        """``task``, ``submit`` or ``personal`` (what people read)."""
+        return self.name.lower()
+
+    @property
+    def on_engine(self) -> bool:
+        """Task and submit volumes are engine volumes; personal ones are directories in each home."""
+        return self is not VolumeKind.PERSONAL
+
+    @classmethod
+    def parse(cls, text: str) -> VolumeKind:
+        """A kind from its code or its label, any case (``vol``, ``task``, ``SUB``...).
+
+        Raises :class:`VolumeNameError` naming the accepted words.
+        """
+        word = text.strip().lower()
+        for kind in cls:
+            if word in (kind.value, kind.label):
+                return kind
+        raise VolumeNameError(f"volume kind {text!r} is not one of {', '.join(codes_and_labels())}")
+
+
+def codes_and_labels() -> list[str]:
+    """``vol``, ``task``, ``sub``, ``submit``, ``prs``, ``personal``: the words :meth:`VolumeKind.parse` takes."""
+    return [word for kind in VolumeKind for word in (kind.value, kind.label)]
+
+
+#: Kinds that are engine volumes, in listing order (personal "volumes" are directories in the home).
+ENGINE_KINDS: tuple[VolumeKind, ...] = tuple(kind for kind in VolumeKind if kind.on_engine)
+
+#: The one rule for a volume NAME (SPEC 4): lowercase letters and digits.
 NAME_RE = re.compile(r"[a-z0-9]+")
 #: A course id must survive inside an engine volume name unchanged.
 COURSE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 #: Host names: letters, digits, dots and hyphens (no ``_``, which separates the parts).
 HOST_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
-FULL_RE = re.compile(r"lms_(vol|sub|prs)_([a-z0-9]+)_(.+)_([^_]+)")
-#: Docker's rule for volume names.
-ENGINE_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+")
+#: A full name: ``lms_<kind code>_<NAME>_<course>_<host>``.
+FULL_RE = re.compile(rf"lms_({'|'.join(VolumeKind)})_({NAME_RE.pattern})_(.+)_([^_]+)")
 
 LABEL_PREFIX = "io.ipynb-tools."
 LABEL_COURSE = LABEL_PREFIX + "course"
@@ -41,14 +84,15 @@ class VolumeNameError(IpynbToolsError):
 class VolumeName:
     """The parts of a course volume's full name."""
 
-    kind: str
+    kind: VolumeKind
     name: str
     course: str
     host: str
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise VolumeNameError(f"volume kind {self.kind!r} is not one of {', '.join(KINDS)}")
+        if self.kind not in tuple(VolumeKind):
+            raise VolumeNameError(f"volume kind {self.kind!r} is not one of {', '.join(VolumeKind)}")
+        object.__setattr__(self, "kind", VolumeKind(self.kind))
         if not NAME_RE.fullmatch(self.name):
             raise VolumeNameError(f"volume NAME {self.name!r} must be lowercase letters and digits only")
         check_course(self.course)
@@ -62,12 +106,12 @@ class VolumeName:
     @property
     def kind_label(self) -> str:
         """``task``, ``submit`` or ``personal``."""
-        return KINDS[self.kind]
+        return self.kind.label
 
     @property
     def labels(self) -> dict[str, str]:
         """The engine labels that identify this volume without parsing its name."""
-        return {LABEL_COURSE: self.course, LABEL_HOST: self.host, LABEL_KIND: self.kind, LABEL_NAME: self.name}
+        return {LABEL_COURSE: self.course, LABEL_HOST: self.host, LABEL_KIND: self.kind.value, LABEL_NAME: self.name}
 
     def __str__(self) -> str:
         return self.full
@@ -92,7 +136,7 @@ def check_host(host: str) -> str:
     return host
 
 
-def full_name(kind: str, name: str, course: str, host: str) -> str:
+def full_name(kind: VolumeKind, name: str, course: str, host: str) -> str:
     """``lms_<kind>_<NAME>_<course>_<host>`` after checking every part."""
     return VolumeName(kind, name, course, host).full
 
@@ -102,7 +146,8 @@ def parse_full_name(full: str) -> VolumeName:
     match = FULL_RE.fullmatch(full)
     if not match:
         raise VolumeNameError(f"{full!r} is not a course volume name (lms_<kind>_<NAME>_<course>_<host>)")
-    return VolumeName(*match.groups())
+    kind, name, course, host = match.groups()
+    return VolumeName(VolumeKind(kind), name, course, host)
 
 
 def is_full_name(text: str) -> bool:
@@ -117,4 +162,4 @@ def is_full_name(text: str) -> bool:
 def task_name_for_personal(full: str) -> str:
     """The task volume that feeds a personal one: ``lms_prs_X...`` to ``lms_vol_X...``."""
     parts = parse_full_name(full)
-    return VolumeName("vol", parts.name, parts.course, parts.host).full
+    return VolumeName(VolumeKind.TASK, parts.name, parts.course, parts.host).full

@@ -15,7 +15,6 @@ from ipynb_tools.params.model import (
     FIXED_KEYS,
     FORBIDDEN,
     SPEC_FORBIDDEN,
-    VOLUME_KINDS,
     Params,
     ParamsError,
     VolumeParam,
@@ -27,6 +26,7 @@ from ipynb_tools.params.rules import mounts
 from ipynb_tools.params.text import _is_kept_line, format_params, parse, parse_with_findings
 from ipynb_tools.params.validate import validate
 from ipynb_tools.usernames import user_name_problem
+from ipynb_tools.volumes.naming import VolumeKind
 
 from .profiles import PROFILE
 
@@ -111,7 +111,7 @@ _access = st.one_of(
         is_access_name
     ),
 )
-_volume = st.builds(VolumeParam, st.sampled_from(VOLUME_KINDS), _name, _access, st.one_of(st.none(), _users))
+_volume = st.builds(VolumeParam, st.sampled_from(list(VolumeKind)), _name, _access, st.one_of(st.none(), _users))
 _other_key = st.from_regex(r"[A-Za-z_][A-Za-z0-9_ ]{0,8}", fullmatch=True).filter(
     lambda k: not k.strip().lower().startswith("lms_")
 )
