@@ -1,17 +1,20 @@
 # The two commands of the README:
 #   make demo   - a demo course in ./demo-course: deploy, start, submit as several students, grade, report
 #   make test   - install what the tests need (Python packages, Docker engine, podman...) and run them all
+# The checks CI runs before the tests (.ci/run):
+#   make lint       - ruff check + ruff format --check over the tree (rules in pyproject.toml)
+#   make typecheck  - mypy --strict over ipynb_tools (config in pyproject.toml)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo-course
 
-.PHONY: demo test test-fast bench venv system-deps clean
+.PHONY: demo test test-fast bench venv system-deps lint typecheck clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,hub]'
+	$(PY) -m pip install --quiet -e '.[test,hub,dev]'
 	touch $@
 
 venv: $(VENV)/.installed
@@ -29,8 +32,15 @@ test: venv system-deps
 test-fast: venv
 	$(PY) -m pytest -m "not slow and not engine" $(PYTEST_ARGS)
 
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
 bench: venv
 	$(PY) benchmarks/run_all.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache
+	rm -rf $(VENV) $(DEMO_DIR) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

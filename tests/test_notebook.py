@@ -18,6 +18,7 @@ from ipynb_tools.notebook import (
     read_notebook_file,
     write_notebook,
 )
+from tests.requirements import require_root
 
 DATA = Path(__file__).parent / "data" / "deploy"
 
@@ -145,8 +146,8 @@ def test_own_symlink_is_followed_but_not_when_forbidden(tmp_path: Path) -> None:
         read_notebook(tmp_path / "link.ipynb", follow_symlinks=False)
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a symlink owned by another user")
 def test_foreign_symlink_is_refused(tmp_path: Path) -> None:
+    require_root("a symlink owned by another user")
     link = tmp_path / "planted.ipynb"
     link.symlink_to(DATA / "v40.ipynb")
     os.lchown(link, 4242, 4242)

@@ -20,6 +20,7 @@ from ipynb_tools.environ import STUDENT_UMASK, TEACHER_UMASK, StartEnvironment, 
 from ipynb_tools.start import LOG_RELATIVE, PROFILE_SNIPPET, read_umask, setup, umask_file
 from ipynb_tools.sync import MANIFEST_NAME
 from tests.hostusers import host_users_lock
+from tests.requirements import require_root
 
 pytestmark = pytest.mark.root
 
@@ -34,17 +35,10 @@ PERSONAL = f"lms_prs_py_{COURSE}_{HOST}"
 OTHER_TASK = f"lms_vol_old_{COURSE}_{HOST}"
 
 
-def _require_root() -> None:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("setup tests need root, and CI runs as root")
-        pytest.skip("setup tests need root (they create users and change ownership)")
-
-
 @pytest.fixture(scope="module")
 def users():
     """Real users and a teachers' group on this host, removed afterwards."""
-    _require_root()
+    require_root("setup tests create users and change ownership")
     made = []
     with host_users_lock():
         if subprocess.run(["getent", "group", THR_GROUP], capture_output=True).returncode != 0:

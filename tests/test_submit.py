@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 import stat
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest

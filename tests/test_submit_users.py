@@ -9,10 +9,8 @@ with the project's console script. Marked ``root``: skipped when not root, faili
 
 from __future__ import annotations
 
-import grp
 import json
 import os
-import pwd
 import random
 import shutil
 import signal
@@ -27,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.hostusers import host_users_lock
+from tests.requirements import require_root
 
 pytestmark = pytest.mark.root
 
@@ -42,13 +41,6 @@ ACCESS = "課題1提出用"
 STUDENT_UMASK = 0o037
 
 
-def _require_root() -> None:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("submit user tests need root, and CI runs as root")
-        pytest.skip("submit user tests need root (they create users and drop privileges)")
-
-
 def _exists(kind: str, name: str) -> bool:
     return subprocess.run(["getent", kind, name], capture_output=True).returncode == 0
 
@@ -56,7 +48,7 @@ def _exists(kind: str, name: str) -> bool:
 @pytest.fixture(scope="module")
 def users():
     """The teachers' and students' groups, a teacher, named students and 100 more; removed afterwards."""
-    _require_root()
+    require_root("submit user tests create users and drop privileges")
     made: list[tuple[str, str]] = []
     with host_users_lock():
         for name, gid in (TEACHERS, STUDENTS_GROUP):

@@ -2,27 +2,21 @@
 
 Session-scoped, started lazily on first use, stopped at the end of the session even when tests
 fail. When an engine cannot start, tests that need it are skipped with the reason, except when
-``CI`` is set: then they fail loudly (nothing may skip in CI).
+``CI`` is set: then they fail loudly (nothing may skip in CI; ``tests/requirements.py``).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from tests.requirements import unavailable
+
 from . import images
 from .daemons import EngineStartError, PrivateEngine, start_dockerd, start_podman
 from .sshd import LocalSshd, SshdStartError, start_sshd
-
-
-def unavailable(reason: str) -> None:
-    """Skip with ``reason``, or fail when running in CI (``CI`` set): engine tests never skip there."""
-    if os.environ.get("CI"):
-        pytest.fail(f"engine tests must run in CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 def _start(starter: Callable[[], PrivateEngine], what: str) -> PrivateEngine:
@@ -30,7 +24,6 @@ def _start(starter: Callable[[], PrivateEngine], what: str) -> PrivateEngine:
         return starter()
     except EngineStartError as exc:
         unavailable(f"cannot start the private {what}: {exc}")
-        raise  # unreachable
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,6 @@ the SDK's ``use_ssh_client=True`` transport (OpenSSH reads ``~`` from passwd, no
 from __future__ import annotations
 
 import getpass
-import os
 import shutil
 import signal
 import socket

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
 import time
@@ -21,6 +20,7 @@ import pytest
 
 from ipynb_tools.grading.report import build_report
 from ipynb_tools.grading.samplelog import write_sample_log
+from tests.requirements import unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -33,9 +33,7 @@ def chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    if os.environ.get("CI"):
-        pytest.fail("chromium is not installed (scripts/install-system-deps.sh installs it)")
-    pytest.skip("chromium is not installed")
+    unavailable("chromium is not installed (scripts/install-system-deps.sh installs it)")
 
 
 class DevTools:

@@ -5,10 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("dockerspawner")
-pytest.importorskip("ltiauthenticator")
-
 from jupyterhub.app import JupyterHub
 from ltiauthenticator.lti11.auth import LTI11Authenticator
 from traitlets.config.loader import PyFileConfigLoader

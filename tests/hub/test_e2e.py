@@ -9,16 +9,14 @@ landing in the submit volume. A launch with bad parameters is refused with a mes
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
-pytest.importorskip("dockerspawner")
-pytest.importorskip("ltiauthenticator")
-requests = pytest.importorskip("requests")
+from tests.requirements import require_root, unavailable
 
 from .hubrun import Hub, HubStartError, moodle_fields, signed_launch, start_hub
 
@@ -62,17 +60,12 @@ NOTEBOOK = {
 
 @pytest.fixture(scope="module")
 def hub(docker_engine, debian_image, tmp_path_factory) -> Iterator[Hub]:
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("the hub end-to-end test needs root in CI")
-        pytest.skip("needs root (containers that run setup as root, bind mounts)")
+    require_root("containers that run setup as root, bind mounts")
     client = docker_engine.client()
     try:
         running = start_hub(tmp_path_factory.mktemp("hub"), image=debian_image, docker_url=docker_engine.url)
     except HubStartError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+        unavailable(str(exc))
     try:
         yield running
     finally:

@@ -6,15 +6,15 @@ so they do not change other packages' hypothesis tests.
 
 from __future__ import annotations
 
-import os
-
 from hypothesis import HealthCheck, settings
+
+from tests.requirements import in_ci
 
 settings.register_profile(
     "params-ci", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
 )
 settings.register_profile("params-dev", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-PROFILE_NAME = "params-ci" if os.environ.get("CI") else "params-dev"
+PROFILE_NAME = "params-ci" if in_ci() else "params-dev"
 #: Use as ``@PROFILE`` on a ``@given`` test.
 PROFILE = settings(settings.get_profile(PROFILE_NAME))

@@ -35,14 +35,6 @@ class Course:
     user: str = "alice"
 
 
-def require_root() -> None:
-    """Skip when not root, except in CI (``CI`` set), where the test must run and so fails."""
-    if os.geteuid() != 0:
-        if os.environ.get("CI"):
-            pytest.fail("this test needs root, and CI runs as root")
-        pytest.skip("needs root (files owned by another user)")
-
-
 @pytest.fixture(autouse=True)
 def keep_umask():
     """The extension sets the process umask: give the test process its own back."""

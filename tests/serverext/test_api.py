@@ -12,8 +12,9 @@ import pytest
 from tornado.httpclient import HTTPClientError
 
 from ipynb_tools import submit as lib
+from tests.requirements import require_root
 
-from .conftest import CLOSED_ACCESS, CLOSED_AT, DATA, OPEN_ACCESS, OPEN_FULL, Course, require_root
+from .conftest import CLOSED_ACCESS, CLOSED_AT, DATA, OPEN_ACCESS, OPEN_FULL, Course
 
 API = ("ipynb-tools", "api")
 
@@ -218,7 +219,7 @@ async def test_absolute_path_means_from_the_server_root(jp_fetch, course: Course
 
 @pytest.mark.root
 async def test_another_users_file_is_not_replaced(jp_fetch, course: Course) -> None:
-    require_root()
+    require_root("files owned by another user")
     planted = course.open_dir / "kadai-1_alice.ipynb"
     planted.write_text("{}")
     os.chown(planted, 54321, 54321)
@@ -317,7 +318,7 @@ async def test_submissions_with_receipts_and_history(jp_fetch, course: Course) -
 
 @pytest.mark.root
 async def test_submissions_ignore_other_users_files(jp_fetch, course: Course) -> None:
-    require_root()
+    require_root("files owned by another user")
     other = course.open_dir / "kadai-1_bob.ipynb"
     shutil.copy2(DATA / "deploy" / "v40.ipynb", other)
     os.chown(other, 54321, 54321)
