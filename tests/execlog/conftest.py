@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from ipynb_tools.execlog.store import Store
+from tests.requirements import unavailable
 
 from .pgserver import PostgresServer, PostgresUnavailable, start_postgres
 
@@ -19,9 +19,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         server = start_postgres()
     except PostgresUnavailable as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is needed in CI: {exc}")
-        pytest.skip(str(exc))
+        unavailable(f"PostgreSQL cannot start: {exc}")
     try:
         yield server
     finally:
