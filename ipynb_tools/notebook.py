@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,14 @@ Notebook = dict[str, Any]
 #: Default size limit for a notebook file (override per call or with IPYNB_TOOLS_MAX_NOTEBOOK_MB).
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 CELL_TYPES = frozenset({"code", "markdown", "raw"})
+#: Default most JSON values (objects, arrays, keys, scalars) one notebook may hold; override with
+#: IPYNB_TOOLS_MAX_JSON_VALUES. Parsing costs memory per value (an empty object is 64 bytes in
+#: CPython, a key or a number 28-50), not per byte: a 95 MB file of ``{},{},...`` parses into ~2 GB.
+#: Three million values stay near 200 MB; a real notebook holds tens of thousands (benchmarks:
+#: 60 code cells ~ 1,500), a 100,000-point plot a few hundred thousand.
+DEFAULT_MAX_JSON_VALUES = 3_000_000
+#: A JSON string (with its escapes): removed before counting structure, so text never counts.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
 def max_notebook_bytes() -> int:
@@ -48,6 +57,41 @@ def max_notebook_bytes() -> int:
         except ValueError:
             pass
     return DEFAULT_MAX_BYTES
+
+
+def max_json_values() -> int:
+    """The JSON value budget in force: ``$IPYNB_TOOLS_MAX_JSON_VALUES`` or :data:`DEFAULT_MAX_JSON_VALUES`."""
+    value = os.environ.get("IPYNB_TOOLS_MAX_JSON_VALUES")
+    if value:
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    return DEFAULT_MAX_JSON_VALUES
+
+
+def check_json_budget(raw: bytes, name: str | os.PathLike[str] = "<notebook>", limit: int | None = None) -> None:
+    """Raise :class:`TooLargeError` when ``raw`` would parse into more than ``limit`` JSON values.
+
+    Memory per file must stay bounded whatever a student puts in it (issue 12, item C). Each value
+    takes at least two bytes (``0,``), so files under ``2 * limit`` bytes pass without a look; larger
+    ones are counted without parsing: strings are cut out (one regex pass over the bytes, which
+    allocates no more than the file itself) and what is left is counted: one value per ``,``,
+    per non-empty ``{``/``[`` and per ``:`` (a key), plus the top-level one.
+    """
+    budget = max_json_values() if limit is None else limit
+    if len(raw) <= 2 * budget:
+        return
+    skeleton = _JSON_STRING.sub(b"", raw)
+    # elements = separators + non-empty containers; keys = colons; plus the top-level value
+    opens = skeleton.count(b"{") + skeleton.count(b"[")
+    empties = skeleton.count(b"{}") + skeleton.count(b"[]")
+    count = 1 + skeleton.count(b",") + opens - empties + skeleton.count(b":")
+    del skeleton
+    if count > budget:
+        raise TooLargeError(
+            name, f"holds about {count:,} JSON values, over the limit of {budget:,} (it would take too much memory)"
+        )
 
 
 @dataclass(frozen=True)
@@ -126,7 +170,8 @@ def read_bytes_safely(
 
 
 def parse_notebook(raw: bytes, name: str | os.PathLike[str] = "<notebook>") -> Notebook:
-    """Parse notebook bytes without any conversion; check the nbformat 4 shape."""
+    """Parse notebook bytes without any conversion; check the nbformat 4 shape and the value budget."""
+    check_json_budget(raw, name)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

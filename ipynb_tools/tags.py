@@ -16,6 +16,10 @@ FILENAME_PREFIX = "filename:"
 CODENUM_PREFIX = "codenum:"
 USER_PREFIX = "user:"
 _CODENUM_LEN = len(CODENUM_PREFIX)
+#: A codenum is 1 to 9 ASCII digits (deploy numbers cells ``index * step``; 9 digits fit every
+#: integer column, pandas' Int64 and the LMS's). Anything else in a ``codenum:`` tag (student text:
+#: ``codenum:99999999999999999999``, ``codenum:-1``, ``codenum:1_0``, full-width digits) is no number.
+CODENUM_MAX_DIGITS = 9
 #: The pattern the LMS side uses on the serialised tags.
 DOWNSTREAM_PATTERN = re.compile(r'"(filename|codenum):([^"]+)"')
 #: The same tags written without JSON quotes (hand-made logs).
@@ -38,9 +42,10 @@ def is_numbering_tag(tag: str) -> bool:
 
 
 def cell_tags(cell: dict[str, Any]) -> list[str]:
-    """The tags of a cell (an empty list when there are none)."""
-    tags = cell.get("metadata", {}).get("tags", [])
-    return tags if isinstance(tags, list) else []
+    """The string tags of a cell (an empty list when there are none or the metadata is not an object)."""
+    meta = cell.get("metadata")
+    tags = meta.get("tags") if isinstance(meta, dict) else None
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
 
 
 def cell_codenum(cell: dict[str, Any]) -> int | None:
@@ -48,14 +53,21 @@ def cell_codenum(cell: dict[str, Any]) -> int | None:
     return codenum_in(cell_tags(cell))
 
 
+def parse_codenum(text: str) -> int | None:
+    """The number written after ``codenum:``: 1 to :data:`CODENUM_MAX_DIGITS` ASCII digits, else None."""
+    if 0 < len(text) <= CODENUM_MAX_DIGITS and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
 def codenum_in(tags: Iterable[str]) -> int | None:
-    """The number in the first ``codenum:`` tag of ``tags``, or None (for loops over many cells)."""
+    """The number in the first ``codenum:`` tag of ``tags`` (see :func:`parse_codenum`), or None.
+
+    Used in loops over many cells: a non-string tag is skipped, never an error.
+    """
     for tag in tags:
-        if tag.startswith(CODENUM_PREFIX):
-            try:
-                return int(tag[_CODENUM_LEN:])
-            except ValueError:
-                return None
+        if isinstance(tag, str) and tag.startswith(CODENUM_PREFIX):
+            return parse_codenum(tag[_CODENUM_LEN:])
     return None
 
 
@@ -89,17 +101,12 @@ def numbering_from_text(text: str) -> tuple[str | None, int | None]:
     """(filename, codenum) from serialised tags (``["filename:k.ipynb", "codenum:1"]``), or Nones.
 
     Uses the downstream pattern (what the LMS side applies to logged tags), then, for text
-    without JSON quotes, the bare ``filename:x codenum:n`` form. A codenum that is not an
-    integer is ``None``.
+    without JSON quotes, the bare ``filename:x codenum:n`` form. A codenum that is not
+    1 to 9 ASCII digits (:func:`parse_codenum`) is ``None``.
     """
     if not text:
         return None, None
     found = dict(DOWNSTREAM_PATTERN.findall(text)) or dict(_LOOSE_PATTERN.findall(text))
     filename = found.get("filename", "").strip() or None
-    codenum: int | None = None
-    if "codenum" in found:
-        try:
-            codenum = int(found["codenum"].strip())
-        except ValueError:
-            codenum = None
+    codenum = parse_codenum(found["codenum"].strip()) if "codenum" in found else None
     return filename, codenum

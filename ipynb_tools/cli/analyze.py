@@ -45,10 +45,11 @@ def main(
 
     from ..atomic import atomic_write_bytes, atomic_write_text
     from ..grading.analysis import analyze_submissions
+    from ..grading.display import shown
 
     analysis = analyze_submissions(submit_dir, task_dir)
     for path, problem in analysis.problems:
-        click.secho(f"problem: {path}: {problem}", fg="yellow", err=True)
+        click.secho(f"problem: {shown(path, 1000)}: {shown(problem, 1000)}", fg="yellow", err=True)
     if json_path == "-":
         click.echo(analysis.to_json(), nl=False)
         quiet = True

@@ -26,10 +26,11 @@ def main(base: str, codenums: tuple[int, ...], submit_dir: str, out_dir: str, no
       ipynb-tools extract kadai-1.ipynb 3 4 --from 課題1提出用
     reads kadai-1_<user>.ipynb (and <user>_kadai-1.ipynb) and writes 003-kadai-1.ipynb.
     """
+    from ..grading.display import shown
     from ..grading.extract import extract_notebook
 
     def problem(path: Path, message: str) -> None:
-        click.secho(f"skipped {path}: {message}", fg="yellow", err=True)
+        click.secho(f"skipped {shown(path, 1000)}: {shown(message, 1000)}", fg="yellow", err=True)
 
     result = extract_notebook(base, codenums, submit_dir, out_dir, nonum=nonum, force=force, on_problem=problem)
     kept = f", kept {result.kept_scores} score(s)" if result.kept_scores else ""

@@ -82,6 +82,8 @@ def main(
         for bar in bars.values():
             if bar.pos < bar.length:
                 bar.__exit__(None, None, None)
+    from ..grading.display import shown
+
     for where, problem in result.problems:
-        click.secho(f"problem: {where}: {problem}", fg="yellow", err=True)
+        click.secho(f"problem: {shown(where, 1000)}: {shown(problem, 1000)}", fg="yellow", err=True)
     click.echo(f"wrote {result.path}" + (f" and {len(result.renderings)} rendering(s)" if result.renderings else ""))

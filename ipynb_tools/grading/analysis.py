@@ -35,6 +35,7 @@ from ..errors import IpynbToolsError
 from ..notebook import cell_source, read_notebook
 from ..tags import cell_codenum, codenum_in
 from .collect import Submission, collect_submissions
+from .display import shown, spreadsheet_text
 from .submissions import iter_notebook_files
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ CELL_COLUMNS = [
 ]
 
 Progress = Callable[[int, int, Path], None]
+#: An execution count outside 0..this is student text, not a count (it would not fit the Int64 column).
+MAX_EXECUTION_COUNT = 2**31 - 1
+#: Error names (``ename``, the student's output) are shortened to this many characters.
+MAX_ERROR_NAME = 100
 
 
 @dataclass
@@ -64,6 +69,8 @@ class Analysis:
     submissions: pd.DataFrame
     problems: list[tuple[Path, str]] = field(default_factory=list)
     task_dir: Path | None = None
+    #: The file of each row of ``submissions`` (its ``file`` column is the name made showable).
+    paths: list[Path] = field(default_factory=list)
 
     def per_cell(self) -> pd.DataFrame:
         """Per (notebook, codenum): submissions, present, changed, executed, errors, mean output bytes."""
@@ -83,7 +90,7 @@ class Analysis:
         import pandas as pd
 
         return pd.DataFrame(
-            {"path": [str(p) for p, _ in self.problems], "problem": [m for _, m in self.problems]},
+            {"path": [shown(p, 4096) for p, _ in self.problems], "problem": [shown(m, 4096) for _, m in self.problems]},
             columns=["path", "problem"],
         )
 
@@ -94,15 +101,15 @@ class Analysis:
             "per_cell": _records(self.per_cell()),
             "per_user": _records(self.per_user()),
             "submissions": _records(self.submissions),
-            "problems": [{"path": str(p), "problem": m} for p, m in self.problems],
+            "problems": [{"path": shown(p, 4096), "problem": shown(m, 4096)} for p, m in self.problems],
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n"
 
     def to_csv(self) -> str:
-        """The tidy cells table as CSV text."""
-        return self.cells.to_csv(index=False, lineterminator="\n")
+        """The tidy cells table as CSV text (student text never starts a formula: see display.py)."""
+        return _safe_for_spreadsheet(self.cells).to_csv(index=False, lineterminator="\n")
 
     def to_xlsx(self) -> bytes:
         """A workbook with the sheets cells, per_cell, per_user, submissions, problems (needs openpyxl)."""
@@ -123,8 +130,17 @@ class Analysis:
                 ("submissions", self.submissions),
                 ("problems", self.problems_table()),
             ):
-                table.to_excel(writer, sheet_name=name, index=False)
+                _safe_for_spreadsheet(table).to_excel(writer, sheet_name=name, index=False)
         return buffer.getvalue()
+
+
+def _safe_for_spreadsheet(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text columns hold :func:`.display.spreadsheet_text` values."""
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype == object or str(out[col].dtype) == "string":
+            out[col] = out[col].map(spreadsheet_text, na_action="ignore")
+    return out
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -171,13 +187,34 @@ def summarise_outputs(outputs: list[Any]) -> tuple[int, str | None]:
             total += _text_bytes(out.get("traceback"))
             if ename is None:
                 name = out.get("ename")
-                ename = name if isinstance(name, str) and name else "Error"
+                ename = shown(name, MAX_ERROR_NAME) if isinstance(name, str) and name else "Error"
         else:
             data = out.get("data")
             if isinstance(data, dict):
                 for value in data.values():
-                    total += _text_bytes(value) if isinstance(value, (str, list)) else len(json.dumps(value))
+                    total += _text_bytes(value) if isinstance(value, (str, list)) else _json_bytes(value)
     return total, ename
+
+
+def _json_bytes(value: Any) -> int:
+    """Size of a JSON data value (``application/json``) as text; a value too deep for json is counted by walking it."""
+    try:
+        return len(json.dumps(value))
+    except RecursionError:
+        total, stack = 0, [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                total += 2 + 2 * len(item)
+                for key, child in item.items():
+                    total += len(str(key)) + 2
+                    stack.append(child)
+            elif isinstance(item, list):
+                total += 2 + len(item)
+                stack.extend(item)
+            else:
+                total += len(json.dumps(item))
+        return total
 
 
 def output_bytes(outputs: list[Any]) -> int:
@@ -265,7 +302,7 @@ def _submission_rows(sub: Submission, task: dict[int, str] | None, cols: _Column
         if not isinstance(outputs, list):
             raise TypeError(f"cell {number} has outputs that are not a list")
         count = cell.get("execution_count")
-        if type(count) is not int:  # noqa: E721 - bool and other types are no count
+        if type(count) is not int or not 0 <= count <= MAX_EXECUTION_COUNT:  # noqa: E721 - bool is no count
             count = None
         executed = count is not None or bool(outputs)
         size, ename = summarise_outputs(outputs) if outputs else (0, None)
@@ -330,6 +367,7 @@ def analyze_submissions(
         if was_enabled:
             gc.enable()
     cols = _Columns()
+    paths: list[Path] = []
     sub_rows: dict[str, list[Any]] = {
         k: [] for k in ("user", "notebook", "file", "submitted_at", "bytes", "code_cells", "in_task")
     }
@@ -340,9 +378,10 @@ def analyze_submissions(
         rows, code = sub.digest
         cols.extend(rows)
         for key, value in zip(
-            sub_rows, (sub.user, sub.notebook, sub.path.name, sub.when, sub.size, code, task is not None)
+            sub_rows, (sub.user, sub.notebook, shown(sub.path.name, 1024), sub.when, sub.size, code, task is not None)
         ):
             sub_rows[key].append(value)
+        paths.append(sub.path)
     data = cols.data
     cells = pd.DataFrame(
         {
@@ -360,4 +399,4 @@ def analyze_submissions(
     )
     submissions = pd.DataFrame(sub_rows)
     problems.sort(key=lambda p: (str(p[0]), p[1]))
-    return Analysis(cells, submissions, problems, Path(task_dir) if task_dir is not None else None)
+    return Analysis(cells, submissions, problems, Path(task_dir) if task_dir is not None else None, paths)

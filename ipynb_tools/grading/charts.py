@@ -10,12 +10,20 @@ Each function takes the joined executions of :mod:`.logs` and returns SVG text
 (``<svg ...>...</svg>``, no XML prolog) ready to be put inside an HTML page:
 text stays text (``svg.fonttype: none``) and element ids are salted per chart so
 several charts can share a page. No pyplot: no global figure state, no GUI.
+
+Labels are student text (user names, the ``filename:`` of a cell): they are drawn as plain
+text (``text.parse_math`` off, so a ``$`` is a dollar sign, never mathtext that can fail to
+parse) and shortened by :func:`.display.chart_label`.
 """
 
 from __future__ import annotations
 
+import functools
 import io
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from .display import chart_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,6 +36,19 @@ PROGRESS_GAP_SECONDS = 30 * 60
 NO_CODENUM = "none"
 NO_USER = "(unknown)"
 MAX_LEGEND_USERS = 20
+
+
+def _plain_text(draw: Callable[[pd.DataFrame], str]) -> Callable[[pd.DataFrame], str]:
+    """Run a chart function with mathtext off: every text it creates is drawn as given."""
+
+    @functools.wraps(draw)
+    def wrapper(executions: pd.DataFrame) -> str:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return draw(executions)
+
+    return wrapper
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -56,6 +77,7 @@ def _no_data(ax: Any, message: str = "no executions in the log") -> None:
     ax.set_yticks([])
 
 
+@_plain_text
 def ok_error_chart(executions: pd.DataFrame) -> str:
     """Chart 1: how many executions ended OK and how many in an error."""
     ok = int(executions["ok"].sum()) if not executions.empty else 0
@@ -105,7 +127,7 @@ def _stacked_bars(counts: pd.DataFrame, title: str, ylabel: str, salt: str) -> s
         _no_data(ax)
         return to_svg(fig, salt)
     positions = list(range(rows))
-    labels = [str(k) for k in counts.index]
+    labels = [chart_label(k) for k in counts.index]
     ax.barh(positions, counts["ok"], color=OK_COLOR, label="OK")
     ax.barh(positions, counts["error"], left=counts["ok"], color=ERROR_COLOR, label="ERROR")
     ax.set_yticks(positions, labels=labels, fontsize=8 if rows > 30 else 10)
@@ -131,6 +153,7 @@ def _cell_labels(executions: pd.DataFrame) -> tuple[pd.Series, list[Any]]:
     return labels, order
 
 
+@_plain_text
 def cell_activity_chart(executions: pd.DataFrame) -> str:
     """Chart 2: executions per code cell, OK and error stacked, by codenum."""
     if executions.empty:
@@ -140,6 +163,7 @@ def cell_activity_chart(executions: pd.DataFrame) -> str:
     return _stacked_bars(counts, "Activity per code cell", "code cell (codenum)", "cells")
 
 
+@_plain_text
 def user_activity_chart(executions: pd.DataFrame) -> str:
     """Chart 3: executions per user, OK and error stacked."""
     if executions.empty:
@@ -178,6 +202,7 @@ def progress_lines(
     return lines
 
 
+@_plain_text
 def progress_chart(executions: pd.DataFrame) -> str:
     """Chart 4: which cell each user ran over time; a line per user, broken after 30-minute gaps."""
     import matplotlib.dates as mdates
@@ -190,7 +215,7 @@ def progress_chart(executions: pd.DataFrame) -> str:
         _no_data(ax, "no dated executions of numbered cells")
         return to_svg(fig, "progress")
     for user, (xs, ys) in lines.items():
-        ax.plot(xs, ys, marker="o", markersize=2.5, linewidth=1.2, label=user)
+        ax.plot(xs, ys, marker="o", markersize=2.5, linewidth=1.2, label=chart_label(user))
     ax.set_ylabel("code cell (codenum)")
     ax.set_xlabel("time")
     locator = mdates.AutoDateLocator()

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IpynbToolsError
-from ..notebook import Notebook, NotebookFile, parse_notebook, read_bytes_safely, read_notebook_file
+from ..notebook import (
+    Notebook,
+    NotebookFile,
+    check_json_budget,
+    parse_notebook,
+    read_bytes_safely,
+    read_notebook_file,
+)
 from .submissions import ProblemHandler, SubmissionInfo, identify, iter_notebook_files, normalise_base, user_from_name
 
 
@@ -75,44 +82,51 @@ def collect_submissions(
             progress(index, len(files), path)
         relevant = wanted is None or user_from_name(path.name, wanted) is not None
         try:
-            nbfile = _read_fast(path) if digest is not None else read_notebook_file(path)
-            user, notebook, info = identify(path, nbfile.notebook, known)
+            sub = _one_submission(path, known, wanted, digest)
         except IpynbToolsError as exc:
             if relevant:
                 problem(path, _problem_text(exc, path))
             continue
-        if wanted is not None and notebook != wanted:
+        except Exception as exc:  # noqa: BLE001 - one file must never stop a class's grading (issue 12 C)
+            problem(path, f"cannot be used ({type(exc).__name__}: {exc})")
             continue
-        st = os.stat(path)
-        sub = Submission(path, user, notebook, nbfile.notebook, info, len(nbfile.raw), st.st_mtime)
-        if digest is not None:
-            try:
-                sub.digest = digest(sub)
-            except (TypeError, AttributeError, ValueError, KeyError) as exc:
-                # the fast read skipped the full shape check: let it name the problem
-                try:
-                    parse_notebook(nbfile.raw, path)
-                except IpynbToolsError as error:
-                    problem(path, _problem_text(error, path))
-                else:
-                    problem(path, f"cannot be analysed ({type(exc).__name__}: {exc})")
-                continue
-            sub.nb = None  # type: ignore[assignment]
-        del nbfile
-        key = (notebook, user)
+        if sub is None:
+            continue
+        key = (sub.notebook, sub.user)
         old = chosen.get(key)
         if old is None:
             chosen[key] = sub
             continue
         newer, older = (sub, old) if (sub.when, sub.path.name) > (old.when, old.path.name) else (old, sub)
         chosen[key] = newer
-        problem(older.path, f"older submission of {notebook} by {user}; using {newer.path.name}")
+        problem(older.path, f"older submission of {sub.notebook} by {sub.user}; using {newer.path.name}")
     found = [chosen[k] for k in sorted(chosen)]
     for sub in impersonations(found):
         problem(
             sub.path, f"handed in from the account of {sub.info.os_user}, not of {sub.user}: check with both students"
         )
     return found
+
+
+def _one_submission(
+    path: Path, known: list[str], wanted: str | None, digest: Callable[[Submission], Any] | None
+) -> Submission | None:
+    """Read, identify (and digest) one file; None when it is another notebook's; raise on a bad file."""
+    nbfile = _read_fast(path) if digest is not None else read_notebook_file(path)
+    user, notebook, info = identify(path, nbfile.notebook, known)
+    if wanted is not None and notebook != wanted:
+        return None
+    st = os.stat(path)
+    sub = Submission(path, user, notebook, nbfile.notebook, info, len(nbfile.raw), st.st_mtime)
+    if digest is not None:
+        try:
+            sub.digest = digest(sub)
+        except (TypeError, AttributeError, ValueError, KeyError, RecursionError) as exc:
+            # the fast read skipped the full shape check: let it name the problem
+            parse_notebook(nbfile.raw, path)
+            raise IpynbToolsError(f"cannot be analysed ({type(exc).__name__}: {exc})") from None
+        sub.nb = None  # type: ignore[assignment]
+    return sub
 
 
 def impersonations(subs: list[Submission]) -> list[Submission]:
@@ -135,6 +149,7 @@ def _read_fast(path: Path) -> NotebookFile:
     to the full check to name the problem of a file it cannot use.
     """
     raw, mode = read_bytes_safely(path)
+    check_json_budget(raw, path)
     try:
         nb = json.loads(raw)
     except (ValueError, RecursionError):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import html
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,10 +30,13 @@ from typing import Any
 
 from ..errors import IpynbToolsError, UsageError
 from ..notebook import Notebook, cell_source, code_cells, read_notebook, write_notebook
-from ..tags import USER_PREFIX, cell_codenum, cell_user, codenum_tag
+from ..tags import USER_PREFIX, cell_codenum, cell_tags, cell_user, codenum_tag
 from .collect import Submission, collect_submissions
 from .submissions import METADATA_KEY, ProblemHandler, normalise_base
 
+#: Deepest JSON nesting copied from a student's cell into the grading notebook; deeper outputs are
+#: replaced by a note (Python's own json, copy and Jupyter's reader recurse once per level).
+MAX_JSON_DEPTH = 100
 #: The codenum of the score cell of each student.
 SCORE_CODENUM = 999
 SCORE_HEADING = "#### Score:"
@@ -97,9 +101,56 @@ def selected_cells(nb: Notebook, codenums: Iterable[int], nonum: bool = False) -
     return chosen
 
 
-def _copied_cell(cell: dict[str, Any], user: str, index: int) -> dict[str, Any]:
-    """A copy of a student's code cell fit for a 4.5 notebook: fresh id, required keys present."""
-    new = copy.deepcopy(cell)
+def json_depth(value: Any, limit: int) -> int:
+    """How deep ``value`` nests (a scalar is 0, ``[]`` is 1), counted without recursion; stops past ``limit``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest > limit:
+                return deepest
+        stack.extend((child, depth) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
+def _omitted_output(depth: int) -> dict[str, Any]:
+    text = f"[ipynb-tools: an output nested more than {MAX_JSON_DEPTH} levels deep was left out here]\n"
+    return {"name": "stderr", "output_type": "stream", "text": text}
+
+
+def _copied_cell(cell: dict[str, Any], user: str, index: int, notes: list[str] | None = None) -> dict[str, Any]:
+    """A copy of a student's code cell fit for a 4.5 notebook: fresh id, required keys present.
+
+    Outputs (and cell metadata) nested deeper than :data:`MAX_JSON_DEPTH` are left out with a
+    visible note (and a line in ``notes``): they could not be written or read back (recursion),
+    and one such output must not cost the student, or the class, the grading notebook.
+    """
+    outputs = cell.get("outputs")
+    kept_outputs: list[Any] = []
+    for output in outputs if isinstance(outputs, list) else []:
+        depth = json_depth(output, MAX_JSON_DEPTH)
+        if depth > MAX_JSON_DEPTH:
+            kept_outputs.append(_omitted_output(depth))
+            if notes is not None:
+                notes.append(f"an output of cell {cell_codenum(cell)} is nested too deeply; left out")
+        else:
+            kept_outputs.append(output)
+    rest = {k: v for k, v in cell.items() if k != "outputs"}
+    if json_depth(rest, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        rest = {"cell_type": "code", "source": cell_source(cell), "metadata": {"tags": cell_tags(cell)}}
+        if notes is not None:
+            notes.append(f"the metadata of cell {cell_codenum(cell)} is nested too deeply; left out")
+    new = copy.deepcopy(rest)
+    new["outputs"] = copy.deepcopy(kept_outputs)
     new["id"] = cell_id(user, "cell", index)
     new.setdefault("metadata", {})
     new.setdefault("outputs", [])
@@ -107,11 +158,16 @@ def _copied_cell(cell: dict[str, Any], user: str, index: int) -> dict[str, Any]:
     return new
 
 
-def user_block(sub: Submission, codenums: Iterable[int], nonum: bool, score: str) -> tuple[list[dict[str, Any]], int]:
-    """The cells of one student's part of the grading notebook and how many were taken."""
+def user_block(
+    sub: Submission, codenums: Iterable[int], nonum: bool, score: str, notes: list[str] | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """The cells of one student's part of the grading notebook and how many were taken.
+
+    The heading shows the user name HTML-escaped (it is the student's text, rendered as Markdown).
+    """
     taken = selected_cells(sub.nb, codenums, nonum)
-    cells = [markdown_cell(f"## {sub.user}", cell_id(sub.user, "heading"))]
-    cells += [_copied_cell(c, sub.user, i) for i, c in enumerate(taken)]
+    cells = [markdown_cell(f"## {html.escape(sub.user, quote=False)}", cell_id(sub.user, "heading"))]
+    cells += [_copied_cell(c, sub.user, i, notes) for i, c in enumerate(taken)]
     cells.append(markdown_cell(SCORE_HEADING, cell_id(sub.user, "score-heading")))
     cells.append(score_cell(sub.user, score))
     cells.append(markdown_cell(RULE, cell_id(sub.user, "rule")))
@@ -124,7 +180,7 @@ def notebook_metadata(subs: list[Submission], base: str, codenums: list[int]) ->
     if subs:
         first = subs[0].nb.get("metadata", {})
         for key in ("kernelspec", "language_info"):
-            if key in first:
+            if key in first and json_depth(first[key], MAX_JSON_DEPTH) <= MAX_JSON_DEPTH:
                 meta[key] = copy.deepcopy(first[key])
     meta[METADATA_KEY] = {"grading": {"base": base, "codenums": codenums}}
     return meta
@@ -151,17 +207,33 @@ def build_grading_notebook(
     *,
     nonum: bool = False,
     scores: dict[str, str] | None = None,
+    on_problem: ProblemHandler | None = None,
 ) -> tuple[Notebook, int]:
-    """The grading notebook for ``subs`` (any order; written in username order) and the cells taken."""
+    """The grading notebook for ``subs`` (any order; written in username order) and the cells taken.
+
+    Each student's part is built on its own: one that cannot be built is reported through
+    ``on_problem`` and left out (their hand-in is named; the others are done).
+    """
     cells: list[dict[str, Any]] = []
     taken = 0
+    used: list[Submission] = []
     for sub in sorted(subs, key=lambda s: s.user):
-        block, n = user_block(sub, codenums, nonum, (scores or {}).get(sub.user, INITIAL_SCORE))
+        notes: list[str] = []
+        try:
+            block, n = user_block(sub, codenums, nonum, (scores or {}).get(sub.user, INITIAL_SCORE), notes)
+        except Exception as exc:  # noqa: BLE001 - one hand-in must never cost the class its grading notebook
+            if on_problem is not None:
+                on_problem(sub.path, f"left out of the grading notebook ({type(exc).__name__}: {exc})")
+            continue
+        for note in notes:
+            if on_problem is not None:
+                on_problem(sub.path, note)
         cells += block
         taken += n
+        used.append(sub)
     nb = {
         "cells": cells,
-        "metadata": notebook_metadata(sorted(subs, key=lambda s: s.user), base, codenums),
+        "metadata": notebook_metadata(used, base, codenums),
         "nbformat": 4,
         "nbformat_minor": NBFORMAT_MINOR,
     }
@@ -201,10 +273,18 @@ def extract_notebook(
     if not subs:
         raise ExtractError(f"{submit_dir}: no usable submissions of {base}")
     scores = existing_scores(out) if out.exists() else {}
-    nb, taken = build_grading_notebook(subs, base, numbers, nonum=nonum, scores=scores)
+    nb, taken = build_grading_notebook(subs, base, numbers, nonum=nonum, scores=scores, on_problem=problem)
+    left_out = {p for p, _ in problems}
+    subs = [s for s in subs if s.user in _users_in(nb)] if left_out else subs
+    if not subs:
+        raise ExtractError(f"{submit_dir}: no usable submissions of {base}")
     write_notebook(out, nb)
     kept = sum(1 for s in subs if s.user in scores)
     return ExtractResult(out, sorted(s.user for s in subs), taken, kept, problems)
+
+
+def _users_in(nb: Notebook) -> set[str]:
+    return {u for c in code_cells(nb) if (u := cell_user(c)) and cell_codenum(c) == SCORE_CODENUM}
 
 
 def extract(

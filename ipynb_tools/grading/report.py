@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..atomic import atomic_write_text
-from ..errors import IpynbToolsError
-from ..notebook import read_bytes_safely
+from ..atomic import atomic_write_bytes, atomic_write_text
+from ..errors import IpynbToolsError, TooLargeError
+from ..notebook import check_json_budget, read_bytes_safely
 from .charts import CHARTS
+from .display import shown
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
     from .analysis import Analysis
     from .logs import LogData
 
+#: Largest notebook rendered to HTML, and its JSON value budget (nbconvert needs ~10x in memory).
+MAX_RENDER_BYTES = 25 * 1024 * 1024
+MAX_RENDER_VALUES = 500_000
 #: Called as (stage, done, total) while the report is built.
 ReportProgress = Callable[[str, int, int], None]
 
@@ -85,24 +89,35 @@ def _exporter() -> Any:
 
 
 def render_notebook(path: Path, out: Path, exporter: Any | None = None) -> Path:
-    """Render one notebook to HTML at ``out`` (atomically); raise :class:`IpynbToolsError` on failure."""
+    """Render one notebook to HTML at ``out`` (atomically); raise :class:`IpynbToolsError` on failure.
+
+    nbformat and nbconvert take about ten times a notebook's size in memory: a file over
+    :data:`MAX_RENDER_BYTES` or over the JSON value budget is listed, not rendered.
+    """
     import nbformat
 
     raw, _ = read_bytes_safely(path)
+    if len(raw) > MAX_RENDER_BYTES:
+        raise TooLargeError(path, f"is {len(raw) / 1e6:.1f} MB; not rendered (over {MAX_RENDER_BYTES / 1e6:.0f} MB)")
+    check_json_budget(raw, path, MAX_RENDER_VALUES)
     try:
         nb = nbformat.reads(raw.decode("utf-8-sig"), as_version=4)
         body, _ = (exporter or _exporter()).from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
     except IpynbToolsError:
         raise
     except Exception as exc:  # nbconvert/nbformat raise many kinds; one bad notebook must not stop the report
-        raise IpynbToolsError(f"{path}: cannot render ({type(exc).__name__}: {exc})".splitlines()[0]) from exc
-    atomic_write_text(out, body)
+        raise IpynbToolsError(shown(f"{path}: cannot render ({type(exc).__name__}: {exc})".splitlines()[0])) from exc
+    atomic_write_bytes(out, body.encode("utf-8", "replace"))  # a lone surrogate in an output becomes "?"
     return out
 
 
 def _table(frame: pd.DataFrame, caption: str | None = None) -> str:
     if frame is None or frame.empty:
         return '<p class="muted">(none)</p>'
+    frame = frame.copy()
+    for col in frame.columns:
+        if frame[col].dtype == object or str(frame[col].dtype) == "string":
+            frame[col] = frame[col].map(shown, na_action="ignore")
     text = frame.to_html(index=False, na_rep="", border=0, escape=True)
     return (f"<h3>{html.escape(caption)}</h3>" if caption else "") + text
 
@@ -110,7 +125,7 @@ def _table(frame: pd.DataFrame, caption: str | None = None) -> str:
 def _facts(items: Iterable[tuple[str, Any]]) -> str:
     return (
         '<ul class="facts">'
-        + "".join(f"<li>{html.escape(str(k))}: <strong>{html.escape(str(v))}</strong></li>" for k, v in items)
+        + "".join(f"<li>{html.escape(shown(k))}: <strong>{html.escape(shown(v))}</strong></li>" for k, v in items)
         + "</ul>"
     )
 
@@ -118,7 +133,9 @@ def _facts(items: Iterable[tuple[str, Any]]) -> str:
 def _problems(problems: list[tuple[str, str]], limit: int = 200) -> str:
     if not problems:
         return ""
-    items = "".join(f"<li>{html.escape(w)}: {html.escape(m)}</li>" for w, m in problems[:limit])
+    items = "".join(
+        f"<li>{html.escape(shown(w, 1000))}: {html.escape(shown(m, 1000))}</li>" for w, m in problems[:limit]
+    )
     more = f"<li>... and {len(problems) - limit} more</li>" if len(problems) > limit else ""
     return f'<h3>Problems ({len(problems)})</h3><ul class="problems">{items}{more}</ul>'
 
@@ -188,7 +205,7 @@ def submission_section(analysis: Analysis | None) -> str:
 def notebooks_section(links: list[tuple[str, str]], problems: list[tuple[str, str]]) -> str:
     if not links and not problems:
         return ""
-    items = "".join(f'<li><a href="{html.escape(href)}">{html.escape(name)}</a></li>' for name, href in links)
+    items = "".join(f'<li><a href="{html.escape(href)}">{html.escape(shown(name))}</a></li>' for name, href in links)
     return f'<section id="notebooks"><h2>Notebooks ({len(links)})</h2><ul>{items}</ul>{_problems(problems)}</section>'
 
 
@@ -219,11 +236,13 @@ def write_report(
         exporter = _exporter()
         used: set[str] = set()
         for index, path in enumerate(paths, 1):
-            name = _unique(re.sub(r"\.ipynb$", "", path.name) + ".html", used)
+            name = _unique(_rendering_name(path.name), used)
             try:
                 rendered = render_notebook(path, target_dir / name, exporter)
             except IpynbToolsError as exc:
                 render_problems.append((str(path), str(exc).removeprefix(f"{path}: ")))
+            except Exception as exc:  # noqa: BLE001 - one notebook must never stop the report
+                render_problems.append((str(path), f"cannot render ({type(exc).__name__}: {exc})"))
             else:
                 result.renderings.append(rendered)
                 links.append((path.name, f"{quote(target_dir.name)}/{quote(name)}"))
@@ -243,8 +262,14 @@ def write_report(
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
         f"<body>{body}</body></html>\n"
     )
-    atomic_write_text(out_path, page)
+    atomic_write_text(out_path, page.encode("utf-8", "replace").decode("utf-8"))
     return result
+
+
+def _rendering_name(filename: str) -> str:
+    """The rendering's file name: the notebook's, made showable (a student's file name may not be UTF-8)."""
+    stem = re.sub(r"\.ipynb$", "", shown(filename, 200)).replace("/", "_").lstrip(".") or "notebook"
+    return stem + ".html"
 
 
 def _unique(name: str, used: set[str]) -> str:
@@ -288,5 +313,8 @@ def build_report(
 
         analysis = analyze_submissions(submit_dir, task_dir, progress=counted)
         if render:
-            notebooks = [Path(submit_dir) / name for name in analysis.submissions.get("file", [])]
-    return write_report(out, logs=logs, analysis=analysis, notebooks=notebooks, title=title, progress=progress)
+            notebooks = list(analysis.paths)
+    result = write_report(out, logs=logs, analysis=analysis, notebooks=notebooks, title=title, progress=progress)
+    if analysis is not None:  # every file that could not be used is named on the terminal too, not only on the page
+        result.problems[:0] = [(str(path), message) for path, message in analysis.problems]
+    return result

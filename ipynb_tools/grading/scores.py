@@ -10,6 +10,7 @@ and the file: the old tool silently counted it as 0.
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import FileProblem, IpynbToolsError
 from ..notebook import cell_source, code_cells, read_notebook
 from ..tags import cell_codenum, cell_user
+from .display import shown, spreadsheet_text
 from .extract import SCORE_CODENUM
 from .submissions import normalise_base
 
@@ -61,20 +63,38 @@ def grading_files(base: str, directory: str | os.PathLike[str] = ".") -> list[tu
     return sorted(found)
 
 
+#: The largest score (in absolute value) a score cell may hold: totals must fit the int64 column.
+MAX_SCORE = 10**9
+
+
 def parse_score(text: str) -> int | float | None:
-    """The number in a score cell's source, or None when it is not one (empty counts as not one)."""
+    """The number in a score cell's source, or None when it is not one (empty counts as not one).
+
+    A number beyond :data:`MAX_SCORE` (``99999999999999999999``, ``1e308``) is no score: it would
+    overflow the table's column (or its total) and stop every student's scores.
+    """
     value = text.split("#", 1)[0].strip()
-    if not value:
+    if not value or len(value) > 64:
         return None
+    number: int | float
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
-        pass
-    try:
-        number = float(value)
-    except ValueError:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+    if math.isnan(number) or abs(number) > MAX_SCORE:
         return None
-    return number if number == number and number not in (float("inf"), float("-inf")) else None
+    return number
+
+
+def _not_a_score(text: str) -> str:
+    try:
+        float(text.split("#", 1)[0])
+    except ValueError:
+        return "is not a number"
+    return f"is not a number from -{MAX_SCORE:,} to {MAX_SCORE:,}"
 
 
 def read_scores(base: str, directory: str | os.PathLike[str] = ".") -> ScoreSheet:
@@ -97,8 +117,8 @@ def read_scores(base: str, directory: str | os.PathLike[str] = ".") -> ScoreShee
             source = cell_source(cell)
             score = parse_score(source)
             if score is None:
-                shown = source.strip()
-                bad.append((path, user, f"score {shown!r} is not a number" if shown else "score is empty"))
+                text = shown(source.strip(), 60)
+                bad.append((path, user, f"score {text!r} {_not_a_score(text)}" if text else "score is empty"))
                 continue
             if (user, number) in sheet.scores:
                 bad.append((path, user, "has two score cells"))
@@ -133,12 +153,13 @@ def csv_text(table: pd.DataFrame) -> str:
     """The table as CSV text (comma separated, header row, no index; whole numbers without ``.0``)."""
     import pandas as pd
 
-    shown = table.copy()
-    for col in shown.columns:
-        if shown[col].dtype.kind == "f":
-            values = [int(v) if float(v).is_integer() else v for v in shown[col]]
-            shown[col] = pd.Series(values, index=shown.index, dtype=object)
-    return shown.to_csv(index=False, lineterminator="\n")
+    out = table.copy()
+    for col in out.columns:
+        if out[col].dtype.kind == "f":
+            values = [int(v) if float(v).is_integer() else v for v in out[col]]
+            out[col] = pd.Series(values, index=out.index, dtype=object)
+    out["Name"] = out["Name"].map(spreadsheet_text)
+    return out.to_csv(index=False, lineterminator="\n")
 
 
 def xlsx_bytes(table: pd.DataFrame, sheet_name: str = "scores") -> bytes:
@@ -148,6 +169,7 @@ def xlsx_bytes(table: pd.DataFrame, sheet_name: str = "scores") -> bytes:
     except ImportError:
         raise IpynbToolsError("--xlsx needs the openpyxl package (pip install openpyxl)") from None
     buffer = io.BytesIO()
+    table = table.assign(Name=table["Name"].map(spreadsheet_text))
     table.to_excel(buffer, index=False, sheet_name=sheet_name[:31])
     return buffer.getvalue()
 
