@@ -73,8 +73,9 @@ LINE_BREAKS = "\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
 FORBIDDEN = frozenset(SPEC_FORBIDDEN + LINE_BREAKS + "".join(map(chr, range(0x20))) + "\x7f") - {"\t"}
 #: Separators of user lists: comma, white space, and the Japanese commas.
 USER_SEPARATORS_RE = re.compile(r"[,\u3001\uff0c\s]+")
-#: Characters an access name may not contain besides :data:`FORBIDDEN`.
-ACCESS_EXTRA_FORBIDDEN = frozenset("/:")
+#: Characters an access name may not contain besides :data:`FORBIDDEN` (``：`` is read as ``:``,
+#: see :mod:`ipynb_tools.params.fullwidth`).
+ACCESS_EXTRA_FORBIDDEN = frozenset("/:\uff1a")
 
 #: Memory below this (bytes) and the single-user server does not start (SPEC 4, ~200 MB).
 MIN_USABLE_MEMORY = 200 * 1024 * 1024
@@ -126,6 +127,7 @@ def is_access_name(access: str) -> bool:
         bool(access)
         and is_clean_value(access)
         and not any(ch in ACCESS_EXTRA_FORBIDDEN or ch.isspace() for ch in access)
+        and not access.startswith("\uff0d")  # read as the teacher-only '-'
     )
 
 

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 from ..atomic import atomic_write_text
 from ..volumes.naming import NAME_RE, VolumeKind
 from .findings import ERROR, INFO, WARNING, Finding
+from .fullwidth import has_fullwidth_equals, looks_like_lms_key, split_volume_value
 from .model import (
     AUTOMATIC_KEYS,
     CLOSE_SUFFIX,
@@ -222,10 +223,21 @@ def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Find
         raw_key, sep, raw_value = raw.partition("=")
         key = raw_key.strip()
         category, ckey, kind, raw_name = classify_key(key)
+        if not sep and has_fullwidth_equals(raw) and (category != "other" or looks_like_lms_key(raw)):
+            params.others.append(raw)
+            note(ERROR, lineno, None, "the full-width '＝' is not '=': Moodle ignores this line; write '='")
+            continue
         if category == "other":
             params.others.append(raw)
             if not sep:
                 note(INFO, lineno, None, "not a key=value line (Moodle ignores it); kept as it is")
+            elif looks_like_lms_key(key):
+                note(
+                    WARNING,
+                    lineno,
+                    None,
+                    f"key {key!r} has full-width characters: it is not an lms_ key; kept as it is",
+                )
             continue
         if not sep:
             params.others.append(raw)
@@ -279,7 +291,9 @@ def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Find
             params.line_numbers[ckey] = lineno
             continue
 
-        access_raw, colon, users_raw = value.partition(":")
+        access_raw, colon, users_raw, read_as = split_volume_value(value)
+        for what_was_read in read_as:
+            note(WARNING, lineno, ckey, f"{ckey}: {what_was_read}")
         access = access_raw.strip()
         if "/" in access:
             access = access.replace("/", "")
