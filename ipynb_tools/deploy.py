@@ -1,6 +1,6 @@
 """``ipynb_deploy``: number every code cell with ``filename:``/``codenum:`` tags (SPEC 3.1).
 
-The tagging is a pure function (:func:`number_cells`); :class:`Deployer` walks
+The tagging is a pure function (:func:`ipynb_tools.numbering.number_cells`); :class:`Deployer` walks
 sources, writes results atomically, keeps a backup of anything it replaces in
 place, and reports per file. A second run over its own output changes no byte.
 """
@@ -18,11 +18,9 @@ from typing import Any
 
 from .atomic import atomic_copy_file, atomic_write_bytes
 from .errors import FileProblem, IpynbToolsError, UsageError
-from .notebook import Notebook, cell_source, code_cells, notebook_bytes, read_notebook_file
-from .tags import cell_codenum, cell_tags, numbered_tags
+from .notebook import CHECKPOINTS, NOTEBOOK_SUFFIX, notebook_bytes, read_notebook_file
+from .numbering import number_cells, numbering_of, shifted_cells
 
-NOTEBOOK_SUFFIX = ".ipynb"
-CHECKPOINTS = ".ipynb_checkpoints"
 #: Hidden directory (skipped by every tool) where in-place deploys keep what they replaced.
 BACKUP_DIR = ".ipynb_deploy_backup"
 
@@ -77,64 +75,6 @@ class DeployReport:
             f"{prefix}numbered {self.count(NUMBERED)} file(s), {self.cells} cell(s); "
             f"copied {self.count(COPIED)}; unchanged {self.count(UNCHANGED)}; failed {self.failed}"
         )
-
-
-def number_cells(nb: Notebook, filename: str, step: int = 1) -> int:
-    """Tag every code cell of ``nb`` in place; return how many were numbered.
-
-    Code cells only, in document order: ``filename:<filename>`` and
-    ``codenum:<index*step>`` (index from 1). Old numbering tags are replaced,
-    other tags keep their order, ``metadata``/``tags`` are created when missing,
-    nothing else changes.
-    """
-    if step < 1:
-        raise DeployError(f"step must be a positive integer, not {step}")
-    cells = code_cells(nb)
-    for index, cell in enumerate(cells, 1):
-        metadata = cell.setdefault("metadata", {})
-        metadata["tags"] = numbered_tags(cell_tags(cell), filename, index * step)
-    return len(cells)
-
-
-CellNumbering = list[tuple[Any, str, int]]
-
-
-def numbering_of(nb: Notebook) -> CellNumbering:
-    """(cell id, source, number) of every numbered code cell: what students' copies carry."""
-    result = []
-    for cell in code_cells(nb):
-        number = cell_codenum(cell)
-        if number is not None:
-            result.append((cell.get("id"), cell_source(cell), number))
-    return result
-
-
-def shifted_cells(old: CellNumbering, new: Notebook) -> list[tuple[int, int]]:
-    """Pairs ``(old number, new number)`` of code cells whose number a re-deploy changes.
-
-    A cell of the new notebook is matched to the old one by cell id when both
-    have ids, else by identical source; cells with no match are new and are
-    not reported.
-    """
-    by_id: dict[str, int] = {}
-    by_source: dict[str, list[int]] = {}
-    for cell_id, source, number in old:
-        if isinstance(cell_id, str):
-            by_id[cell_id] = number
-        by_source.setdefault(source, []).append(number)
-    shifts = []
-    for cell in code_cells(new):
-        new_number = cell_codenum(cell)
-        old_number: int | None = None
-        if isinstance(cell.get("id"), str) and cell["id"] in by_id:
-            old_number = by_id[cell["id"]]
-        else:
-            candidates = by_source.get(cell_source(cell))
-            if candidates:
-                old_number = candidates.pop(0)
-        if old_number is not None and new_number is not None and old_number != new_number:
-            shifts.append((old_number, new_number))
-    return shifts
 
 
 def is_hidden(path: Path) -> bool:

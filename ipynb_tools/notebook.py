@@ -35,6 +35,10 @@ from .errors import (
 
 Notebook = dict[str, Any]
 
+#: The suffix of a notebook file.
+NOTEBOOK_SUFFIX = ".ipynb"
+#: Jupyter's checkpoint directory (skipped by deploy and sync; shared in a submit volume).
+CHECKPOINTS = ".ipynb_checkpoints"
 #: Default size limit for a notebook file (override per call or with IPYNB_TOOLS_MAX_NOTEBOOK_MB).
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 CELL_TYPES = frozenset({"code", "markdown", "raw"})

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 import threading
 import time
@@ -47,7 +46,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_write_bytes, current_umask
-from .deploy import CHECKPOINTS, NOTEBOOK_SUFFIX, number_cells
 from .errors import FileProblem, IpynbToolsError, os_reason
 from .fileops import (
     TEMP_SUFFIX,
@@ -64,8 +62,8 @@ from .fileops import (
     unlink_quiet,
     write_all,
 )
-from .notebook import code_cells, notebook_bytes, parse_notebook
-from .tags import FILENAME_PREFIX, cell_codenum, cell_tags, filename_tag
+from .notebook import CHECKPOINTS, NOTEBOOK_SUFFIX
+from .numbering import fix_notebook_tags
 
 #: The manifest, hidden in the personal directory's top level.
 MANIFEST_NAME = ".ipynb-tools-sync.json"
@@ -185,63 +183,6 @@ def write_manifest(dest: Path, entries: dict[str, Entry], source: Path) -> None:
 
 
 # -- what a task file becomes in the personal directory -------------------------------------------
-
-
-def fix_notebook_tags(raw: bytes, name: str) -> bytes | None:
-    """The bytes to write for a notebook arriving as ``name``, or None when ``raw`` is right as it is.
-
-    Cells already numbered keep their numbers; only ``filename:`` tags that name
-    another file are corrected. A notebook with no numbered cell at all (never
-    deployed) is numbered 1, 2, 3... A file that is not a usable notebook is
-    copied unchanged.
-    """
-    if _tags_look_right(raw, name):
-        return None
-    try:
-        nb = parse_notebook(raw, name)
-    except IpynbToolsError:
-        return None
-    cells = code_cells(nb)
-    if not cells:
-        return None
-    want = filename_tag(name)
-    if all(cell_codenum(c) is None for c in cells):
-        number_cells(nb, name)
-        return notebook_bytes(nb)
-    changed = False
-    for cell in cells:
-        tags = cell_tags(cell)
-        if cell_codenum(cell) is None and not any(t.startswith(FILENAME_PREFIX) for t in tags):
-            continue
-        if want in tags and sum(1 for t in tags if t.startswith(FILENAME_PREFIX)) == 1:
-            continue
-        new = [t for t in tags if not t.startswith(FILENAME_PREFIX)]
-        at = next((i for i, t in enumerate(new) if t.startswith("codenum:")), len(new))
-        new.insert(at, want)
-        cell.setdefault("metadata", {})["tags"] = new
-        changed = True
-    return notebook_bytes(nb) if changed else None
-
-
-_TAG_RE = re.compile(rb'"(filename|codenum):([^"\\]*)"')
-
-
-def _tags_look_right(raw: bytes, name: str) -> bool:
-    """Fast path without parsing: every ``filename:`` tag names ``name`` and pairs with a ``codenum:``.
-
-    A deployed notebook arriving under its own name (the common case) passes;
-    anything else (renamed, never deployed, escaped names) is parsed and checked.
-    """
-    want = name.encode("utf-8")
-    filenames = codenums = 0
-    for kind, value in _TAG_RE.findall(raw):
-        if kind == b"filename":
-            if value != want:
-                return False
-            filenames += 1
-        else:
-            codenums += 1
-    return filenames > 0 and filenames == codenums
 
 
 @dataclass

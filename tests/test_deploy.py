@@ -19,7 +19,6 @@ from ipynb_tools.deploy import (
     DeployError,
     deploy,
     latest_backup,
-    number_cells,
     undo,
 )
 from ipynb_tools.notebook import read_notebook
@@ -62,29 +61,6 @@ def test_outputs_are_valid_nbformat_and_downstream_parsable(course: Path, name: 
     files = {v for pairs in found for k, v in pairs if k == "filename"}
     assert numbers == list(range(1, len(code) + 1))
     assert files <= {name}
-
-
-def test_tag_rules_only_touch_numbering_tags_of_code_cells() -> None:
-    before = json.loads((DATA / "with tags.ipynb").read_text())
-    after = json.loads((DATA / "with tags.ipynb").read_text())
-    assert number_cells(after, "out.ipynb", 3) == 4
-    for old, new in zip(before["cells"], after["cells"]):
-        if old["cell_type"] != "code":
-            assert old == new
-            continue
-        old_meta = {k: v for k, v in old.get("metadata", {}).items() if k != "tags"}
-        new_meta = {k: v for k, v in new["metadata"].items() if k != "tags"}
-        assert old_meta == new_meta
-        assert new["source"] == old["source"] and new.get("outputs") == old.get("outputs")
-        kept = [t for t in old.get("metadata", {}).get("tags", []) if not t.startswith(("filename:", "codenum:"))]
-        assert new["metadata"]["tags"][:-2] == kept
-    assert [c["metadata"]["tags"][-1] for c in after["cells"] if c["cell_type"] == "code"] == [
-        "codenum:3",
-        "codenum:6",
-        "codenum:9",
-        "codenum:12",
-    ]
-    assert {c["metadata"]["tags"][-2] for c in after["cells"] if c["cell_type"] == "code"} == {"filename:out.ipynb"}
 
 
 @pytest.mark.parametrize("minor", [0, 1, 2, 3, 4, 5])

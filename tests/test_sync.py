@@ -15,7 +15,7 @@ import pytest
 
 from ipynb_tools import sync as sync_mod
 from ipynb_tools.atomic import TEMP_SUFFIX
-from ipynb_tools.deploy import number_cells
+from ipynb_tools.numbering import number_cells
 from ipynb_tools.notebook import notebook_bytes, read_notebook
 from ipynb_tools.sync import (
     ADOPTED,

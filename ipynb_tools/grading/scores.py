@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..errors import FileProblem, IpynbToolsError
-from ..notebook import cell_source, code_cells, read_notebook
+from ..notebook import NOTEBOOK_SUFFIX, cell_source, code_cells, read_notebook
 from ..tags import cell_codenum, cell_user
 from .display import shown, spreadsheet_text
 from .extract import SCORE_CODENUM
@@ -187,7 +187,7 @@ def write_scores(
     written when any score is unreadable.
     """
     table = scores_table(base, directory)
-    stem = normalise_base(base)[: -len(".ipynb")]
+    stem = normalise_base(base)[: -len(NOTEBOOK_SUFFIX)]
     csv_path = Path(out) if out is not None else Path(directory) / f"{stem}.csv"
     written = [csv_path]
     data = xlsx_bytes(table, stem) if xlsx else None

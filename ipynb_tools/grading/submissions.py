@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import FileProblem
-from ..notebook import Notebook
+from ..notebook import NOTEBOOK_SUFFIX, Notebook
 from ..tags import cell_filename
 
-NOTEBOOK_SUFFIX = ".ipynb"
 #: ``metadata[METADATA_KEY][SUBMISSION_KEY]`` holds the record ipynb_submit writes.
 METADATA_KEY = "ipynb_tools"
 SUBMISSION_KEY = "submission"

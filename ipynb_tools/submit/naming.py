@@ -9,11 +9,11 @@ from collections.abc import Mapping
 
 from ..environ import NB_USER
 from ..errors import shown
+from ..notebook import NOTEBOOK_SUFFIX
 from ..usernames import user_name_problem
 from .environment import _environ, _os_user
 from .errors import BadNameError
 
-NOTEBOOK_SUFFIX = ".ipynb"
 #: Name formats; placeholders {stem} {user} {suffix} {name}. The default puts the user last.
 SUFFIX_FORMAT = "{stem}_{user}{suffix}"
 PREFIX_FORMAT = "{user}_{stem}{suffix}"

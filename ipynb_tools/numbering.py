@@ -1,0 +1,141 @@
+"""Cell numbering: the ``filename:``/``codenum:`` tags deploy writes and sync keeps right (SPEC 3.1, 3.3).
+
+- :func:`number_cells` numbers every code cell (deploy, and sync for a notebook never deployed);
+- :func:`numbering_of` and :func:`shifted_cells` tell deploy which numbers a re-deploy moves
+  (students' copies carry the old ones);
+- :func:`fix_notebook_tags` gives the bytes of a task notebook arriving under a name (sync).
+
+The tag strings themselves are :mod:`ipynb_tools.tags`. Pure functions on notebook
+dicts; no file is read or written here.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import IpynbToolsError
+from .notebook import Notebook, cell_source, code_cells, notebook_bytes, parse_notebook
+from .tags import CODENUM_PREFIX, FILENAME_PREFIX, cell_codenum, cell_tags, filename_tag, numbered_tags
+
+
+class NumberingError(IpynbToolsError):
+    """Cells cannot be numbered as asked (a step below 1)."""
+
+
+def number_cells(nb: Notebook, filename: str, step: int = 1) -> int:
+    """Tag every code cell of ``nb`` in place; return how many were numbered.
+
+    Code cells only, in document order: ``filename:<filename>`` and
+    ``codenum:<index*step>`` (index from 1). Old numbering tags are replaced,
+    other tags keep their order, ``metadata``/``tags`` are created when missing,
+    nothing else changes. Raises :class:`NumberingError` for a ``step`` below 1.
+    """
+    if step < 1:
+        raise NumberingError(f"step must be a positive integer, not {step}")
+    cells = code_cells(nb)
+    for index, cell in enumerate(cells, 1):
+        metadata = cell.setdefault("metadata", {})
+        metadata["tags"] = numbered_tags(cell_tags(cell), filename, index * step)
+    return len(cells)
+
+
+CellNumbering = list[tuple[Any, str, int]]
+
+
+def numbering_of(nb: Notebook) -> CellNumbering:
+    """(cell id, source, number) of every numbered code cell: what students' copies carry."""
+    result = []
+    for cell in code_cells(nb):
+        number = cell_codenum(cell)
+        if number is not None:
+            result.append((cell.get("id"), cell_source(cell), number))
+    return result
+
+
+def shifted_cells(old: CellNumbering, new: Notebook) -> list[tuple[int, int]]:
+    """Pairs ``(old number, new number)`` of code cells whose number a re-deploy changes.
+
+    A cell of the new notebook is matched to the old one by cell id when both
+    have ids, else by identical source; cells with no match are new and are
+    not reported.
+    """
+    by_id: dict[str, int] = {}
+    by_source: dict[str, list[int]] = {}
+    for cell_id, source, number in old:
+        if isinstance(cell_id, str):
+            by_id[cell_id] = number
+        by_source.setdefault(source, []).append(number)
+    shifts = []
+    for cell in code_cells(new):
+        new_number = cell_codenum(cell)
+        old_number: int | None = None
+        if isinstance(cell.get("id"), str) and cell["id"] in by_id:
+            old_number = by_id[cell["id"]]
+        else:
+            candidates = by_source.get(cell_source(cell))
+            if candidates:
+                old_number = candidates.pop(0)
+        if old_number is not None and new_number is not None and old_number != new_number:
+            shifts.append((old_number, new_number))
+    return shifts
+
+
+# -- a notebook arriving under a name (sync) -----------------------------------------------------
+
+
+def fix_notebook_tags(raw: bytes, name: str) -> bytes | None:
+    """The bytes to write for a notebook arriving as ``name``, or None when ``raw`` is right as it is.
+
+    Cells already numbered keep their numbers; only ``filename:`` tags that name
+    another file are corrected. A notebook with no numbered cell at all (never
+    deployed) is numbered 1, 2, 3... A file that is not a usable notebook is
+    copied unchanged.
+    """
+    if _tags_look_right(raw, name):
+        return None
+    try:
+        nb = parse_notebook(raw, name)
+    except IpynbToolsError:
+        return None
+    cells = code_cells(nb)
+    if not cells:
+        return None
+    want = filename_tag(name)
+    if all(cell_codenum(c) is None for c in cells):
+        number_cells(nb, name)
+        return notebook_bytes(nb)
+    changed = False
+    for cell in cells:
+        tags = cell_tags(cell)
+        if cell_codenum(cell) is None and not any(t.startswith(FILENAME_PREFIX) for t in tags):
+            continue
+        if want in tags and sum(1 for t in tags if t.startswith(FILENAME_PREFIX)) == 1:
+            continue
+        new = [t for t in tags if not t.startswith(FILENAME_PREFIX)]
+        at = next((i for i, t in enumerate(new) if t.startswith(CODENUM_PREFIX)), len(new))
+        new.insert(at, want)
+        cell.setdefault("metadata", {})["tags"] = new
+        changed = True
+    return notebook_bytes(nb) if changed else None
+
+
+_TAG_RE = re.compile(rb'"(filename|codenum):([^"\\]*)"')
+
+
+def _tags_look_right(raw: bytes, name: str) -> bool:
+    """Fast path without parsing: every ``filename:`` tag names ``name`` and pairs with a ``codenum:``.
+
+    A deployed notebook arriving under its own name (the common case) passes;
+    anything else (renamed, never deployed, escaped names) is parsed and checked.
+    """
+    want = name.encode("utf-8")
+    filenames = codenums = 0
+    for kind, value in _TAG_RE.findall(raw):
+        if kind == b"filename":
+            if value != want:
+                return False
+            filenames += 1
+        else:
+            codenums += 1
+    return filenames > 0 and filenames == codenums
