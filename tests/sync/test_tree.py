@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ipynb_tools import sync as sync_mod
+from ipynb_tools.sync import tree as sync_mod
 from ipynb_tools.atomic import TEMP_SUFFIX
 from ipynb_tools.numbering import number_cells
 from ipynb_tools.notebook import notebook_bytes, read_notebook
@@ -33,7 +33,7 @@ from ipynb_tools.tags import cell_codenum, cell_filename
 
 NOW = time.mktime((2026, 4, 1, 10, 20, 30, 0, 0, -1))
 STAMP = "20260401-102030"
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def notebook(*sources: str, deployed_as: str | None = None, step: int = 1) -> bytes:

@@ -1,40 +1,10 @@
-"""Task-to-personal sync: copy a task volume into a personal directory, losing nothing (SPEC 3.3).
+"""Syncing one task tree into a personal directory: the walk, the decision for each file, the copy.
 
-The old start script ran ``cp --no-clobber``: a file the teacher fixed never
-reached students who already had a copy. This module keeps a manifest (a
-hidden JSON file in the personal directory, written atomically) of what it
-copied, so it can tell apart, for every task file:
-
-- a file the student never had, or deleted: copied (it comes back);
-- a copy the student has not changed: updated when the teacher changed the task file;
-- a copy the student changed: never overwritten;
-- a student's own file (or directory, or link) in the way of a task file: renamed aside
-  as ``<stem>.<YYYYmmdd-HHMMSS><suffix>``, then the task file is copied.
-
-Nothing in the personal directory is ever deleted. Hidden files and
-``.ipynb_checkpoints`` are skipped. Notebooks arrive with ``filename:`` tags
-that name the file they arrive as (fixed when the teacher renamed a deployed
-notebook; numbered when it was never deployed).
-
-Every file is written to a temporary file in its final directory and renamed,
-so an interrupted sync leaves whole files only, and the next run finishes the
-job: a file already equal to what would be copied is adopted into the manifest
-instead of being copied again or renamed aside.
-
-Speed: a re-sync compares ``lstat`` data of both sides with the manifest and
-hashes only files whose stat changed. A first copy stays near ``cp -a``: data
-files are copied in the kernel (``copy_file_range``) and hashed for the
-manifest on a second thread; on larger machines files are copied in a few
-threads.
-
-This module must run as the owner of the personal directory (``setup`` drops
-privileges before calling it); it never follows a symlink in the personal
-directory.
+See the package doc (:mod:`ipynb_tools.sync`) for the rules and the speed design.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import threading
@@ -42,12 +12,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .atomic import atomic_write_bytes, current_umask
-from .errors import FileProblem, IpynbToolsError, os_reason
-from .fileops import (
+from ..atomic import current_umask
+from ..errors import FileProblem, IpynbToolsError, os_reason
+from ..fileops import (
     TEMP_SUFFIX,
     copy_and_hash,
     copy_fd,
@@ -62,124 +32,26 @@ from .fileops import (
     unlink_quiet,
     write_all,
 )
-from .notebook import CHECKPOINTS, NOTEBOOK_SUFFIX
-from .numbering import fix_notebook_tags
+from ..notebook import CHECKPOINTS, NOTEBOOK_SUFFIX
+from ..numbering import fix_notebook_tags
+from .manifest import MANIFEST_NAME, Entry, fingerprint, read_manifest, write_manifest
+from .report import (
+    ADOPTED,
+    COPIED,
+    FAILED,
+    KEPT,
+    MOVED_ASIDE,
+    SKIPPED,
+    UNCHANGED,
+    UPDATED,
+    FileSync,
+    SyncError,
+    SyncReport,
+)
 
-#: The manifest, hidden in the personal directory's top level.
-MANIFEST_NAME = ".ipynb-tools-sync.json"
-MANIFEST_VERSION = 1
 #: Data files up to this size are copied in the kernel and hashed on a second thread (_Syncer.hash_later).
 DEFERRED_HASH_MAX = 8 << 20
 DEFERRED_HASH_QUEUE = 32
-
-# Actions reported per file.
-COPIED = "copied"  # new in the personal directory (or came back after a delete)
-UPDATED = "updated"  # the teacher changed it, the student had not
-KEPT = "kept"  # the student changed it: their version stays
-ADOPTED = "adopted"  # already equal to what would be copied (an earlier cp, an interrupted sync)
-MOVED_ASIDE = "moved-aside"  # a student's own entry was in the way; renamed, then copied
-UNCHANGED = "unchanged"
-SKIPPED = "skipped"  # symlinks and special files in the task volume
-FAILED = "failed"
-
-
-class SyncError(IpynbToolsError):
-    """A sync that cannot start (missing source, destination not a directory...)."""
-
-
-@dataclass
-class FileSync:
-    """What happened to one task file."""
-
-    rel: str
-    action: str
-    detail: str = ""
-
-
-@dataclass
-class SyncReport:
-    """The per-file results of one sync."""
-
-    source: Path
-    dest: Path
-    results: list[FileSync] = field(default_factory=list)
-    seconds: float = 0.0
-
-    def count(self, action: str) -> int:
-        return sum(1 for r in self.results if r.action == action)
-
-    @property
-    def changed(self) -> list[FileSync]:
-        """Results other than unchanged."""
-        return [r for r in self.results if r.action != UNCHANGED]
-
-    @property
-    def ok(self) -> bool:
-        return self.count(FAILED) == 0
-
-    def summary(self) -> str:
-        parts = [
-            f"{a} {self.count(a)}"
-            for a in (COPIED, UPDATED, KEPT, ADOPTED, MOVED_ASIDE, UNCHANGED, SKIPPED, FAILED)
-            if self.count(a)
-        ]
-        return (
-            f"sync {self.source} -> {self.dest}: " + (", ".join(parts) or "nothing to do") + f" ({self.seconds:.2f}s)"
-        )
-
-
-Fingerprint = list[int]
-
-
-def fingerprint(st: os.stat_result) -> Fingerprint:
-    """The stat data that says "not touched since": size, mtime, ctime, inode."""
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-
-
-@dataclass
-class Entry:
-    """What the manifest remembers about one copied file."""
-
-    src: Fingerprint
-    src_sha: str
-    dst: Fingerprint
-    dst_sha: str
-
-    def to_json(self) -> dict[str, object]:
-        return {"src": self.src, "src_sha": self.src_sha, "dst": self.dst, "dst_sha": self.dst_sha}
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> Entry:
-        return cls(list(data["src"]), str(data["src_sha"]), list(data["dst"]), str(data["dst_sha"]))  # type: ignore[arg-type]
-
-
-def read_manifest(dest: Path) -> tuple[dict[str, Entry], str | None]:
-    """The manifest of ``dest`` (empty when missing) and a warning when it was unusable."""
-    path = dest / MANIFEST_NAME
-    try:
-        raw = read_file(path)
-    except FileNotFoundError:
-        return {}, None
-    except OSError as exc:
-        return {}, f"{path}: unusable manifest ({os_reason(exc)}); starting afresh"
-    try:
-        data = json.loads(raw)
-        files = data["files"]
-        return {rel: Entry.from_json(e) for rel, e in files.items()}, None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return {}, f"{path}: unusable manifest ({exc.__class__.__name__}); starting afresh"
-
-
-def write_manifest(dest: Path, entries: dict[str, Entry], source: Path) -> None:
-    """Write the manifest atomically."""
-    data = {
-        "version": MANIFEST_VERSION,
-        "source": str(source),
-        "files": {rel: entries[rel].to_json() for rel in sorted(entries)},
-    }
-    atomic_write_bytes(
-        dest / MANIFEST_NAME, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), replace_symlink=True
-    )
 
 
 # -- what a task file becomes in the personal directory -------------------------------------------

@@ -1,0 +1,76 @@
+"""Task-to-personal sync: copy a task volume into a personal directory, losing nothing (SPEC 3.3).
+
+The old start script ran ``cp --no-clobber``: a file the teacher fixed never
+reached students who already had a copy. This package keeps a manifest (a
+hidden JSON file in the personal directory, written atomically) of what it
+copied, so it can tell apart, for every task file:
+
+- a file the student never had, or deleted: copied (it comes back);
+- a copy the student has not changed: updated when the teacher changed the task file;
+- a copy the student changed: never overwritten;
+- a student's own file (or directory, or link) in the way of a task file: renamed aside
+  as ``<stem>.<YYYYmmdd-HHMMSS><suffix>``, then the task file is copied.
+
+Nothing in the personal directory is ever deleted. Hidden files and
+``.ipynb_checkpoints`` are skipped. Notebooks arrive with ``filename:`` tags
+that name the file they arrive as (fixed when the teacher renamed a deployed
+notebook; numbered when it was never deployed).
+
+Every file is written to a temporary file in its final directory and renamed,
+so an interrupted sync leaves whole files only, and the next run finishes the
+job: a file already equal to what would be copied is adopted into the manifest
+instead of being copied again or renamed aside.
+
+Speed: a re-sync compares ``lstat`` data of both sides with the manifest and
+hashes only files whose stat changed. A first copy stays near ``cp -a``: data
+files are copied in the kernel (``copy_file_range``) and hashed for the
+manifest on a second thread; on larger machines files are copied in a few
+threads.
+
+This package must run as the owner of the personal directory (``setup`` drops
+privileges before calling it); it never follows a symlink in the personal
+directory.
+
+Modules: ``report`` (the actions and :class:`SyncReport`), ``manifest`` (what was
+copied), ``tree`` (the walk, the decisions, the copy; :func:`sync_tree`). The
+names below are the package's API.
+"""
+
+from __future__ import annotations
+
+from .manifest import MANIFEST_NAME, Entry, read_manifest, write_manifest
+from .report import (
+    ADOPTED,
+    COPIED,
+    FAILED,
+    KEPT,
+    MOVED_ASIDE,
+    SKIPPED,
+    UNCHANGED,
+    UPDATED,
+    FileSync,
+    SyncError,
+    SyncReport,
+)
+from .tree import default_workers, iter_task_files, sync_tree
+
+__all__ = [
+    "ADOPTED",
+    "COPIED",
+    "FAILED",
+    "KEPT",
+    "MANIFEST_NAME",
+    "MOVED_ASIDE",
+    "SKIPPED",
+    "UNCHANGED",
+    "UPDATED",
+    "Entry",
+    "FileSync",
+    "SyncError",
+    "SyncReport",
+    "default_workers",
+    "iter_task_files",
+    "read_manifest",
+    "sync_tree",
+    "write_manifest",
+]
