@@ -5,7 +5,8 @@ Enabled on install by ``etc/jupyter/jupyter_server_config.d/ipynb_tools.json``
 it applies the user's umask that container start (``ipynb-tools setup``) left
 in ``~/.ipynb-tools/umask`` and adds the REST API under
 ``<base_url>ipynb-tools/api/``: ``targets``, ``submit``, ``submissions``
-(see ``docs/serverext.md``). The API calls the same library as
+(see ``docs/serverext.md``), and, when the spawner set a collector URL, captures every cell run
+(:mod:`ipynb_tools.execlog.capture`, ``docs/execlog.md``). The API calls the same library as
 ``ipynb_submit`` (:mod:`ipynb_tools.submit`), so both hand in exactly alike.
 
 Nothing heavy is imported here: jupyter_server imports this module to find the
@@ -34,6 +35,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     base_url = serverapp.web_app.settings.get("base_url", "/")
     serverapp.web_app.add_handlers(".*$", handlers(base_url))
     serverapp.log.info("ipynb-tools: REST API at %s%s/", base_url, API_PREFIX)
+    from ..execlog.capture import install as install_capture
+
+    install_capture(serverapp)  # execution logs (docs/execlog.md): on when the spawner set IPYNB_EXECLOG_URL
 
 
 # The name older jupyter_server versions (and the notebook server) look for.

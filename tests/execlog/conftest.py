@@ -8,8 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from ipynb_tools.execlog.store import Store
+from tests.hub.hubrun import HubStartError
 from tests.requirements import unavailable
 
+from .hubservice import WSTOKEN, LightHub, start_light_hub
 from .pgserver import PostgresServer, PostgresUnavailable, start_postgres
 
 
@@ -39,3 +41,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
 def store(db_url: str) -> Iterator[Store]:
     with Store.open(db_url) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def light_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LightHub]:
+    """A real JupyterHub that runs the collector as a managed service (docs/execlog.md)."""
+    try:
+        running = start_light_hub(tmp_path_factory.mktemp("lighthub"), WSTOKEN)
+    except HubStartError as exc:
+        unavailable(str(exc))
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -19,6 +19,9 @@ from typing import Any
 
 from tests.hub.hubrun import HubStartError, chp_command, free_port
 
+#: The old proxy's web-service token the collector service accepts.
+WSTOKEN = "0123456789abcdef0123456789abcdef"
+
 CONFIG = """
 c = get_config()  # noqa
 c.JupyterHub.ip = "127.0.0.1"
@@ -59,6 +62,7 @@ class LightHub:
     collector_url: str
     db: Path
     log_path: Path
+    hub_api_url: str
 
     def api(self, method: str, path: str, **kwargs: Any) -> Any:
         import requests
@@ -120,7 +124,15 @@ def start_light_hub(workdir: Path, wstoken: str, timeout: float = 60) -> LightHu
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    hub = LightHub(process, f"http://127.0.0.1:{port}", token, f"http://127.0.0.1:{collector_port}", db, log_path)
+    hub = LightHub(
+        process,
+        f"http://127.0.0.1:{port}",
+        token,
+        f"http://127.0.0.1:{collector_port}",
+        db,
+        log_path,
+        f"http://127.0.0.1:{hub_port}/hub/api",
+    )
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:

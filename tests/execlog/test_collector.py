@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
@@ -22,25 +21,14 @@ from ipynb_tools.execlog.store import Store
 
 requests = pytest.importorskip("requests")
 
-from tests.hub.hubrun import HubStartError
-from tests.requirements import unavailable
-
-from .hubservice import LightHub, start_light_hub
+from .hubservice import WSTOKEN, LightHub
 
 pytestmark = pytest.mark.slow
-WSTOKEN = "0123456789abcdef0123456789abcdef"
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LightHub]:
-    try:
-        running = start_light_hub(tmp_path_factory.mktemp("lighthub"), WSTOKEN)
-    except HubStartError as exc:
-        unavailable(str(exc))
-    try:
-        yield running
-    finally:
-        running.stop()
+@pytest.fixture
+def hub(light_hub: LightHub) -> LightHub:
+    return light_hub
 
 
 def rows(hub: LightHub, sql: str, *args: object) -> list[tuple]:
