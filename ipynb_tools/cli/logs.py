@@ -71,9 +71,8 @@ def stats_command(db: str | None, as_json: bool, **given: Any) -> None:
         return
     click.echo(f"executions {figures.executions}  ok {figures.ok}  error {figures.error}  users {figures.users}")
     for row in figures.per_codenum:
-        click.echo(
-            f"  {row['notebook'] or '-'} {row['codenum'] if row['codenum'] is not None else '-'}: ok {row['ok']} error {row['error']}"
-        )
+        number = row["codenum"] if row["codenum"] is not None else "-"
+        click.echo(f"  {row['notebook'] or '-'} {number}: ok {row['ok']} error {row['error']}")
     for row in figures.per_user:
         click.echo(f"  {row['user'] or '-'}: ok {row['ok']} error {row['error']}")
 

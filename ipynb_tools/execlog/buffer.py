@@ -14,6 +14,7 @@ between the collector's answer and the deletion); the collector stores it once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -99,10 +100,8 @@ class Spool:
         """Bytes held (sealed segments and the current one)."""
         total = 0
         for p in [*self.pending(), self.current]:
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 total += p.stat().st_size
-            except FileNotFoundError:
-                pass
         return total
 
     def _enforce_bound(self) -> None:

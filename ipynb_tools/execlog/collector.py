@@ -128,7 +128,7 @@ class Collector:
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="execlog-store")
         self.hub_auth: Any = None
         if config.hub_api_url:
-            from jupyterhub.services.auth import HubAuth  # type: ignore[import-untyped]
+            from jupyterhub.services.auth import HubAuth
 
             self.hub_auth = HubAuth(api_url=config.hub_api_url, api_token=config.hub_api_token, cache_max_age=300)
 

@@ -19,9 +19,9 @@ from ipynb_tools.execlog.query import Filters, stats
 from ipynb_tools.execlog.records import CLIENT, SERVER, ExecRecord, parse_date
 from ipynb_tools.execlog.store import Store
 
-requests = pytest.importorskip("requests")
-
 from .hubservice import WSTOKEN, LightHub
+
+requests = pytest.importorskip("requests")
 
 pytestmark = pytest.mark.slow
 
@@ -101,8 +101,9 @@ def proxy_post(path_prefix: str, token: str, fields: dict[str, str], *, host: st
     order = ("host", "inst_id", "lti_id", "session", "message", "status", "username", "cell_id", "tags", "date")
     body = urlencode([(f"nb_logs[0][{name}]", fields.get(name, "")) for name in order]).encode()
     request = (
-        f"POST /{path_prefix}/webservice/rest/server.php?wsfunction=mod_lticontainer_write_nblogs&wstoken={quote(token)}"
-        f" HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        f"POST /{path_prefix}/webservice/rest/server.php"
+        f"?wsfunction=mod_lticontainer_write_nblogs&wstoken={quote(token)} HTTP/1.1\r\n"
+        f"Host: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     with socket.create_connection(("127.0.0.1", port)) as sock:
