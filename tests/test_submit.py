@@ -216,7 +216,7 @@ RECORD = {"user": "alice", "submitted_at": "2024-01-01T00:00:00.000000Z", "sourc
 def test_copy_of_a_jupyter_written_notebook_is_what_jupyter_would_write() -> None:
     nb = make_nb("print('値')")
     raw = dumps_notebook(nb).encode()
-    out = sub.build_copy(raw, "k.ipynb", RECORD)
+    out = sub.build_copy(raw, "k.ipynb", sub.SubmissionRecord(**RECORD))
     nb["metadata"]["ipynb_tools"] = {"submission": RECORD}
     assert out == dumps_notebook(nb).encode()
 
@@ -248,7 +248,7 @@ def test_copy_keeps_cells_and_only_adds_the_record(layout: str) -> None:
     else:
         text = dumps_notebook(nb)
     raw = text.encode("utf-8")
-    out = sub.build_copy(raw, "k.ipynb", RECORD)
+    out = sub.build_copy(raw, "k.ipynb", sub.SubmissionRecord(**RECORD))
     copy = json.loads(out)
     assert copy["cells"] == nb["cells"]
     assert copy["metadata"]["ipynb_tools"]["submission"] == RECORD
@@ -451,3 +451,31 @@ def test_module_imports_nothing_heavy() -> None:
     code = "import sys, ipynb_tools.submit, ipynb_tools.cli.submit; print(sorted(m for m in ('nbformat','pandas','docker','nbconvert','jsonschema') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_record_submit_writes_is_the_record_grading_reads(course: dict) -> None:
+    from ipynb_tools.grading.submissions import identify
+
+    receipt = sub.submit_notebook(course["src"], ACCESS, env=course["env"], now=1_700_000_000)
+    nb = json.loads(receipt.path.read_text())
+    record = sub.SubmissionRecord.from_notebook(nb)
+    assert record == sub.SubmissionRecord(
+        user=receipt.user,
+        os_user=record.os_user,
+        uid=os.geteuid(),
+        submitted_at=receipt.submitted_at,
+        source_name="kadai-1.ipynb",
+        source_sha256=receipt.source_sha256,
+        target=receipt.target,
+        tool=record.tool,
+    )
+    assert record.os_user and record.tool and record.tool.startswith("ipynb_submit ")
+    assert identify(receipt.path, nb) == (receipt.user, "kadai-1.ipynb", record)
+
+
+def test_a_record_of_an_older_tool_is_read_with_its_names() -> None:
+    nb = {"metadata": {"ipynb_tools": {"submission": {"username": "bob", "time": "t", "sha256": "s", "uid": True}}}}
+    assert sub.SubmissionRecord.from_notebook(nb) == sub.SubmissionRecord(
+        user="bob", submitted_at="t", source_sha256="s"
+    )
+    assert sub.SubmissionRecord.from_notebook({"metadata": []}) == sub.SubmissionRecord()

@@ -23,7 +23,8 @@ from ..notebook import (
     read_bytes_safely,
     read_notebook_file,
 )
-from .submissions import ProblemHandler, SubmissionInfo, identify, iter_notebook_files, normalise_base, user_from_name
+from ..submit.record import SubmissionRecord
+from .submissions import ProblemHandler, identify, iter_notebook_files, normalise_base, user_from_name
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Submission:
     user: str
     notebook: str
     nb: Notebook
-    info: SubmissionInfo
+    info: SubmissionRecord
     size: int
     mtime: float
     #: What ``digest`` made of the notebook when ``collect_submissions`` was given one (``nb`` is then None).

@@ -30,9 +30,10 @@ from typing import Any
 
 from ..errors import IpynbToolsError, UsageError
 from ..notebook import Notebook, cell_source, code_cells, read_notebook, write_notebook
+from ..submit.record import METADATA_KEY
 from ..tags import USER_PREFIX, cell_codenum, cell_tags, cell_user, codenum_tag
 from .collect import Submission, collect_submissions
-from .submissions import METADATA_KEY, ProblemHandler, normalise_base
+from .submissions import ProblemHandler, normalise_base
 
 #: Deepest JSON nesting copied from a student's cell into the grading notebook; deeper outputs are
 #: replaced by a note (Python's own json, copy and Jupyter's reader recurse once per level).

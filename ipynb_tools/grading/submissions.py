@@ -13,62 +13,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..errors import FileProblem
+from ..errors import FileProblem, os_reason
 from ..notebook import NOTEBOOK_SUFFIX, Notebook
+from ..submit.record import SubmissionRecord
 from ..tags import cell_filename
-
-#: ``metadata[METADATA_KEY][SUBMISSION_KEY]`` holds the record ipynb_submit writes.
-METADATA_KEY = "ipynb_tools"
-SUBMISSION_KEY = "submission"
 
 #: Called with (path, problem) for a file that is skipped; the work goes on.
 ProblemHandler = Callable[[Path, str], None]
-
-
-@dataclass(frozen=True)
-class SubmissionInfo:
-    """What ipynb_submit recorded in a submission (any field may be missing in old files)."""
-
-    user: str | None = None
-    submitted_at: str | None = None
-    source_sha256: str | None = None
-    source_name: str | None = None
-    #: The account the submission was made from (``ipynb_submit`` records it beside ``user``).
-    os_user: str | None = None
 
 
 def normalise_base(base: str) -> str:
     """``kadai-1`` and ``kadai-1.ipynb`` both mean the notebook ``kadai-1.ipynb``."""
     name = os.path.basename(base.rstrip("/"))
     return name if name.endswith(NOTEBOOK_SUFFIX) else name + NOTEBOOK_SUFFIX
-
-
-def submission_info(nb: Notebook) -> SubmissionInfo:
-    """The submission record in a notebook's metadata (empty when there is none)."""
-    meta = nb.get("metadata")
-    record: Any = meta.get(METADATA_KEY) if isinstance(meta, dict) else None
-    record = record.get(SUBMISSION_KEY) if isinstance(record, dict) else None
-    if not isinstance(record, dict):
-        return SubmissionInfo()
-
-    def text(*keys: str) -> str | None:
-        for key in keys:
-            value = record.get(key)
-            if isinstance(value, str) and value:
-                return value
-        return None
-
-    return SubmissionInfo(
-        user=text("user", "username"),
-        submitted_at=text("submitted_at", "time", "date"),
-        source_sha256=text("source_sha256", "sha256"),
-        source_name=text("source_name", "source", "notebook"),
-        os_user=text("os_user"),
-    )
 
 
 def user_from_name(filename: str, base: str) -> str | None:
@@ -94,14 +53,14 @@ def tagged_notebook_name(nb: Notebook) -> str | None:
     return None
 
 
-def identify(path: Path, nb: Notebook, bases: Iterable[str] = ()) -> tuple[str, str, SubmissionInfo]:
+def identify(path: Path, nb: Notebook, bases: Iterable[str] = ()) -> tuple[str, str, SubmissionRecord]:
     """(user, task notebook name, recorded info) of one submission, or raise :class:`FileProblem`.
 
     The metadata record wins; otherwise the notebook is the one its ``filename:``
     tags name or one of ``bases`` (the task notebooks), and the user is the rest
     of the file name in the suffix or the prefix form.
     """
-    info = submission_info(nb)
+    info = SubmissionRecord.from_notebook(nb)
     candidates = [normalise_base(b) for b in bases]
     notebook = info.source_name
     if notebook is None:
@@ -138,7 +97,7 @@ def iter_notebook_files(directory: str | os.PathLike[str]) -> Iterator[Path]:
     except NotADirectoryError:
         raise FileProblem(root, "is not a directory") from None
     except OSError as exc:
-        raise FileProblem(root, f"cannot list directory ({exc.strerror or exc})") from None
+        raise FileProblem(root, f"cannot list directory ({os_reason(exc)})") from None
     for entry in entries:
         if entry.name.startswith(".") or not entry.name.endswith(NOTEBOOK_SUFFIX):
             continue

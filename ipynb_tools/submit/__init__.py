@@ -61,6 +61,7 @@ from .record import (
     ENV_MAX_MB,
     METADATA_KEY,
     SUBMISSION_KEY,
+    SubmissionRecord,
     _previous_record,
     build_copy,
     max_submit_bytes,
@@ -139,16 +140,16 @@ def submit_notebook(
                     close_time=tgt.close_time,
                 )
             _clean_own_temps(dfd)
-            record = {
-                "user": user,
-                "os_user": _os_user(),
-                "uid": os.geteuid(),
-                "submitted_at": _iso(moment),
-                "source_name": src.name,
-                "source_sha256": source_sha,
-                "target": tgt.access,
-                "tool": f"ipynb_submit {__version__}",
-            }
+            record = SubmissionRecord(
+                user=user,
+                os_user=_os_user(),
+                uid=os.geteuid(),
+                submitted_at=_iso(moment),
+                source_name=src.name,
+                source_sha256=source_sha,
+                target=tgt.access,
+                tool=f"ipynb_submit {__version__}",
+            )
             data = build_copy(raw, src, record)
             sha = sha256_hex(data)
             previous_kept = None
@@ -326,6 +327,7 @@ __all__ = [
     "SubmitResult",
     "SubmitAllReport",
     "Submission",
+    "SubmissionRecord",
     "SubmitError",
     "UnknownTargetError",
     "SubmitClosedError",

@@ -1,6 +1,8 @@
-"""The copy: its size limit, and the student's bytes with the metadata record added (and read back).
+"""The copy: its size limit, the submission record, and the student's bytes with the record added.
 
-The record sits at ``metadata[METADATA_KEY][SUBMISSION_KEY]`` of every copy; grading/ reads it.
+:class:`SubmissionRecord` is the one type of the record: ``ipynb_submit`` writes it at
+``metadata[METADATA_KEY][SUBMISSION_KEY]`` of every copy and grading reads it back
+(:meth:`SubmissionRecord.from_notebook`, :mod:`ipynb_tools.grading.submissions`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..notebook import Notebook, check_notebook_shape, notebook_bytes, parse_notebook
@@ -24,6 +27,68 @@ ENV_MAX_MB = "IPYNB_SUBMIT_MAX_MB"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
 
 
+@dataclass(frozen=True)
+class SubmissionRecord:
+    """Who handed in what, when, from which notebook: the record in every submitted copy.
+
+    ``ipynb_submit`` fills every field; a copy made by an older tool (or by hand) may lack
+    any of them, so a record read back has ``None`` where nothing usable was found.
+    Times are ISO 8601 UTC (``2026-01-31T09:00:00.000000Z``), hashes SHA-256 hex.
+    """
+
+    #: The student the copy is for (the name in the copy's file name).
+    user: str | None = None
+    #: The OS account that made the copy (differs from ``user`` when a teacher submits for a student).
+    os_user: str | None = None
+    #: The uid that made the copy.
+    uid: int | None = None
+    submitted_at: str | None = None
+    #: The file name of the student's notebook (the task notebook it came from).
+    source_name: str | None = None
+    #: SHA-256 of the student's notebook bytes (before the record was added).
+    source_sha256: str | None = None
+    #: The access name of the submit volume.
+    target: str | None = None
+    #: ``ipynb_submit <version>``.
+    tool: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written into the copy (fields that are ``None`` left out)."""
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+    @classmethod
+    def from_notebook(cls, nb: Notebook) -> SubmissionRecord:
+        """The record in a notebook's metadata; every field ``None`` when there is none.
+
+        Reads the names older tools used too (``username``, ``time``/``date``, ``sha256``,
+        ``source``/``notebook``); a value of the wrong type counts as missing.
+        """
+        meta = nb.get("metadata")
+        record: Any = meta.get(METADATA_KEY) if isinstance(meta, dict) else None
+        record = record.get(SUBMISSION_KEY) if isinstance(record, dict) else None
+        if not isinstance(record, dict):
+            return cls()
+
+        def text(*keys: str) -> str | None:
+            for key in keys:
+                value = record.get(key)
+                if isinstance(value, str) and value:
+                    return value
+            return None
+
+        uid = record.get("uid")
+        return cls(
+            user=text("user", "username"),
+            os_user=text("os_user"),
+            uid=uid if isinstance(uid, int) and not isinstance(uid, bool) else None,
+            submitted_at=text("submitted_at", "time", "date"),
+            source_name=text("source_name", "source", "notebook"),
+            source_sha256=text("source_sha256", "sha256"),
+            target=text("target"),
+            tool=text("tool"),
+        )
+
+
 def max_submit_bytes(env: Mapping[str, str] | None = None) -> int:
     """``$IPYNB_SUBMIT_MAX_MB`` or 20 MB."""
     value = _environ(env).get(ENV_MAX_MB)
@@ -35,7 +100,7 @@ def max_submit_bytes(env: Mapping[str, str] | None = None) -> int:
     return DEFAULT_MAX_BYTES
 
 
-def build_copy(raw: bytes, name: str | os.PathLike[str], record: dict[str, Any]) -> bytes:
+def build_copy(raw: bytes, name: str | os.PathLike[str], record: SubmissionRecord) -> bytes:
     """The submitted bytes: ``raw`` with ``record`` at ``metadata.ipynb_tools.submission``.
 
     Fast path: the top-level object is walked with the json scanner and only the
@@ -52,13 +117,14 @@ def build_copy(raw: bytes, name: str | os.PathLike[str], record: dict[str, Any])
     except UnicodeDecodeError:
         parse_notebook(raw, name)  # raises the clear error
         raise
+    written = record.to_json()
     top = _walk_top(text)
     if top is None:
         nb = parse_notebook(raw, name)
-        return notebook_bytes(_with_record(nb, record))
+        return notebook_bytes(_with_record(nb, written))
     values, spans, indent = top
     check_notebook_shape(values, name)
-    expected = _with_record(values, record)
+    expected = _with_record(values, written)
     if "metadata" in spans:
         start, end = spans["metadata"]
         meta = expected["metadata"]
