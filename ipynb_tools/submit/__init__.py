@@ -36,7 +36,7 @@ from typing import Any
 from .. import __version__
 from ..errors import FileProblem, IpynbToolsError, TooLargeError, os_reason
 from ..fileops import fsync_directory_fd, hash_file, sha256_hex, unlink_quiet
-from ..notebook import read_bytes_safely
+from ..notebook import NOTEBOOK_SUFFIX, read_bytes_safely
 
 # Every public name of the modules below is importable from here (constants included), as from the
 # single module this package replaced; __all__ is unchanged.
@@ -48,7 +48,6 @@ from .naming import (
     ENV_NAME_FORMAT,
     NAME_FORMATS,
     NAME_MAX,
-    NOTEBOOK_SUFFIX,
     PREFIX_FORMAT,
     SUFFIX_FORMAT,
     check_user,
