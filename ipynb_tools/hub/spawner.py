@@ -31,6 +31,7 @@ from traitlets import Bool, Callable, Int, List, Unicode, default
 
 from ..environ import DEFAULT_THRGID, DEFAULT_THRGROUP
 from ..errors import IpynbToolsError
+from ..execlog.store import Launch as ExecLaunch
 from ..params.rules import is_teacher
 from ..spec import DEFAULT_URL, ContainerSpec, build_spec
 from .launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, has_role, read_launch, refusal
@@ -91,6 +92,21 @@ class LTIContainerSpawner(DockerSpawner):
     enforce_actlimit = Bool(True, config=True, help="Stop the server lms_actlimit seconds after it started.")
     host_network_ip = Unicode(
         "127.0.0.1", config=True, help="With network_name = 'host': the address the single-user server listens on."
+    )
+    execlog_url = Unicode(
+        "",
+        config=True,
+        help="""The execution-log collector the servers post to (IPYNB_EXECLOG_URL in the container), e.g.
+        https://hub.example.ac.jp/services/execlog/ . Empty: no capture (docs/execlog.md).""",
+    )
+    execlog_source = Bool(
+        False, config=True, help="Also collect the source of executed cells (IPYNB_EXECLOG_SOURCE=1); off for privacy."
+    )
+    execlog_db = Unicode(
+        "",
+        config=True,
+        help="""The collector's store (a SQLAlchemy URL or SQLite path): each launch (user, course, LTI activity)
+        is recorded there, so records are attributed by the hub, never by what a client claims.""",
     )
 
     @default("remove")
@@ -197,7 +213,7 @@ class LTIContainerSpawner(DockerSpawner):
         self.image = spec.image  # (re-renders object_name: set the name after it)
         self.object_name = spec.name
         self.volumes = {**site["volumes"], **{m.volume: {"bind": m.target, "mode": "rw"} for m in spec.mounts}}
-        self.environment = {**site["environment"], **spec.environment}
+        self.environment = {**site["environment"], **spec.environment, **self.execlog_environment()}
         self.mem_limit = spec.mem_limit if spec.mem_limit is not None else site["mem_limit"]
         self.cpu_limit = spec.nano_cpus / 1e9 if spec.nano_cpus is not None else site["cpu_limit"]
         self.default_url = spec.default_url
@@ -219,6 +235,45 @@ class LTIContainerSpawner(DockerSpawner):
 
         self.extra_create_kwargs = create_kwargs
 
+    def execlog_environment(self) -> dict[str, str]:
+        """The container environment of execution-log capture (empty without :attr:`execlog_url`)."""
+        if not self.execlog_url:
+            return {}
+        env = {"IPYNB_EXECLOG_URL": self.execlog_url}
+        if self.execlog_source:
+            env["IPYNB_EXECLOG_SOURCE"] = "1"
+        return env
+
+    def execlog_launch(self, launch: Launch, at_us: int) -> ExecLaunch:
+        """The launch as the execution-log store keeps it: LTI ids from ``lms_sessioninfo`` when given (SPEC 9)."""
+        ids = launch.params.session_ids
+        return ExecLaunch(
+            username=self.user.name,
+            course=launch.course,
+            lti_id=ids[1] if ids else launch.lti_id,
+            inst_id=ids[0] if ids else None,
+            date_us=at_us,
+        )
+
+    async def record_launch(self) -> None:
+        """Record this launch in :attr:`execlog_db` (in a thread); a failure is logged, never stops the start."""
+        if not self.execlog_db or self.launch is None:
+            return
+        from ..execlog.records import now_us
+        from ..execlog.store import Store
+
+        record = self.execlog_launch(self.launch, now_us())
+        db = self.execlog_db
+
+        def write() -> None:
+            with Store.open(db) as store:
+                store.record_launch(record)
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, write)
+        except IpynbToolsError as exc:
+            self.log.warning("ipynb-tools: cannot record the launch of %s for the execution log: %s", self.user.name, exc)
+
     # -- starting and stopping --------------------------------------------------------------
     async def ensure_volumes(self) -> None:
         """Create the spec's task and submit volumes that do not exist yet, with their labels."""
@@ -235,6 +290,7 @@ class LTIContainerSpawner(DockerSpawner):
     async def start(self) -> Any:
         auth_state = await self.user.get_auth_state()
         self.prepare(auth_state)
+        await self.record_launch()
         if self.create_volumes:
             await self.ensure_volumes()
         result = await super().start()

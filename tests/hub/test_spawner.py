@@ -301,3 +301,32 @@ def test_activity_limit_stops_the_server_once() -> None:
 
     asyncio.run(replaced())
     assert stopped == []
+
+
+# -- execution logs (docs/execlog.md) -------------------------------------------------------
+def test_execlog_url_and_source_option_reach_the_container_and_the_launch_is_recorded(tmp_path) -> None:
+    from ipynb_tools.execlog.query import Filters, stats
+    from ipynb_tools.execlog.records import SERVER, SESSION, ExecRecord
+    from ipynb_tools.execlog.store import Store
+
+    plain = make_spawner()
+    plain.prepare(lti11(**COURSE))
+    assert not any(k.startswith("IPYNB_EXECLOG") for k in plain.environment)
+    db = tmp_path / "execlog.sqlite"
+    sp = make_spawner(execlog_url="https://hub.example/services/execlog/", execlog_source=True, execlog_db=str(db))
+    sp.prepare(lti11(**COURSE))
+    assert sp.environment["IPYNB_EXECLOG_URL"] == "https://hub.example/services/execlog/"
+    assert sp.environment["IPYNB_EXECLOG_SOURCE"] == "1"
+    assert sp.environment["SITE_VAR"] == "1"
+    asyncio.run(sp.record_launch())
+    with Store.open(db) as store:
+        launch = store.latest_launch("alice")
+        assert launch is not None and (launch.course, launch.inst_id, launch.lti_id) == ("98", "12", "345")
+        # the old proxy's records carry lms_sessioninfo's LTI id and no course: the launch gives the course
+        store.ingest(
+            [
+                ExecRecord(kind=SESSION, session="s", inst_id="12", lti_id="345"),
+                ExecRecord(kind=SERVER, session="s", message="m", status="ok", username="alice", date_us=1),
+            ]
+        )
+        assert stats(store, Filters(course="98")).executions == 1
