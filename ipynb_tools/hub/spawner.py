@@ -272,7 +272,7 @@ class LTIContainerSpawner(DockerSpawner):
         try:
             await asyncio.get_running_loop().run_in_executor(None, write)
         except IpynbToolsError as exc:
-            self.log.warning("ipynb-tools: cannot record the launch of %s for the execution log: %s", self.user.name, exc)
+            self.log.warning("ipynb-tools: execution log: cannot record the launch of %s: %s", self.user.name, exc)
 
     # -- starting and stopping --------------------------------------------------------------
     async def ensure_volumes(self) -> None:
