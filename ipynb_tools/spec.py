@@ -2,8 +2,9 @@
 
 :func:`build_spec` turns (custom parameters, user, uid, gid, role, course id,
 LTI id, LMS host) into a :class:`ContainerSpec`: image, the NB_* start
-environment (:class:`ipynb_tools.environ.StartEnvironment`), the course's task
-and submit volumes mounted at ``<home>/jupyter/works/.volumes/<full name>``
+environment (:class:`ipynb_tools.environ.StartEnvironment`, including the home
+``NB_HOME`` = ``<home root>/<user>``), the course's task and submit volumes
+mounted at ``<works>/.volumes/<full name>`` (:class:`ipynb_tools.environ.UserPaths`)
 (personal "volumes" are directories in the home: listed in ``NB_PRSNALS``, not
 mounted), memory and CPU limits, default URL, activity limit, labels and the
 name ``jupyterhub-<course>-<lti id>-<host>-<random>-<user>``.
@@ -16,20 +17,23 @@ nothing here imports ``docker``.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 from typing import Any
 
 from .environ import (
+    DEFAULT_HOME_ROOT,
     DEFAULT_THRGID,
     DEFAULT_THRGROUP,
+    IPYNB_TOOLS_TIMEZONE,
     STUDENT_UMASK,
     TEACHER_UMASK,
-    WORKS_RELATIVE,
     StartEnvironment,
+    UserPaths,
     VolumeEntry,
+    site_timezone,
 )
 from .errors import IpynbToolsError, shown
 from .params.model import Params
@@ -160,9 +164,10 @@ def build_spec(
     teacher: bool | None = None,
     default_image: str | None = None,
     default_url: str = DEFAULT_URL,
-    thr_gid: int = DEFAULT_THRGID,
-    thr_group: str = DEFAULT_THRGROUP,
-    home_root: str = "/home",
+    teachers_gid: int = DEFAULT_THRGID,
+    teachers_group: str = DEFAULT_THRGROUP,
+    home_root: str = DEFAULT_HOME_ROOT,
+    timezone: str | None = None,
     random: str | None = None,
     at: float | None = None,
 ) -> ContainerSpec:
@@ -170,6 +175,9 @@ def build_spec(
 
     ``teacher`` None: the user is a teacher when listed in ``lms_teachers``.
     ``default_image`` is the site's image for ``lms_image`` absent/``default``.
+    ``home_root``: homes in the container are ``<home_root>/<user>`` (``NB_HOME``).
+    ``timezone``: the site's zone for closing times written without one
+    (default ``$IPYNB_TOOLS_TIMEZONE``; passed into the container when set).
     ``random`` fixes the random part of the name (tests); ``at`` the time for
     closing states.
     """
@@ -185,8 +193,12 @@ def build_spec(
     if not image:
         raise SpecError("no image: lms_image is absent or 'default' and no site default image was given")
 
-    home = PurePosixPath(home_root) / user
-    works = home / WORKS_RELATIVE
+    if not home_root.startswith("/"):
+        raise SpecError(f"home root {home_root!r} is not an absolute path")
+    paths = UserPaths.for_user(user, home_root=home_root)
+    zone = timezone if timezone is not None else os.environ.get(IPYNB_TOOLS_TIMEZONE) or None
+    if zone:
+        site_timezone({IPYNB_TOOLS_TIMEZONE: zone})  # an unknown zone name fails here, not in the container
     lists: dict[str, list[VolumeEntry]] = {"vol": [], "sub": [], "prs": []}
     volume_mounts: list[VolumeMount] = []
     closes: dict[str, int] = {}
@@ -197,7 +209,7 @@ def build_spec(
         lists[mount.kind].append(entry)
         if mount.kind.on_engine:
             labels = VolumeName(mount.kind, mount.name, course, host).labels
-            volume_mounts.append(VolumeMount(full, str(works / entry.mount_relative), mount.kind, labels))
+            volume_mounts.append(VolumeMount(full, str(paths.volume(full)), mount.kind, labels))
         if mount.kind is VolumeKind.SUBMIT and mount.close_time is not None:
             closes[full] = mount.close_time
 
@@ -206,15 +218,17 @@ def build_spec(
         uid=uid,
         gid=gid,
         teacher=role_teacher,
-        thr_gid=thr_gid,
-        thr_group=thr_group,
+        teachers_gid=teachers_gid,
+        teachers_group=teachers_group,
         umask=TEACHER_UMASK if role_teacher else STUDENT_UMASK,
-        volumes=lists["vol"],
+        tasks=lists["vol"],
         submits=lists["sub"],
         personals=lists["prs"],
-        works_dir=works,  # type: ignore[arg-type]  # a POSIX path inside the container
+        works_dir=paths.works,
         actlimit=params.actlimit,
         submit_close=closes,
+        home_dir=paths.home,
+        timezone=zone,
     )
     cpus = params.cpulimit
     labels = {
@@ -229,7 +243,7 @@ def build_spec(
         image=image,
         environment=env.to_environ(),
         mounts=volume_mounts,
-        home=str(home),
+        home=str(paths.home),
         default_url=params.defurl or default_url,
         mem_limit=params.memlimit if params.memlimit else None,
         nano_cpus=int(round(cpus * 1e9)) if cpus and cpus > 0 else None,

@@ -11,7 +11,7 @@ one logged step at a time:
                  A teacher is a member of the teachers' group, a student is not.
 2. ``home``      creates the home, ``jupyter/works`` and ``works/.volumes``, owned by the user.
 3. ``umask``     writes the user's umask (teachers 0033, students 0037, or NB_UMASK) to
-                 ``~/.ipynb-tools/umask`` (:data:`ipynb_tools.environ.UMASK_FILE_RELATIVE`) for
+                 ``~/.ipynb-tools/umask`` (:attr:`ipynb_tools.environ.UserPaths.umask_file`) for
                  the server extension, and to ``/etc/profile.d/ipynb-tools-umask.sh`` for shells.
 4. ``links``     removes stale links in ``works/`` and ``works/.volumes/`` (dangling ones, and
                  access links this tool made for volumes no longer given), then
@@ -52,11 +52,9 @@ from pathlib import Path
 
 from .atomic import TEMP_SUFFIX, atomic_write_bytes
 from .deploy import CHECKPOINTS
-from .environ import UMASK_FILE_RELATIVE, VOLUMES_DIR, StartEnvironment, VolumeEntry, read_umask_file
+from .environ import VOLUMES_DIR, AccessName, StartEnvironment, UserPaths, VolumeEntry
 from .errors import IpynbToolsError
 
-#: The setup log, inside the home.
-LOG_RELATIVE = Path(".ipynb-tools") / "setup.log"
 LOG_MAX_BYTES = 1 << 20
 #: Shell snippet that gives login shells the user's umask.
 PROFILE_SNIPPET = Path("profile.d") / "ipynb-tools-umask.sh"
@@ -98,19 +96,6 @@ class SetupReport:
     @property
     def ok(self) -> bool:
         return not self.failed
-
-
-def umask_file(home: str | os.PathLike[str]) -> Path:
-    """Where setup leaves the user's umask: ``<home>/.ipynb-tools/umask``."""
-    return Path(home) / UMASK_FILE_RELATIVE
-
-
-def read_umask(home: str | os.PathLike[str] | None = None) -> int | None:
-    """The umask setup wrote for the user of ``home`` (default ``$HOME``), or None when there is none.
-
-    A file that is not a valid umask file raises :class:`EnvironmentContractError`.
-    """
-    return read_umask_file(umask_file(home if home is not None else Path.home()))
 
 
 class SetupLog:
@@ -174,13 +159,15 @@ def ensure_user(env: StartEnvironment, home: Path, etc: Path = Path("/etc")) -> 
         groups.append([name, "x", str(env.gid), ""])
         done.append(f"group {name} ({env.gid}) added")
         changed_groups = True
-    thr = next((g for g in groups if len(g) > 3 and g[2] == str(env.thr_gid)), None)
+    thr = next((g for g in groups if len(g) > 3 and g[2] == str(env.teachers_gid)), None)
     if thr is None:
-        if any(g[0] == env.thr_group for g in groups):
-            raise SetupError(f"{etc / 'group'}: group name {env.thr_group} exists with another gid than {env.thr_gid}")
-        thr = [env.thr_group, "x", str(env.thr_gid), ""]
+        if any(g[0] == env.teachers_group for g in groups):
+            raise SetupError(
+                f"{etc / 'group'}: group name {env.teachers_group} exists with another gid than {env.teachers_gid}"
+            )
+        thr = [env.teachers_group, "x", str(env.teachers_gid), ""]
         groups.append(thr)
-        done.append(f"group {env.thr_group} ({env.thr_gid}) added")
+        done.append(f"group {env.teachers_group} ({env.teachers_gid}) added")
         changed_groups = True
     members = [m for m in thr[3].split(",") if m]
     if env.teacher and env.user not in members:
@@ -208,7 +195,7 @@ def ensure_user(env: StartEnvironment, home: Path, etc: Path = Path("/etc")) -> 
         row[2], row[3], row[5] = str(env.uid), str(env.gid), str(home)
         done.append(f"user {env.user} set to {env.uid}:{env.gid}, home {home}")
         _write_db(etc / "passwd", users)
-    return "; ".join(done) or f"user {env.user} ({env.uid}:{env.gid}) and group {thr[0]} ({env.thr_gid}) present"
+    return "; ".join(done) or f"user {env.user} ({env.uid}:{env.gid}) and group {thr[0]} ({env.teachers_gid}) present"
 
 
 # -- directories --------------------------------------------------------------------------------------
@@ -279,21 +266,20 @@ def planned_links(env: StartEnvironment) -> tuple[list[Link], list[str]]:
     links: list[Link] = []
     notes: list[str] = []
     used: set[str] = set()
-    for kind, entries in (("task", env.volumes), ("submit", env.submits), ("personal", env.personals)):
-        for entry in entries:
-            if entry.teacher_only and kind != "submit" and not env.teacher:
-                continue
-            name = entry.link_name
-            if not name or name in (".", "..") or name.startswith("-") or "/" in name or "\0" in name:
+    for kind, entry in env.entries():
+        access = AccessName(kind, entry.access)
+        name = access.link_for(teacher=env.teacher, full_name=entry.full_name)
+        if name is None:
+            if not access.teacher_only or env.teacher:
                 notes.append(f"{entry.format()}: access name {entry.access!r} cannot be a link name")
-                continue
-            if name in used:
-                notes.append(f"{entry.format()}: link name {name} already taken by an earlier entry (first wins)")
-                continue
-            used.add(name)
-            links.append(Link("works", name, f"{VOLUMES_DIR}/{entry.full_name}", entry))
-            if name != entry.full_name:
-                links.append(Link(VOLUMES_DIR, name, entry.full_name, entry))
+            continue
+        if name in used:
+            notes.append(f"{entry.format()}: link name {name} already taken by an earlier entry (first wins)")
+            continue
+        used.add(name)
+        links.append(Link("works", name, f"{VOLUMES_DIR}/{entry.full_name}", entry))
+        if name != entry.full_name:
+            links.append(Link(VOLUMES_DIR, name, entry.full_name, entry))
     return links, notes
 
 
@@ -432,7 +418,7 @@ def run_as(
                 data = data[os.write(wfd, data) :]
 
         try:
-            os.setgroups([env.thr_gid] if env.teacher else [])
+            os.setgroups([env.teachers_gid] if env.teacher else [])
             os.setgid(env.gid)
             os.setuid(env.uid)
             os.umask(env.umask)
@@ -457,9 +443,10 @@ def run_as(
 
 
 class _Setup:
-    def __init__(self, env: StartEnvironment, home: Path, etc: Path, log: SetupLog, do_sync: bool) -> None:
+    def __init__(self, env: StartEnvironment, paths: UserPaths, etc: Path, log: SetupLog, do_sync: bool) -> None:
         self.env = env
-        self.home = home
+        self.paths = paths
+        self.home = paths.home
         self.etc = etc
         self.log = log
         self.do_sync = do_sync
@@ -498,7 +485,7 @@ class _Setup:
         if "works" in self.fds:
             links, notes = planned_links(env)
             self.step("stale-links", lambda: self.clean_links(links))
-            for entry in env.volumes:
+            for entry in env.tasks:
                 self.step(f"task {entry.full_name}", lambda e=entry: self.task(e))
             for entry in env.submits:
                 self.step(f"submit {entry.full_name}", lambda e=entry: self.submit(e))
@@ -524,7 +511,7 @@ class _Setup:
 
     @property
     def works(self) -> Path:
-        return self.env.works_dir if self.env.works_dir is not None else self.home / "jupyter" / "works"
+        return self.paths.works
 
     def make_home(self) -> str:
         self.home.parent.mkdir(mode=NEW_DIR_MODE, parents=True, exist_ok=True)  # /home itself: root's
@@ -556,12 +543,12 @@ class _Setup:
         return f"{self.home}, {self.works}, {self.works / VOLUMES_DIR} owned by {self.env.uid}:{self.env.gid}"
 
     def _tool_dir(self) -> int:
-        return _open_dir_at(self.fds["home"], LOG_RELATIVE.parent.name, create_mode=NEW_DIR_MODE, owner=self.owner)
+        return _open_dir_at(self.fds["home"], self.paths.state.name, create_mode=NEW_DIR_MODE, owner=self.owner)
 
     def open_log(self) -> str:
         dfd = self._tool_dir()
         try:
-            name = LOG_RELATIVE.name
+            name = self.paths.setup_log.name
             try:
                 if os.stat(name, dir_fd=dfd, follow_symlinks=False).st_size > LOG_MAX_BYTES:
                     os.replace(name, name + ".1", src_dir_fd=dfd, dst_dir_fd=dfd)
@@ -587,7 +574,7 @@ class _Setup:
         finally:
             os.close(dfd)
         self.log.attach(fd)
-        self.report.log_path = self.home / LOG_RELATIVE
+        self.report.log_path = self.paths.setup_log
         return str(self.report.log_path)
 
     def write_umask(self) -> str:
@@ -596,10 +583,10 @@ class _Setup:
         if "home" in self.fds:
             dfd = self._tool_dir()
             try:
-                _write_at(dfd, UMASK_FILE_RELATIVE.name, text, 0o644)
+                _write_at(dfd, self.paths.umask_file.name, text, 0o644)
             finally:
                 os.close(dfd)
-            where.append(str(self.home / UMASK_FILE_RELATIVE))
+            where.append(str(self.paths.umask_file))
         profile_dir = self.etc / PROFILE_SNIPPET.parent
         if profile_dir.is_dir():
             atomic_write_bytes(self.etc / PROFILE_SNIPPET, b"umask " + text, mode=0o644)
@@ -629,12 +616,12 @@ class _Setup:
         fd = self._open_volume(entry, "task")
         try:
             owner, changed = fix_task_tree(
-                fd, teacher_uid=self.env.uid if self.env.teacher else None, thr_gid=self.env.thr_gid
+                fd, teacher_uid=self.env.uid if self.env.teacher else None, thr_gid=self.env.teachers_gid
             )
         finally:
             os.close(fd)
         return (
-            f"owner uid {owner}, group {self.env.thr_gid}, dirs {TASK_DIR_MODE:04o}, files "
+            f"owner uid {owner}, group {self.env.teachers_gid}, dirs {TASK_DIR_MODE:04o}, files "
             f"{TASK_FILE_MODE:04o}; {changed} entr{'y' if changed == 1 else 'ies'} changed"
         )
 
@@ -642,7 +629,10 @@ class _Setup:
         fd = self._open_volume(entry, "submit")
         try:
             return fix_submit_volume(
-                fd, teacher_uid=self.env.uid if self.env.teacher else None, thr_gid=self.env.thr_gid, stamp=self.stamp
+                fd,
+                teacher_uid=self.env.uid if self.env.teacher else None,
+                thr_gid=self.env.teachers_gid,
+                stamp=self.stamp,
             )
         finally:
             os.close(fd)
@@ -673,7 +663,7 @@ class _Setup:
         from .volumes.naming import task_name_for_personal
 
         task = task_name_for_personal(entry.full_name)
-        if task not in {v.full_name for v in self.env.volumes}:
+        if task not in {v.full_name for v in self.env.tasks}:
             return f"no task volume {task} mounted; nothing to copy"
         vols = self.works / VOLUMES_DIR
         source, dest = vols / task, vols / entry.full_name
@@ -722,21 +712,21 @@ def _write_at(dfd: int, name: str, data: bytes, mode: int) -> None:
 def setup(
     env: StartEnvironment | None = None,
     *,
-    home: str | os.PathLike[str] | None = None,
     etc: str | os.PathLike[str] = "/etc",
     sync: bool = True,
     echo: Callable[[str], None] | None = None,
 ) -> SetupReport:
     """Run container start setup for ``env`` (default: read from ``os.environ``).
 
-    ``home`` defaults to ``/home/<NB_USER>``; ``etc`` is where ``passwd``,
-    ``group`` and ``profile.d`` live (tests point both at temp directories).
+    The home and works directories are the contract's (``env.paths``: ``NB_HOME``,
+    default ``/home/<NB_USER>``; ``NB_WRKDIR``); ``etc`` is where ``passwd``,
+    ``group`` and ``profile.d`` live (tests point it at a temp directory).
     ``echo`` receives every log line (default: stderr).
     """
     env = env if env is not None else StartEnvironment.from_environ()
     log = SetupLog(echo)
     try:
-        return _Setup(env, Path(home) if home is not None else env.home, Path(etc), log, sync).run()
+        return _Setup(env, env.paths, Path(etc), log, sync).run()
     finally:
         log.close()
 

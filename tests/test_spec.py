@@ -45,7 +45,7 @@ def test_student_spec_has_the_start_environment_mounts_limits_and_name():
     env = spec.start_environment
     assert env.user == "alice" and env.uid == 1001 and env.gid == 100 and not env.teacher
     assert env.umask == 0o037
-    assert env.volumes == [VolumeEntry(TASK, "-課題")]  # still mounted: the '-' only hides the link
+    assert env.tasks == [VolumeEntry(TASK, "-課題")]  # still mounted: the '-' only hides the link
     assert env.submits == [VolumeEntry(SUBMIT, "提出")]
     assert env.personals == [VolumeEntry(PERSONAL, "作業")]
     assert env.submit_close == {SUBMIT: 1800000000}
@@ -71,9 +71,9 @@ def test_teacher_spec_and_per_volume_user_lists():
     env = spec.start_environment
     assert env.teacher and env.umask == 0o033
     assert spec.environment["NB_TEACHER"] == "tea"
-    assert [v.full_name for v in env.volumes] == [TASK, f"lms_vol_ex_98_{HOST}"]
+    assert [v.full_name for v in env.tasks] == [TASK, f"lms_vol_ex_98_{HOST}"]
     # a student is not in lms_vol_ex's list
-    assert [v.full_name for v in spec_for("alice").start_environment.volumes] == [TASK]
+    assert [v.full_name for v in spec_for("alice").start_environment.tasks] == [TASK]
     # the role can be given by the LMS instead of lms_teachers
     assert spec_for("alice", teacher=True).start_environment.teacher
 

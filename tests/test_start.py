@@ -16,8 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from ipynb_tools.environ import STUDENT_UMASK, TEACHER_UMASK, StartEnvironment, VolumeEntry
-from ipynb_tools.start import LOG_RELATIVE, PROFILE_SNIPPET, read_umask, setup, umask_file
+from ipynb_tools.environ import (
+    SETUP_LOG_RELATIVE,
+    STUDENT_UMASK,
+    TEACHER_UMASK,
+    StartEnvironment,
+    UserPaths,
+    VolumeEntry,
+    read_umask_file,
+)
+from ipynb_tools.start import PROFILE_SNIPPET, setup
 from ipynb_tools.sync import MANIFEST_NAME
 from tests.hostusers import host_users_lock
 from tests.requirements import require_root
@@ -33,6 +41,14 @@ TASK = f"lms_vol_py_{COURSE}_{HOST}"
 SUBMIT = f"lms_sub_py_{COURSE}_{HOST}"
 PERSONAL = f"lms_prs_py_{COURSE}_{HOST}"
 OTHER_TASK = f"lms_vol_old_{COURSE}_{HOST}"
+
+
+def umask_file(home: Path) -> Path:
+    return UserPaths.for_home(home).umask_file
+
+
+def read_umask(home: Path) -> int | None:
+    return read_umask_file(umask_file(home))
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +97,14 @@ class Course:
             uid=USERS[user],
             gid=100,
             teacher=teacher,
-            thr_gid=THR_GID,
-            thr_group=THR_GROUP,
+            teachers_gid=THR_GID,
+            teachers_group=THR_GROUP,
             umask=TEACHER_UMASK if teacher else STUDENT_UMASK,
-            volumes=[VolumeEntry(TASK, task_access)],
+            tasks=[VolumeEntry(TASK, task_access)],
             submits=[VolumeEntry(SUBMIT, "提出")],
             personals=[VolumeEntry(PERSONAL, "作業")],
             works_dir=self.works(user),
+            home_dir=self.home(user),
         )
         return replace(env, **changes)
 
@@ -101,7 +118,7 @@ class Course:
 
     def setup(self, env: StartEnvironment, **kwargs):
         lines: list[str] = []
-        report = setup(env, home=self.home(env.user), etc=self.etc, echo=lines.append, **kwargs)
+        report = setup(env, etc=self.etc, echo=lines.append, **kwargs)
         report.lines = lines  # type: ignore[attr-defined]
         return report
 
@@ -186,7 +203,7 @@ def test_teacher_then_students_get_the_layout_modes_links_and_umask(course):
         assert umask_file(home).read_text() == f"{want:04o}\n"
         assert owner(umask_file(home)) == (0, 0) and mode(umask_file(home)) == 0o644
         assert (course.etc / PROFILE_SNIPPET).read_text() == f"umask {want:04o}\n"
-        log = home / LOG_RELATIVE
+        log = home / SETUP_LOG_RELATIVE
         assert owner(log) == (uid, 100)
         text = log.read_text()
         assert f"task {TASK}: ok" in text and "end: ok: all steps ok" in text
@@ -341,7 +358,7 @@ def test_a_failing_step_is_logged_and_the_others_still_run(course):
     assert "not mounted" in report.failed[0].message
     assert (course.works("ipt-alice") / ".volumes" / PERSONAL).is_dir()
     assert read_umask(course.home("ipt-alice")) == STUDENT_UMASK
-    log = (course.home("ipt-alice") / LOG_RELATIVE).read_text()
+    log = (course.home("ipt-alice") / SETUP_LOG_RELATIVE).read_text()
     assert f"submit {SUBMIT}: FAILED:" in log and "1 step(s) failed" in log
 
 
@@ -355,9 +372,9 @@ def test_planted_symlinks_are_not_followed(course, tmp_path):
         (works / ".volumes").mkdir(parents=True)
         (works / ".volumes" / TASK).symlink_to(victim)  # unmounted volume replaced by a link
         (works / ".volumes" / PERSONAL).symlink_to(victim)
-        tool_dir = course.home("ipt-alice") / LOG_RELATIVE.parent
+        tool_dir = course.home("ipt-alice") / SETUP_LOG_RELATIVE.parent
         tool_dir.mkdir()
-        (tool_dir / LOG_RELATIVE.name).symlink_to(victim / "f")
+        (tool_dir / SETUP_LOG_RELATIVE.name).symlink_to(victim / "f")
         (tool_dir / "umask").symlink_to(victim / "f")
         report = course.setup(course.env("ipt-alice", submits=[]))
         failed = {s.name for s in report.failed}
@@ -365,7 +382,7 @@ def test_planted_symlinks_are_not_followed(course, tmp_path):
         assert owner(victim) == (0, 0) and mode(victim) == 0o700
         assert (victim / "f").read_text() == "root's" and mode(victim / "f") == 0o600
         assert read_umask(course.home("ipt-alice")) == STUDENT_UMASK
-        assert not (tool_dir / LOG_RELATIVE.name).is_symlink()
+        assert not (tool_dir / SETUP_LOG_RELATIVE.name).is_symlink()
     finally:
         shutil.rmtree(victim)
 
@@ -386,18 +403,19 @@ def test_a_student_is_taken_out_of_the_teachers_group(course):
 def test_missing_users_and_groups_are_added_to_the_containers_etc(course):
     env = course.env(
         "ipt-bob",
-        thr_gid=47100,
-        thr_group="ipt-newthr",
+        teachers_gid=47100,
+        teachers_group="ipt-newthr",
         teacher=True,
         uid=47999,
         gid=47998,
-        volumes=[],
+        tasks=[],
         submits=[],
         personals=[],
         works_dir=None,
+        home_dir=course.base / "home" / "ipt-newuser",
     )
     env = replace(env, user="ipt-newuser")
-    report = setup(env, home=course.base / "home" / "ipt-newuser", etc=course.etc, echo=lambda line: None)
+    report = setup(env, etc=course.etc, echo=lambda line: None)
     assert report.ok, report.steps
     passwd = (course.etc / "passwd").read_text().splitlines()
     assert f"ipt-newuser:x:47999:47998::{course.base}/home/ipt-newuser:/bin/bash" in passwd
@@ -417,8 +435,6 @@ def test_cli_reads_the_environment_and_exits_1_when_a_step_fails(course):
         "-c",
         "from ipynb_tools.cli.main import main; main()",
         "setup",
-        "--home",
-        str(course.home("ipt-alice")),
         "--etc",
         str(course.etc),
     ]

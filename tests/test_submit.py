@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ipynb_tools import submit as sub
+from ipynb_tools.environ import parse_close_time
 from ipynb_tools.errors import IpynbToolsError, NotebookVersionError, NotJSONError, TooLargeError
 from ipynb_tools.notebook import dumps_notebook
 
@@ -203,10 +204,10 @@ def test_closing_time_from_file_in_volume(course: dict) -> None:
 
 
 def test_parse_close_values() -> None:
-    assert sub.parse_close_value("1700000000") == 1700000000
-    assert sub.parse_close_value("1700000000.9") == 1700000000
-    assert sub.parse_close_value("2023-11-15T07:13:20+09:00") == 1700000000
-    assert sub.parse_close_value("2023-11-14T22:13:20Z") == 1700000000
+    assert parse_close_time("1700000000") == 1700000000
+    assert parse_close_time("1700000000.9") == 1700000000
+    assert parse_close_time("2023-11-15T07:13:20+09:00") == 1700000000
+    assert parse_close_time("2023-11-14T22:13:20Z") == 1700000000
 
 
 # -- the copy ------------------------------------------------------------------------------

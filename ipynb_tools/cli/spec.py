@@ -20,6 +20,13 @@ from .errors import report_errors
 @click.option("--host", required=True, help="LMS host name.")
 @click.option("--default-image", metavar="IMAGE", help="The site's image for lms_image absent or 'default'.")
 @click.option("--thr-gid", type=int, default=None, help="Teachers' group id (default 7000).")
+@click.option(
+    "--home-root",
+    metavar="DIR",
+    default="/home",
+    show_default=True,
+    help="Where homes are inside the container (home = DIR/USER), like the spawner's home_root.",
+)
 @click.option("--random", "random_part", metavar="TEXT", help="Fix the random part of the container name.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {docker: kwargs for containers.run, ...}.")
 @report_errors
@@ -34,6 +41,7 @@ def main(
     host: str,
     default_image: str | None,
     thr_gid: int | None,
+    home_root: str,
     random_part: str | None,
     as_json: bool,
 ) -> None:
@@ -53,7 +61,8 @@ def main(
         lti_id=lti_id,
         host=host,
         default_image=default_image,
-        thr_gid=thr_gid if thr_gid is not None else DEFAULT_THRGID,
+        teachers_gid=thr_gid if thr_gid is not None else DEFAULT_THRGID,
+        home_root=home_root,
         random=random_part,
     )
     if as_json:
@@ -61,6 +70,7 @@ def main(
         return
     click.echo(f"name:        {spec.name}")
     click.echo(f"image:       {spec.image}")
+    click.echo(f"home:        {spec.home}")
     click.echo(f"default url: {spec.default_url}")
     click.echo(f"memory:      {spec.mem_limit if spec.mem_limit is not None else 'no limit'}")
     click.echo(f"cpus:        {spec.nano_cpus / 1e9 if spec.nano_cpus else 'no limit'}")

@@ -40,17 +40,17 @@ def main(source: str | None, dest: str | None, quiet: bool, no_flush: bool) -> N
     if source is not None and dest is not None:
         ok = one(source, dest)
     elif source is None and dest is None:
-        from ..environ import VOLUMES_DIR, StartEnvironment
+        from ..environ import StartEnvironment
         from ..start import run_as
         from ..volumes.naming import task_name_for_personal
 
         env = StartEnvironment.from_environ()
-        mounted = {v.full_name for v in env.volumes}
+        mounted = {v.full_name for v in env.tasks}
         pairs = []
         for entry in env.personals:
             task = task_name_for_personal(entry.full_name)
             if task in mounted:
-                pairs.append((str(env.works / VOLUMES_DIR / task), str(env.works / VOLUMES_DIR / entry.full_name)))
+                pairs.append((str(env.paths.volume(task)), str(env.paths.volume(entry.full_name))))
         if not pairs:
             click.echo("sync: no personal directory has a mounted task volume; nothing to do")
             return

@@ -143,6 +143,7 @@ def set_scores(grading_notebook: Path, scores: dict[str, int]) -> None:
 def run_demo(root: str | os.PathLike[str], say: Callable[[str], None] = print) -> DemoResult:
     """Run the whole demo into ``root`` (see the module docstring); return where things are."""
     from ..deploy import deploy
+    from ..environ import UserPaths
     from ..grading.extract import extract
     from ..grading.report import build_report
     from ..grading.samplelog import write_sample_log
@@ -180,7 +181,7 @@ def run_demo(root: str | os.PathLike[str], say: Callable[[str], None] = print) -
     say("== 3. start: each student's start copies the task volume into their personal directory")
     personal: dict[str, Path] = {}
     for user in STUDENTS:
-        personal[user] = base / "home" / user / "jupyter" / "works" / ".volumes" / _full(VolumeKind.PERSONAL)
+        personal[user] = UserPaths.for_user(user, home_root=base / "home").volume(_full(VolumeKind.PERSONAL))
         personal[user].mkdir(parents=True, mode=0o700)
         synced = sync_tree(task, personal[user], durable=False)
         say(f"   {user}: {synced.summary()}")
@@ -189,7 +190,8 @@ def run_demo(root: str | os.PathLike[str], say: Callable[[str], None] = print) -
     receipts = []
     for user in STUDENTS:
         answer(personal[user] / "kadai-1.ipynb", user)
-        env = {**os.environ, "HOME": str(base / "home" / user), "NB_USER": user, "JUPYTERHUB_USER": user}
+        home = UserPaths.for_user(user, home_root=base / "home").home
+        env = {**os.environ, "NB_HOME": str(home), "HOME": str(home), "NB_USER": user, "JUPYTERHUB_USER": user}
         receipt = submit_notebook(personal[user] / "kadai-1.ipynb", submit, user=user, env=env)
         receipts.append(receipt.line())
         say(f"   {receipt.line()}")

@@ -178,8 +178,8 @@ class LTIContainerSpawner(DockerSpawner):
                 teacher=teacher,
                 default_image=site["image"],
                 default_url=site["default_url"] or DEFAULT_URL,
-                thr_gid=self.thr_gid,
-                thr_group=self.thr_group,
+                teachers_gid=self.thr_gid,
+                teachers_group=self.thr_group,
                 home_root=self.home_root,
                 at=now,
             )

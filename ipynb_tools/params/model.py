@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..environ.access import AccessName
 from ..errors import IpynbToolsError
 from ..volumes.naming import NAME_RE, VolumeKind
 
@@ -178,18 +179,23 @@ class VolumeParam:
         return self.kind.label
 
     @property
+    def access_name(self) -> AccessName:
+        """The access name read for this kind: the one rule for links (:mod:`ipynb_tools.environ.access`)."""
+        return AccessName(self.kind, self.access)
+
+    @property
     def teacher_only(self) -> bool:
         """A ``-`` access name on a task or personal volume: the link is made for teachers only.
 
         On a submit volume the ``-`` is not a marker (students need the link to
         hand in); the link is made for everyone, named without the ``-``.
         """
-        return self.access.startswith("-") and self.kind is not VolumeKind.SUBMIT
+        return self.access_name.teacher_only
 
     @property
     def full_name_link(self) -> bool:
         """The access name is ``.`` (or ``-.``): the link is named by the volume's full name."""
-        return self.access.lstrip("-") == "." and self.access.count("-") <= 1
+        return self.access_name.full_name_link
 
     def link_name(self, full_name: str) -> str:
         """The link's name: the access name without a leading ``-``; ``.`` becomes ``full_name``.
@@ -197,8 +203,7 @@ class VolumeParam:
         An empty string means no usable link name (access ``-`` alone); ``..``
         is returned as it is and refused by validation and the access rules.
         """
-        name = self.access[1:] if self.access.startswith("-") else self.access
-        return full_name if name == "." else name
+        return self.access_name.link_name(full_name)
 
     @property
     def value(self) -> str:

@@ -3,10 +3,8 @@
 - With a per-volume user list, only ``*`` or the listed users mount the volume
   (teachers are NOT added). Without one: ``*`` in ``lms_users``, users in
   ``lms_users``, and teachers.
-- Access name ``-x`` on a task or personal volume: the link ``x`` is made for
-  teachers only (students still mount the volume). On a submit volume the
-  ``-`` is only dropped from the link name (everyone gets the link).
-- Access name ``.``: the link is named by the volume's full name.
+- The access link (``-x`` teacher-only on task and personal volumes, ignored on
+  submit volumes; ``.`` the full name) is :func:`ipynb_tools.environ.access_link`.
 - A submit volume is closed when ``at`` is after its ``lms_sub_NAME_close``
   time (the closing second itself is still open).
 - When a (kind, NAME) is given more than once, the last entry is used.
@@ -19,6 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from ..environ.access import access_link
 from ..errors import shown
 from ..usernames import in_user_list, user_name_problem
 from ..volumes.naming import VolumeKind
@@ -65,18 +64,6 @@ def may_mount(params: Params, volume: VolumeParam, user: str, *, teacher: bool) 
     return in_user_list(user, params.users) or teacher
 
 
-def link_for(volume: VolumeParam, *, teacher: bool, full_name: str | None) -> str | None:
-    """The link name this user gets for ``volume``, or None (teacher-only link, or no usable name)."""
-    if volume.teacher_only and not teacher:
-        return None
-    if volume.full_name_link:
-        return full_name if full_name is not None else "."
-    name = volume.link_name(full_name or "")
-    if name in ("", ".", "..") or name.startswith("-"):
-        return None
-    return name
-
-
 def is_closed(params: Params, name: str, at: float | None = None) -> bool:
     """True when submitting to ``lms_sub_<name>`` is refused at ``at`` (default: now)."""
     close = params.closes.get(name)
@@ -116,7 +103,7 @@ def mounts(
                 kind=volume.kind,
                 name=volume.name,
                 access=volume.access,
-                link=link_for(volume, teacher=teacher, full_name=full),
+                link=access_link(volume.kind, volume.access, teacher=teacher, full_name=full),
                 full_name=full,
                 closed=close_time is not None and at > close_time,
                 close_time=close_time,

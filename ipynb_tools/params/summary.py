@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as _dt
-
+from ..environ.closing import format_close_time
 from ..volumes.naming import VolumeKind
 from .model import AUTOMATIC_KEYS, RESERVED_KEYS, Params
 
@@ -21,13 +20,6 @@ def _bytes(number: int) -> str:
         if number >= size:
             return f"{number} bytes ({number / size:.4g} {unit})"
     return f"{number} bytes"
-
-
-def _when(stamp: int) -> str:
-    try:
-        return _dt.datetime.fromtimestamp(stamp).astimezone().isoformat(timespec="minutes")
-    except (OverflowError, OSError, ValueError):
-        return "?"
 
 
 def describe(params: Params) -> str:
@@ -52,11 +44,11 @@ def describe(params: Params) -> str:
             link += " (teachers only)"
         line = f"  {v.kind_label:<8} {v.name:<12} access {v.access!r}: link {link}; mounted by {who}"
         if v.kind is VolumeKind.SUBMIT and v.name in params.closes:
-            line += f"; closes {_when(params.closes[v.name])}"
+            line += f"; closes {format_close_time(params.closes[v.name])}"
         out.append(line)
     for name, stamp in params.closes.items():
         if params.volume(VolumeKind.SUBMIT, name) is None:
-            out.append(f"  (closing time for undefined submit volume {name}: {_when(stamp)})")
+            out.append(f"  (closing time for undefined submit volume {name}: {format_close_time(stamp)})")
     for key in AUTOMATIC_KEYS + RESERVED_KEYS:
         value = params.fixed_value(key)
         if value is not None:

@@ -13,15 +13,16 @@ keys, reserved keys, then every other line in its original order -- one
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import os
 import re
 import stat
 from collections.abc import Callable, Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from ..atomic import atomic_write_text
+from ..environ.closing import ClosingTimeError, parse_close_time
+from ..environ.variables import EnvironmentContractError
 from ..volumes.naming import NAME_RE, VolumeKind
 from .findings import ERROR, INFO, WARNING, Finding
 from .fullwidth import has_fullwidth_equals, looks_like_lms_key, split_volume_value
@@ -103,21 +104,12 @@ def parse_cpu(value: str) -> float:
 
 
 def parse_time(value: str) -> int:
-    """A unix time from digits (a fraction is dropped) or an ISO 8601 date/time (local time when naive)."""
-    text = value.strip()
-    if re.fullmatch(r"\d+(?:\.\d*)?", text):
-        return int(Decimal(text))
+    """A closing time by the contract's one rule (:func:`ipynb_tools.environ.parse_close_time`:
+    unix seconds, ISO 8601; without a zone the site's zone, ``$IPYNB_TOOLS_TIMEZONE``)."""
     try:
-        when = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise _BadValue(f"time {value!r} is neither a unix time nor an ISO date/time") from None
-    try:
-        stamp = when.timestamp()
-    except (OverflowError, OSError, ValueError):
-        raise _BadValue(f"time {value!r} is out of range") from None
-    if stamp < 0:
-        raise _BadValue(f"time {value!r} is before 1970")
-    return int(stamp)
+        return parse_close_time(value)
+    except (ClosingTimeError, EnvironmentContractError) as exc:
+        raise _BadValue(str(exc)) from None
 
 
 def parse_bool(value: str) -> bool:

@@ -7,10 +7,10 @@ stripped characters, renamed NAMEs, unreadable values, unknown keys) or a
 
 from __future__ import annotations
 
-import datetime as _dt
 import time
 from collections import Counter
 
+from ..environ.closing import format_close_time
 from ..usernames import normalize_user_name, same_user, user_name_problem, widened_form
 from ..volumes.naming import VolumeKind
 from .findings import ERROR, INFO, WARNING, Finding, has_errors
@@ -93,13 +93,6 @@ def params_for_launch(text: str, source: str = "<params>", *, now: float | None 
         problem = first.message.replace(" (kept as it is)", "")
         raise ParamsError(f"{problem}{more}; no container starts from these parameters", source=source, line=first.line)
     return params
-
-
-def _fmt_time(when: int) -> str:
-    try:
-        return _dt.datetime.fromtimestamp(when).astimezone().isoformat(timespec="minutes")
-    except (OverflowError, OSError, ValueError):
-        return str(when)
 
 
 def _mib(number: int) -> str:
@@ -203,8 +196,7 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
     open_to_list = False
     for volume in effective:
         key = volume.key
-        bare = volume.access[1:] if volume.access.startswith("-") else volume.access
-        if bare in ("", "..") or bare.startswith("-"):
+        if not volume.access_name.usable:
             add(ERROR, key, f"access name {volume.access!r} of {key} leaves no usable link name")
         if volume.kind is VolumeKind.SUBMIT and volume.access.startswith("-"):
             add(
@@ -248,5 +240,9 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
         if name not in submit_names:
             add(WARNING, key, f"{key} is a closing time for lms_sub_{name}, which is not defined")
         elif when < now:
-            add(WARNING, key, f"{key}: the closing time {_fmt_time(when)} is in the past: submissions are refused")
+            add(
+                WARNING,
+                key,
+                f"{key}: the closing time {format_close_time(when)} is in the past: submissions are refused",
+            )
     return sorted(found, key=lambda f: (f.line is None, f.line or 0))

@@ -3,7 +3,8 @@
 Container start runs as root and cannot change the umask of the server it
 starts later under the user's account (``su``/``setpriv`` reset it, and
 ``jupyterhub-singleuser`` may be started by another wrapper); so ``setup``
-writes the mask to ``~/.ipynb-tools/umask`` and the server applies it here,
+writes the mask to the umask file (``UserPaths.umask_file``, ``<home>/.ipynb-tools/umask``
+with the home ``$NB_HOME``, else ``$HOME``) and the server applies it here,
 before any kernel or terminal is started, so every file the user creates from
 Jupyter gets the role's mode. Without that file, ``$NB_UMASK`` (the same
 contract) is used; with neither, the umask is left alone.
@@ -13,28 +14,18 @@ from __future__ import annotations
 
 import logging
 import os
-import pwd
 from collections.abc import Mapping
-from pathlib import Path
 
 from ..atomic import current_umask
-from ..environ import NB_UMASK, UMASK_FILE_RELATIVE, EnvironmentContractError, parse_umask, read_umask_file
+from ..environ import NB_UMASK, UMASK_FILE_RELATIVE, EnvironmentContractError, UserPaths, parse_umask, read_umask_file
 
 log = logging.getLogger(__name__)
-
-
-def user_home(env: Mapping[str, str] | None = None) -> Path:
-    """``$HOME``, else the password entry of the effective user."""
-    e = os.environ if env is None else env
-    if e.get("HOME"):
-        return Path(e["HOME"])
-    return Path(pwd.getpwuid(os.geteuid()).pw_dir)
 
 
 def user_umask(env: Mapping[str, str] | None = None) -> tuple[int | None, str]:
     """The mask to apply and where it comes from (``<file>``, ``$NB_UMASK`` or ``""`` for none)."""
     e = os.environ if env is None else env
-    path = user_home(e) / UMASK_FILE_RELATIVE
+    path = UserPaths.from_environ(e).umask_file
     mask = read_umask_file(path)
     if mask is not None:
         return mask, str(path)

@@ -34,15 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..environ import UserPaths, format_close_time
 from ..errors import FileProblem, IpynbToolsError, TooLargeError, os_reason
 from ..fileops import fsync_directory_fd, hash_file, sha256_hex, unlink_quiet
 from ..notebook import NOTEBOOK_SUFFIX, read_bytes_safely
 
 # Every public name of the modules below is importable from here (constants included), as from the
-# single module this package replaced; __all__ is unchanged.
-from .environment import _environ, _os_user, home_dir, personal_dir, works_dir
+# single module this package replaced (less the home/works/closing-time helpers, now the contract's).
+from .environment import _environ, _os_user, personal_dir
 from .errors import BadNameError, ForeignFileError, SubmitClosedError, SubmitError, UnknownTargetError
-from .history import HISTORY_DIR, LOCK_FILE, LOG_FILE, STATE_DIR, _stamp_iso, _UserState
+from .history import HISTORY_DIR, LOCK_FILE, LOG_FILE, _stamp_iso, _UserState
 from .naming import (
     DEFAULT_NAME_FORMAT,
     ENV_NAME_FORMAT,
@@ -67,8 +68,8 @@ from .record import (
 )
 from .results import FAILED, SUBMITTED, UNCHANGED, Receipt, Submission, SubmitAllReport, SubmitResult
 from .shareddir import TEMP_PREFIX, TEMP_SUFFIX, _check_final, _clean_own_temps, _install, _read_own
-from .targets import CLOSE_FILE, SubmitTarget, known_targets, parse_close_value, resolve_target
-from .times import _iso, _utc, format_time
+from .targets import CLOSE_FILE, SubmitTarget, known_targets, resolve_target
+from .times import _iso, _utc
 
 
 def submit_notebook(
@@ -104,11 +105,11 @@ def submit_notebook(
         raise TooLargeError(src, f"{exc.problem}; clear large outputs and submit again") from None
     source_sha = sha256_hex(raw)
 
-    with _UserState(home_dir(e)) as state:
+    with _UserState(UserPaths.from_environ(e).state) as state:
         moment = _utc(now) if now is not None else datetime.now(UTC)
         if tgt.close_time is not None and moment.timestamp() >= tgt.close_time:
             raise SubmitClosedError(
-                f"{tgt.access}: submissions closed at {format_time(tgt.close_time)}; nothing was submitted"
+                f"{tgt.access}: submissions closed at {format_close_time(tgt.close_time, env=e)}; nothing was submitted"
             )
         try:
             dfd = os.open(tgt.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -285,7 +286,7 @@ def list_submissions(
             when = _iso(datetime.fromtimestamp(st.st_mtime, UTC))
             result.append(Submission(tgt.access, Path(entry.path), entry.name, when, st.st_size, sha))
     if history:
-        root = home_dir(e) / STATE_DIR / HISTORY_DIR
+        root = UserPaths.from_environ(e).state / HISTORY_DIR
         for folder in sorted(root.iterdir()) if root.is_dir() else []:
             for path in sorted(folder.iterdir()) if folder.is_dir() else []:
                 stamp, _, rest = path.name.partition("_")
@@ -308,7 +309,7 @@ def _hash_file(path: Path) -> str | None:
 
 def read_log(env: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
     """The receipts recorded in ``~/.ipynb-tools/submit.log`` (skipping damaged lines)."""
-    path = home_dir(env) / STATE_DIR / LOG_FILE
+    path = UserPaths.from_environ(env).state / LOG_FILE
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:
@@ -342,11 +343,7 @@ __all__ = [
     "current_user",
     "check_user",
     "personal_dir",
-    "works_dir",
-    "home_dir",
     "name_format_from",
     "max_submit_bytes",
     "build_copy",
-    "format_time",
-    "parse_close_value",
 ]

@@ -28,8 +28,7 @@ from .errors import SubmitError
 from .targets import SubmitTarget
 from .times import _iso
 
-#: Per-user state in the home: history, receipt log, lock.
-STATE_DIR = ".ipynb-tools"
+#: Per-user state in the contract's state directory (``UserPaths.state``): history, receipt log, lock.
 HISTORY_DIR = "submissions"
 LOG_FILE = "submit.log"
 LOCK_FILE = "submit.lock"
@@ -38,8 +37,8 @@ LOCK_FILE = "submit.lock"
 class _UserState:
     """``~/.ipynb-tools``: the per-user lock, the kept copies and the receipt log."""
 
-    def __init__(self, home: Path) -> None:
-        self.root = home / STATE_DIR
+    def __init__(self, state_dir: Path) -> None:
+        self.root = state_dir
         self.fd: int | None = None
 
     def __enter__(self) -> _UserState:

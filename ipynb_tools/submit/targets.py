@@ -6,18 +6,29 @@ import os
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
-from ..environ import NB_SUBMITS, NB_SUBMITS_CLOSE, VOLUMES_DIR, parse_close_times, parse_entries
+from ..environ import (
+    NB_SUBMITS,
+    NB_SUBMITS_CLOSE,
+    VOLUMES_DIR,
+    ClosingTimeError,
+    UserPaths,
+    format_close_time,
+    parse_close_time,
+    parse_close_times,
+    parse_entries,
+)
 from ..errors import IpynbToolsError
 from ..notebook import read_bytes_safely
-from .environment import _environ, works_dir
+from .environment import _environ
 from .errors import SubmitError, UnknownTargetError
 from .naming import _safe_component
-from .times import _utc, format_time
+from .times import _utc
 
-#: A file in the submit volume giving its closing time (unix time or ISO 8601; naive = UTC).
+#: A file in the submit volume giving its closing time (:mod:`ipynb_tools.environ.closing`: unix time, or
+#: ISO 8601; without a zone the site's zone, ``$IPYNB_TOOLS_TIMEZONE``, UTC when unset).
 #: Trusted only when owned by root or by the directory's owner (students can create files there).
 CLOSE_FILE = ".ipynb_submit_close"
 
@@ -44,23 +55,10 @@ class SubmitTarget:
         return _safe_component(self.full_name or self.access or self.path.name)
 
     def close_text(self) -> str:
-        return format_time(self.close_time) if self.close_time is not None else ""
+        return format_close_time(self.close_time) if self.close_time is not None else ""
 
 
-def parse_close_value(text: str) -> int:
-    """A closing time: unix seconds or ISO 8601 (naive means UTC)."""
-    text = text.strip()
-    try:
-        return int(float(text))
-    except ValueError:
-        pass
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp())
-
-
-def _close_from_file(directory: Path) -> int | None:
+def _close_from_file(directory: Path, env: Mapping[str, str] | None = None) -> int | None:
     """The closing time written in ``<directory>/.ipynb_submit_close`` by a teacher or root."""
     path = directory / CLOSE_FILE
     try:
@@ -72,8 +70,8 @@ def _close_from_file(directory: Path) -> int | None:
         return None  # planted by a student, or a symlink: ignored
     try:
         raw, _ = read_bytes_safely(path, max_bytes=4096, follow_symlinks=False)
-        return parse_close_value(raw.decode("utf-8"))
-    except (IpynbToolsError, ValueError, UnicodeDecodeError):
+        return parse_close_time(raw.decode("utf-8"), env=env)
+    except (IpynbToolsError, ClosingTimeError, ValueError, UnicodeDecodeError):
         return None
 
 
@@ -86,8 +84,8 @@ def known_targets(env: Mapping[str, str] | None = None, *, now: datetime | float
     ``.ipynb_submit_close`` file.
     """
     e = _environ(env)
-    works = works_dir(env)
-    closes = parse_close_times(e.get(NB_SUBMITS_CLOSE))
+    works = UserPaths.from_environ(e).works
+    closes = parse_close_times(e.get(NB_SUBMITS_CLOSE), env=e)
     moment = _utc(now).timestamp()
     found: list[SubmitTarget] = []
     seen: set[str] = set()
@@ -101,7 +99,7 @@ def known_targets(env: Mapping[str, str] | None = None, *, now: datetime | float
         if close is None:
             close = closes.get(os.path.basename(real))
         if close is None:
-            close = _close_from_file(Path(real))
+            close = _close_from_file(Path(real), e)
         found.append(SubmitTarget(access, path, full, close, source, close is not None and moment >= close))
 
     for entry in parse_entries(e.get(NB_SUBMITS)):
@@ -137,7 +135,7 @@ def resolve_target(
             return _check_exists(targets[0])
         if not targets:
             raise UnknownTargetError(
-                f"no submit target known ({NB_SUBMITS} is empty and {works_dir(env)} has no submit links); "
+                f"no submit target known ({NB_SUBMITS} is empty and {UserPaths.from_environ(env).works} has no submit links); "
                 "give the submit directory"
             )
         raise UnknownTargetError(f"several submit targets; choose one of: {_names(targets)}")
@@ -151,13 +149,17 @@ def resolve_target(
         for t in targets:
             if os.path.realpath(t.path) == real:
                 return t
-        closes = parse_close_times(_environ(env).get(NB_SUBMITS_CLOSE))
+        closes = parse_close_times(_environ(env).get(NB_SUBMITS_CLOSE), env=env)
         close = closes.get(os.path.basename(real))
         if close is None:
-            close = _close_from_file(Path(real))
+            close = _close_from_file(Path(real), env)
         closed = close is not None and _utc(now).timestamp() >= close
         return SubmitTarget(path.name or text, path, None, close, "path", closed)
-    known = f"; known targets: {_names(targets)}" if targets else f" (no submit targets known in {works_dir(env)})"
+    known = (
+        f"; known targets: {_names(targets)}"
+        if targets
+        else f" (no submit targets known in {UserPaths.from_environ(env).works})"
+    )
     raise UnknownTargetError(f"unknown submit target {text!r}{known}")
 
 

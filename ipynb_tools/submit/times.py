@@ -1,8 +1,8 @@
-"""Times of a submission: the moment in UTC, its ISO text in records, and the text shown to people."""
+"""Times of a submission: the moment in UTC and its ISO text in records (closing times: :mod:`ipynb_tools.environ.closing`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 
 
 def _utc(now: datetime | float | None) -> datetime:
@@ -11,16 +11,6 @@ def _utc(now: datetime | float | None) -> datetime:
     if isinstance(now, (int, float)):
         return datetime.fromtimestamp(now, UTC)
     return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-
-
-def format_time(unix: float) -> str:
-    """``2024-05-01 12:00 UTC`` plus the local time when the local zone is not UTC."""
-    utc = datetime.fromtimestamp(unix, UTC)
-    text = utc.strftime("%Y-%m-%d %H:%M:%S UTC")
-    local = datetime.fromtimestamp(unix).astimezone()
-    if local.utcoffset():
-        text += local.strftime(" (%Y-%m-%d %H:%M:%S %Z)")
-    return text
 
 
 def _iso(moment: datetime) -> str:

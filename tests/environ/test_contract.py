@@ -39,7 +39,7 @@ def test_environment_round_trip() -> None:
         gid=100,
         teacher=False,
         umask=0o037,
-        volumes=parse_entries(f".volumes/{FULL}:-課題"),
+        tasks=parse_entries(f".volumes/{FULL}:-課題"),
         submits=parse_entries(".volumes/lms_sub_abc_98_h:提出"),
         personals=[],
         actlimit=3600,
