@@ -87,7 +87,11 @@ class StartEnvironment:
 
     def entries(self) -> Iterator[tuple[VolumeKind, VolumeEntry]]:
         """Every volume entry with its kind, tasks first, then submits, then personals, in order."""
-        lists = ((VolumeKind.TASK, self.tasks), (VolumeKind.SUBMIT, self.submits), (VolumeKind.PERSONAL, self.personals))
+        lists = (
+            (VolumeKind.TASK, self.tasks),
+            (VolumeKind.SUBMIT, self.submits),
+            (VolumeKind.PERSONAL, self.personals),
+        )
         for kind, entries in lists:
             for entry in entries:
                 yield kind, entry
@@ -112,7 +116,7 @@ class StartEnvironment:
             submits=parse_entries(env.get(NB_SUBMITS)),
             personals=parse_entries(env.get(NB_PRSNALS)),
             works_dir=Path(env[NB_WRKDIR]) if env.get(NB_WRKDIR) else None,
-            actlimit=_int(env, NB_ACTLIMIT, None),
+            actlimit=_optional_int(env, NB_ACTLIMIT),
             submit_close=parse_close_times(env.get(NB_SUBMITS_CLOSE), env=env),
             home_dir=Path(env[NB_HOME]) if env.get(NB_HOME) else None,
             timezone=env.get(IPYNB_TOOLS_TIMEZONE) or None,
@@ -143,10 +147,15 @@ class StartEnvironment:
         return env
 
 
-def _int(env: Mapping[str, str], key: str, default: int | None) -> int | None:  # type: ignore[return]
+def _int(env: Mapping[str, str], key: str, default: int) -> int:
+    found = _optional_int(env, key)
+    return default if found is None else found
+
+
+def _optional_int(env: Mapping[str, str], key: str) -> int | None:
     value = env.get(key, "")
     if value == "":
-        return default
+        return None
     try:
         return int(value)
     except ValueError:

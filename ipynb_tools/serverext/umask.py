@@ -35,7 +35,7 @@ def user_umask(env: Mapping[str, str] | None = None) -> tuple[int | None, str]:
 
 
 def apply_user_umask(
-    env: Mapping[str, str] | None = None, log: logging.Logger | logging.LoggerAdapter = log
+    env: Mapping[str, str] | None = None, log: logging.Logger | logging.LoggerAdapter[logging.Logger] = log
 ) -> int | None:
     """Set the process umask to the user's; return it (None when none is known or it is unusable).
 

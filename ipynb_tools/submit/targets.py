@@ -135,8 +135,8 @@ def resolve_target(
             return _check_exists(targets[0])
         if not targets:
             raise UnknownTargetError(
-                f"no submit target known ({NB_SUBMITS} is empty and {UserPaths.from_environ(env).works} has no submit links); "
-                "give the submit directory"
+                f"no submit target known ({NB_SUBMITS} is empty and {UserPaths.from_environ(env).works} "
+                "has no submit links); give the submit directory"
             )
         raise UnknownTargetError(f"several submit targets; choose one of: {_names(targets)}")
     text = os.fspath(target)

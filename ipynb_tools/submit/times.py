@@ -1,4 +1,7 @@
-"""Times of a submission: the moment in UTC and its ISO text in records (closing times: :mod:`ipynb_tools.environ.closing`)."""
+"""Times of a submission: the moment in UTC and its ISO text in records.
+
+Closing times, and how they are shown, are the contract's: :mod:`ipynb_tools.environ.closing`.
+"""
 
 from __future__ import annotations
 

@@ -23,7 +23,6 @@ from ipynb_tools.environ import STUDENT_UMASK, StartEnvironment, UserPaths
 from ipynb_tools.params.text import parse
 from ipynb_tools.spec import build_spec
 from ipynb_tools.start import run_as, setup
-
 from tests.requirements import require_root
 
 from .conftest import DATA
