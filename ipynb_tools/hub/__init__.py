@@ -1,6 +1,6 @@
 """JupyterHub side of ipynb-tools (the ``hub`` extra).
 
-- :mod:`ipynb_tools.hub.launch` (pure, no JupyterHub import): what a launch says, read from the
+- :mod:`ipynb_tools.launch` (pure, no JupyterHub import): what a launch says, read from the
   authenticator's ``auth_state`` (LTI 1.1 form fields or the LTI 1.3 id token claims): custom
   parameters, role, course, LTI id, LMS host; and the message that refuses a bad launch.
 - :mod:`ipynb_tools.hub.spawner`: :class:`~ipynb_tools.hub.spawner.LTIContainerSpawner`, a

@@ -2,7 +2,7 @@
 
 At each start it reads the user's ``auth_state`` (stored by jupyterhub-ltiauthenticator, LTI 1.1
 or 1.3; needs ``c.Authenticator.enable_auth_state = True``), reads the ``lms_*`` custom
-parameters (:mod:`ipynb_tools.hub.launch`), refuses a launch whose parameters have errors with a
+parameters (:mod:`ipynb_tools.launch`), refuses a launch whose parameters have errors with a
 message the user sees on the hub's page, decides the role (``lms_teachers``, or an LTI role in
 :attr:`LTIContainerSpawner.teacher_roles`), and applies :func:`ipynb_tools.spec.build_spec`'s
 container spec: image, memory and CPU limits, the course's task and submit volumes (created with
@@ -32,9 +32,9 @@ from traitlets import Bool, Callable, Int, List, Unicode, default
 from ..environ import DEFAULT_THRGID, DEFAULT_THRGROUP
 from ..errors import IpynbToolsError
 from ..execlog.store import Launch as ExecLaunch
+from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, has_role, read_launch, refusal
 from ..params.rules import is_teacher
 from ..spec import DEFAULT_URL, ContainerSpec, build_spec
-from .launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, has_role, read_launch, refusal
 
 
 class LaunchRefused(web.HTTPError):

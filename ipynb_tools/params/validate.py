@@ -73,7 +73,7 @@ def validate(
 def launch_errors(findings: list[Finding]) -> list[Finding]:
     """The findings that refuse a launch: every error (parse and :func:`check_model`).
 
-    The one rule of the spawner (:func:`ipynb_tools.hub.launch.refusal`) and of
+    The one rule of the spawner (:func:`ipynb_tools.launch.refusal`) and of
     ``ipynb-tools container-spec`` (:func:`params_for_launch`): they refuse the same texts,
     exactly those ``params check`` calls errors (issue 12, item 23).
     """

@@ -13,7 +13,8 @@ pytest.importorskip("dockerspawner")  # the `hub` extra
 import docker
 from traitlets.config import Config
 
-from ipynb_tools.hub.launch import (
+from ipynb_tools.hub.spawner import LaunchRefused, LTIContainerSpawner
+from ipynb_tools.launch import (
     LTI13_CONTEXT_CLAIM,
     LTI13_CUSTOM_CLAIM,
     LTI13_RESOURCE_LINK_CLAIM,
@@ -23,7 +24,6 @@ from ipynb_tools.hub.launch import (
     refusal,
     role_name,
 )
-from ipynb_tools.hub.spawner import LaunchRefused, LTIContainerSpawner
 
 HOST = "moodle.example.ac.jp"
 SITE_IMAGE = "site/jupyter:1"

@@ -9,8 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from ipynb_tools.cli.main import cli
+from ipynb_tools.launch import LTI13_CUSTOM_CLAIM, from_lti11, from_lti13
 from ipynb_tools.params.edit import set_param
-from ipynb_tools.params.launch import LTI13_CUSTOM_CLAIM, from_lti11, from_lti13
 from ipynb_tools.params.rules import mounts
 from ipynb_tools.params.text import format_params, parse
 from ipynb_tools.params.validate import validate

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ipynb_tools.params.launch import LTI13_CUSTOM_CLAIM, from_lti11, from_lti13
+from ipynb_tools.launch import LTI13_CUSTOM_CLAIM, from_lti11, from_lti13
 from ipynb_tools.params.model import (
     FIXED_KEYS,
     FORBIDDEN,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ipynb_tools.params.launch import LTI13_CUSTOM_CLAIM, from_lti11, from_lti13, lti11_with_findings, moodle_key
+from ipynb_tools.launch import LTI13_CUSTOM_CLAIM, from_lti11, from_lti13, lti11_with_findings, moodle_key
 from ipynb_tools.params.model import ParamsError, VolumeParam
 from ipynb_tools.params.text import parse
 
