@@ -19,7 +19,8 @@ def logs() -> None:
     """Execution logs: collect every cell run, store, query (docs/execlog.md)."""
 
 
-def _filters(**given: Any) -> tuple[Any, Any]:
+def filters_from(**given: Any) -> tuple[Any, Any]:
+    """(Filters, time zone) from the options of :func:`filter_options`."""
     from ..execlog.query import Filters, parse_time, timezone
 
     zone = timezone(given.get("tz"))
@@ -63,7 +64,7 @@ def stats_command(db: str | None, as_json: bool, **given: Any) -> None:
     from ..execlog.query import stats
     from ..execlog.store import Store
 
-    filters, _zone = _filters(**given)
+    filters, _zone = filters_from(**given)
     with Store.open(db, create=False) as store:
         figures = stats(store, filters)
     if as_json:

@@ -1,4 +1,4 @@
-"""``ipynb-tools report [--log FILE]... [--submissions DIR] [--task DIR] [-o report.html]``."""
+"""``ipynb-tools report [--log FILE]... | [--db URL --course C ...] [--submissions DIR] [-o report.html]``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .errors import report_errors
+from .logs import DB_HELP, filter_options, filters_from
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,6 +36,8 @@ from .errors import report_errors
     show_default=True,
     help="The report; renderings go to <name>_notebooks/ beside it.",
 )
+@click.option("--db", default=None, help="Read the execution log from this store instead of --log. " + DB_HELP)
+@filter_options
 @click.option("--no-render", is_flag=True, help="Do not render the submissions to HTML.")
 @click.option("--title", default="Course report", show_default=True)
 @click.option("-q", "--quiet", is_flag=True, help="No progress display.")
@@ -47,13 +50,16 @@ def main(
     no_render: bool,
     title: str,
     quiet: bool,
+    db: str | None,
+    **given: Any,
 ) -> None:
     """Write a self-contained HTML report: log charts, submission summary, notebook renderings."""
     from ..grading.report import build_report
 
-    if not logs and submit_dir is None:
-        click.echo("report: nothing to report: give --log FILE and/or --submissions DIR", err=True)
+    if not logs and db is None and submit_dir is None:
+        click.echo("report: nothing to report: give --log FILE (or --db URL) and/or --submissions DIR", err=True)
         sys.exit(2)
+    filters, zone = filters_from(**given)
     bars: dict[str, Any] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -77,6 +83,9 @@ def main(
             render=not no_render,
             title=title,
             progress=progress,
+            db=db,
+            filters=filters,
+            zone=zone,
         )
     finally:
         for bar in bars.values():

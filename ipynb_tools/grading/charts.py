@@ -18,6 +18,7 @@ parse) and shortened by :func:`.display.chart_label`.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import io
 from collections.abc import Callable
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from ..execlog.query import ProgressLine, Stats
+
 OK_COLOR = "#43a047"
 ERROR_COLOR = "#e53935"
 #: A gap longer than this breaks a user's line on the progress chart (as in the old module).
@@ -38,15 +41,15 @@ NO_USER = "(unknown)"
 MAX_LEGEND_USERS = 20
 
 
-def _plain_text(draw: Callable[[pd.DataFrame], str]) -> Callable[[pd.DataFrame], str]:
+def _plain_text(draw: Callable[..., str]) -> Callable[..., str]:
     """Run a chart function with mathtext off: every text it creates is drawn as given."""
 
     @functools.wraps(draw)
-    def wrapper(executions: pd.DataFrame) -> str:
+    def wrapper(executions: pd.DataFrame, *args: Any, **kwargs: Any) -> str:
         import matplotlib
 
         with matplotlib.rc_context({"text.parse_math": False}):
-            return draw(executions)
+            return draw(executions, *args, **kwargs)
 
     return wrapper
 
@@ -81,7 +84,11 @@ def _no_data(ax: Any, message: str = "no executions in the log") -> None:
 def ok_error_chart(executions: pd.DataFrame) -> str:
     """Chart 1: how many executions ended OK and how many in an error."""
     ok = int(executions["ok"].sum()) if not executions.empty else 0
-    errors = int(len(executions) - ok)
+    return ok_error_svg(ok, int(len(executions) - ok))
+
+
+def ok_error_svg(ok: int, errors: int) -> str:
+    """Chart 1 from its two counts."""
     fig = _figure(4.8, 3.6)
     ax = fig.add_subplot()
     ax.set_title("OK vs error (all executions)")
@@ -174,11 +181,12 @@ def user_activity_chart(executions: pd.DataFrame) -> str:
 
 
 def progress_lines(
-    executions: pd.DataFrame, gap_seconds: int = PROGRESS_GAP_SECONDS
+    executions: pd.DataFrame, gap_seconds: int = PROGRESS_GAP_SECONDS, zone: dt.tzinfo = dt.UTC
 ) -> dict[str, tuple[list[Any], list[float]]]:
     """user -> (times, codenums) with a NaN point inserted after every gap longer than ``gap_seconds``.
 
-    Executions without a date or a codenum are left out (they cannot be placed).
+    Times are wall-clock times in ``zone`` (naive, for the axis). Executions without a date or a
+    codenum are left out (they cannot be placed).
     """
     frame = executions[executions["date"].notna() & executions["codenum"].notna()]
     lines: dict[str, tuple[list[Any], list[float]]] = {}
@@ -186,7 +194,7 @@ def progress_lines(
         return lines
     frame = frame.assign(username=frame["username"].fillna(NO_USER)).sort_values(["username", "date"], kind="stable")
     for user, group in frame.groupby("username", sort=True):
-        times = group["date"].dt.tz_convert("UTC").dt.tz_localize(None).tolist()
+        times = group["date"].dt.tz_convert(zone).dt.tz_localize(None).tolist()
         values = group["codenum"].astype("float64").tolist()
         xs: list[Any] = []
         ys: list[float] = []
@@ -203,14 +211,23 @@ def progress_lines(
 
 
 @_plain_text
-def progress_chart(executions: pd.DataFrame) -> str:
+def progress_chart(executions: pd.DataFrame, zone: dt.tzinfo = dt.UTC) -> str:
     """Chart 4: which cell each user ran over time; a line per user, broken after 30-minute gaps."""
+    return progress_svg(progress_lines(executions, zone=zone), zone_name(zone))
+
+
+def zone_name(zone: dt.tzinfo) -> str:
+    """How a time zone is named on a chart (``Asia/Tokyo``, ``UTC``)."""
+    return str(getattr(zone, "key", None) or dt.datetime.now(zone).tzname() or zone)
+
+
+def progress_svg(lines: dict[str, tuple[list[Any], list[float]]], zone_label: str) -> str:
+    """Chart 4 from the lines of :func:`progress_lines` (naive wall-clock times in ``zone_label``)."""
     import matplotlib.dates as mdates
 
-    lines = progress_lines(executions)
     fig = _figure(9.0, 4.8)
     ax = fig.add_subplot()
-    ax.set_title("User progress (codenum over time, UTC)")
+    ax.set_title(f"User progress (codenum over time, {zone_label})")
     if not lines:
         _no_data(ax, "no dated executions of numbered cells")
         return to_svg(fig, "progress")
@@ -226,6 +243,49 @@ def progress_chart(executions: pd.DataFrame) -> str:
     if len(lines) <= MAX_LEGEND_USERS:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return to_svg(fig, "progress")
+
+
+def _counts_frame(rows: list[tuple[Any, int, int]]) -> pd.DataFrame:
+    import pandas as pd
+
+    if not rows:
+        return _empty_counts()
+    return pd.DataFrame({"ok": [r[1] for r in rows], "error": [r[2] for r in rows]}, index=[r[0] for r in rows])
+
+
+def store_charts(figures: Stats, lines: list[ProgressLine], zone: dt.tzinfo) -> list[str]:
+    """The four charts (SVG, in :data:`CHARTS` order) from the store's aggregates (:mod:`ipynb_tools.execlog.query`).
+
+    Nothing here sees single executions: the database counted them.
+    """
+    import matplotlib
+
+    with matplotlib.rc_context({"text.parse_math": False}):
+        notebooks = {r["notebook"] for r in figures.per_codenum if r["notebook"]}
+        cells = []
+        for r in figures.per_codenum:
+            number = NO_CODENUM if r["codenum"] is None else f"{int(r['codenum']):03d}"
+            name = str(r["notebook"] or "").removesuffix(".ipynb")
+            cells.append((f"{name} {number}" if len(notebooks) > 1 else number, r["ok"], r["error"]))
+        users = [(r["user"] if r["user"] is not None else NO_USER, r["ok"], r["error"]) for r in figures.per_user]
+        drawn: dict[str, tuple[list[Any], list[float]]] = {}
+        for line in lines:
+            xs: list[Any] = []
+            ys: list[float] = []
+            for segment in line.segments:
+                if xs:  # a gap: a NaN point between the segments breaks the line
+                    xs.append(xs[-1] + (segment[0][0].replace(tzinfo=None) - xs[-1]) / 2)
+                    ys.append(float("nan"))
+                for when, codenum in segment:
+                    xs.append(when.replace(tzinfo=None))
+                    ys.append(float(codenum))
+            drawn[str(line.user) if line.user is not None else NO_USER] = (xs, ys)
+        return [
+            ok_error_svg(figures.ok, figures.error),
+            _stacked_bars(_counts_frame(cells), "Activity per code cell", "code cell (codenum)", "cells"),
+            _stacked_bars(_counts_frame(users), "Activity per user", "user", "users"),
+            progress_svg(drawn, zone_name(zone)),
+        ]
 
 
 #: (element id, caption, function) of the four charts, in report order.

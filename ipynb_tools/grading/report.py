@@ -21,14 +21,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from ..atomic import atomic_write_bytes, atomic_write_text
-from ..errors import IpynbToolsError, TooLargeError
+from ..errors import IpynbToolsError, TooLargeError, UsageError
 from ..notebook import check_json_budget, read_bytes_safely
-from .charts import CHARTS
+from .charts import CHARTS, progress_chart
 from .display import shown
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from ..execlog.query import Filters, ProgressLine, Stats
     from .analysis import Analysis
     from .logs import LogData
 
@@ -140,12 +141,69 @@ def _problems(problems: list[tuple[str, str]], limit: int = 200) -> str:
     return f'<h3>Problems ({len(problems)})</h3><ul class="problems">{items}{more}</ul>'
 
 
-def log_section(logs: LogData | None, progress: ReportProgress | None = None) -> str:
-    """The execution-log part: facts and the four charts (drawn empty when there is no log)."""
+@dataclass
+class StoreLogs:
+    """The execution-log figures read from the store (:mod:`ipynb_tools.execlog.query`), for the page."""
+
+    figures: Stats
+    lines: list[ProgressLine]
+    zone: dt.tzinfo
+    source: str
+
+
+def read_store_logs(
+    db: str | os.PathLike[str], filters: Filters | None = None, zone: dt.tzinfo | None = None
+) -> StoreLogs:
+    """Totals, per cell, per user and the progress series of the store ``db``, aggregated by the database.
+
+    Raises :class:`ipynb_tools.execlog.store.StoreError`.
+    """
+    from ..execlog.query import Filters, progress, site_timezone, stats
+    from ..execlog.store import Store, database_url
+
+    wanted = filters or Filters()
+    tz = zone or site_timezone()
+    with Store.open(db, create=False) as store:
+        figures = stats(store, wanted)
+        lines = progress(store, wanted, zone=tz)
+    shown = database_url(db).split("@")[-1]
+    return StoreLogs(figures, lines, tz, shown)
+
+
+def _store_log_section(logs: StoreLogs, progress: ReportProgress | None) -> str:
+    from .charts import store_charts
+
+    f = logs.figures
+    intro = _facts(
+        [("store", logs.source), ("executions", f.executions), ("OK", f.ok), ("errors", f.error), ("users", f.users)]
+    )
+    svgs = store_charts(f, logs.lines, logs.zone)
+    figures = []
+    for index, ((chart_id, caption, _draw), svg) in enumerate(zip(CHARTS, svgs, strict=True), 1):
+        figures.append(
+            f'<figure class="chart" id="{chart_id}"><figcaption>{html.escape(caption)}</figcaption>{svg}</figure>'
+        )
+        if progress is not None:
+            progress("charts", index, len(CHARTS))
+    return f'<section id="logs"><h2>Execution log</h2>{intro}<div class="charts">{"".join(figures)}</div></section>'
+
+
+def log_section(
+    logs: LogData | StoreLogs | None, progress: ReportProgress | None = None, zone: dt.tzinfo = dt.UTC
+) -> str:
+    """The execution-log part: facts and the four charts (drawn empty when there is no log).
+
+    From a log file (pandas, :mod:`.logs`) or from the store (counts made by the database);
+    progress times are drawn in ``zone`` (the store's figures carry their own).
+    """
+    import functools
+
     import pandas as pd
 
     from .logs import EXECUTION_COLUMNS
 
+    if isinstance(logs, StoreLogs):
+        return _store_log_section(logs, progress)
     if logs is None:
         executions = pd.DataFrame({c: pd.Series([], dtype="object") for c in EXECUTION_COLUMNS})
         executions["ok"] = executions["ok"].astype(bool)
@@ -166,6 +224,8 @@ def log_section(logs: LogData | None, progress: ReportProgress | None = None) ->
         )
     figures = []
     for index, (chart_id, caption, draw) in enumerate(CHARTS, 1):
+        if draw is progress_chart:
+            draw = functools.partial(progress_chart, zone=zone)
         figures.append(
             f'<figure class="chart" id="{chart_id}"><figcaption>{html.escape(caption)}</figcaption>'
             f"{draw(executions)}</figure>"
@@ -212,13 +272,17 @@ def notebooks_section(links: list[tuple[str, str]], problems: list[tuple[str, st
 def write_report(
     out: str | os.PathLike[str],
     *,
-    logs: LogData | None = None,
+    logs: LogData | StoreLogs | None = None,
     analysis: Analysis | None = None,
     notebooks: Iterable[str | os.PathLike[str]] = (),
     title: str = "Course report",
     progress: ReportProgress | None = None,
+    zone: dt.tzinfo = dt.UTC,
 ) -> ReportResult:
     """Write the report to ``out`` and renderings of ``notebooks`` beside it; see the module doc.
+
+    ``logs`` from a log file or from the store (:func:`read_store_logs`); ``zone``: the time zone
+    of the progress chart of a log file.
 
     ``notebooks`` defaults to nothing; the command renders every submission
     analysed. Renderings are written before the page that links to them.
@@ -252,7 +316,7 @@ def write_report(
     stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     body = (
         f'<h1>{html.escape(title)}</h1><p class="muted">Generated {stamp} by ipynb-tools.</p>'
-        + log_section(logs, progress)
+        + log_section(logs, progress, zone)
         + submission_section(analysis)
         + notebooks_section(links, render_problems)
     )
@@ -290,13 +354,26 @@ def build_report(
     render: bool = True,
     title: str = "Course report",
     progress: ReportProgress | None = None,
+    db: str | os.PathLike[str] | None = None,
+    filters: Filters | None = None,
+    zone: dt.tzinfo | None = None,
 ) -> ReportResult:
-    """Everything the ``report`` command does: read logs, analyse submissions, render them, write the page."""
+    """Everything the ``report`` command does: read logs, analyse submissions, render them, write the page.
+
+    The execution log comes from ``log_paths`` (files) or from the store ``db`` (with ``filters``);
+    times are drawn in ``zone`` (default the site's, :func:`ipynb_tools.execlog.query.site_timezone`).
+    """
+    from ..execlog.query import site_timezone
     from .analysis import analyze_submissions
     from .logs import load_logs
 
-    logs = None
+    tz = zone or site_timezone()
+    logs: LogData | StoreLogs | None = None
     log_list = list(log_paths)
+    if db is not None:
+        if log_list:
+            raise UsageError("give the execution log as --log files or as --db, not both")
+        logs = read_store_logs(db, filters, tz)
     if log_list:
         if progress is not None:
             progress("logs", 0, 1)
@@ -314,7 +391,9 @@ def build_report(
         analysis = analyze_submissions(submit_dir, task_dir, progress=counted)
         if render:
             notebooks = list(analysis.paths)
-    result = write_report(out, logs=logs, analysis=analysis, notebooks=notebooks, title=title, progress=progress)
+    result = write_report(
+        out, logs=logs, analysis=analysis, notebooks=notebooks, title=title, progress=progress, zone=tz
+    )
     if analysis is not None:  # every file that could not be used is named on the terminal too, not only on the page
         result.problems[:0] = [(str(path), message) for path, message in analysis.problems]
     return result
