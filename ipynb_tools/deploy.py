@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_copy_file, atomic_write_bytes
-from .errors import FileProblem, IpynbToolsError, UsageError
+from .errors import FileProblem, IpynbToolsError, UsageError, os_reason
 from .notebook import CHECKPOINTS, NOTEBOOK_SUFFIX, notebook_bytes, read_notebook_file
 from .numbering import number_cells, numbering_of, shifted_cells
 
@@ -87,7 +87,7 @@ def iter_sources(root: Path, *, recursive: bool) -> Iterator[Path]:
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
-        raise FileProblem(root, f"cannot list directory ({exc.strerror or exc})") from None
+        raise FileProblem(root, f"cannot list directory ({os_reason(exc)})") from None
     for entry in entries:
         if entry.name.startswith(".") or entry.name == CHECKPOINTS:
             continue
@@ -167,7 +167,7 @@ class Deployer:
         except IpynbToolsError as exc:
             return FileResult(source, target, FAILED, error=str(exc))
         except OSError as exc:
-            return FileResult(source, target, FAILED, error=f"{source}: {exc.strerror or exc}")
+            return FileResult(source, target, FAILED, error=f"{source}: {os_reason(exc)}")
 
     def _notebook(self, source: Path, target: Path, backup_root: Path | None) -> FileResult:
         nbfile = read_notebook_file(source)

@@ -31,6 +31,7 @@ from .errors import (
     SymlinkError,
     TooLargeError,
     UnreadableError,
+    os_reason,
 )
 
 Notebook = dict[str, Any]
@@ -128,7 +129,7 @@ def read_bytes_safely(
     except FileNotFoundError:
         raise NotARegularFileError(p, "no such file") from None
     except OSError as exc:
-        raise UnreadableError(p, f"cannot read ({exc.strerror or exc})") from None
+        raise UnreadableError(p, f"cannot read ({os_reason(exc)})") from None
     flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
     if stat.S_ISLNK(lst.st_mode):
         if not follow_symlinks:
@@ -146,7 +147,7 @@ def read_bytes_safely(
     except PermissionError:
         raise UnreadableError(p, "permission denied") from None
     except OSError as exc:
-        raise UnreadableError(p, f"cannot read ({exc.strerror or exc})") from None
+        raise UnreadableError(p, f"cannot read ({os_reason(exc)})") from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
@@ -161,7 +162,7 @@ def read_bytes_safely(
             try:
                 chunk = os.read(fd, 1 << 20)
             except OSError as exc:
-                raise UnreadableError(p, f"read error ({exc.strerror or exc})") from None
+                raise UnreadableError(p, f"read error ({os_reason(exc)})") from None
             if not chunk:
                 break
             total += len(chunk)

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
-from ..errors import FileProblem
+from ..errors import FileProblem, os_reason
 from ..tags import numbering_from_text
 
 if TYPE_CHECKING:
@@ -134,7 +134,7 @@ def _read_lines(path: Path) -> list[str]:
     except IsADirectoryError:
         raise FileProblem(path, "is a directory, not a log file") from None
     except OSError as exc:
-        raise FileProblem(path, f"cannot read ({exc.strerror or exc})") from None
+        raise FileProblem(path, f"cannot read ({os_reason(exc)})") from None
     text = data.decode("utf-8", "replace")
     stripped = text.lstrip()
     if stripped.startswith("[") and "\n" in stripped.rstrip():

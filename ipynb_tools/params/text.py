@@ -23,6 +23,7 @@ from decimal import Decimal
 from ..atomic import atomic_write_text
 from ..environ.closing import ClosingTimeError, parse_close_time
 from ..environ.variables import EnvironmentContractError
+from ..errors import os_reason
 from ..volumes.naming import NAME_RE, VolumeKind
 from .findings import ERROR, INFO, WARNING, Finding
 from .fullwidth import has_fullwidth_equals, looks_like_lms_key, split_volume_value
@@ -440,7 +441,7 @@ def read_params_text(path: str | os.PathLike[str]) -> str:
     except IsADirectoryError:
         raise ParamsError("is a directory", source=source) from None
     except OSError as exc:
-        raise ParamsError(f"cannot read ({exc.strerror or exc})", source=source) from None
+        raise ParamsError(f"cannot read ({os_reason(exc)})", source=source) from None
     try:
         kind = stat.S_IFMT(os.fstat(fd).st_mode)
         if kind == stat.S_IFDIR:
@@ -453,7 +454,7 @@ def read_params_text(path: str | os.PathLike[str]) -> str:
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise ParamsError(f"cannot read ({exc.strerror or exc})", source=source) from None
+        raise ParamsError(f"cannot read ({os_reason(exc)})", source=source) from None
     finally:
         os.close(fd)
     return decode_params(b"".join(chunks), source)
