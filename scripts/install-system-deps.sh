@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the system packages the tests need (Debian): the Docker engine (docker.io), podman,
 # debootstrap (to build test images without a registry), busybox-static (the tiny test image), an ssh server (remote-engine tests),
-# chromium (report rendering test), node/npm for configurable-http-proxy and PostgreSQL (store tests).
+# chromium (report rendering test), node/npm for configurable-http-proxy, PostgreSQL (execution-log store
+# tests; the Moodle adapter's tests) and MariaDB (the Moodle adapter's tests start both servers privately,
+# tests/lms/; the packages' own services stay unused).
 # Does nothing for packages already present; needs root (CI runs as root).
 set -euo pipefail
 need=()
@@ -13,6 +15,7 @@ command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v npm >/dev/null || need+=(npm)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

@@ -57,3 +57,17 @@ def describe(params: Params) -> str:
         out.append(f"other lines kept as they are: {len(params.others)}")
         out.extend(f"  {line}" for line in params.others)
     return "\n".join(out)
+
+
+def one_line(params: Params) -> str:
+    """One line: who (users, teachers), the image when not the default, the volumes by kind and NAME
+    (``task kadai1, submit kadai1``). Used where many parameter sets are listed (``moodle ltis``)."""
+    parts = [
+        f"users {','.join(params.users) if params.users else '(none)'}",
+        f"teachers {','.join(params.teachers) if params.teachers else '(none)'}",
+    ]
+    if params.effective_image:
+        parts.append(f"image {params.effective_image}")
+    volumes = [f"{v.kind_label} {v.name}" for v in params.effective_volumes()]
+    parts.append(", ".join(volumes) if volumes else "no volumes")
+    return "; ".join(parts)

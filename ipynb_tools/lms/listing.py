@@ -1,0 +1,90 @@
+"""Which LTI activities a course's listing hides (the old module's Lti Settings, SPEC 11).
+
+Kept in the project's own small database, never in Moodle's tables: by default the execution logs'
+SQLite file (``$IPYNB_TOOLS_EXECLOG_DB``, else ``execlog.sqlite`` in the current directory), or any
+SQLAlchemy URL; the table ``lms_hidden_activities`` (site, course, LTI id, when) is created when
+missing. ``site`` tells Moodle sites apart (the LMS host name, or the database URL without its
+password).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from .database import driver_message
+from .errors import LmsError
+
+#: The environment variable naming the project's database (shared with the execution logs).
+STORE_ENV = "IPYNB_TOOLS_EXECLOG_DB"
+DEFAULT_STORE = "execlog.sqlite"
+
+_metadata = sa.MetaData()
+hidden_activities = sa.Table(
+    "lms_hidden_activities",
+    _metadata,
+    sa.Column("site", sa.String(255), primary_key=True),
+    sa.Column("course", sa.BigInteger, primary_key=True),
+    sa.Column("lti_id", sa.BigInteger, primary_key=True),
+    sa.Column("hidden_at", sa.BigInteger, nullable=False),
+)
+
+
+def store_url(store: str | os.PathLike[str] | None = None) -> str:
+    """A URL for ``store`` (a URL, or a path to an SQLite file); None: the environment, else the default."""
+    text = os.fspath(store) if store is not None else os.environ.get(STORE_ENV) or DEFAULT_STORE
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().absolute()}"
+
+
+class ListingStore:
+    """The hidden-activity settings in one database (a context manager)."""
+
+    def __init__(self, store: str | os.PathLike[str] | None = None) -> None:
+        url = store_url(store)
+        self.shown = sa.make_url(url).render_as_string(hide_password=True)
+        try:
+            self.engine = sa.create_engine(url)
+            _metadata.create_all(self.engine)
+        except (sa.exc.SQLAlchemyError, ImportError) as exc:
+            raise LmsError(f"{self.shown}: cannot open the settings database: {driver_message(exc)}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> ListingStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def hidden(self, site: str, course: int) -> set[int]:
+        """The LTI ids hidden in ``course`` of ``site``."""
+        t = hidden_activities
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(sa.select(t.c.lti_id).where(t.c.site == site, t.c.course == course))
+                return {int(r.lti_id) for r in rows}
+        except sa.exc.SQLAlchemyError as exc:
+            raise LmsError(f"{self.shown}: cannot read the listing settings: {driver_message(exc)}") from None
+
+    def set_hidden(self, site: str, course: int, lti_id: int, hidden: bool) -> bool:
+        """Hide (or show again) one activity; True when the setting changed."""
+        t = hidden_activities
+        key = sa.and_(t.c.site == site, t.c.course == course, t.c.lti_id == lti_id)
+        try:
+            with self.engine.begin() as conn:
+                present = conn.execute(sa.select(t.c.lti_id).where(key)).first() is not None
+                if hidden and not present:
+                    conn.execute(
+                        sa.insert(t).values(site=site, course=course, lti_id=lti_id, hidden_at=int(time.time()))
+                    )
+                elif not hidden and present:
+                    conn.execute(sa.delete(t).where(key))
+                return hidden != present
+        except sa.exc.SQLAlchemyError as exc:
+            raise LmsError(f"{self.shown}: cannot write the listing settings: {driver_message(exc)}") from None
