@@ -62,7 +62,8 @@ def server_url_parts(url: str) -> tuple[str, str]:
 
 
 def _clean(value: str) -> str:
-    return strip_forbidden(value)[0].strip()
+    """A name as a value: without the characters values never carry, white space runs as one space."""
+    return " ".join(strip_forbidden(value)[0].split())
 
 
 def automatic_values(activity: Activity, site: SiteKeys) -> dict[str, str | None]:

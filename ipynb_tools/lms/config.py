@@ -86,7 +86,7 @@ class MoodleConfig:
 _TOKEN_RE = re.compile(
     r"""
     (?P<ws>\s+)
-  | (?P<comment>//[^\n]*?(?=\?>|\n|$)|\#(?!\[)[^\n]*?(?=\?>|\n|$)|/\*.*?\*/)
+  | (?P<comment>//[^\n]*?(?=\?>|\n|$)|\#(?!\[)[^\n]*?(?=\?>|\n|$)|/\*.*?\*/|/\*.*)
   | (?P<close>\?>)
   | (?P<sq>'(?:[^'\\]|\\.)*')
   | (?P<dq>"(?:[^"\\]|\\.)*")
@@ -315,9 +315,7 @@ class _Reader:
                 self.pos += 1
                 key, value = value, self.expression()
             if isinstance(key, _Unsupported):
-                bad = bad or key
-            elif isinstance(value, _Unsupported):
-                bad = bad or value
+                bad = bad or key  # values may be unsupported one by one; a key makes the array unusable
             if key is _UNSET:
                 key = index
             if isinstance(key, int) and not isinstance(key, bool):
