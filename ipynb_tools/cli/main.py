@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "submit": ("ipynb_tools.cli.submit:main", "Hand in a notebook (student): same as ipynb_submit."),
     "params": ("ipynb_tools.cli.params:params", "Check, show, edit LTI custom parameters (lms_*)."),
     "volumes": ("ipynb_tools.cli.volumes:volumes", "Create, list, inspect, remove a course's volumes."),
+    "moodle": ("ipynb_tools.cli.moodle:moodle", "List a course's LTI activities; edit their parameters in Moodle."),
     "setup": ("ipynb_tools.cli.setup:main", "Container start (root): links, modes, umask, sync."),
     "sync": ("ipynb_tools.cli.sync:main", "Copy a task volume into a personal directory, losing nothing."),
     "container-spec": ("ipynb_tools.cli.spec:main", "Build the container specification for a launch."),

@@ -95,6 +95,10 @@ class HubTool:
         return False
 
 
+#: No hub configured: ``ours`` is None for every activity.
+NO_HUB = HubTool()
+
+
 @dataclass(frozen=True)
 class Activity:
     """One LTI activity of a course, as Moodle stores it.
@@ -165,7 +169,12 @@ class Activity:
             "visible": self.visible,
             "hidden": self.hidden,
             "ours": self.ours,
-            "tool": {"type_id": self.type_id, "type_name": self.type_name, "url": self.tool_url, "domain": self.tool_domain},
+            "tool": {
+                "type_id": self.type_id,
+                "type_name": self.type_name,
+                "url": self.tool_url,
+                "domain": self.tool_domain,
+            },
             "launch_container": self.launch_container,
             "embedded": self.embedded,
             "findings": self.errors + self.warnings,
@@ -296,7 +305,7 @@ def _order(activity: Activity) -> tuple[Any, ...]:
 
 
 def list_activities(
-    db: MoodleDatabase, course: int, *, hub: HubTool = HubTool(), all_tools: bool = False
+    db: MoodleDatabase, course: int, *, hub: HubTool = NO_HUB, all_tools: bool = False
 ) -> list[Activity]:
     """The LTI activities of ``course`` in course order, without modules being deleted; only those
     whose tool is this hub unless ``all_tools``. ActivityNotFound when the course does not exist;
@@ -314,7 +323,7 @@ def list_activities(
     return sorted(chosen, key=_order)
 
 
-def get_activity(db: MoodleDatabase, lti_id: int, course: int, *, hub: HubTool = HubTool()) -> Activity:
+def get_activity(db: MoodleDatabase, lti_id: int, course: int, *, hub: HubTool = NO_HUB) -> Activity:
     """The activity of LTI instance ``lti_id``, which must belong to ``course`` and not be being
     deleted; ActivityNotFound (one line) otherwise."""
     t = db.tables

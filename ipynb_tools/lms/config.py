@@ -177,7 +177,7 @@ def _number(text: str) -> int | float:
     if lowered.startswith("0b"):
         return int(lowered, 2)
     if lowered.startswith("0o"):
-        return int(lowered[2:], 8)
+        return int(lowered, 0)
     if re.fullmatch(r"0[0-7]+", clean):
         return int(clean, 8)
     if re.fullmatch(r"\d+", clean):
@@ -435,12 +435,14 @@ def parse_moodle_config(text: str, path: str = "config.php") -> MoodleConfig:
         if isinstance(options.get(key), _Unsupported):
             bad = options[key]
             raise MoodleConfigError(
-                path, f"line {bad.line}: $CFG->dboptions['{key}'] is set by {bad.why}, which this reader does not evaluate"
+                path,
+                f"line {bad.line}: $CFG->dboptions['{key}'] is set by {bad.why}, which this reader does not evaluate",
             )
     dbtype = (text_of("dbtype") or "").strip().lower()
     if dbtype not in POSTGRES_TYPES | MYSQL_TYPES:
         raise MoodleConfigError(
-            path, f"$CFG->dbtype is {dbtype!r}: only PostgreSQL (pgsql) and MariaDB/MySQL (mariadb, mysqli) are supported"
+            path,
+            f"$CFG->dbtype is {dbtype!r}: only PostgreSQL (pgsql) and MariaDB/MySQL (mariadb, mysqli) are supported",
         )
     prefix = text_of("prefix", required=False)
     config = MoodleConfig(

@@ -17,7 +17,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
@@ -163,7 +163,7 @@ class MoodleDatabase:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> MoodleDatabase:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -289,7 +289,9 @@ def parse_database_url(text: str, password: str | None = None) -> URL:
             url = url.update_query_dict({"connect_timeout": str(CONNECT_TIMEOUT)})
     elif backend in ("mysql", "mariadb"):
         url = url.set(drivername="mysql+pymysql")
-        extra = {k: v for k, v in (("charset", "utf8mb4"), ("connect_timeout", str(CONNECT_TIMEOUT))) if k not in url.query}
+        extra = {
+            k: v for k, v in (("charset", "utf8mb4"), ("connect_timeout", str(CONNECT_TIMEOUT))) if k not in url.query
+        }
         url = url.update_query_dict(extra)
     else:
         raise DatabaseError(
@@ -334,3 +336,29 @@ def open_database(
 def open_from_config(config: MoodleConfig, *, check_tables: bool = True) -> MoodleDatabase:
     """:func:`open_database` for a site's config.php (its prefix and wwwroot)."""
     return open_database(database_url(config), config.prefix, wwwroot=config.wwwroot, check_tables=check_tables)
+
+
+def open_moodle(
+    *,
+    moodle_config: str | None = None,
+    db: str | None = None,
+    prefix: str | None = None,
+    wwwroot: str | None = None,
+    password: str | None = None,
+) -> MoodleDatabase:
+    """Open the Moodle database from a site's ``config.php`` or from an SQLAlchemy URL (exactly one).
+
+    ``prefix`` and ``wwwroot`` given here win over config.php's; with a URL the prefix defaults to
+    ``mdl_``. ``password`` fills a URL without one (the command line takes it from the environment,
+    so it is not visible in the process list). Raises MoodleConfigError, DatabaseError, UsageError.
+    """
+    from ..errors import UsageError
+    from .config import read_moodle_config
+
+    if (moodle_config is None) == (db is None):
+        raise UsageError("give the Moodle database as --moodle-config PATH (the site's config.php) or --db URL")
+    if moodle_config is not None:
+        config = read_moodle_config(moodle_config)
+        return open_database(database_url(config), prefix or config.prefix, wwwroot=wwwroot or config.wwwroot)
+    assert db is not None
+    return open_database(parse_database_url(db, password), prefix or "mdl_", wwwroot=wwwroot)

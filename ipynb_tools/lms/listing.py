@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Self
 
 import sqlalchemy as sa
 
@@ -56,7 +57,7 @@ class ListingStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> ListingStore:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

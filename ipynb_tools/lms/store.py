@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from ..params.findings import ERROR, WARNING, Finding
+from ..params.model import AUTOMATIC_KEYS, KEY_IFRAME
 from ..params.validate import validate
-from .activities import Activity, HubTool, get_activity
+from .activities import NO_HUB, Activity, HubTool, get_activity
 from .automatic import SiteKeys, automatic_values, fill_automatic
 from .database import PARAMS_COLUMN, ColumnLimit, MoodleDatabase
 from .errors import ActivityNotFound, ConcurrentEdit, DatabaseError, ParamsRefused, TextTooLong
@@ -95,7 +96,7 @@ class Plan:
         )
 
 
-def read_params(db: MoodleDatabase, lti_id: int, course: int, *, hub: HubTool = HubTool()) -> StoredParams:
+def read_params(db: MoodleDatabase, lti_id: int, course: int, *, hub: HubTool = NO_HUB) -> StoredParams:
     """The activity (text, timemodified, findings) and the real column type."""
     activity = get_activity(db, lti_id, course, hub=hub)
     with db.connect("reading the column type") as conn:
@@ -107,14 +108,28 @@ def _identity(finding: Finding) -> tuple[str, str | None, str]:
     return finding.severity, finding.key, finding.message
 
 
+def _automatic_size(text: str, column: ColumnLimit) -> int:
+    """How much of ``text`` the automatic keys' lines take (with their line ends)."""
+    keys = {*AUTOMATIC_KEYS, KEY_IFRAME}
+    return sum(
+        column.size_of(line)
+        for line in text.splitlines(keepends=True)
+        if line.partition("=")[0].strip().lower() in keys
+    )
+
+
 def check_fits(text: str, column: ColumnLimit, table: str) -> None:
-    """TextTooLong when ``text`` does not fit ``column`` (characters of a varchar, bytes of a MySQL TEXT)."""
+    """TextTooLong when ``text`` does not fit ``column`` (characters of a varchar, bytes of a MySQL TEXT).
+
+    The one place that counts; the message says how much is over and how much the automatic keys take.
+    """
     left = column.left(text)
     if left is not None and left < 0:
         raise TextTooLong(
-            f"the new text needs {column.size_of(text)} {column.unit} but {table}.{PARAMS_COLUMN} "
-            f"({column.type_name}) holds {column.capacity}: {-left} over; nothing was written "
-            "(shorten access names or user lists, or widen the column)"
+            f"the new text needs {column.size_of(text)} {column.unit} (the automatic keys take "
+            f"{_automatic_size(text, column)}) but {table}.{PARAMS_COLUMN} ({column.type_name}) holds "
+            f"{column.capacity}: {-left} over; nothing was written (shorten access names or user lists, "
+            "or widen the column)"
         )
 
 

@@ -65,7 +65,7 @@ class MoodleSite:
         """The ``moodle`` login's URL (with its password) to this database."""
         return self.server.url(self.database)
 
-    def engine(self):  # noqa: ANN201 - an SQLAlchemy Engine, opened on demand
+    def engine(self):
         import sqlalchemy as sa
 
         engine = sa.create_engine(self.url)

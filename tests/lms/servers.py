@@ -105,7 +105,15 @@ def _base(prefix: str, uid: int | None, gid: int | None) -> Path:
 def _run(cmd: list[str], log: Path, what: str, uid: int | None = None, gid: int | None = None) -> None:
     with open(log, "ab") as out:
         result = subprocess.run(
-            cmd, stdout=out, stderr=subprocess.STDOUT, timeout=300, check=False, user=uid, group=gid, extra_groups=[] if uid is not None else None, cwd="/"
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            timeout=300,
+            check=False,
+            user=uid,
+            group=gid,
+            extra_groups=[] if uid is not None else None,
+            cwd="/",
         )
     if result.returncode != 0:
         tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
@@ -132,7 +140,9 @@ def _wait(server: DatabaseServer, ready: str, timeout: float = 60) -> None:
 def postgres_bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"), key=lambda p: int(p.split("/")[4]))
     if not found:
-        raise ServerStartError("PostgreSQL is not installed (apt-get install postgresql: scripts/install-system-deps.sh)")
+        raise ServerStartError(
+            "PostgreSQL is not installed (apt-get install postgresql: scripts/install-system-deps.sh)"
+        )
     return Path(found[-1]).parent
 
 
@@ -208,7 +218,9 @@ def start_mariadb() -> DatabaseServer:
     mariadbd = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
     install = shutil.which("mariadb-install-db")
     if not os.path.exists(mariadbd) or install is None:
-        raise ServerStartError("MariaDB is not installed (apt-get install mariadb-server: scripts/install-system-deps.sh)")
+        raise ServerStartError(
+            "MariaDB is not installed (apt-get install mariadb-server: scripts/install-system-deps.sh)"
+        )
     uid, gid = _as_user("mysql")
     base = _base("ipt-my.", uid, gid)
     log = base / "server.log"
@@ -277,7 +289,7 @@ def _setup(server: DatabaseServer, statements: list[str]) -> None:
             for statement in statements:
                 conn.exec_driver_sql(statement.replace("%", "%%") if server.kind == "mariadb" else statement)
         engine.dispose()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure: stop the server, say why
         server.stop()
         raise ServerStartError(f"setting up the {server.kind} server failed: {exc}") from None
 

@@ -18,15 +18,21 @@ from ipynb_tools.lms.store import edit_params, plan_edit, read_params, replace_w
 from ipynb_tools.params.edit import add_volume, remove_volume, set_param, unset_param
 from ipynb_tools.params.model import ParamsError
 
-from .schema import COURSE, TEXT_1, TEXT_4, WWWROOT
+from .schema import COURSE, TEXT_1, TEXT_4
 from .servers import PASSWORD
 
 pytestmark = pytest.mark.database
 
 SITE = SiteKeys()
 #: Every line of TEXT_1 an edit of lms_image must leave byte for byte.
-KEPT = ["lms_users=*", "lms_teachers=teacher1", "lms_vol_kadai1=課題1", "lms_sub_kadai1=課題1提出用",
-        "my_note = keep me exactly  ", "lms_future_key=kept"]
+KEPT = [
+    "lms_users=*",
+    "lms_teachers=teacher1",
+    "lms_vol_kadai1=課題1",
+    "lms_sub_kadai1=課題1提出用",
+    "my_note = keep me exactly  ",
+    "lms_future_key=kept",
+]
 
 
 def test_set_round_trip_keeps_every_other_line(site):
@@ -45,7 +51,7 @@ def test_set_round_trip_keeps_every_other_line(site):
     assert "lms_ltiname=課題1 Jupyter" in lines  # '(' and ')' never go into a value
     assert "lms_course=Python 入門 2026 演習" in lines
     assert not any(line.startswith("lms_iframe") for line in lines)
-    assert any(line.startswith("-lms_image") or line.startswith("+lms_image") for line in outcome.plan.diff())
+    assert any(line.startswith(("-lms_image", "+lms_image")) for line in outcome.plan.diff())
     assert outcome.plan.left == 255 - len(text)
 
 
@@ -65,7 +71,9 @@ def test_unset_and_remove_volume_and_replace(site, tmp_path):
         edit_params(db, 1, COURSE, partial(remove_volume, kind="sub", name="kadai1"), SITE)
         edit_params(db, 1, COURSE, partial(unset_param, key="lms_future_key"), SITE)
         text, _ = site.text(1)
-        assert "lms_sub_kadai1" not in text and "lms_future_key" not in text and "my_note = keep me exactly  \r\n" in text
+        assert (
+            "lms_sub_kadai1" not in text and "lms_future_key" not in text and "my_note = keep me exactly  \r\n" in text
+        )
         with pytest.raises(ParamsError, match="there is no lms_vol_nothere"):
             edit_params(db, 1, COURSE, partial(remove_volume, kind="vol", name="nothere"), SITE)
         edit_params(db, 1, COURSE, replace_with("lms_users=a\nlms_teachers=t\n"), SITE)
@@ -162,9 +170,8 @@ def test_the_server_would_truncate_or_fail_without_the_check(site, monkeypatch):
         assert site.text(5)[0] == "x" * 255  # silently truncated: the danger
     before = site.text(1)
     monkeypatch.setattr(store, "check_fits", lambda text, column, table: None)
-    with open_database(site.url, site.prefix) as db:
-        with pytest.raises(DatabaseError) as caught:
-            edit_params(db, 1, COURSE, replace_with(_long_text(300)), SITE)
+    with open_database(site.url, site.prefix) as db, pytest.raises(DatabaseError) as caught:
+        edit_params(db, 1, COURSE, replace_with(_long_text(300)), SITE)
     assert "\n" not in str(caught.value)
     assert site.text(1) == before
 
@@ -197,7 +204,9 @@ def test_write_waits_for_a_save_in_progress_then_refuses(site):
         conn = other.connect()
         tx = conn.begin()
         conn.execute(
-            sa.text(f"UPDATE {site.prefix}lti SET instructorcustomparameters = 'lms_users=moodle', timemodified = 5 WHERE id = 1")
+            sa.text(
+                f"UPDATE {site.prefix}lti SET instructorcustomparameters = 'lms_users=moodle', timemodified = 5 WHERE id = 1"
+            )
         )
         result: dict[str, BaseException | int] = {}
 

@@ -1,0 +1,28 @@
+"""The old module's "make volumes" option: after a save, create the task and submit volumes the new
+parameter text names, on the configured container engine (SPEC 5, 10), with the volumes library."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import LmsError
+
+
+def lms_host(wwwroot: str | None, given: str | None = None) -> str:
+    """The LMS host name of volume names (SPEC 5): ``given``, else the host of ``wwwroot``."""
+    host = given or (urlsplit(wwwroot).hostname if wwwroot else None)
+    if not host:
+        raise LmsError("the LMS host name of the volume names is unknown: give --lms-host (or the site's wwwroot)")
+    return host
+
+
+def create_course_volumes(text: str, course: int, host: str, engine_url: str | None = None) -> list[Any]:
+    """Create the missing task and submit volumes of ``text`` for ``course`` on the engine at
+    ``engine_url`` (None: the environment, like the docker CLI); returns the volumes library's
+    CreateResult list. Raises the volumes library's EngineError and VolumeNameError."""
+    from ..params.text import parse
+    from ..volumes.engine import connect, create_for_params
+
+    with connect(engine_url) as engine:
+        return create_for_params(engine, parse(text), str(course), host)
