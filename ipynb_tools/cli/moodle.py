@@ -142,7 +142,8 @@ def _site_name(db: Any) -> str:
     """How the listing settings tell Moodle sites apart: the LMS host, else the database URL."""
     from urllib.parse import urlsplit
 
-    return (urlsplit(db.wwwroot).hostname if db.wwwroot else None) or db.site
+    site: str = (urlsplit(db.wwwroot).hostname if db.wwwroot else None) or db.site
+    return site
 
 
 def _print_json(value: Any) -> None:

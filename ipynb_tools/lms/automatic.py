@@ -45,14 +45,14 @@ def server_url_parts(url: str) -> tuple[str, str]:
     """``(lms_serverurl, lms_serverpath)`` of a site URL: ``https://lms.example.ac.jp/moodle`` gives
     ``("https://lms.example.ac.jp:443", "/moodle")``. The port is always written (SPEC 9: the old
     proxy connects to port 0 without one). LmsError when ``url`` is not an http(s) URL."""
+    bad = LmsError(f"site URL {url!r} is not an http(s) URL like https://lms.example.ac.jp/moodle")
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
-        port = None
-        parts = None  # type: ignore[assignment]
-    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise LmsError(f"site URL {url!r} is not an http(s) URL like https://lms.example.ac.jp/moodle")
+        raise bad from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise bad
     scheme = parts.scheme.lower()
     port = port or (443 if scheme == "https" else 80)
     host = parts.hostname

@@ -217,7 +217,7 @@ def driver_message(exc: BaseException, password: str | None = None) -> str:
     text = str(orig if orig is not None else exc)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     message = lines[0] if lines else type(exc).__name__
-    args = getattr(orig, "args", ())
+    args: tuple[Any, ...] = tuple(getattr(orig, "args", ()))
     if len(args) == 2 and isinstance(args[0], int):  # PyMySQL: (code, message)
         message = f"{args[1]} (error {args[0]})"
     message = re.sub(r"\s*\(Background on this error at:.*\)$", "", message)

@@ -25,4 +25,6 @@ def create_course_volumes(text: str, course: int, host: str, engine_url: str | N
     from ..volumes.engine import connect, create_for_params
 
     with connect(engine_url) as engine:
-        return create_for_params(engine, parse(text), str(course), host)
+        # the volumes library takes any object with .volumes of (kind, name): Params is one
+        params: Any = parse(text)
+        return create_for_params(engine, params, str(course), host)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.engine.fixtures import unavailable
+from tests.requirements import unavailable
 
 from . import schema
 from .servers import STARTERS, DatabaseServer, ServerStartError

@@ -99,9 +99,9 @@ def test_site_keys_and_existing_instance_id(site):
 def test_refuses_errors_and_new_warnings(site):
     before = site.text(1)
     with open_database(site.url, site.prefix) as db:
-        with pytest.raises(ParamsRefused, match="has an error: line .*negative"):
+        with pytest.raises(ParamsRefused, match=r"has an error: line .*negative"):
             edit_params(db, 1, COURSE, partial(set_param, key="lms_cpulimit", value="-2"), SITE)
-        with pytest.raises(ParamsRefused, match="1 new warning.*over 64.*--force"):
+        with pytest.raises(ParamsRefused, match=r"1 new warning.*over 64.*--force"):
             edit_params(db, 1, COURSE, partial(set_param, key="lms_cpulimit", value="100"), SITE)
         assert site.text(1) == before
         assert edit_params(db, 1, COURSE, partial(set_param, key="lms_cpulimit", value="100"), SITE, force=True).written
@@ -185,7 +185,7 @@ def test_concurrent_save_in_moodle_is_not_overwritten(site):
             t=TEXT_1 + "lms_image=theirs\r\n",
             m=1800000000,
         )
-        with pytest.raises(ConcurrentEdit, match="changed since it was read.*nothing was written"):
+        with pytest.raises(ConcurrentEdit, match=r"changed since it was read.*nothing was written"):
             write_plan(db, plan)
         assert site.text(1) == (TEXT_1 + "lms_image=theirs\r\n", 1800000000)
         # same text, only timemodified moved: still refused
@@ -205,7 +205,8 @@ def test_write_waits_for_a_save_in_progress_then_refuses(site):
         tx = conn.begin()
         conn.execute(
             sa.text(
-                f"UPDATE {site.prefix}lti SET instructorcustomparameters = 'lms_users=moodle', timemodified = 5 WHERE id = 1"
+                f"UPDATE {site.prefix}lti SET instructorcustomparameters = 'lms_users=moodle', timemodified = 5 "
+                "WHERE id = 1"
             )
         )
         result: dict[str, BaseException | int] = {}
@@ -213,7 +214,7 @@ def test_write_waits_for_a_save_in_progress_then_refuses(site):
         def write() -> None:
             try:
                 result["value"] = write_plan(db, plan)
-            except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            except BaseException as exc:
                 result["value"] = exc
 
         thread = threading.Thread(target=write)
