@@ -323,6 +323,9 @@ def _edit(
     for finding in [*plan.edit_findings, *plan.findings]:
         if finding.severity != "info":
             click.echo(finding.format(f"lti {lti_id}"), err=True)
+    length = plan.length_finding()
+    if length is not None and length.severity == "warning":
+        click.echo(length.format(f"lti {lti_id}"), err=True)
     room = "" if plan.left is None else f"; {plan.left} {plan.stored.column.unit} left in the column"
     if not plan.changed:
         click.echo(f"lti {lti_id}: nothing to change{room}", err=True)

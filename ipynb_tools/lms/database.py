@@ -22,6 +22,7 @@ from typing import Any, Self
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from ..params.storage import StorageLimit, stored_length
 from .config import DEFAULT_MYSQL_SOCKET, MYSQL_TYPES, POSTGRES_TYPES, MoodleConfig
 from .errors import DatabaseError
 
@@ -118,15 +119,15 @@ def moodle_tables(prefix: str) -> MoodleTables:
 @dataclass(frozen=True)
 class ColumnLimit:
     """What ``<prefix>lti.instructorcustomparameters`` holds: ``chars`` characters (varchar(n)), or
-    ``bytes`` bytes of UTF-8 (a MySQL TEXT), or anything (None, None: PostgreSQL text)."""
+    ``bytes`` bytes of UTF-8 (a MySQL TEXT), or anything (None, None: PostgreSQL text).
+
+    Texts are counted by the params library's one rule (:mod:`ipynb_tools.params.storage`: as Moodle
+    stores them, every line end CRLF, so a text that fits also survives a save in Moodle's own form).
+    """
 
     type_name: str
     chars: int | None = None
     bytes: int | None = None
-
-    def size_of(self, text: str) -> int:
-        """How much of the column ``text`` uses, in the column's unit."""
-        return len(text.encode("utf-8")) if self.chars is None and self.bytes is not None else len(text)
 
     @property
     def capacity(self) -> int | None:
@@ -135,7 +136,18 @@ class ColumnLimit:
 
     @property
     def unit(self) -> str:
+        """``characters`` or ``bytes``."""
         return "bytes" if self.chars is None and self.bytes is not None else "characters"
+
+    def storage(self) -> StorageLimit | None:
+        """The params library's limit for this column, counting the automatic keys a text holds (None:
+        no limit)."""
+        capacity = self.capacity
+        return None if capacity is None else StorageLimit(capacity, self.unit, {}, typical=False)
+
+    def size_of(self, text: str) -> int:
+        """How much of the column ``text`` uses once stored, in the column's unit."""
+        return stored_length(text, typical=False, unit=self.unit).size
 
     def left(self, text: str) -> int | None:
         """Units left after ``text`` (negative: over), None when the column has no limit."""

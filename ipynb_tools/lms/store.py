@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from ..params.findings import ERROR, WARNING, Finding
-from ..params.model import AUTOMATIC_KEYS, KEY_IFRAME
 from ..params.validate import validate
 from .activities import NO_HUB, Activity, HubTool, get_activity
 from .automatic import SiteKeys, automatic_values, fill_automatic
@@ -84,7 +83,15 @@ class Plan:
 
     @property
     def left(self) -> int | None:
+        """Room left in the column after the new text (None: no limit)."""
         return self.stored.column.left(self.after)
+
+    def length_finding(self) -> Finding | None:
+        """The params library's finding about the new text's stored length (a warning when less
+        than a tenth of the column is left), or None when the column has no limit."""
+        limit = self.stored.column.storage()
+        found = limit.check(self.after) if limit is not None else []
+        return found[0] if found else None
 
     def diff(self) -> list[str]:
         """A unified diff of the lines (line endings not shown), empty when nothing changes."""
@@ -108,29 +115,17 @@ def _identity(finding: Finding) -> tuple[str, str | None, str]:
     return finding.severity, finding.key, finding.message
 
 
-def _automatic_size(text: str, column: ColumnLimit) -> int:
-    """How much of ``text`` the automatic keys' lines take (with their line ends)."""
-    keys = {*AUTOMATIC_KEYS, KEY_IFRAME}
-    return sum(
-        column.size_of(line)
-        for line in text.splitlines(keepends=True)
-        if line.partition("=")[0].strip().lower() in keys
-    )
-
-
 def check_fits(text: str, column: ColumnLimit, table: str) -> None:
-    """TextTooLong when ``text`` does not fit ``column`` (characters of a varchar, bytes of a MySQL TEXT).
-
-    The one place that counts; the message says how much is over and how much the automatic keys take.
-    """
-    left = column.left(text)
-    if left is not None and left < 0:
-        raise TextTooLong(
-            f"the new text needs {column.size_of(text)} {column.unit} (the automatic keys take "
-            f"{_automatic_size(text, column)}) but {table}.{PARAMS_COLUMN} ({column.type_name}) holds "
-            f"{column.capacity}: {-left} over; nothing was written (shorten access names or user lists, "
-            "or widen the column)"
-        )
+    """TextTooLong when ``text`` does not fit ``column``, with the params library's message (by how much,
+    what takes the room, whether the compact form would fit: :mod:`ipynb_tools.params.storage`)."""
+    limit = column.storage()
+    if limit is None:
+        return
+    for finding in limit.check(text):
+        if finding.severity == ERROR:
+            raise TextTooLong(
+                f"{finding.message}; {table}.{PARAMS_COLUMN} is {column.type_name} in this database; nothing was written"
+            )
 
 
 def plan_edit(stored: StoredParams, edit: Edit, site: SiteKeys, *, force: bool = False, table: str = "lti") -> Plan:

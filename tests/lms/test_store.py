@@ -137,10 +137,10 @@ def test_column_size_is_read_from_the_database(make_site):
         with pytest.raises(TextTooLong) as caught:
             edit_params(db, 1, COURSE, replace_with(_long_text(300)), SITE)
     message = str(caught.value)
-    assert "holds 255" in message and "over; nothing was written" in message
+    assert "VARCHAR(255) in this database; nothing was written" in message
     unlimited = store.StoredParams(stored.activity, ColumnLimit("TEXT"))
-    needed = len(plan_edit(unlimited, replace_with(_long_text(300)), SITE).after)
-    assert f"needs {needed} characters" in message and f": {needed - 255} over;" in message
+    needed = len(plan_edit(unlimited, replace_with(_long_text(300)), SITE).after)  # CRLF text: stored as it is
+    assert f"the text is {needed} characters" in message and f": {needed - 255} over the 255-character" in message
     assert narrow.text(1)[0] == TEXT_1
     with open_database(wide.url, wide.prefix) as db:
         outcome = edit_params(db, 1, COURSE, replace_with(_long_text(300)), SITE)
@@ -152,12 +152,15 @@ def test_what_is_over_is_counted_exactly(site):
         stored = read_params(db, 6, COURSE)  # NULL text
         plan = plan_edit(stored, replace_with("lms_users=*\n"), SITE)
         room = plan.left
-        assert room is not None and room == 255 - len(plan.after)
-        fits = "lms_users=*\nnote=" + "漢" * (room - len("note=") - 1) + "\n"
+        assert room is not None and room == 255 - len(plan.after.replace("\n", "\r\n"))
+        # every line end counts as CRLF (what Moodle's own form would store on the next save)
+        fits = "lms_users=*\nnote=" + "漢" * (room - len("note=") - 2) + "\n"
         assert write_plan(db, plan_edit(stored, replace_with(fits), SITE))
-        assert len(site.text(6)[0]) == 255
+        text = site.text(6)[0]
+        assert len(text.replace("\n", "\r\n")) == 255 and "\r" not in text  # written as given (LF)
         stored = read_params(db, 6, COURSE)
-        with pytest.raises(TextTooLong, match=": 1 over;"):
+        assert stored.left == 0
+        with pytest.raises(TextTooLong, match=": 1 over the 255-character"):
             plan_edit(stored, replace_with(fits.replace("note=", "note=x")), SITE)
 
 
