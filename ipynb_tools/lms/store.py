@@ -124,7 +124,8 @@ def check_fits(text: str, column: ColumnLimit, table: str) -> None:
     for finding in limit.check(text):
         if finding.severity == ERROR:
             raise TextTooLong(
-                f"{finding.message}; {table}.{PARAMS_COLUMN} is {column.type_name} in this database; nothing was written"
+                f"{finding.message}; {table}.{PARAMS_COLUMN} is {column.type_name} in this database; "
+                "nothing was written"
             )
 
 
