@@ -595,3 +595,44 @@ def test_killed_at_random_moments_never_leaves_a_partial_notebook(course: Course
             nb = json.loads(path.read_text(encoding="utf-8"))
             assert nb["metadata"]["ipynb_tools"]["submission"]["user"] == "ipt_alice"
         assert not final.exists() or stat.S_IMODE(os.lstat(final).st_mode) == 0o640
+
+
+# -- a path through the student's own link into a folder they may not enter (issue 12, item 20) --------
+def test_a_path_into_an_unreadable_folder_is_one_line_not_a_traceback(course: Course) -> None:
+    course.notebook("ipt_alice")
+    locked = course.home("ipt_alice") / "locked"  # inside the server root (the home), root's 0700
+    (locked / "inner").mkdir(parents=True)
+    os.chmod(locked, 0o700)  # alice may not enter
+    link = course.home("ipt_alice") / "mine"
+    assert course.as_user("ipt_alice", ["ln", "-s", str(locked), str(link)]).returncode == 0
+    # as the target (ipynb_submit's own rules, and the endpoint's known_only rules)
+    r = course.submit("ipt_alice", "kadai-1.ipynb", "mine/inner")
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.strip().splitlines() == [
+        "ipynb_submit: error: submit target 'mine/inner': cannot look at it (Permission denied)"
+    ]
+    # as the notebook
+    r = course.submit("ipt_alice", "mine/inner/x.ipynb", ACCESS)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    # what the server extension answers for both, run as alice (the server runs as the student)
+    probe = (
+        "import os, sys\n"
+        "from ipynb_tools.serverext.handlers import ApiError, resolve_api_path, status_for\n"
+        "from ipynb_tools import submit as lib\n"
+        "try:\n"
+        "    resolve_api_path('mine/inner/x.ipynb', os.environ['HOME'])\n"
+        "except ApiError as exc:\n"
+        "    print(exc.status_code, exc.message)\n"
+        "try:\n"
+        "    lib.resolve_target(os.environ['HOME'] + '/mine/inner', known_only=True)\n"
+        "except lib.SubmitError as exc:\n"
+        "    print(status_for(exc), exc)\n"
+    )
+    r = course.as_user("ipt_alice", [str(course.bin / "python"), "-c", probe])
+    assert r.returncode == 0, r.stderr
+    home = course.home("ipt_alice")
+    assert r.stdout.splitlines() == [
+        "403 mine/inner/x.ipynb: cannot be read (Permission denied)",
+        f"403 submit target '{home}/mine/inner': cannot look at it (Permission denied)",
+    ]
+    assert course.listing() == {}

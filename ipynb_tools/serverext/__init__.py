@@ -27,11 +27,13 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """Apply the user's umask, then register the REST handlers."""
+    """Apply the user's umask, keep checkpoints of shared notebooks private, register the REST handlers."""
+    from .checkpoints import use_private_checkpoints
     from .handlers import handlers
     from .umask import apply_user_umask
 
     apply_user_umask(log=serverapp.log)
+    use_private_checkpoints(serverapp.contents_manager, serverapp.log)
     base_url = serverapp.web_app.settings.get("base_url", "/")
     serverapp.web_app.add_handlers(".*$", handlers(base_url))
     serverapp.log.info("ipynb-tools: REST API at %s%s/", base_url, API_PREFIX)

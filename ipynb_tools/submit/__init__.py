@@ -36,13 +36,21 @@ from typing import Any
 from .. import __version__
 from ..environ import UserPaths, format_close_time
 from ..errors import FileProblem, IpynbToolsError, TooLargeError, os_reason
-from ..fileops import fsync_directory_fd, hash_file, sha256_hex, unlink_quiet
+from ..fileops import fsync_directory_fd, hash_file, read_file, sha256_hex, unlink_quiet
 from ..notebook import NOTEBOOK_SUFFIX, read_bytes_safely
 
 # Every public name of the modules below is importable from here (constants included), as from the
 # single module this package replaced (less the home/works/closing-time helpers, now the contract's).
 from .environment import _environ, _os_user, personal_dir
-from .errors import BadNameError, ForeignFileError, SubmitClosedError, SubmitError, UnknownTargetError
+from .errors import (
+    BadNameError,
+    ForeignFileError,
+    NotSubmitTargetError,
+    SubmitClosedError,
+    SubmitError,
+    TargetAccessError,
+    UnknownTargetError,
+)
 from .history import HISTORY_DIR, LOCK_FILE, LOG_FILE, _stamp_iso, _UserState
 from .naming import (
     DEFAULT_NAME_FORMAT,
@@ -68,7 +76,7 @@ from .record import (
 )
 from .results import FAILED, SUBMITTED, UNCHANGED, Receipt, Submission, SubmitAllReport, SubmitResult
 from .shareddir import TEMP_PREFIX, TEMP_SUFFIX, _check_final, _clean_own_temps, _install, _read_own
-from .targets import CLOSE_FILE, SubmitTarget, known_targets, resolve_target
+from .targets import CLOSE_FILE, SubmitTarget, is_submit_volume, known_targets, resolve_target
 from .times import _iso, _utc
 
 
@@ -287,16 +295,28 @@ def list_submissions(
             result.append(Submission(tgt.access, Path(entry.path), entry.name, when, st.st_size, sha))
     if history:
         root = UserPaths.from_environ(e).state / HISTORY_DIR
-        for folder in sorted(root.iterdir()) if root.is_dir() else []:
-            for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        for folder in _listing(root):
+            for path in _listing(folder):
                 stamp, _, rest = path.name.partition("_")
                 _, _, name = rest.partition("_")
                 sha = _hash_file(path)
                 if sha is None:
                     continue
+                try:
+                    size = os.lstat(path).st_size
+                except OSError:
+                    continue
                 when = _stamp_iso(stamp)
-                result.append(Submission(folder.name, path, name, when, path.stat().st_size, sha, kept=True))
+                result.append(Submission(folder.name, path, name, when, size, sha, kept=True))
     return result
+
+
+def _listing(directory: Path) -> list[Path]:
+    """The entries of a directory, sorted; none when it is missing, not a directory or unreadable."""
+    try:
+        return sorted(Path(entry.path) for entry in os.scandir(directory))
+    except OSError:
+        return []
 
 
 def _hash_file(path: Path) -> str | None:
@@ -311,7 +331,8 @@ def read_log(env: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
     """The receipts recorded in ``~/.ipynb-tools/submit.log`` (skipping damaged lines)."""
     path = UserPaths.from_environ(env).state / LOG_FILE
     try:
-        text = path.read_text(encoding="utf-8")
+        # not through a link, never waiting on a FIFO; a damaged byte spoils only its own line
+        text = read_file(path).decode("utf-8", "replace")
     except OSError:
         return
     for line in text.splitlines():
@@ -330,6 +351,9 @@ __all__ = [
     "SubmissionRecord",
     "SubmitError",
     "UnknownTargetError",
+    "NotSubmitTargetError",
+    "TargetAccessError",
+    "is_submit_volume",
     "SubmitClosedError",
     "BadNameError",
     "ForeignFileError",

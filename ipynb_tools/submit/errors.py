@@ -13,6 +13,14 @@ class UnknownTargetError(SubmitError):
     """TARGET names no known submit directory (the message lists the known ones)."""
 
 
+class NotSubmitTargetError(UnknownTargetError):
+    """TARGET is a directory but not a course submit volume (refused where only volumes may be used)."""
+
+
+class TargetAccessError(SubmitError):
+    """TARGET cannot be looked at (a path through a folder the user may not enter)."""
+
+
 class SubmitClosedError(SubmitError):
     """The target's closing time has passed."""
 

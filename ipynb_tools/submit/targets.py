@@ -20,10 +20,10 @@ from ..environ import (
     parse_close_times,
     parse_entries,
 )
-from ..errors import IpynbToolsError
+from ..errors import IpynbToolsError, os_reason, shown
 from ..notebook import read_bytes_safely
 from .environment import _environ
-from .errors import SubmitError, UnknownTargetError
+from .errors import NotSubmitTargetError, SubmitError, TargetAccessError, UnknownTargetError
 from .naming import _safe_component
 from .times import _utc
 
@@ -47,7 +47,11 @@ class SubmitTarget:
 
     @property
     def exists(self) -> bool:
-        return self.path.is_dir()
+        """The directory is there (False too when it cannot be looked at)."""
+        try:
+            return stat.S_ISDIR(os.stat(self.path).st_mode)
+        except (OSError, ValueError):
+            return False
 
     @property
     def key(self) -> str:
@@ -122,14 +126,46 @@ def known_targets(env: Mapping[str, str] | None = None, *, now: datetime | float
     return found
 
 
+def is_submit_volume(target: SubmitTarget, env: Mapping[str, str] | None = None) -> bool:
+    """True for a target that is a course submit volume: one of ``NB_SUBMITS``, or a link in the
+    works directory to a directory mounted in ``<works>/.volumes/`` (not any sticky directory)."""
+    if target.source == "env":
+        return True
+    if target.source != "link":
+        return False
+    volumes = os.path.realpath(UserPaths.from_environ(env).volumes)
+    return os.path.dirname(os.path.realpath(target.path)) == volumes
+
+
+def _directory(path: Path, shown_as: str) -> bool:
+    """True when ``path`` is a directory; a path that cannot be looked at is a :class:`TargetAccessError`."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except ValueError:  # an embedded NUL
+        raise UnknownTargetError(f"unknown submit target {shown_as}: not a path") from None
+    except OSError as exc:
+        raise TargetAccessError(f"submit target {shown_as}: cannot look at it ({os_reason(exc)})") from None
+
+
 def resolve_target(
     target: str | os.PathLike[str] | None,
     env: Mapping[str, str] | None = None,
     *,
     now: datetime | float | None = None,
+    known_only: bool = False,
 ) -> SubmitTarget:
-    """An access name, a directory path, or None when exactly one target is known."""
+    """An access name, a directory path, or None when exactly one target is known.
+
+    With ``known_only`` (the server extension's submit endpoint, issue 12 item 18) the result is
+    always a course submit volume (:func:`is_submit_volume`): a path must lead to one, and any
+    other directory (``.``, ``..``, ``~``, a student's own sticky directory) is a
+    :class:`NotSubmitTargetError`. Errors quote at most the start of a long ``target``.
+    """
     targets = known_targets(env, now=now)
+    if known_only:
+        targets = [t for t in targets if is_submit_volume(t, env)]
     if target is None or target == "":
         if len(targets) == 1:
             return _check_exists(targets[0])
@@ -144,11 +180,15 @@ def resolve_target(
         if text in (t.access, t.full_name):
             return _check_exists(t)
     path = Path(text).expanduser()
-    if path.is_dir():
+    if _directory(path, shown(text)):
         real = os.path.realpath(path)
         for t in targets:
             if os.path.realpath(t.path) == real:
                 return t
+        if known_only:
+            raise NotSubmitTargetError(
+                f"{shown(text)} is not a submit volume; hand in to one of: {_names(targets) or '(none known)'}"
+            )
         closes = parse_close_times(_environ(env).get(NB_SUBMITS_CLOSE), env=env)
         close = closes.get(os.path.basename(real))
         if close is None:
@@ -160,7 +200,7 @@ def resolve_target(
         if targets
         else f" (no submit targets known in {UserPaths.from_environ(env).works})"
     )
-    raise UnknownTargetError(f"unknown submit target {text!r}{known}")
+    raise UnknownTargetError(f"unknown submit target {shown(text)}{known}")
 
 
 def _names(targets: list[SubmitTarget]) -> str:
@@ -168,6 +208,6 @@ def _names(targets: list[SubmitTarget]) -> str:
 
 
 def _check_exists(t: SubmitTarget) -> SubmitTarget:
-    if not t.exists:
+    if not _directory(t.path, repr(t.access)):
         raise SubmitError(f"{t.access}: submit directory {t.path} does not exist (volume not mounted?)")
     return t
