@@ -20,7 +20,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .atomic import atomic_write_bytes
 from .errors import (
@@ -188,7 +188,7 @@ def parse_notebook(raw: bytes, name: str | os.PathLike[str] = "<notebook>") -> N
     except RecursionError:
         raise NotJSONError(name, "not usable JSON (nested too deeply)") from None
     check_notebook_shape(nb, name)
-    return nb
+    return cast("dict[str, Any]", nb)  # the shape check raised unless nb is a notebook dict
 
 
 def check_notebook_shape(nb: object, name: str | os.PathLike[str] = "<notebook>") -> None:

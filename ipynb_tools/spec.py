@@ -246,7 +246,7 @@ def build_spec(
         home=str(paths.home),
         default_url=params.defurl or default_url,
         mem_limit=params.memlimit if params.memlimit else None,
-        nano_cpus=int(round(cpus * 1e9)) if cpus and cpus > 0 else None,
+        nano_cpus=round(cpus * 1e9) if cpus and cpus > 0 else None,
         actlimit=params.actlimit,
         labels=labels,
     )

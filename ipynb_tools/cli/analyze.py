@@ -65,9 +65,9 @@ def main(
             click.echo(analysis.per_user().to_string(index=False))
             click.echo("\nPer code cell:")
             click.echo(analysis.per_cell().to_string(index=False))
-    for path in (csv_path, None if json_path == "-" else json_path, xlsx_path):
-        if path:
-            click.echo(f"wrote {Path(path)}", err=json_path == "-")
+    for written in (csv_path, None if json_path == "-" else json_path, xlsx_path):
+        if written:
+            click.echo(f"wrote {Path(written)}", err=json_path == "-")
     if analysis.submissions.empty:
         click.echo(f"analyze: no usable submissions in {submit_dir}", err=True)
         sys.exit(1)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .. import __version__
 from .errors import report_errors
+
+if TYPE_CHECKING:
+    from ..submit.results import Receipt
 
 
 class OneShotCommand(click.Command):
@@ -69,6 +72,7 @@ def main(
     """
     from .. import submit as lib
     from ..errors import UsageError
+    from ..submit.results import FAILED, UNCHANGED
 
     if list_ or targets:
         if args:
@@ -91,12 +95,12 @@ def main(
             raise UsageError("--all takes at most one argument, the TARGET")
         report = lib.submit_all(args[0] if args else None, name_format=name_format)
         for result in report.results:
-            if result.status == lib.FAILED:
+            if result.status == FAILED:
                 click.secho(f"failed: {result.message}", fg="red", err=True)
-            elif result.status == lib.UNCHANGED:
+            elif result.status == UNCHANGED:
                 click.secho(f"warning: {result.message}", fg="yellow", err=True)
-            else:
-                _show(result.receipt, quiet)  # type: ignore[arg-type]
+            elif result.receipt is not None:  # SUBMITTED: always with its receipt
+                _show(result.receipt, quiet)
         click.echo(report.summary())
         if not report.ok:
             sys.exit(1)
@@ -108,12 +112,12 @@ def main(
     _show(receipt, quiet)
 
 
-def _show(receipt: object, quiet: bool) -> None:
-    for warning in getattr(receipt, "warnings", []):
+def _show(receipt: Receipt, quiet: bool) -> None:
+    for warning in receipt.warnings:
         click.secho(f"warning: {warning}", fg="yellow", err=True)
-    click.echo(receipt.line())  # type: ignore[attr-defined]
-    if not quiet and getattr(receipt, "kept", None):
-        click.echo(f"  kept in {receipt.kept}; receipt logged")  # type: ignore[attr-defined]
+    click.echo(receipt.line())
+    if not quiet and receipt.kept:
+        click.echo(f"  kept in {receipt.kept}; receipt logged")
 
 
 if __name__ == "__main__":

@@ -54,7 +54,8 @@ def main(source: str | None, dest: str | None, quiet: bool, no_flush: bool) -> N
         if not pairs:
             click.echo("sync: no personal directory has a mounted task volume; nothing to do")
             return
-        ok = run_as(env, lambda emit: all([one(s, d) for s, d in pairs]))
+        # a list, not a generator: every pair is synced even after one fails (no short-circuit)
+        ok = run_as(env, lambda emit: all([one(s, d) for s, d in pairs]))  # noqa: C419
     else:
         raise UsageError("give both TASK_DIR and PERSONAL_DIR, or neither (use the NB_* environment)")
     if not ok:

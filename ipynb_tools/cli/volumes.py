@@ -97,7 +97,7 @@ def ls_command(course: str, lms_host: str, engine_url: str | None, ssh_client: b
         rows.append((kind, v.name, v.created or "-", ", ".join(str(c) for c in v.used_by) or "-", v.full_name))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for row in rows:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1])
 
 
 @volumes.command("create", context_settings=CONTEXT)

@@ -144,7 +144,8 @@ def _safe_for_spreadsheet(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return json.loads(table.to_json(orient="records", force_ascii=False))
+    records: list[dict[str, Any]] = json.loads(table.to_json(orient="records", force_ascii=False))
+    return records
 
 
 def summarise(cells: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -279,8 +280,8 @@ class _Columns:
 
     @property
     def data(self) -> dict[str, list[Any]]:
-        columns = list(zip(*self.rows)) if self.rows else [() for _ in CELL_COLUMNS]
-        return {name: list(values) for name, values in zip(CELL_COLUMNS, columns)}
+        columns = list(zip(*self.rows, strict=True)) if self.rows else [() for _ in CELL_COLUMNS]
+        return {name: list(values) for name, values in zip(CELL_COLUMNS, columns, strict=True)}
 
 
 def _submission_rows(sub: Submission, task: dict[int, str] | None, cols: _Columns) -> int:
@@ -302,7 +303,7 @@ def _submission_rows(sub: Submission, task: dict[int, str] | None, cols: _Column
         if not isinstance(outputs, list):
             raise TypeError(f"cell {number} has outputs that are not a list")
         count = cell.get("execution_count")
-        if type(count) is not int or not 0 <= count <= MAX_EXECUTION_COUNT:  # noqa: E721 - bool is no count
+        if type(count) is not int or not 0 <= count <= MAX_EXECUTION_COUNT:  # bool is no count
             count = None
         executed = count is not None or bool(outputs)
         size, ename = summarise_outputs(outputs) if outputs else (0, None)
@@ -378,7 +379,9 @@ def analyze_submissions(
         rows, code = sub.digest
         cols.extend(rows)
         for key, value in zip(
-            sub_rows, (sub.user, sub.notebook, shown(sub.path.name, 1024), sub.when, sub.size, code, task is not None)
+            sub_rows,
+            (sub.user, sub.notebook, shown(sub.path.name, 1024), sub.when, sub.size, code, task is not None),
+            strict=True,
         ):
             sub_rows[key].append(value)
         paths.append(sub.path)

@@ -22,13 +22,14 @@ import datetime as dt
 import functools
 import io
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .display import chart_label
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     from ..execlog.query import ProgressLine, Stats
 
@@ -199,7 +200,7 @@ def progress_lines(
         xs: list[Any] = []
         ys: list[float] = []
         previous = None
-        for when, value in zip(times, values):
+        for when, value in zip(times, values, strict=True):
             if previous is not None and (when - previous).total_seconds() > gap_seconds:
                 xs.append(previous + (when - previous) / 2)
                 ys.append(float("nan"))
@@ -238,7 +239,8 @@ def progress_svg(lines: dict[str, tuple[list[Any], list[float]]], zone_label: st
     locator = mdates.AutoDateLocator()
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    # the default y locator is an AutoLocator, a MaxNLocator (the stubs type it as the base Locator)
+    cast("MaxNLocator", ax.yaxis.get_major_locator()).set_params(integer=True)
     ax.grid(alpha=0.3)
     if len(lines) <= MAX_LEGEND_USERS:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)

@@ -72,8 +72,10 @@ class LogData:
         """Client records no server record answered (a run still going, or a lost answer)."""
         if self.clients.empty:
             return 0
-        answered = set(zip(self.executions["session"], self.executions["message"]))
-        return sum(1 for key in zip(self.clients["session"], self.clients["message"]) if key not in answered)
+        answered = set(zip(self.executions["session"], self.executions["message"], strict=True))
+        return sum(
+            1 for key in zip(self.clients["session"], self.clients["message"], strict=True) if key not in answered
+        )
 
 
 def parse_form_line(line: str) -> list[dict[str, str]]:
@@ -187,6 +189,7 @@ def parse_records(items: Iterable[tuple[str, dict[str, Any] | str]]) -> LogData:
                     _text(record.get("date")),
                     where,
                 ),
+                strict=True,
             ):
                 clients[key].append(value)
         else:
@@ -195,7 +198,9 @@ def parse_records(items: Iterable[tuple[str, dict[str, Any] | str]]) -> LogData:
                 problems.append((where, "server record without status"))
                 continue
             for key, value in zip(
-                servers, (session, message, status, _text(record.get("username")), _text(record.get("date")), where)
+                servers,
+                (session, message, status, _text(record.get("username")), _text(record.get("date")), where),
+                strict=True,
             ):
                 servers[key].append(value)
 
@@ -216,9 +221,9 @@ def parse_records(items: Iterable[tuple[str, dict[str, Any] | str]]) -> LogData:
     )
     paired = joined["_merge"] == "both"
     joined["paired"] = paired.to_numpy()
-    status = joined["status"].astype("object")
-    unpaired = ~paired & ~status.str.endswith(NO_CLIENT)
-    joined["status"] = status.where(~unpaired, status + NO_CLIENT)
+    statuses = joined["status"].astype("object")
+    unpaired = ~paired & ~statuses.str.endswith(NO_CLIENT)
+    joined["status"] = statuses.where(~unpaired, statuses + NO_CLIENT)
     joined["ok"] = joined["status"].str.split("/", n=1).str[0].str.lower() == "ok"
     _fill_from_cell_id(joined, client_frame)
     joined = joined.drop(columns=["_merge", "where"]).sort_values("date", kind="stable", na_position="last")

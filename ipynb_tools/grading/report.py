@@ -233,7 +233,8 @@ def log_section(
         if progress is not None:
             progress("charts", index, len(CHARTS))
     problems = _problems(logs.problems) if logs is not None else ""
-    return f'<section id="logs"><h2>Execution log</h2>{intro}<div class="charts">{"".join(figures)}</div>{problems}</section>'
+    charts = "".join(figures)
+    return f'<section id="logs"><h2>Execution log</h2>{intro}<div class="charts">{charts}</div>{problems}</section>'
 
 
 def submission_section(analysis: Analysis | None) -> str:

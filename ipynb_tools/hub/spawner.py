@@ -120,7 +120,7 @@ class LTIContainerSpawner(DockerSpawner):
     #: Seconds per lms_actlimit second (tests shorten it).
     actlimit_unit: float = 1.0
     _site: dict[str, Any] | None = None
-    _actlimit_task: asyncio.Future | None = None
+    _actlimit_task: asyncio.Future[None] | None = None
 
     # -- computing the container (no Docker, no hub needed) ---------------------------------
     def _site_config(self) -> dict[str, Any]:
@@ -300,7 +300,8 @@ class LTIContainerSpawner(DockerSpawner):
     async def get_ip_and_port(self) -> tuple[str, int]:
         if self.network_name == "host":
             return self.host_network_ip, self.port
-        return await super().get_ip_and_port()
+        ip_port: tuple[str, int] = await super().get_ip_and_port()
+        return ip_port
 
     def _schedule_actlimit(self) -> None:
         limit = self.spec.actlimit if self.spec is not None else None

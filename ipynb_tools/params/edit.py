@@ -41,7 +41,7 @@ from .text import (
     split_lines,
 )
 
-__all__ = ["set_param", "unset_param", "add_volume", "remove_volume", "edit_params_file"]
+__all__ = ["add_volume", "edit_params_file", "remove_volume", "set_param", "unset_param"]
 
 
 def _line_end(text: str) -> str:

@@ -100,8 +100,8 @@ class ParamsError(IpynbToolsError):
 def strip_forbidden(value: str) -> tuple[str, str]:
     """``value`` without :data:`FORBIDDEN` characters (tabs become spaces), and what was removed."""
     value = value.replace("\t", " ")
-    kept = []
-    removed = []
+    kept: list[str] = []
+    removed: list[str] = []
     for ch in value:
         (removed if ch in FORBIDDEN else kept).append(ch)
     return "".join(kept), "".join(removed)

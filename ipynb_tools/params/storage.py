@@ -293,7 +293,7 @@ def stored_length(
         ends[-1] = ""
     parts: dict[str, int] = {}
     sizes: dict[str, int] = {}
-    for line, end in zip(stored, ends):
+    for line, end in zip(stored, ends, strict=True):
         size = _size(line + end, unit)
         category = _category(line)
         parts[category] = parts.get(category, 0) + size
@@ -304,13 +304,15 @@ def stored_length(
     automatic_values = tuple(
         AutomaticValue(key, counted[key].value, counted[key].origin, sizes.get(key, 0)) for key in AUTOMATIC_STORED_KEYS
     )
-    return StoredLength("".join(line + end for line, end in zip(stored, ends)), unit, ordered, automatic_values)
+    return StoredLength(
+        "".join(line + end for line, end in zip(stored, ends, strict=True)), unit, ordered, automatic_values
+    )
 
 
 def is_near(size: int, column_size: int) -> bool:
     """True when ``size`` fits ``column_size`` with less than a tenth of it left (:data:`NEAR_DIVISOR`)."""
     left = column_size - size
-    return 0 <= left and left * NEAR_DIVISOR < column_size
+    return left >= 0 and left * NEAR_DIVISOR < column_size
 
 
 def _typical_note(measured: StoredLength) -> str:

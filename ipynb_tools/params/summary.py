@@ -24,6 +24,8 @@ def _bytes(number: int) -> str:
 
 def describe(params: Params) -> str:
     """Several lines saying what the parameters mean, for people."""
+    memory = "none" if params.memlimit == 0 else _bytes(params.memlimit) if params.memlimit is not None else None
+    activity = "no limit" if params.actlimit == 0 else f"{params.actlimit} s" if params.actlimit is not None else None
     out = [
         f"users:        {_people(params.users, 'nobody (empty)')}",
         f"teachers:     {_people(params.teachers, 'none')}",
@@ -31,8 +33,8 @@ def describe(params: Params) -> str:
         f"default URL:  {params.defurl or 'site default'}",
         f"CPU limit:    {'none' if not params.cpulimit else params.cpulimit}"
         + (" (site default)" if params.cpulimit is None else ""),
-        f"memory limit: {'site default' if params.memlimit is None else ('none' if params.memlimit == 0 else _bytes(params.memlimit))}",
-        f"activity:     {'site default' if params.actlimit is None else ('no limit' if params.actlimit == 0 else f'{params.actlimit} s')}",
+        f"memory limit: {memory or 'site default'}",
+        f"activity:     {activity or 'site default'}",
     ]
     if params.iframe is not None:
         out.append(f"iframe:       {'yes' if params.iframe else 'no'}")

@@ -136,7 +136,7 @@ _READERS: dict[str, Callable[[str], object]] = {
     KEY_MEMLIMIT: parse_memory,
     KEY_ACTLIMIT: parse_seconds,
     KEY_IFRAME: parse_bool,
-    **{key: _text for key in AUTOMATIC_KEYS + RESERVED_KEYS},
+    **dict.fromkeys(AUTOMATIC_KEYS + RESERVED_KEYS, _text),
 }
 
 #: Keys whose empty value means "not set" (the site default), as in the old module's form.
@@ -412,7 +412,7 @@ def format_params(params: Params) -> str:
 
 
 #: ``format`` is the name the rest of the project uses; ``format_params`` avoids shadowing the builtin.
-format = format_params  # noqa: A001
+format = format_params
 
 # -- files --------------------------------------------------------------------------------
 

@@ -209,7 +209,8 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
             add(
                 INFO,
                 key,
-                f"personal volume {key} has no task volume lms_{VolumeKind.TASK}_{volume.name}: nothing is copied into it",
+                f"personal volume {key} has no task volume lms_{VolumeKind.TASK}_{volume.name}: "
+                "nothing is copied into it",
             )
         if volume.users is None:
             open_to_list = True
