@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import interleaved, time_process  # noqa: E402
+from timing import interleaved, time_process
 
 FLOOR = r"""
 import json, os, sys
@@ -101,16 +101,20 @@ def main() -> int:
     print(f"course: {args.notebooks} notebooks x {args.cells} code cells, {size / args.notebooks / 1024:.0f} KB each")
     print(f"floor (json load+dump, one process): median {floor.median:.3f}s")
     print(
-        f"ipynb_deploy --no-backup .:          median {dep.median:.3f}s  ratio {dep.median / floor.median:.2f}x (target <= 1.5x)"
+        f"ipynb_deploy --no-backup .:          median {dep.median:.3f}s  "
+        f"ratio {dep.median / floor.median:.2f}x (target <= 1.5x)"
     )
     print(
-        f"ipynb_deploy . (with backup):        median {dep_backup.median:.3f}s  ratio {dep_backup.median / floor.median:.2f}x"
+        f"ipynb_deploy . (with backup):        median {dep_backup.median:.3f}s  "
+        f"ratio {dep_backup.median / floor.median:.2f}x"
     )
     print(
-        f"re-deploy, nothing changed:          median {redeploy.median:.3f}s  ratio {redeploy.median / floor.median:.2f}x"
+        f"re-deploy, nothing changed:          median {redeploy.median:.3f}s  "
+        f"ratio {redeploy.median / floor.median:.2f}x"
     )
     print(
-        f"python -c pass: best {start_pass.best * 1000:.1f} ms; ipynb_deploy --help: best {start_help.best * 1000:.1f} ms; "
+        f"python -c pass: best {start_pass.best * 1000:.1f} ms; "
+        f"ipynb_deploy --help: best {start_help.best * 1000:.1f} ms; "
         f"ratio {start_help.best / start_pass.best:.2f}x (target <= 3x)"
     )
     ok = dep.median / floor.median <= 1.5 and start_help.best / start_pass.best <= 3

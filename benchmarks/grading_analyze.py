@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from timing import interleaved, time_call  # noqa: E402
+from timing import interleaved, time_call
 
 CELLS = 60
 

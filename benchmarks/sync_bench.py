@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ipynb_tools.sync import sync_tree  # noqa: E402
+from ipynb_tools.sync import sync_tree
 
 
 def make_task(root: Path, files: int, total_mb: int) -> None:

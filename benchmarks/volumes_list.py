@@ -104,17 +104,19 @@ def main() -> int:
 
         engine = eng.connect(private.url)
         counter = CallCounter(engine.client.api)
-        ours = lambda: eng.list_volumes(engine, COURSE, HOST)  # noqa: E731
-        floor = lambda: engine.client.api._result(  # noqa: E731
-            engine.client.api._get(engine.client.api._url("/volumes")), True
-        )
-        floor2 = lambda: (
-            floor(),
-            engine.client.api._result(  # noqa: E731
-                engine.client.api._get(engine.client.api._url("/containers/json"), params={"all": 1}), True
-            ),
-        )
-        naive = lambda: (engine.client.volumes.list(), engine.client.containers.list(all=True))  # noqa: E731
+        api = engine.client.api
+
+        def ours() -> object:
+            return eng.list_volumes(engine, COURSE, HOST)
+
+        def floor() -> object:
+            return api._result(api._get(api._url("/volumes")), True)
+
+        def floor2() -> object:
+            return floor(), api._result(api._get(api._url("/containers/json"), params={"all": 1}), True)
+
+        def naive() -> object:
+            return engine.client.volumes.list(), engine.client.containers.list(all=True)
 
         listed = ours()
         assert len(listed) == 100, len(listed)
@@ -137,26 +139,30 @@ def main() -> int:
         engine.close()
 
         print(
-            f"engine: private {args.engine} ({private.url}); {total} volumes, 100 of course {COURSE} on {HOST}, 20 containers"
+            f"engine: private {args.engine} ({private.url}); "
+            f"{total} volumes, 100 of course {COURSE} on {HOST}, 20 containers"
         )
         print(
-            f"  floor  (1 raw GET /volumes, all {total}):                   {median_ms(floor_t):7.2f} ms  {calls['floor']:4d} API call(s)"
+            f"  floor  (1 raw GET /volumes, all {total}):                   "
+            f"{median_ms(floor_t):7.2f} ms  {calls['floor']:4d} API call(s)"
         )
         print(
             f"  floor2 (raw GET /volumes + GET /containers/json?all=1): "
             f"{median_ms(floor2_t):7.2f} ms  {calls['floor2']:4d} API call(s)"
         )
         print(
-            f"  list_volumes (course's 100 + container use):              {median_ms(ours_t):7.2f} ms  {calls['list_volumes']:4d} API call(s)"
+            f"  list_volumes (course's 100 + container use):              "
+            f"{median_ms(ours_t):7.2f} ms  {calls['list_volumes']:4d} API call(s)"
             f"  = {ratio1:.2f}x floor, {ratio:.2f}x floor2"
         )
         print(
-            f"  naive SDK volumes.list()+containers.list():               {median_ms(t_naive):7.2f} ms  {calls['naive SDK']:4d} API call(s)"
+            f"  naive SDK volumes.list()+containers.list():               "
+            f"{median_ms(t_naive):7.2f} ms  {calls['naive SDK']:4d} API call(s)"
         )
         ok = calls["list_volumes"] == TARGET_CALLS and ratio <= TARGET_RATIO
         print(
-            f"targets: {TARGET_CALLS} API calls (got {calls['list_volumes']}), <= {TARGET_RATIO}x floor2 (got {ratio:.2f}x): "
-            + ("met" if ok else "MISSED")
+            f"targets: {TARGET_CALLS} API calls (got {calls['list_volumes']}), "
+            f"<= {TARGET_RATIO}x floor2 (got {ratio:.2f}x): " + ("met" if ok else "MISSED")
         )
         return 0 if ok else 1
     finally:

@@ -74,6 +74,7 @@ c.LTIContainerSpawner.default_gid = 100
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 # Stop servers nobody uses (lms_actlimit is the hard limit per activity); needs jupyterhub-idle-culler.
-# c.JupyterHub.services = [{"name": "idle-culler", "command": ["python3", "-m", "jupyterhub_idle_culler", "--timeout=3600"]}]
+# c.JupyterHub.services = [{"name": "idle-culler",
+#                           "command": ["python3", "-m", "jupyterhub_idle_culler", "--timeout=3600"]}]
 # c.JupyterHub.load_roles = [{"name": "idle-culler", "scopes": ["list:users", "read:users:activity",
 #                             "read:servers", "delete:servers"], "services": ["idle-culler"]}]

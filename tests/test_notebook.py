@@ -72,7 +72,7 @@ def test_write_refuses_to_replace_a_symlink(tmp_path: Path) -> None:
     real.write_text("keep")
     link = tmp_path / "link.ipynb"
     link.symlink_to(real)
-    with pytest.raises(errors.SymlinkError, match="link.ipynb: is a symlink"):
+    with pytest.raises(errors.SymlinkError, match=r"link\.ipynb: is a symlink"):
         write_notebook(link, read_notebook(DATA / "v40.ipynb"))
     assert real.read_text() == "keep" and link.is_symlink()
 

@@ -31,7 +31,7 @@ def test_tag_rules_only_touch_numbering_tags_of_code_cells() -> None:
     before = json.loads((DATA / "with tags.ipynb").read_text())
     after = json.loads((DATA / "with tags.ipynb").read_text())
     assert number_cells(after, "out.ipynb", 3) == 4
-    for old, new in zip(before["cells"], after["cells"]):
+    for old, new in zip(before["cells"], after["cells"], strict=True):
         if old["cell_type"] != "code":
             assert old == new
             continue

@@ -449,7 +449,10 @@ def test_module_imports_nothing_heavy() -> None:
     import subprocess
     import sys
 
-    code = "import sys, ipynb_tools.submit, ipynb_tools.cli.submit; print(sorted(m for m in ('nbformat','pandas','docker','nbconvert','jsonschema') if m in sys.modules))"
+    code = (
+        "import sys, ipynb_tools.submit, ipynb_tools.cli.submit; "
+        "print(sorted(m for m in ('nbformat','pandas','docker','nbconvert','jsonschema') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

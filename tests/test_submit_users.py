@@ -187,15 +187,15 @@ class Course:
 
     def popen_args(self, user: str, args: list[str], **extra: str) -> dict:
         teacher = user == TEACHER[0]
-        return dict(
-            args=[str(self.bin / "ipynb_submit"), *args],
-            user=self.uid(user),
-            group=STUDENTS_GROUP[1],
-            extra_groups=[TEACHERS[1]] if teacher else [],
-            umask=0o033 if teacher else STUDENT_UMASK,
-            env=self.env(user, **extra),
-            cwd=str(self.home(user)),
-        )
+        return {
+            "args": [str(self.bin / "ipynb_submit"), *args],
+            "user": self.uid(user),
+            "group": STUDENTS_GROUP[1],
+            "extra_groups": [TEACHERS[1]] if teacher else [],
+            "umask": 0o033 if teacher else STUDENT_UMASK,
+            "env": self.env(user, **extra),
+            "cwd": str(self.home(user)),
+        }
 
     def submit(self, user: str, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         kw = self.popen_args(user, list(args), **extra)
@@ -481,7 +481,7 @@ def test_100_students_in_parallel_and_20_submissions_of_one_student(course: Cour
     random.Random(3).shuffle(jobs)
     with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
         results = list(pool.map(run, jobs))
-    failures = [(job, r.stderr) for job, r in zip(jobs, results) if r.returncode != 0]
+    failures = [(job, r.stderr) for job, r in zip(jobs, results, strict=True) if r.returncode != 0]
     assert not failures, failures[:3]
 
     listing = course.listing()
@@ -493,7 +493,7 @@ def test_100_students_in_parallel_and_20_submissions_of_one_student(course: Cour
         assert nb["metadata"]["ipynb_tools"]["submission"]["user"] == user
         st = listing[path.name]
         assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (MANY[user], TEACHERS[1], 0o640)
-        receipt = [r for j, r in zip(jobs, results) if j[0] == user][0]
+        receipt = next(r for j, r in zip(jobs, results, strict=True) if j[0] == user)
         assert hashlib.sha256(path.read_bytes()).hexdigest() in receipt.stdout
 
     # the same student: the latest submission wins, all 20 are kept and logged

@@ -9,6 +9,7 @@ unmounted, its directory removed) by :meth:`PrivateEngine.stop`. The Docker engi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -65,10 +66,8 @@ class PrivateEngine:
     def stop(self) -> None:
         """Stop the engine (TERM, then KILL), unmount what it left mounted and delete its directory."""
         for client in self._clients:
-            try:
+            with contextlib.suppress(Exception):  # best effort: the engine is going away anyway
                 client.close()
-            except Exception:
-                pass
         _terminate(self.process)
         if self.kind == "docker":
             # dockerd started its own containerd under the exec root; make sure it is gone too.
@@ -138,7 +137,7 @@ def _wait_ready(engine: PrivateEngine, timeout: float) -> None:
                     return
                 finally:
                     client.close()
-            except Exception as exc:  # not ready yet
+            except Exception as exc:  # noqa: BLE001 - whatever the ping raises, the engine is not ready yet
                 last = exc
         time.sleep(0.2)
     engine.stop()

@@ -216,7 +216,7 @@ def ensure_image(client: Any, tarball: Path, tag: str) -> str:
             return tag
         except docker.errors.ImageNotFound:
             if time.monotonic() > deadline:
-                raise ImageBuildError(f"importing {tarball} as {tag} did not produce the image")
+                raise ImageBuildError(f"importing {tarball} as {tag} did not produce the image") from None
             time.sleep(0.2)
 
 

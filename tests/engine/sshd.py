@@ -129,13 +129,14 @@ def start_sshd(base: Path, docker_host: str, timeout: float = 15.0) -> LocalSshd
     )
     Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation directory
     log = base / "sshd.log"
-    process = subprocess.Popen(
-        [SSHD, "-D", "-e", "-f", str(config)],
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [SSHD, "-D", "-e", "-f", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     host_pub = host_key.with_suffix(".pub").read_text().split()
     server = LocalSshd(base, port, user, user_key, f"{host_pub[0]} {host_pub[1]}", process)
     deadline = time.monotonic() + timeout

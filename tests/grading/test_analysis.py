@@ -29,7 +29,7 @@ def test_one_row_per_user_notebook_codenum(analysis) -> None:
     cells = analysis.cells
     assert list(cells.columns) == CELL_COLUMNS
     assert not cells.duplicated(["user", "notebook", "codenum"]).any()
-    assert sorted(set(zip(cells.user, cells.notebook))) == [
+    assert sorted(set(zip(cells.user, cells.notebook, strict=True))) == [
         ("alice", "kadai-1.ipynb"),
         ("bob", "kadai-1.ipynb"),
         ("carol", "kadai-1.ipynb"),

@@ -100,7 +100,7 @@ def test_existing_grading_notebook_is_kept_unless_forced(course: Path, tmp_path:
 
 
 def test_no_submissions_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ExtractError, match="no usable submissions of kadai-9.ipynb"):
+    with pytest.raises(ExtractError, match=r"no usable submissions of kadai-9\.ipynb"):
         extract("kadai-9", [1], tmp_path, tmp_path)
     assert list(tmp_path.iterdir()) == []
 
@@ -125,7 +125,7 @@ def test_metadata_wins_over_the_file_name(tmp_path: Path) -> None:
         "nbformat": 4,
         "nbformat_minor": 5,
     }
-    user, notebook, info = identify(tmp_path / "x_y_a_b.ipynb", nb)
+    user, notebook, _ = identify(tmp_path / "x_y_a_b.ipynb", nb)
     assert (user, notebook) == ("a_b", "x_y.ipynb")
     # the same name without metadata: the filename: tags say which notebook it is
     nb2 = {

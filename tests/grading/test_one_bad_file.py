@@ -117,7 +117,7 @@ def test_analyze_and_report_with_a_900_deep_output(klass: Path, tmp_path: Path) 
     assert result.exit_code == 0, result.output
     data = json.loads((tmp_path / "a.json").read_text())
     assert sorted({r["user"] for r in data["submissions"]}) == ["alice", "bob", "mallory"]
-    mallory1 = [r for r in data["cells"] if r["user"] == "mallory" and r["codenum"] == 1][0]
+    mallory1 = next(r for r in data["cells"] if r["user"] == "mallory" and r["codenum"] == 1)
     assert mallory1["output_bytes"] > 900  # counted without json's recursion
     out = tmp_path / "report.html"
     result = run("report", "--submissions", str(klass), "-o", str(out), "-q")

@@ -74,7 +74,7 @@ def test_unrenderable_notebook_is_listed(course: Path, tmp_path: Path) -> None:
 
 def test_progress_lines_break_after_30_minutes(grading_data: Path) -> None:
     lines = progress_lines(load_logs(grading_data / "logs" / "proxy.jsonl").executions)
-    xs, ys = lines["alice"]
+    _, ys = lines["alice"]
     # 09:00, 09:01 (the /nc run has no codenum), then 09:40: a gap of 39 minutes
     assert [y if y == y else None for y in ys] == [1.0, 2.0, None, 2.0]
 

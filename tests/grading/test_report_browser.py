@@ -118,7 +118,8 @@ def test_report_opens_offline_without_console_errors(course: Path, tmp_path: Pat
                 returnByValue=True,
                 expression=(
                     "Array.from(document.querySelectorAll('figure.chart')).map(f => "
-                    "[f.id, f.querySelectorAll('svg').length, Math.round(f.querySelector('svg').getBoundingClientRect().width)])"
+                    "[f.id, f.querySelectorAll('svg').length, "
+                    "Math.round(f.querySelector('svg').getBoundingClientRect().width)])"
                 ),
             )["result"]["value"]
             links = tools.call(

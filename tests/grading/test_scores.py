@@ -64,7 +64,7 @@ def test_non_numeric_scores_are_reported_by_user_and_file(course: Path) -> None:
 
 
 def test_no_grading_notebooks(tmp_path: Path) -> None:
-    with pytest.raises(ScoresError, match="no grading notebooks NNN-kadai-1.ipynb"):
+    with pytest.raises(ScoresError, match=r"no grading notebooks NNN-kadai-1\.ipynb"):
         scores_table("kadai-1", tmp_path)
 
 

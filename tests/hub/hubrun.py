@@ -255,15 +255,15 @@ def start_hub(workdir: Path, *, image: str, docker_url: str, timeout: float = 60
     }
     jupyterhub = Path(sys.executable).with_name("jupyterhub")
     log_path = workdir / "jupyterhub.log"
-    log = open(log_path, "w")
-    process = subprocess.Popen(
-        [str(jupyterhub), "-f", str(workdir / "jupyterhub_config.py"), "--debug"],
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with open(log_path, "w") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [str(jupyterhub), "-f", str(workdir / "jupyterhub_config.py"), "--debug"],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     hub = Hub(process, f"http://127.0.0.1:{port}", token, workdir, log_path)
     deadline = time.monotonic() + timeout
     while True:

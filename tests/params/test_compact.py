@@ -158,7 +158,7 @@ _fixed_line = st.one_of(
         st.sampled_from(["lms_options", "lms_userid", "lms_grpname", "lms_memgrnt"]),
         st.sampled_from(["", " ", "1"]),
     ),
-    st.builds("{}={}".format, st.sampled_from(list(AUTO) + ["lms_iframe"]), st.sampled_from(["", "1", "3,27"])),
+    st.builds("{}={}".format, st.sampled_from([*AUTO, "lms_iframe"]), st.sampled_from(["", "1", "3,27"])),
     st.sampled_from(["title=Python", "", "lms_userz=1", "not a key line"]),
 )
 _texts = st.tuples(

@@ -38,7 +38,7 @@ _tricky = st.sampled_from(
 )
 _value = st.text(st.one_of(_any_char, _tricky), max_size=20)
 _key = st.one_of(
-    st.sampled_from(FIXED_KEYS + ("lms_", "lms_vol_", "lms_sub_x_close", "LMS_USERS", "lms_userz", "lms_sessionifo")),
+    st.sampled_from((*FIXED_KEYS, "lms_", "lms_vol_", "lms_sub_x_close", "LMS_USERS", "lms_userz", "lms_sessionifo")),
     st.builds(
         lambda kind, name, close: f"lms_{kind}_{name}{close}",
         st.sampled_from(["vol", "sub", "prs", "VOL", "Sub"]),

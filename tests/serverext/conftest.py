@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from pytest_jupyter.jupyter_server import *  # noqa: F401,F403  (fixtures + async test hooks)
+from pytest_jupyter.jupyter_server import *  # noqa: F403  (fixtures + async test hooks)
 from traitlets.config import Config
 
 DATA = Path(__file__).resolve().parents[1] / "data"

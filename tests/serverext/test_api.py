@@ -213,7 +213,7 @@ async def test_path_outside_the_server_root_is_refused(jp_fetch, course: Course,
 async def test_absolute_path_means_from_the_server_root(jp_fetch, course: Course) -> None:
     code, _ = await post_submit(jp_fetch, {"path": "/kadai-1.ipynb", "target": OPEN_ACCESS})
     assert code == 201
-    code, body = await error_of(post_submit(jp_fetch, {"path": "/etc/passwd", "target": OPEN_ACCESS}))
+    code, _ = await error_of(post_submit(jp_fetch, {"path": "/etc/passwd", "target": OPEN_ACCESS}))
     assert code == 404
 
 

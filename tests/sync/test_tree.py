@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ipynb_tools.sync import tree as sync_mod
 from ipynb_tools.atomic import TEMP_SUFFIX
-from ipynb_tools.numbering import number_cells
 from ipynb_tools.notebook import notebook_bytes, read_notebook
+from ipynb_tools.numbering import number_cells
 from ipynb_tools.sync import (
     ADOPTED,
     COPIED,
@@ -29,6 +28,7 @@ from ipynb_tools.sync import (
     SyncError,
     sync_tree,
 )
+from ipynb_tools.sync import tree as sync_mod
 from ipynb_tools.tags import cell_codenum, cell_filename
 
 NOW = time.mktime((2026, 4, 1, 10, 20, 30, 0, 0, -1))
@@ -352,7 +352,7 @@ def test_an_injected_failure_leaves_whole_files_and_the_next_sync_completes(tmp_
     report = sync_tree(task, personal, workers=1)
     assert not report.ok
     _check_whole(task, personal)
-    assert not [p for p in personal.rglob("*" + TEMP_SUFFIX)]
+    assert not list(personal.rglob("*" + TEMP_SUFFIX))
     monkeypatch.setattr(sync_mod.os, "replace", real_replace)
     report = sync_tree(task, personal)
     assert report.ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -103,10 +104,8 @@ def test_rm_in_use_names_the_container_and_exits_1(docker_engine, tiny_image, co
         assert forced.exit_code == 0
         assert f"removed container jupyterhub-{course}-alice" in forced.stdout
     finally:
-        try:
+        with contextlib.suppress(Exception):  # best-effort cleanup
             client.containers.get(box.id).remove(force=True)
-        except Exception:
-            pass
 
 
 def test_unreachable_engine_exits_nonzero_one_line(tmp_path):

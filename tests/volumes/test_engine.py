@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 
 import pytest
@@ -202,10 +203,8 @@ def test_volume_in_use_is_refused_unless_forced(engine, image_for, course):
             assert {r.full_name: [c.name for c in r.removed_containers] for r in results}[full] == [f"student-{course}"]
             assert eng.list_volumes(e, course, HOST) == []
         finally:
-            try:
+            with contextlib.suppress(Exception):  # best-effort cleanup
                 client.containers.get(box.id).remove(force=True)
-            except Exception:
-                pass
 
 
 def test_stopped_container_also_blocks_removal(engine, image_for, course):
