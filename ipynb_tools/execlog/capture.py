@@ -146,7 +146,7 @@ class Capture:
                     path = session.get("path")
                     if session.get("type") == "notebook":
                         break
-        except Exception as exc:  # the session manager must never break capture
+        except Exception as exc:  # noqa: BLE001 - the session manager must never break capture
             log.debug("ipynb-tools: execution log: session lookup failed: %s", exc)
         self._paths[kernel_id] = (now, path)
         return path
@@ -176,7 +176,7 @@ class Capture:
                 codenum=codenum,
                 source=source,
             )
-        except Exception as exc:  # observing must never disturb the kernel channel
+        except Exception as exc:  # noqa: BLE001 - observing must never disturb the kernel channel
             log.warning("ipynb-tools: execution log: cannot record a request: %s", exc)
             return
         if record.session and record.message:
@@ -215,14 +215,14 @@ class RecordingMixin:
     def handle_incoming_message(self, incoming_msg: Any) -> None:
         try:
             self._observe_incoming(incoming_msg)
-        except Exception as exc:  # observing must never break the channel
+        except Exception as exc:  # noqa: BLE001 - observing must never break the channel
             self.log.debug("ipynb-tools: execution log: incoming message not understood: %s", exc)
         super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
 
     def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
         try:
             self._observe_outgoing(stream, outgoing_msg)
-        except Exception as exc:  # observing must never break the channel
+        except Exception as exc:  # noqa: BLE001 - observing must never break the channel
             self.log.debug("ipynb-tools: execution log: outgoing message not understood: %s", exc)
         super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
 

@@ -289,7 +289,7 @@ def _setup(server: DatabaseServer, statements: list[str]) -> None:
             for statement in statements:
                 conn.exec_driver_sql(statement.replace("%", "%%") if server.kind == "mariadb" else statement)
         engine.dispose()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure: stop the server, report it as a start error
         server.stop()
         raise ServerStartError(f"setting up the {server.kind} server failed: {exc}") from None
 

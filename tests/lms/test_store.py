@@ -217,7 +217,7 @@ def test_write_waits_for_a_save_in_progress_then_refuses(site):
         def write() -> None:
             try:
                 result["value"] = write_plan(db, plan)
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - handed to the main thread, which checks it
                 result["value"] = exc
 
         thread = threading.Thread(target=write)
