@@ -225,7 +225,8 @@ def format_command(
 ) -> None:
     """Print the canonical text of FILE (the old module's order, CRLF line ends).
 
-    Exit 1 (the text is still written) when the result does not fit the LMS column.
+    Exit 1 (the text is still printed) when the result does not fit the LMS column; with
+    --in-place a result that does not fit and is not shorter than FILE is refused, as edits are.
     """
     from ..atomic import atomic_write_text
     from ..errors import UsageError
@@ -238,7 +239,7 @@ def format_command(
     text, source = _read(file)
     model = parse(text, source)
     out = compact_text(model) if compact else format_params(model)
-    length = storage.check(out)
+    length = storage.check_change(text, out, source) if in_place else storage.check(out)
     if lf:
         out = out.replace("\r\n", "\n")
     if in_place:

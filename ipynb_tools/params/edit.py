@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from ..atomic import atomic_write_text
 from ..volumes.naming import NAME_RE, VolumeKind
-from .findings import ERROR, Finding, has_errors
+from .findings import ERROR, Finding
 from .model import (
     CLOSE_SUFFIX,
     FIXED_KEYS,
@@ -30,7 +30,7 @@ from .model import (
     PREFIX,
     ParamsError,
 )
-from .storage import StorageLimit, StoredLengthError
+from .storage import StorageLimit
 from .text import (
     LINE_SPLIT_RE,
     canonical_key,
@@ -211,10 +211,7 @@ def edit_params_file(
     text = read_params_text(path)
     new_text, findings = edit(text, *args, **kwargs)
     if storage is not None:
-        length = storage.check(new_text)
-        if has_errors(length) and storage.measure(new_text).size >= storage.measure(text).size:
-            raise StoredLengthError(f"refusing the edit, nothing changed: {length[0].message}", source=os.fspath(path))
-        findings = findings + length
+        findings = findings + storage.check_change(text, new_text, os.fspath(path))
     if new_text != text:
         atomic_write_text(path, new_text)
     return findings

@@ -27,10 +27,11 @@ then the site setting ``$IPYNB_TOOLS_PARAMS_COLUMN_SIZE``, then Moodle's 255).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .findings import ERROR, INFO, WARNING, Finding
+from .findings import ERROR, INFO, WARNING, Finding, has_errors
 from .model import (
     AUTOMATIC_KEYS,
     KEY_ACTLIMIT,
@@ -95,7 +96,7 @@ AUTOMATIC_STORED_KEYS: tuple[str, ...] = (*AUTOMATIC_KEYS, KEY_IFRAME)
 #: (``--no-automatic``).
 TYPICAL_AUTOMATIC: dict[str, str] = {
     "lms_sessioninfo": "12,345",
-    "lms_course": "プログラミング演習Ⅰ（2025年度）",
+    "lms_course": "プログラミング演習Ⅰ（2025年度）",  # noqa: RUF001 (full-width, as Japanese course names are)
     "lms_ltiname": "JupyterHub演習",
     "lms_rpctoken": "0123456789abcdef0123456789abcdef",
     "lms_serverurl": "https://moodle.example.ac.jp:443",
@@ -120,6 +121,7 @@ _UNITS = ("characters", "bytes")
 #: Warn when fewer than 1/NEAR_DIVISOR of the column is left (25 characters at 255: less than one
 #: more volume line such as ``lms_sub_kadai2=課題2提出用`` plus its line end).
 NEAR_DIVISOR = 10
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class StoredLengthError(ParamsError):
@@ -130,8 +132,9 @@ class StoredLengthError(ParamsError):
 class AutomaticValue:
     """One automatic key as counted: ``value`` None means the LMS does not write it.
 
-    ``origin`` is ``given`` (by the caller), ``text`` (already in the text) or ``typical``
-    (:data:`TYPICAL_AUTOMATIC`); ``size`` is its stored line with the line end, in the unit counted.
+    ``origin`` is ``given`` (by the caller), ``text`` (already in the text), ``typical``
+    (:data:`TYPICAL_AUTOMATIC`) or ``absent`` (not counted: a site that writes no automatic keys);
+    ``size`` is its stored line with the line end, in the unit counted.
     """
 
     key: str
@@ -262,18 +265,23 @@ def stored_length(
     if trailing or lines == [""]:
         lines = lines[:-1]
 
+    # The LMS writes each automatic key once: of several lines for one key only the last (the one
+    # the parser reads: the later line wins) is counted, in its place.
+    last_line = {found: index for index, line in enumerate(lines) if (found := _automatic_key(line)) is not None}
     stored: list[str] = []
     counted: dict[str, AutomaticValue] = {}
-    for line in lines:
+    for index, line in enumerate(lines):
         found = _automatic_key(line)
+        if found is not None and last_line[found] != index:
+            continue
         if found is not None and found in given:
             replacement = given[found]
+            counted[found] = AutomaticValue(found, replacement, "given", 0)
             if replacement is None:
                 continue
             line = f"{found}={replacement}"
-            counted.setdefault(found, AutomaticValue(found, replacement, "given", 0))
         elif found is not None:
-            counted.setdefault(found, AutomaticValue(found, line.partition("=")[2].strip(), "text", 0))
+            counted[found] = AutomaticValue(found, line.partition("=")[2].strip(), "text", 0)
         stored.append(line)
     for key in AUTOMATIC_STORED_KEYS:
         if key in counted:
@@ -283,7 +291,7 @@ def stored_length(
         elif typical:
             value, origin = TYPICAL_AUTOMATIC[key], "typical"
         else:
-            value, origin = None, "typical"
+            value, origin = None, "absent"
         counted[key] = AutomaticValue(key, value, origin, 0)
         if value is not None:
             stored.append(f"{key}={value}")
@@ -389,6 +397,20 @@ class StorageLimit:
             return [Finding(WARNING, None, COLUMN, message + _typical_note(measured))]
         return [Finding(INFO, None, COLUMN, f"the text is {size} of {column} {word} {what} ({column - size} left)")]
 
+    def check_change(self, before: str, after: str, source: str) -> list[Finding]:
+        """The length finding for ``after``, the new text of a file that held ``before`` (an edit,
+        or ``params format --in-place``).
+
+        Raises :class:`StoredLengthError` naming ``source`` when ``after`` differs from ``before``,
+        does not fit the column, and is not shorter: a change must not make (or keep as long) a
+        text Moodle cannot store. A change that shortens a text still over the column is allowed
+        (it helps: the error finding says how much is still over), and so is no change at all.
+        """
+        length = self.check(after)
+        if after != before and has_errors(length) and self.measure(after).size >= self.measure(before).size:
+            raise StoredLengthError(f"refusing the edit, nothing changed: {length[0].message}", source=source)
+        return length
+
     def _compact_size(self, source: str | Params) -> int | None:
         from .compact import compact_text
         from .text import parse
@@ -436,6 +458,7 @@ def site_column_size(column_size: int | None = None, environ: Mapping[str, str] 
     raw = env.get(COLUMN_SIZE_ENV, "").strip()
     if not raw:
         return MOODLE_COLUMN_SIZE
-    if not raw.isdigit() or int(raw) < 1:
+    # ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and other scripts' digits
+    if not _DIGITS.fullmatch(raw) or int(raw) < 1:
         raise ParamsError(f"{COLUMN_SIZE_ENV}={raw!r} is not a positive whole number of characters")
     return int(raw)

@@ -140,3 +140,28 @@ def test_format_exit_codes_and_compact(runner, tmp_path):
         "lms_users=a,b"
     )
     assert run(runner, "format", "-", "-i", "--compact", input="").exit_code == 2
+
+
+def test_format_in_place_never_writes_a_longer_text_that_does_not_fit(runner, tmp_path):
+    # 241 of 255 as written; the canonical form spells 2G in digits and adds lms_teachers=: 276
+    text = "lms_memlimit=2G\nlms_vol_a=" + "x" * 212 + "\n"
+    path = write(tmp_path, text)
+    assert stored_length(text, typical=False).size == 241
+    result = run(runner, "format", path, "-i", "--no-automatic")
+    assert result.exit_code == 1 and path.read_bytes() == text.encode()
+    assert result.stderr.count("\n") == 1 and "refusing the edit, nothing changed" in result.stderr
+    assert str(path) in result.stderr and "the text is 276 characters" in result.stderr
+    # printing it is not a change: printed, exit 1
+    printed = run(runner, "format", path, "--no-automatic")
+    assert printed.exit_code == 1 and printed.stdout_bytes.startswith(b"lms_users=\r\n")
+    # the compact form fits (247): written
+    assert run(runner, "format", path, "-i", "--compact", "--no-automatic").exit_code == 0
+    assert path.read_bytes().decode() == compact(text)
+
+
+def test_an_edit_that_changes_nothing_is_not_refused(runner, tmp_path):
+    path = write(tmp_path, REALISTIC)
+    result = run(runner, "set", path, "lms_users", "*")
+    assert result.exit_code == 1 and "refusing" not in result.stderr
+    assert f"{path}: error: the text is {stored_length(REALISTIC).size} characters" in result.stderr
+    assert path.read_bytes() == REALISTIC.encode()

@@ -223,9 +223,31 @@ def test_site_column_size():
     assert site_column_size(environ={}) == MOODLE_COLUMN_SIZE == 255
     assert site_column_size(environ={COLUMN_SIZE_ENV: " 1000 "}) == 1000
     assert site_column_size(300, environ={COLUMN_SIZE_ENV: "1000"}) == 300
-    for bad in ("0", "-5", "big", "2.5"):
+    # str.isdigit() accepts these, and int() refuses "²": one clear error, never a ValueError
+    for bad in ("0", "-5", "big", "2.5", "²", "2²", "\uff13\uff10\uff10", "\u0663\u0660\u0660", "1_000", "+300"):
         with pytest.raises(ParamsError, match=COLUMN_SIZE_ENV):
             site_column_size(environ={COLUMN_SIZE_ENV: bad})
+
+
+def test_an_automatic_key_given_twice_is_counted_once_with_the_later_value():
+    text = "lms_users=*\r\nlms_course=A\r\nlms_vol_a=x\r\nLMS_COURSE=Python入門\r\n"
+    measured = stored_length(text, typical=False)
+    assert measured.text == "lms_users=*\r\nlms_vol_a=x\r\nLMS_COURSE=Python入門\r\n"
+    (course,) = [a for a in measured.automatic if a.key == "lms_course"]
+    assert course.value == "Python入門" and course.origin == "text"
+    assert course.size == measured.parts["automatic keys"] == len("LMS_COURSE=Python入門\r\n")
+    given = stored_length(text, automatic={"lms_course": "B"}, typical=False)
+    assert given.text == "lms_users=*\r\nlms_vol_a=x\r\nlms_course=B\r\n"
+    removed = stored_length(text, automatic={"lms_course": None}, typical=False)
+    assert removed.text == "lms_users=*\r\nlms_vol_a=x\r\n"
+    assert {a.key: (a.value, a.origin) for a in removed.automatic}["lms_course"] == (None, "given")
+
+
+def test_keys_not_counted_say_so():
+    measured = stored_length("lms_users=*\r\nlms_iframe=1", typical=False)
+    origins = {a.key: (a.origin, a.value, a.size) for a in measured.automatic}
+    assert origins["lms_iframe"] == ("text", "1", len("lms_iframe=1"))
+    assert origins["lms_course"] == ("absent", None, 0)
 
 
 # -- property -----------------------------------------------------------------------------
@@ -237,7 +259,11 @@ def test_counting_property(text, typical):
     """The stored text is the text with CRLF line ends (plus the automatic lines); parts add up."""
     measured = stored_length(text, typical=typical)
     body = text.removeprefix("\ufeff")
-    crlf = "\r\n".join(split_lines(body))
+    lines = split_lines(body)
+    # each automatic key is stored once: its last line
+    keys = [line.partition("=")[0].strip().lower() if "=" in line else None for line in lines]
+    keys = [key if key in AUTOMATIC_STORED_KEYS else None for key in keys]
+    crlf = "\r\n".join(line for i, line in enumerate(lines) if keys[i] is None or keys[i] not in keys[i + 1 :])
     assert measured.text.startswith(crlf)
     assert "\n" not in measured.text.replace("\r\n", "") and "\r" not in measured.text.replace("\r\n", "")
     assert sum(measured.parts.values()) == measured.size == len(measured.text)
