@@ -96,7 +96,7 @@ AUTOMATIC_STORED_KEYS: tuple[str, ...] = (*AUTOMATIC_KEYS, KEY_IFRAME)
 #: (``--no-automatic``).
 TYPICAL_AUTOMATIC: dict[str, str] = {
     "lms_sessioninfo": "12,345",
-    "lms_course": "プログラミング演習Ⅰ（2025年度）",  # noqa: RUF001 (full-width, as Japanese course names are)
+    "lms_course": "プログラミング演習Ⅰ（2025年度）",
     "lms_ltiname": "JupyterHub演習",
     "lms_rpctoken": "0123456789abcdef0123456789abcdef",
     "lms_serverurl": "https://moodle.example.ac.jp:443",
