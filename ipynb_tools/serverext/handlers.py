@@ -19,8 +19,9 @@ import asyncio
 import errno
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
@@ -38,6 +39,8 @@ from ..errors import (
     shown,
 )
 from . import API_PREFIX
+
+_T = TypeVar("_T")
 
 #: The resource checked by the server's authorizer: submitting reads and hands in the user's files.
 AUTH_RESOURCE = "contents"
@@ -207,7 +210,7 @@ class IpynbToolsHandler(APIHandler):
             return
         super().write_error(status_code, **kwargs)
 
-    async def call(self, func: Any, *args: Any, named_target: bool = True, **kwargs: Any) -> Any:
+    async def call(self, func: Callable[..., _T], *args: Any, named_target: bool = True, **kwargs: Any) -> _T:
         """Run a library call in a thread; its errors become :class:`ApiError` s.
 
         A system error the library did not turn into one of its own (it should) still gets a
