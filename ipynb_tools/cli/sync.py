@@ -41,16 +41,10 @@ def main(source: str | None, dest: str | None, quiet: bool, no_flush: bool) -> N
         ok = one(source, dest)
     elif source is None and dest is None:
         from ..environ import StartEnvironment
-        from ..start import run_as
-        from ..volumes.naming import task_name_for_personal
+        from ..start import run_as, task_copies
 
         env = StartEnvironment.from_environ()
-        mounted = {v.full_name for v in env.tasks}
-        pairs = []
-        for entry in env.personals:
-            task = task_name_for_personal(entry.full_name)
-            if task in mounted:
-                pairs.append((str(env.paths.volume(task)), str(env.paths.volume(entry.full_name))))
+        pairs = [(str(c.source), str(c.dest)) for c in task_copies(env) if c.source is not None]
         if not pairs:
             click.echo("sync: no personal directory has a mounted task volume; nothing to do")
             return

@@ -32,7 +32,7 @@ from tests.requirements import require_root
 
 pytestmark = pytest.mark.root
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 THR_GID = 47000
 THR_GROUP = "ipt-thr"
 USERS = {"ipt-teacher": 47001, "ipt-alice": 47002, "ipt-bob": 47003}

@@ -1,0 +1,142 @@
+"""Directories setup opens and makes: descriptor-relative, never following a link (SPEC 3.3).
+
+The home belongs to the user, who may plant links there between starts, so
+everything below it is opened relative to directory descriptors with
+``O_NOFOLLOW``, and ownership and modes are changed with ``fchown``/``fchmod``
+on opened descriptors, never by path. :class:`OpenDirs` holds the three
+descriptors the other steps work in.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..environ import VOLUMES_DIR, UserPaths
+from .errors import SetupError
+
+NEW_DIR_MODE = 0o755
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+def fix_owner_mode(fd: int, owner: tuple[int, int] | None, mode: int | None) -> bool:
+    """fchown/fchmod ``fd`` when needed (chown first: it clears set-id bits); True if changed."""
+    st = os.fstat(fd)
+    changed = False
+    if owner is not None and (st.st_uid, st.st_gid) != owner:
+        os.fchown(fd, owner[0], owner[1])
+        changed = True
+    if mode is not None and (changed or stat.S_IMODE(st.st_mode) != mode):
+        os.fchmod(fd, mode)
+        changed = changed or stat.S_IMODE(st.st_mode) != mode
+    return changed
+
+
+def open_dir_at(
+    parent_fd: int, name: str, *, create_mode: int | None, owner: tuple[int, int] | None, mode: int | None = None
+) -> int:
+    """Open directory ``name`` under ``parent_fd`` without following a symlink.
+
+    Creates it with ``create_mode`` when missing (None: do not create); then
+    sets ``owner`` and ``mode`` on the opened descriptor when they differ.
+    Raises :class:`SetupError` for a link or a non-directory at ``name``.
+    """
+    try:
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    except FileNotFoundError:
+        if create_mode is None:
+            raise
+        os.mkdir(name, create_mode, dir_fd=parent_fd)
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+        if mode is None:
+            mode = create_mode
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a symlink or a file where a directory belongs
+            raise SetupError(f"{name}: is a symlink or not a directory; not touching it") from None
+        raise
+    try:
+        fix_owner_mode(fd, owner, mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_trusted_dir(path: Path) -> int:
+    """Open a directory the user does not control (``/home``, a test's temp dir)."""
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+@dataclass
+class OpenDirs:
+    """The directories setup holds open: the home, the works directory and ``works/.volumes``.
+
+    A field is None until that directory is open (a failed ``home`` step leaves
+    some or all of them None, and the steps that need them are not run).
+    """
+
+    home: int | None = None
+    works: int | None = None
+    volumes: int | None = None
+
+    def need_home(self) -> int:
+        if self.home is None:
+            raise SetupError("the home is not open (see the home step)")
+        return self.home
+
+    def need_works(self) -> tuple[int, int]:
+        """The works directory and ``works/.volumes``."""
+        if self.works is None or self.volumes is None:
+            raise SetupError("the works directory is not open (see the home step)")
+        return self.works, self.volumes
+
+    def close(self) -> None:
+        for fd in (self.home, self.works, self.volumes):
+            if fd is not None:
+                os.close(fd)
+        self.home = self.works = self.volumes = None
+
+
+def open_home(paths: UserPaths, owner: tuple[int, int], dirs: OpenDirs) -> str:
+    """Create (when missing) and open the home, the works directory and ``.volumes``, owned by ``owner``.
+
+    The home's parent (``/home``) is root's and created when missing. The works
+    directory is reached below the home without following links when it is
+    inside it. Fills ``dirs``; returns what was done.
+    """
+    home, works = paths.home, paths.works
+    home.parent.mkdir(mode=NEW_DIR_MODE, parents=True, exist_ok=True)
+    parent = open_trusted_dir(home.parent)
+    try:
+        dirs.home = open_dir_at(parent, home.name, create_mode=NEW_DIR_MODE, owner=owner)
+    finally:
+        os.close(parent)
+    try:
+        rel = works.relative_to(home)
+    except ValueError:
+        rel = None
+    if rel is not None and rel.parts:
+        fd = dirs.home
+        opened: list[int] = []
+        for part in rel.parts:
+            fd = open_dir_at(fd, part, create_mode=NEW_DIR_MODE, owner=owner)
+            opened.append(fd)
+        for extra in opened[:-1]:
+            os.close(extra)
+        dirs.works = opened[-1]
+    else:
+        parent = open_trusted_dir(works.parent)
+        try:
+            dirs.works = open_dir_at(parent, works.name, create_mode=NEW_DIR_MODE, owner=owner)
+        finally:
+            os.close(parent)
+    dirs.volumes = open_dir_at(dirs.works, VOLUMES_DIR, create_mode=NEW_DIR_MODE, owner=owner)
+    return f"{home}, {works}, {paths.volumes} owned by {owner[0]}:{owner[1]}"
+
+
+def open_state_dir(paths: UserPaths, dirs: OpenDirs, owner: tuple[int, int]) -> int:
+    """Open (creating) the tool's state directory ``~/.ipynb-tools`` below the opened home."""
+    return open_dir_at(dirs.need_home(), paths.state.name, create_mode=NEW_DIR_MODE, owner=owner)

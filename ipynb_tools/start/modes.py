@@ -1,0 +1,103 @@
+"""Ownership and modes of the course volumes (SPEC 3.3): task, submit, personal.
+
+- task volume: the first teacher to start owns the root (a fresh volume's root is
+  root's), group teachers, directories 2775, files 0664 (0775 when executable);
+  root-owned entries go to the volume owner, other owners are kept; symlinks are left alone.
+- submit volume: group teachers, 3777; a teacher's start takes ownership; a shared
+  ``.ipynb_checkpoints`` (3777) inside so every student's Jupyter can save checkpoints.
+- personal directory: 0700, owned by the user (not recursive).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+from ..environ import UserPaths, VolumeEntry
+from ..fileops import open_no_follow
+from ..notebook import CHECKPOINTS
+from .directories import DIR_FLAGS, fix_owner_mode, open_dir_at
+from .errors import SetupError
+
+TASK_DIR_MODE = 0o2775
+TASK_FILE_MODE = 0o664
+TASK_EXEC_MODE = 0o775
+SUBMIT_MODE = 0o3777
+PERSONAL_MODE = 0o700
+
+
+def open_volume(volumes_fd: int, entry: VolumeEntry, what: str, paths: UserPaths) -> int:
+    """Open the mount point of ``entry`` under ``.volumes`` (no link followed); :class:`SetupError` when missing."""
+    where = paths.volume(entry.full_name)
+    try:
+        return os.open(entry.full_name, DIR_FLAGS, dir_fd=volumes_fd)
+    except FileNotFoundError:
+        raise SetupError(f"{where}: {what} volume is not mounted") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise SetupError(f"{where}: is a symlink or not a directory; not touching it") from None
+        raise
+
+
+def fix_task_tree(vol_fd: int, *, teacher_uid: int | None, teachers_gid: int) -> tuple[int, int]:
+    """Apply the task-volume ownership and modes below an opened volume root.
+
+    Returns (volume owner uid, number of entries changed). The root goes to
+    ``teacher_uid`` when it is still root's (the first teacher to start); any
+    root-owned entry goes to the volume owner. Symlinks are left alone.
+    """
+    st = os.fstat(vol_fd)
+    owner = st.st_uid
+    if teacher_uid is not None and owner == 0:
+        owner = teacher_uid
+    changed = 0
+    for _dirpath, _dirnames, filenames, dfd in os.fwalk(".", dir_fd=vol_fd, follow_symlinks=False):
+        dst = os.fstat(dfd)
+        uid = owner if dst.st_uid == 0 else dst.st_uid
+        if fix_owner_mode(dfd, (uid, teachers_gid), TASK_DIR_MODE):
+            changed += 1
+        for name in filenames:
+            try:
+                fst = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if not stat.S_ISREG(fst.st_mode):
+                continue
+            want_uid = owner if fst.st_uid == 0 else fst.st_uid
+            want_mode = TASK_EXEC_MODE if fst.st_mode & 0o111 else TASK_FILE_MODE
+            if (fst.st_uid, fst.st_gid, stat.S_IMODE(fst.st_mode)) == (want_uid, teachers_gid, want_mode):
+                continue
+            fd = open_no_follow(name, dir_fd=dfd)
+            try:
+                if stat.S_ISREG(os.fstat(fd).st_mode) and fix_owner_mode(fd, (want_uid, teachers_gid), want_mode):
+                    changed += 1
+            finally:
+                os.close(fd)
+    return owner, changed
+
+
+def fix_submit_volume(vol_fd: int, *, teacher_uid: int | None, teachers_gid: int, stamp: str) -> str:
+    """Submit volume root: group teachers, 3777, a teacher's start owns it; shared checkpoints inside."""
+    st = os.fstat(vol_fd)
+    owner = teacher_uid if teacher_uid is not None else st.st_uid
+    fix_owner_mode(vol_fd, (owner, teachers_gid), SUBMIT_MODE)
+    notes = [f"owner uid {owner}, group {teachers_gid}, mode {SUBMIT_MODE:04o}"]
+    try:
+        cst = os.stat(CHECKPOINTS, dir_fd=vol_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        cst = None
+    if cst is not None and not stat.S_ISDIR(cst.st_mode):
+        aside = f"{CHECKPOINTS}.{stamp}"
+        os.rename(CHECKPOINTS, aside, src_dir_fd=vol_fd, dst_dir_fd=vol_fd)
+        notes.append(f"{CHECKPOINTS} was not a directory; moved to {aside}")
+    cfd = open_dir_at(vol_fd, CHECKPOINTS, create_mode=SUBMIT_MODE, owner=(owner, teachers_gid), mode=SUBMIT_MODE)
+    os.close(cfd)
+    notes.append(f"{CHECKPOINTS} {SUBMIT_MODE:04o}")
+    return "; ".join(notes)
+
+
+def make_personal_dir(volumes_fd: int, entry: VolumeEntry, owner: tuple[int, int]) -> None:
+    """Create (when missing) ``.volumes/<full name>`` as the user's 0700 directory; no link followed."""
+    fd = open_dir_at(volumes_fd, entry.full_name, create_mode=PERSONAL_MODE, owner=owner, mode=PERSONAL_MODE)
+    os.close(fd)
