@@ -125,6 +125,14 @@ def submit_notebook(
             raise SubmitError(f"{tgt.path}: cannot open the submit directory ({os_reason(exc)})") from None
         try:
             shown = tgt.path / name
+
+            def receipt_of(when: str, copy: bytes, sha: str, **more: Any) -> Receipt:
+                """The receipt for a copy in the submit directory (this one, or the current one when unchanged)."""
+                return Receipt(
+                    user, os.geteuid(), src, source_sha, tgt.access, tgt.path, shown, name, when, len(copy), sha,
+                    close_time=tgt.close_time, **more,
+                )  # fmt: skip
+
             dst = os.fstat(dfd)
             existing = _check_final(dfd, name, shown)
             previous = _read_own(dfd, name, 4 * limit + (1 << 20)) if existing is not None else None
@@ -132,21 +140,8 @@ def submit_notebook(
             unchanged = previous is not None and prev_source == source_sha
             if unchanged and skip_unchanged:
                 assert previous is not None and existing is not None
-                return Receipt(
-                    user,
-                    os.geteuid(),
-                    src,
-                    source_sha,
-                    tgt.access,
-                    tgt.path,
-                    shown,
-                    name,
-                    prev_when or _iso(datetime.fromtimestamp(existing.st_mtime, UTC)),
-                    len(previous),
-                    sha256_hex(previous),
-                    unchanged=True,
-                    close_time=tgt.close_time,
-                )
+                when = prev_when or _iso(datetime.fromtimestamp(existing.st_mtime, UTC))
+                return receipt_of(when, previous, sha256_hex(previous), unchanged=True)
             _clean_own_temps(dfd)
             record = SubmissionRecord(
                 user=user,
@@ -180,23 +175,14 @@ def submit_notebook(
             os.close(dfd)
         if unchanged:
             warnings.append(f"{src.name}: no changes since your last submission")
-        receipt = Receipt(
-            user,
-            os.geteuid(),
-            src,
-            source_sha,
-            tgt.access,
-            tgt.path,
-            shown,
-            name,
+        receipt = receipt_of(
             _iso(moment),
-            len(data),
+            data,
             sha,
             replaced=existing is not None,
             unchanged=unchanged,
             kept=kept,
             previous_kept=previous_kept,
-            close_time=tgt.close_time,
             warnings=warnings,
         )
         try:
