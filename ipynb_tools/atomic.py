@@ -93,10 +93,7 @@ def atomic_write_from(
         raise WriteError(target, "is a directory")
 
     if mode is None:
-        if old is not None and stat.S_ISREG(old.st_mode):
-            mode = stat.S_IMODE(old.st_mode)
-        else:
-            mode = 0o666 & ~current_umask()
+        mode = stat.S_IMODE(old.st_mode) if old is not None and stat.S_ISREG(old.st_mode) else 438 & ~current_umask()
 
     try:
         fd, tmp = open_temp(str(target))

@@ -19,6 +19,7 @@ Standard library only (in-container commands import it at start).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import hashlib
@@ -229,10 +230,8 @@ def replace_file(target: str, data: bytes, *, mode: int, dir_fd: int | None = No
 
 def unlink_quiet(path: PathLike, *, dir_fd: int | None = None) -> None:
     """Remove ``path`` if it can be removed; never raises ``OSError`` (clean-up after a failure)."""
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path, dir_fd=dir_fd)
-    except OSError:
-        pass
 
 
 # -- durability ------------------------------------------------------------------------------------------
@@ -252,10 +251,8 @@ def fsync_directory(directory: PathLike) -> None:
 
 def fsync_directory_fd(dfd: int) -> None:
     """:func:`fsync_directory` for a directory already open (the caller closes ``dfd``)."""
-    try:
+    with contextlib.suppress(OSError):
         os.fsync(dfd)
-    except OSError:
-        pass
 
 
 def syncfs(path: PathLike) -> None:

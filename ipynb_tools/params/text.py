@@ -299,7 +299,7 @@ def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Find
             continue
         users = split_users(users_raw) if colon else ()
         again(lineno, ckey)
-        params.volumes.append(VolumeParam(kind, name, access, users or None))
+        params.volumes.append(VolumeParam(VolumeKind(kind), name, access, users or None))
         params.line_numbers[ckey] = lineno
     return params, findings
 

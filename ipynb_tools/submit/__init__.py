@@ -29,7 +29,7 @@ import json
 import os
 import stat
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +39,8 @@ from ..errors import FileProblem, IpynbToolsError, TooLargeError, os_reason
 from ..fileops import fsync_directory_fd, hash_file, read_file, sha256_hex, unlink_quiet
 from ..notebook import NOTEBOOK_SUFFIX, read_bytes_safely
 
-# Every public name of the modules below is importable from here (constants included), as from the
-# single module this package replaced (less the home/works/closing-time helpers, now the contract's).
+# The names in __all__ are the package's API (what the CLI, the server extension and the tests use);
+# everything else is imported from its module.
 from .environment import _environ, _os_user, personal_dir
 from .errors import (
     BadNameError,
@@ -51,12 +51,8 @@ from .errors import (
     TargetAccessError,
     UnknownTargetError,
 )
-from .history import HISTORY_DIR, LOCK_FILE, LOG_FILE, _stamp_iso, _UserState
+from .history import HISTORY_DIR, LOG_FILE, _stamp_iso, _UserState
 from .naming import (
-    DEFAULT_NAME_FORMAT,
-    ENV_NAME_FORMAT,
-    NAME_FORMATS,
-    NAME_MAX,
     PREFIX_FORMAT,
     SUFFIX_FORMAT,
     check_user,
@@ -65,8 +61,6 @@ from .naming import (
     submission_name,
 )
 from .record import (
-    DEFAULT_MAX_BYTES,
-    ENV_MAX_MB,
     METADATA_KEY,
     SUBMISSION_KEY,
     SubmissionRecord,
@@ -329,31 +323,41 @@ def read_log(env: Mapping[str, str] | None = None) -> Iterator[dict[str, Any]]:
 
 
 __all__ = [
-    "Receipt",
-    "SubmitTarget",
-    "SubmitResult",
-    "SubmitAllReport",
-    "Submission",
-    "SubmissionRecord",
-    "SubmitError",
-    "UnknownTargetError",
-    "NotSubmitTargetError",
-    "TargetAccessError",
-    "is_submit_volume",
-    "SubmitClosedError",
+    "CLOSE_FILE",
+    "FAILED",
+    "METADATA_KEY",
+    "PREFIX_FORMAT",
+    "SUBMISSION_KEY",
+    "SUBMITTED",
+    "SUFFIX_FORMAT",
+    "TEMP_PREFIX",
+    "TEMP_SUFFIX",
+    "UNCHANGED",
     "BadNameError",
     "ForeignFileError",
-    "submit_notebook",
-    "submit_all",
-    "known_targets",
-    "resolve_target",
-    "list_submissions",
-    "read_log",
-    "submission_name",
-    "current_user",
-    "check_user",
-    "personal_dir",
-    "name_format_from",
-    "max_submit_bytes",
+    "NotSubmitTargetError",
+    "Receipt",
+    "Submission",
+    "SubmissionRecord",
+    "SubmitAllReport",
+    "SubmitClosedError",
+    "SubmitError",
+    "SubmitResult",
+    "SubmitTarget",
+    "TargetAccessError",
+    "UnknownTargetError",
     "build_copy",
+    "check_user",
+    "current_user",
+    "is_submit_volume",
+    "known_targets",
+    "list_submissions",
+    "max_submit_bytes",
+    "name_format_from",
+    "personal_dir",
+    "read_log",
+    "resolve_target",
+    "submission_name",
+    "submit_all",
+    "submit_notebook",
 ]

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -44,10 +45,8 @@ class _UserState:
     def __enter__(self) -> _UserState:
         try:
             for d in (self.root, self.root / HISTORY_DIR):
-                try:
+                with contextlib.suppress(FileExistsError):
                     os.mkdir(d, 0o700)
-                except FileExistsError:
-                    pass
             lst = os.lstat(self.root)
             if not stat.S_ISDIR(lst.st_mode) or lst.st_uid != os.geteuid():
                 raise SubmitError(f"{self.root}: not a directory of yours; cannot keep your submissions there")

@@ -147,7 +147,7 @@ _WS = re.compile(r"[ \t\n\r]*")
 
 def _walk_top(text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]], str | None] | None:
     """Top-level keys of a JSON object with the span of each value, and the indent unit; None if unusual."""
-    from json.decoder import scanstring
+    from json.decoder import scanstring  # type: ignore[attr-defined]  # the C scanner, untyped in typeshed
 
     decoder = json.JSONDecoder()
     try:

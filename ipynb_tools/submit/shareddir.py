@@ -55,7 +55,8 @@ def _check_final(dfd: int, name: str, shown: Path) -> os.stat_result | None:
     if stat.S_ISLNK(st.st_mode):
         raise ForeignFileError(
             shown,
-            f"is a symlink made by {_owner_name(st.st_uid)}; not writing through or over it (ask a teacher to remove it)",
+            f"is a symlink made by {_owner_name(st.st_uid)}; not writing through or over it "
+            "(ask a teacher to remove it)",
         )
     if not stat.S_ISREG(st.st_mode):
         raise ForeignFileError(shown, "exists and is not a regular file; not replacing it (ask a teacher)")
@@ -118,7 +119,8 @@ def _write_complete(dfd: int, dir_gid: int, data: bytes) -> tuple[int, str | Non
             except OSError:
                 mode = 0o600
                 warnings.append(
-                    "the copy could not get the submit directory's group; it is private (0600) and teachers may not read it"
+                    "the copy could not get the submit directory's group; it is private (0600) "
+                    "and teachers may not read it"
                 )
         os.fchmod(fd, mode)
         os.fsync(fd)

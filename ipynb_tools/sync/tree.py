@@ -165,7 +165,7 @@ class _Syncer:
         if jobs:
             if self.workers > 1 and len(jobs) > 1:
                 with ThreadPoolExecutor(self.workers) as pool:
-                    for rel, entry_ in zip([j[0] for j in jobs], pool.map(self.copy_job, jobs)):
+                    for rel, entry_ in zip([j[0] for j in jobs], pool.map(self.copy_job, jobs), strict=True):
                         if entry_ is not None:
                             manifest[rel] = entry_
             else:
@@ -249,7 +249,7 @@ class _Syncer:
 
     # -- doing -----------------------------------------------------------------------------------
     def copy_job(self, job: tuple[str, os.stat_result, Entry | None, str]) -> Entry | None:
-        rel, src_st, known, action = job
+        rel, src_st, _known, action = job
         try:
             detail = ""
             with self.lock:

@@ -15,10 +15,11 @@ SSH transport: paramiko, or the ``ssh`` client with ``use_ssh_client=True``). A 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import docker
 import docker.errors
@@ -69,12 +70,15 @@ class NotRemovable(EngineError):
 
 
 class _VolumeParam(Protocol):
-    kind: VolumeKind
-    name: str
+    @property
+    def kind(self) -> VolumeKind: ...
+    @property
+    def name(self) -> str: ...
 
 
 class _Params(Protocol):
-    volumes: Sequence[_VolumeParam]
+    @property
+    def volumes(self) -> Sequence[_VolumeParam]: ...
 
 
 @dataclass(frozen=True)
@@ -242,7 +246,8 @@ def connect(url: str | None = None, *, use_ssh_client: bool = False, timeout: in
             environment=environment, use_ssh_client=use_ssh_client, timeout=timeout, version=MIN_API_VERSION
         )
         _pin_tls_ca(client.api)
-        client.api._version = client.api._retrieve_server_version()
+        # The SDK's own negotiation, done late on purpose (above); private API, untyped.
+        client.api._version = client.api._retrieve_server_version()  # type: ignore[attr-defined]
     except docker.errors.TLSParameterError as exc:
         raise EngineURLError(f"engine {where}: TLS settings: {_one_line(exc)}") from None
     except docker.errors.DockerException as exc:
@@ -252,7 +257,7 @@ def connect(url: str | None = None, *, use_ssh_client: bool = False, timeout: in
         if "Error while fetching server API version" in text:
             raise EngineError(f"cannot reach the container engine at {where}: {_reason(exc)}") from None
         raise EngineURLError(f"engine URL {where}: {text}") from None
-    except Exception as exc:  # paramiko/ssh and socket errors surface here, not as DockerException
+    except Exception as exc:  # noqa: BLE001 - paramiko/ssh and socket errors surface here, not as DockerException
         if any(problem in _one_line(exc) for problem in _URL_PROBLEMS):
             raise EngineURLError(f"engine URL {where}: {_one_line(exc)}") from None
         raise EngineError(f"cannot reach the container engine at {where}: {_reason(exc)}") from None
@@ -310,7 +315,7 @@ class _calling:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         if exc is None or isinstance(exc, IpynbToolsError):
             return False
         if isinstance(exc, docker.errors.APIError):
@@ -510,6 +515,7 @@ def create_volumes(engine: Engine, names: Sequence[VolumeName]) -> list[CreateRe
                     if exc.status_code != 409:  # created meanwhile by someone else: treat as existing
                         raise
                 have_raw = engine.api.inspect_volume(name.full)
+        assert have_raw is not None  # found above, or just inspected
         have = dict(have_raw.get("Labels") or {})
         missing = {k: v for k, v in want.items() if k not in have}
         conflicting = {k: (have[k], v) for k, v in want.items() if k in have and have[k] != v}
@@ -594,17 +600,13 @@ def remove_volumes(
         gone = []
         for container in volume.used_by:
             if container.id not in removed_containers:
-                with _calling(engine, f"removing container {container.name} that uses {volume.full_name}"):
-                    try:
-                        engine.api.remove_container(container.id, force=True)
-                    except docker.errors.NotFound:
-                        pass
+                what = f"removing container {container.name} that uses {volume.full_name}"
+                with _calling(engine, what), contextlib.suppress(docker.errors.NotFound):
+                    engine.api.remove_container(container.id, force=True)
                 removed_containers.add(container.id)
             gone.append(container)
-        with _calling(engine, f"removing {volume.full_name}"):
-            try:
-                engine.api.remove_volume(volume.full_name)
-            except docker.errors.NotFound:
-                pass  # removed meanwhile: the goal is reached
+        # NotFound: removed meanwhile, the goal is reached
+        with _calling(engine, f"removing {volume.full_name}"), contextlib.suppress(docker.errors.NotFound):
+            engine.api.remove_volume(volume.full_name)
         results.append(RemoveResult(volume.full_name, tuple(gone)))
     return results
