@@ -23,9 +23,9 @@ from .errors import report_errors
 @click.option(
     "--home-root",
     metavar="DIR",
-    default="/home",
-    show_default=True,
-    help="Where homes are inside the container (home = DIR/USER), like the spawner's home_root.",
+    default=None,
+    help="Where homes are inside the container (home = DIR/USER, NB_HOME), like the spawner's home_root "
+    "(default /home).",
 )
 @click.option("--random", "random_part", metavar="TEXT", help="Fix the random part of the container name.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {docker: kwargs for containers.run, ...}.")
@@ -41,12 +41,12 @@ def main(
     host: str,
     default_image: str | None,
     thr_gid: int | None,
-    home_root: str,
+    home_root: str | None,
     random_part: str | None,
     as_json: bool,
 ) -> None:
     """Build the container specification for USER launching an LTI activity (SPEC 6)."""
-    from ..environ import DEFAULT_THRGID
+    from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID
     from ..params.text import read_params_text
     from ..params.validate import params_for_launch
     from ..spec import build_spec
@@ -62,7 +62,7 @@ def main(
         host=host,
         default_image=default_image,
         teachers_gid=thr_gid if thr_gid is not None else DEFAULT_THRGID,
-        home_root=home_root,
+        home_root=home_root if home_root is not None else DEFAULT_HOME_ROOT,
         random=random_part,
     )
     if as_json:

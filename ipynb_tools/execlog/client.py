@@ -21,6 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from ..environ import UserPaths
 from .buffer import Spool
 from .records import ExecRecord
 
@@ -167,5 +168,5 @@ class Sender:
 
 
 def default_spool_dir() -> Path:
-    """``~/.ipynb-tools/execlog-spool`` (the user's home survives server restarts)."""
-    return Path.home() / ".ipynb-tools" / "execlog-spool"
+    """``~/.ipynb-tools/execlog-spool`` in the contract's state directory (the home survives restarts)."""
+    return UserPaths.from_environ().state / "execlog-spool"

@@ -29,7 +29,7 @@ from jupyterhub.utils import random_port
 from tornado import web
 from traitlets import Bool, Callable, Int, List, Unicode, default
 
-from ..environ import DEFAULT_THRGID, DEFAULT_THRGROUP
+from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID, DEFAULT_THRGROUP
 from ..errors import IpynbToolsError
 from ..execlog.store import Launch as ExecLaunch
 from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, has_role, read_launch, refusal
@@ -79,7 +79,9 @@ class LTIContainerSpawner(DockerSpawner):
         config=True,
         help="A function (spawner) -> (uid, gid) that replaces the rules above (e.g. an LDAP lookup).",
     )
-    home_root = Unicode("/home", config=True, help="Where homes are inside the container (home = <home_root>/<user>).")
+    home_root = Unicode(
+        DEFAULT_HOME_ROOT, config=True, help="Where homes are inside the container (home = <home_root>/<user>)."
+    )
     image_filter = Unicode(
         "",
         config=True,

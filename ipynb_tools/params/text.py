@@ -471,7 +471,7 @@ def write_params_file(path: str | os.PathLike[str], params: Params) -> None:
 
 
 def read_time(value: str) -> int:
-    """A unix time from digits or an ISO 8601 date/time (naive = local time); ParamsError otherwise."""
+    """A time by the closing-time rule (:func:`parse_time`); ParamsError otherwise."""
     try:
         return parse_time(value)
     except _BadValue as exc:
