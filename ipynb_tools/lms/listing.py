@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from typing import Self
 
 import sqlalchemy as sa
 
 from .database import driver_message
 from .errors import LmsError
-
-#: The environment variable naming the project's database (shared with the execution logs).
-STORE_ENV = "IPYNB_TOOLS_EXECLOG_DB"
-DEFAULT_STORE = "execlog.sqlite"
 
 _metadata = sa.MetaData()
 hidden_activities = sa.Table(
@@ -35,11 +30,11 @@ hidden_activities = sa.Table(
 
 
 def store_url(store: str | os.PathLike[str] | None = None) -> str:
-    """A URL for ``store`` (a URL, or a path to an SQLite file); None: the environment, else the default."""
-    text = os.fspath(store) if store is not None else os.environ.get(STORE_ENV) or DEFAULT_STORE
-    if "://" in text:
-        return text
-    return f"sqlite:///{Path(text).expanduser().absolute()}"
+    """The settings database's URL: the execution logs' rule (:func:`ipynb_tools.execlog.store.database_url`:
+    a URL as it is, a path is an SQLite file, None is ``$IPYNB_TOOLS_EXECLOG_DB`` else ``execlog.sqlite``)."""
+    from ..execlog.store import database_url
+
+    return database_url(store)
 
 
 class ListingStore:

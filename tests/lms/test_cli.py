@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ipynb_tools.cli.main import cli
+from ipynb_tools.volumes.naming import LABEL_COURSE
 
 from .schema import COURSE, HUB_URL, TEXT_1, WWWROOT
 from .servers import PASSWORD
@@ -247,3 +248,38 @@ def test_the_real_command_never_prints_the_password(site, tmp_path):
     )
     assert bad.returncode == 1 and PASSWORD not in bad.stdout + bad.stderr
     assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.engine
+def test_create_volumes_after_writing(runner, site, docker_engine):
+    """The old module's "make volumes": the new text's task and submit volumes, on the engine."""
+    client = docker_engine.client()
+    host = "lms.example.ac.jp"
+    wanted = {f"lms_vol_data_{COURSE}_{host}", f"lms_sub_kadai9_{COURSE}_{host}"}
+    try:
+        result = moodle(
+            runner,
+            site,
+            "params",
+            "add-volume",
+            4,
+            "sub",
+            "kadai9",
+            "提出9",
+            "--create-volumes",
+            "--engine-url",
+            docker_engine.url,
+            "--wwwroot",
+            WWWROOT,
+        )
+        assert result.exit_code == 0, result.output
+        names = {v.name for v in client.volumes.list(filters={"label": f"{LABEL_COURSE}={COURSE}"})}
+        assert wanted <= names, names
+        assert f"volume lms_sub_kadai9_{COURSE}_{host}: created" in result.stderr
+        assert "lms_sub_kadai9=提出9\n" in site.text(4)[0]
+    finally:
+        for name in wanted:
+            try:
+                client.volumes.get(name).remove(force=True)
+            except Exception:  # noqa: BLE001 - cleanup of what may not exist
+                pass

@@ -251,3 +251,51 @@ def test_column_limit_units():
     text = ColumnLimit("TEXT", bytes=65535)
     assert text.left("漢字") == 65535 - 6 and text.unit == "bytes"
     assert ColumnLimit("TEXT").left("x" * 10**6) is None
+
+
+def _least_privilege(site) -> str:
+    """Create the database user docs/lms.md describes (SELECT on the seven tables, UPDATE on two columns
+    of the LTI table) and return its URL."""
+    from ipynb_tools.lms.database import TABLE_NAMES
+
+    user = f"ipt_ro{next(_users)}"
+    password = "Limited-pw-9"
+    p = site.prefix
+    admin_url = site.server.admin_url.replace("/postgres?", f"/{site.database}?")
+    admin = sa.create_engine(admin_url.replace("/mysql?", f"/{site.database}?"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if site.kind == "postgresql":
+            conn.exec_driver_sql(f"CREATE ROLE {user} LOGIN PASSWORD '{password}'")
+            tables = ", ".join(p + name for name in TABLE_NAMES)
+            conn.exec_driver_sql(f"GRANT SELECT ON {tables} TO {user}")
+            conn.exec_driver_sql(f"GRANT UPDATE (instructorcustomparameters, timemodified) ON {p}lti TO {user}")
+        else:
+            conn.exec_driver_sql(f"CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY '{password}'")
+            for name in TABLE_NAMES:
+                conn.exec_driver_sql(f"GRANT SELECT ON {site.database}.{p}{name} TO '{user}'@'127.0.0.1'")
+            conn.exec_driver_sql(
+                f"GRANT UPDATE (instructorcustomparameters, timemodified) ON {site.database}.{p}lti "
+                f"TO '{user}'@'127.0.0.1'"
+            )
+    admin.dispose()
+    return sa.engine.make_url(site.url).set(username=user, password=password).render_as_string(hide_password=False)
+
+
+_users = iter(range(1, 10**6))
+
+
+def test_the_documented_least_privileges_are_enough(site):
+    from ipynb_tools.lms.activities import HubTool, list_activities
+
+    from .schema import HUB_URL
+
+    url = _least_privilege(site)
+    with open_database(url, site.prefix) as db:
+        assert [a.lti_id for a in list_activities(db, COURSE, hub=HubTool(urls=(HUB_URL,)))] == [1, 4, 3, 6]
+        assert edit_params(db, 4, COURSE, partial(set_param, key="lms_image", value="x"), SITE).written
+        assert read_params(db, 4, COURSE).column.chars == 255
+    assert "lms_image=x\n" in site.text(4)[0]
+    limited = sa.create_engine(url)
+    with pytest.raises(sa.exc.DBAPIError), limited.begin() as conn:  # nothing else may be written
+        conn.execute(sa.text(f"UPDATE {site.prefix}lti SET name = 'changed' WHERE id = 4"))
+    limited.dispose()
