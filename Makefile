@@ -30,7 +30,7 @@ test: venv system-deps
 
 # Unit tests only (no engine, no real containers): for the edit-test loop.
 test-fast: venv
-	$(PY) -m pytest -m "not slow and not engine" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow and not engine and not database" $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

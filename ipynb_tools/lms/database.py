@@ -327,7 +327,11 @@ def open_database(
     password = url.password if isinstance(url.password, str) else None
     try:
         engine = sa.create_engine(url, pool_pre_ping=False, hide_parameters=True)
-    except (sa.exc.SQLAlchemyError, ImportError) as exc:
+    except ImportError as exc:
+        raise DatabaseError(
+            f"{site}: the database driver is not installed ({exc}); pip install 'ipynb-tools[lms]'"
+        ) from None
+    except sa.exc.SQLAlchemyError as exc:
         raise DatabaseError(f"{site}: cannot use this database: {driver_message(exc, password)}") from None
     db = MoodleDatabase(engine, prefix, moodle_tables(prefix), site, wwwroot, password)
     if check_tables:
