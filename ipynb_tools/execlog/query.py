@@ -18,12 +18,13 @@ series of the progress chart (codenum over time, a new segment after a gap longe
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, null, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import UsageError
@@ -111,8 +112,14 @@ def _us(when: dt.datetime) -> int:
     return value
 
 
-def executions(filters: Filters = Filters()) -> Select[Any]:
-    """The executions as a SELECT (columns ``username, ok, date_us, notebook, codenum, course, lti_id``)."""
+def executions(filters: Filters = Filters(), *, cells: bool = True) -> Select[Any]:
+    """The executions as a SELECT (columns ``username, ok, date_us, notebook, codenum, course, lti_id``).
+
+    Only the joins a question needs are made: without ``cells`` (and no notebook filter) the client
+    records are not joined (``notebook``/``codenum`` are NULL); without a course or LTI filter the
+    sessions are not (``course``/``lti_id`` are NULL). The counts are the same either way: every
+    execution is one server record.
+    """
     s, c = server_records, client_records
     c2 = client_records.alias("numbered")
     latest = (
@@ -126,21 +133,24 @@ def executions(filters: Filters = Filters()) -> Select[Any]:
     notebook = func.coalesce(filename, c.c.notebook)
     course = func.coalesce(sessions.c.course, activities.c.course)
     ok = case((s.c.status.like("ok%"), 1), else_=0)
-    query = (
-        select(
-            s.c.username.label("username"),
-            ok.label("ok"),
-            s.c.date_us.label("date_us"),
-            notebook.label("notebook"),
-            codenum.label("codenum"),
-            course.label("course"),
-            sessions.c.lti_id.label("lti_id"),
+    join_cells = cells or filters.notebook is not None
+    join_sessions = cells or filters.course is not None or filters.lti is not None
+    source: Any = s
+    if join_cells:
+        source = source.outerjoin(c, and_(c.c.session == s.c.session, c.c.message == s.c.message))
+    if join_sessions:
+        source = source.outerjoin(sessions, sessions.c.session == s.c.session).outerjoin(
+            activities, activities.c.lti_id == sessions.c.lti_id
         )
-        .select_from(s)
-        .outerjoin(c, and_(c.c.session == s.c.session, c.c.message == s.c.message))
-        .outerjoin(sessions, sessions.c.session == s.c.session)
-        .outerjoin(activities, activities.c.lti_id == sessions.c.lti_id)
-    )
+    query = select(
+        s.c.username.label("username"),
+        ok.label("ok"),
+        s.c.date_us.label("date_us"),
+        (notebook if join_cells else null()).label("notebook"),
+        (codenum if join_cells else null()).label("codenum"),
+        (course if join_sessions else null()).label("course"),
+        (sessions.c.lti_id if join_sessions else null()).label("lti_id"),
+    ).select_from(source)
     if filters.course is not None:
         query = query.where(course == filters.course)
     if filters.lti is not None:
@@ -158,7 +168,7 @@ def executions(filters: Filters = Filters()) -> Select[Any]:
 
 def totals_query(filters: Filters = Filters()) -> Select[Any]:
     """(executions, ok, users) of the filtered executions."""
-    e = executions(filters).subquery("e")
+    e = executions(filters, cells=False).subquery("e")
     return select(func.count(), func.coalesce(func.sum(e.c.ok), 0), func.count(e.c.username.distinct()))
 
 
@@ -175,7 +185,7 @@ def per_codenum_query(filters: Filters = Filters()) -> Select[Any]:
 
 def per_user_query(filters: Filters = Filters()) -> Select[Any]:
     """(user, ok, error) per user, by user name."""
-    e = executions(filters).subquery("e")
+    e = executions(filters, cells=False).subquery("e")
     ok = func.sum(e.c.ok)
     return (
         select(e.c.username, ok.label("ok"), (func.count() - ok).label("error"))
@@ -217,10 +227,30 @@ def stats(store: Store, filters: Filters = Filters()) -> Stats:
 
 @dataclass
 class ProgressLine:
-    """One user's progress: segments of (local time, codenum) points; a gap starts a new segment."""
+    """One user's progress: points (UTC µs, codenum) in time order; a long gap starts a new segment.
+
+    ``starts`` are the indices where segments start (the first is 0). The points stay integers as
+    the database gave them; :attr:`segments` gives them as times in ``zone``.
+    """
 
     user: str | None
-    segments: list[list[tuple[dt.datetime, int]]]
+    zone: dt.tzinfo
+    times_us: list[int] = field(default_factory=list)
+    codenums: list[int] = field(default_factory=list)
+    starts: list[int] = field(default_factory=list)
+
+    @property
+    def segments(self) -> list[list[tuple[dt.datetime, int]]]:
+        """The segments as lists of (time in :attr:`zone`, codenum)."""
+        epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+        bounds = [*self.starts, len(self.times_us)]
+        return [
+            [
+                ((epoch + dt.timedelta(microseconds=self.times_us[i])).astimezone(self.zone), self.codenums[i])
+                for i in range(a, b)
+            ]
+            for a, b in itertools.pairwise(bounds)
+        ]
 
 
 def progress(
@@ -230,20 +260,20 @@ def progress(
     zone: dt.tzinfo | None = None,
     gap_seconds: float = DEFAULT_GAP_SECONDS,
 ) -> list[ProgressLine]:
-    """The per-user progress series (times in ``zone``, default the site's). Raises :class:`StoreError`."""
+    """The per-user progress series (times shown in ``zone``, default the site's). Raises :class:`StoreError`."""
     tz = zone or site_timezone()
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     lines: list[ProgressLine] = []
+    line: ProgressLine | None = None
     try:
         with store.engine.connect() as conn:
             for user, date_us, codenum, breaks in conn.execute(progress_query(filters, gap_seconds)):
-                point = ((epoch + dt.timedelta(microseconds=int(date_us))).astimezone(tz), int(codenum))
-                if not lines or lines[-1].user != user:
-                    lines.append(ProgressLine(user, [[point]]))
+                if line is None or line.user != user:
+                    line = ProgressLine(user, tz, starts=[0])
+                    lines.append(line)
                 elif breaks:
-                    lines[-1].segments.append([point])
-                else:
-                    lines[-1].segments[-1].append(point)
+                    line.starts.append(len(line.times_us))
+                line.times_us.append(date_us)
+                line.codenums.append(codenum)
     except SQLAlchemyError as exc:
         raise StoreError(f"execution-log query failed ({str(exc).splitlines()[0]})") from None
     return lines

@@ -39,6 +39,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    bindparam,
     create_engine,
     event,
     select,
@@ -128,6 +129,14 @@ activities = Table(
     Column("inst_id", String(200)),
 )
 
+#: The columns ingest writes, in the order of its row tuples.
+CLIENT_COLUMNS = (
+    "session", "message", "date_us", "cell_id", "tags", "notebook", "filename", "codenum", "source", "username",
+    "received_us",
+)  # fmt: skip
+SERVER_COLUMNS = ("session", "message", "date_us", "status", "ename", "execution_count", "username", "received_us")
+SESSION_COLUMNS = ("session", "inst_id", "lti_id", "course", "username", "date_us")
+
 #: from-version -> the function that upgrades a store of that version by one step.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 
@@ -196,6 +205,7 @@ class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._compiled: dict[tuple[str, tuple[str, ...]], str] = {}
 
     @classmethod
     def open(cls, db: str | os.PathLike[str] | None = None, *, create: bool = True) -> Store:
@@ -278,79 +288,67 @@ class Store:
         return IngestResult(given, stored)
 
     def _ingest_chunk(self, chunk: list[ExecRecord], as_user: str | None, received: int) -> int:
-        clients: list[dict[str, Any]] = []
-        servers: list[dict[str, Any]] = []
-        bound: dict[str, dict[str, Any]] = {}
+        clients: list[tuple[Any, ...]] = []
+        servers: list[tuple[Any, ...]] = []
+        bound: dict[str, tuple[Any, ...]] = {}
+        hub_path = as_user is not None
         for r in chunk:
             kind = r.kind
-            user = as_user if as_user is not None else r.username
+            user = as_user if hub_path else r.username
             if kind == SERVER:
-                servers.append(
-                    {
-                        "session": r.session,
-                        "message": r.message,
-                        "date_us": r.date_us,
-                        "status": r.status,
-                        "ename": r.ename,
-                        "execution_count": r.execution_count,
-                        "username": user,
-                        "received_us": received,
-                    }
-                )
+                servers.append((r.session, r.message, r.date_us, r.status, r.ename, r.execution_count, user, received))
             elif kind == CLIENT:
                 clients.append(
-                    {
-                        "session": r.session,
-                        "message": r.message,
-                        "date_us": r.date_us,
-                        "cell_id": r.cell_id,
-                        "tags": r.tags,
-                        "notebook": r.notebook,
-                        "filename": r.filename,
-                        "codenum": r.codenum,
-                        "source": r.source,
-                        "username": user,
-                        "received_us": received,
-                    }
-                )
-            elif kind == SESSION and as_user is None:
-                bound[r.session] = {
-                    "session": r.session,
-                    "inst_id": r.inst_id,
-                    "lti_id": r.lti_id,
-                    "course": r.course,
-                    "username": r.username,
-                    "date_us": r.date_us,
-                }
-            if as_user is not None and r.session not in bound:
-                bound[r.session] = {"session": r.session, "username": as_user, "date_us": r.date_us}
+                    (r.session, r.message, r.date_us, r.cell_id, r.tags, r.notebook, r.filename, r.codenum, r.source,
+                     user, received)
+                )  # fmt: skip
+            elif kind == SESSION and not hub_path:
+                bound[r.session] = (r.session, r.inst_id, r.lti_id, r.course, r.username, r.date_us)
+            if hub_path and r.session not in bound:
+                bound[r.session] = (r.session, None, None, None, as_user, r.date_us)
         stored = 0
         with self.engine.begin() as conn:
-            if as_user is not None and bound:
-                launch = self._latest_launch(conn, as_user)
-                for row in bound.values():
-                    row.update(
-                        course=launch.course if launch else None,
-                        lti_id=launch.lti_id if launch else None,
-                        inst_id=launch.inst_id if launch else None,
-                    )
+            if hub_path and bound:
+                launch = self._latest_launch(conn, as_user or "")
+                if launch is not None:
+                    bound = {
+                        key: (row[0], launch.inst_id, launch.lti_id, launch.course, row[4], row[5])
+                        for key, row in bound.items()
+                    }
             if clients:
-                stored += self._insert_rows(conn, client_records, clients)
+                stored += self._insert_rows(conn, client_records, CLIENT_COLUMNS, clients)
             if servers:
-                stored += self._insert_rows(conn, server_records, servers)
+                stored += self._insert_rows(conn, server_records, SERVER_COLUMNS, servers)
             if bound:
-                result = self._insert_rows(conn, sessions, list(bound.values()))
-                if as_user is None:  # (the hub path's session rows are bookkeeping, not records it was given)
+                result = self._insert_rows(conn, sessions, SESSION_COLUMNS, list(bound.values()))
+                if not hub_path:  # (the hub path's session rows are bookkeeping, not records it was given)
                     stored += result
         return stored
 
-    def _insert_rows(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> int:
-        """Insert ``rows``, skipping those already stored; return how many were new."""
+    def _insert_rows(
+        self, conn: Connection, table: Table, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+    ) -> int:
+        """Insert ``rows`` (tuples in ``columns`` order), skipping those already stored; return how many were new.
+
+        SQLite: the compiled statement goes to the driver's ``executemany`` with the tuples as they are
+        (no per-row dictionaries: ingest stays close to a bare ``executemany``, benchmarks/execlog_bench.py).
+        """
         statement = self._insert_ignore(table)
+        if self.dialect == "sqlite":
+            key = (table.name, columns)
+            sql = self._compiled.get(key)
+            if sql is None:
+                compiled = statement.values({c: bindparam(c) for c in columns}).compile(dialect=self.engine.dialect)
+                order = compiled.positiontup or []
+                if list(order) != list(columns):
+                    raise StoreError(f"internal: column order of {table.name} differs ({order})")
+                sql = self._compiled[key] = str(compiled)
+            return int(conn.exec_driver_sql(sql, rows).rowcount)
+        dicts = [dict(zip(columns, row, strict=True)) for row in rows]
         if self.dialect == "postgresql":  # psycopg's executemany gives no row count: count what RETURNING gives
-            key = table.primary_key.columns.values()[0]
-            return len(conn.execute(statement.returning(key), rows).all())
-        return int(conn.execute(statement, rows).rowcount)
+            pk = table.primary_key.columns.values()[0]
+            return len(conn.execute(statement.returning(pk), dicts).all())
+        return int(conn.execute(statement, dicts).rowcount)
 
     def record_launch(self, launch: Launch) -> None:
         """Record a server start (the spawner calls this) and the course of its LTI activity."""
