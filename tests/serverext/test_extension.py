@@ -33,9 +33,12 @@ def test_config_data_file_enables_the_extension() -> None:
 
 
 def test_pyproject_ships_the_config_file_where_jupyter_reads_it() -> None:
-    data_files = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["data-files"]
-    assert (
-        "jupyter-config/jupyter_server_config.d/ipynb_tools.json" in data_files["etc/jupyter/jupyter_server_config.d"]
+    """As shared data of the wheel (hatchling puts it in editable wheels too: tests/serverext/test_install.py)."""
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert pyproject["build-system"]["build-backend"] == "hatchling.build"
+    shared = pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["shared-data"]
+    assert shared["jupyter-config/jupyter_server_config.d/ipynb_tools.json"] == (
+        "etc/jupyter/jupyter_server_config.d/ipynb_tools.json"
     )
 
 
