@@ -12,6 +12,9 @@ import click
 from .errors import report_errors
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
+#: Commands whose values may start with '-' (a teacher-only access name such as ``-教材``): an
+#: argument that is not one of the command's options is taken as a value, not refused as an option.
+VALUES = {**CONTEXT, "ignore_unknown_options": True}
 _KINDS = {"vol": "vol", "task": "vol", "sub": "sub", "submit": "sub", "prs": "prs", "personal": "prs"}
 
 
@@ -339,7 +342,7 @@ def _edit(
             click.echo(f"volume {result.full_name}: {state}{'; ' + result.note if result.note else ''}", err=True)
 
 
-@params_group.command("set", context_settings=CONTEXT)
+@params_group.command("set", context_settings=VALUES)
 @click.argument("lti_id", type=int)
 @click.argument("key")
 @click.argument("value")
@@ -366,7 +369,7 @@ def params_unset(lti_id: int, key: str, **options: Any) -> None:
     _edit(lti_id, lambda text: unset_param(text, key), **options)
 
 
-@params_group.command("add-volume", context_settings=CONTEXT)
+@params_group.command("add-volume", context_settings=VALUES)
 @click.argument("lti_id", type=int)
 @click.argument("kind", callback=lambda ctx, param, value: _kind(value))
 @click.argument("name")

@@ -41,16 +41,30 @@ class ListingStore:
     """The hidden-activity settings in one database (a context manager)."""
 
     def __init__(self, store: str | os.PathLike[str] | None = None) -> None:
-        url = store_url(store)
-        self.shown = sa.make_url(url).render_as_string(hide_password=True)
-        try:
-            self.engine = sa.create_engine(url)
-            _metadata.create_all(self.engine)
-        except (sa.exc.SQLAlchemyError, ImportError) as exc:
-            raise LmsError(f"{self.shown}: cannot open the settings database: {driver_message(exc)}") from None
+        self.url = store_url(store)
+        self.shown = sa.make_url(self.url).render_as_string(hide_password=True)
+        self._engine: sa.Engine | None = None
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The database, created (with the table) on first use."""
+        if self._engine is None:
+            try:
+                engine = sa.create_engine(self.url)
+                _metadata.create_all(engine)
+            except (sa.exc.SQLAlchemyError, ImportError) as exc:
+                raise LmsError(f"{self.shown}: cannot open the settings database: {driver_message(exc)}") from None
+            self._engine = engine
+        return self._engine
+
+    def _missing_file(self) -> bool:
+        """True for an SQLite file that does not exist yet (reading it must not create it)."""
+        url = sa.make_url(self.url)
+        return url.get_backend_name() == "sqlite" and bool(url.database) and not os.path.exists(url.database or "")
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
     def __enter__(self) -> Self:
         return self
@@ -59,7 +73,9 @@ class ListingStore:
         self.close()
 
     def hidden(self, site: str, course: int) -> set[int]:
-        """The LTI ids hidden in ``course`` of ``site``."""
+        """The LTI ids hidden in ``course`` of ``site`` (none when the settings file does not exist)."""
+        if self._missing_file():
+            return set()
         t = hidden_activities
         try:
             with self.engine.connect() as conn:

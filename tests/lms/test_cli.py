@@ -104,6 +104,12 @@ def test_edits_print_the_diff_and_write(runner, site, tmp_path):
     assert moodle(runner, site, "params", "add-volume", 1, "submit", "kadai2", "提出2").exit_code == 0
     assert "lms_sub_kadai2=提出2\r\n" in site.text(1)[0]
     assert moodle(runner, site, "params", "remove-volume", 1, "sub", "kadai2").exit_code == 0
+    # a teacher-only access name starts with '-': a value, not an option
+    dash = moodle(runner, site, "params", "set", 1, "lms_vol_kadai1", "-課題1")
+    assert dash.exit_code == 0, dash.output
+    assert "lms_vol_kadai1=-課題1\r\n" in site.text(1)[0]
+    assert moodle(runner, site, "params", "add-volume", 1, "prs", "kadai1", "-私").exit_code == 0
+    assert "lms_prs_kadai1=-私\r\n" in site.text(1)[0]
     new = tmp_path / "new.txt"
     new.write_text("lms_users=*\nlms_teachers=t1\n", encoding="utf-8")
     assert moodle(runner, site, "params", "replace", 1, "--from", new).exit_code == 0

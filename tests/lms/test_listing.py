@@ -37,7 +37,14 @@ def test_shares_the_execution_log_file(tmp_path, monkeypatch):
         assert store.hidden("lms", 2) == {4}
 
 
+def test_reading_does_not_create_the_file(tmp_path):
+    path = tmp_path / "execlog.sqlite"
+    with ListingStore(path) as store:
+        assert store.hidden("lms", 2) == set()
+    assert not path.exists()
+
+
 def test_unusable_store_is_one_line(tmp_path):
-    with pytest.raises(LmsError) as caught:
-        ListingStore(tmp_path / "no" / "such" / "dir" / "x.sqlite")
+    with pytest.raises(LmsError) as caught, ListingStore(tmp_path / "no" / "such" / "dir" / "x.sqlite") as store:
+        store.set_hidden("lms", 2, 4, True)
     assert "cannot open the settings database" in str(caught.value) and "\n" not in str(caught.value)
