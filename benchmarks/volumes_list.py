@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).parent))
 from timing import Timing, time_call  # noqa: E402
 
+from ipynb_tools.volumes import course as vols  # noqa: E402
 from ipynb_tools.volumes import engine as eng  # noqa: E402
 from ipynb_tools.volumes.naming import VolumeName  # noqa: E402
 from tests.engine import images  # noqa: E402
@@ -107,7 +108,7 @@ def main() -> int:
         api = engine.client.api
 
         def ours() -> object:
-            return eng.list_volumes(engine, COURSE, HOST)
+            return vols.list_volumes(engine, COURSE, HOST)
 
         def floor() -> object:
             return api._result(api._get(api._url("/volumes")), True)

@@ -81,7 +81,7 @@ def volumes() -> None:
 @report_errors
 def ls_command(course: str, lms_host: str, engine_url: str | None, ssh_client: bool, as_json: bool) -> None:
     """List the course's task and submit volumes, and the containers using them."""
-    from ..volumes.engine import list_volumes
+    from ..volumes.course import list_volumes
 
     with _connect(engine_url, ssh_client, course, lms_host) as engine:
         found = list_volumes(engine, course, lms_host)
@@ -122,7 +122,7 @@ def create_command(
 ) -> None:
     """Create volumes (a bare NAME creates its task and submit volume). Existing ones are kept."""
     from ..errors import UsageError
-    from ..volumes.engine import create_volumes, names_from_refs, volumes_for_params
+    from ..volumes.course import create_volumes, names_from_refs, volumes_for_params
 
     if not refs and params_file is None:
         raise UsageError("name the volumes to create, or give --params FILE")
@@ -165,7 +165,7 @@ def rm_command(
     as_json: bool,
 ) -> None:
     """Remove task/submit volumes of this course; refused if any is in use (unless --force)."""
-    from ..volumes.engine import remove_volumes
+    from ..volumes.course import remove_volumes
 
     with _connect(engine_url, ssh_client, course, lms_host) as engine:
         results = remove_volumes(engine, list(refs), course, lms_host, force=force)
@@ -186,7 +186,7 @@ def inspect_command(
     ref: str, course: str, lms_host: str, engine_url: str | None, ssh_client: bool, as_json: bool
 ) -> None:
     """Show one volume (a bare NAME shows its task and submit volume)."""
-    from ..volumes.engine import inspect_volume
+    from ..volumes.course import inspect_volume
 
     with _connect(engine_url, ssh_client, course, lms_host) as engine:
         found = inspect_volume(engine, ref, course, lms_host)

@@ -22,7 +22,8 @@ def create_course_volumes(text: str, course: int, host: str, engine_url: str | N
     ``engine_url`` (None: the environment, like the docker CLI); returns the volumes library's
     CreateResult list. Raises the volumes library's EngineError and VolumeNameError."""
     from ..params.text import parse
-    from ..volumes.engine import connect, create_for_params
+    from ..volumes.course import create_for_params
+    from ..volumes.engine import connect
 
     with connect(engine_url) as engine:
         # the volumes library takes any object with .volumes of (kind, name): Params is one

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ipynb_tools.cli.main import cli
+from ipynb_tools.volumes import course as vols
 from ipynb_tools.volumes import engine as eng
 
 HOST = "el.mml.tuis.ac.jp"
@@ -38,13 +39,13 @@ def test_ssh_paramiko_create_list_remove(paramiko_home, docker_engine, course):
     url = paramiko_home.url
     with eng.connect(url) as e:
         assert e.client.api.base_url.startswith("http+docker://ssh")
-        eng.create_volume(e, "vol", "remote", course, HOST)
-        assert [v.name for v in eng.list_volumes(e, course, HOST)] == ["remote"]
+        vols.create_volume(e, "vol", "remote", course, HOST)
+        assert [v.name for v in vols.list_volumes(e, course, HOST)] == ["remote"]
     # the volume is really on the private engine behind the sshd
     assert docker_engine.client().volumes.get(f"lms_vol_remote_{course}_{HOST}")
     with eng.connect(url) as e:
-        eng.remove_volumes(e, ["vol_remote"], course, HOST)
-        assert eng.list_volumes(e, course, HOST) == []
+        vols.remove_volumes(e, ["vol_remote"], course, HOST)
+        assert vols.list_volumes(e, course, HOST) == []
 
 
 def test_ssh_client_cli(ssh_client_path, docker_engine, course):

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from ipynb_tools.cli.main import cli
+from ipynb_tools.volumes import course as vols
 from ipynb_tools.volumes import engine as eng
 
 HOST = "el.mml.tuis.ac.jp"
@@ -36,7 +37,7 @@ def test_docker_host_with_tls_variables(tls, monkeypatch, course):
     # --engine-url with the TLS variables: the same engine
     with eng.connect(tls.tls_url) as e:
         assert e.client.api.base_url.startswith("https://127.0.0.1:")
-        assert [v.name for v in eng.list_volumes(e, course, HOST)] == ["tls"]
+        assert [v.name for v in vols.list_volumes(e, course, HOST)] == ["tls"]
 
 
 def test_tls_without_client_certificate_is_refused(tls, monkeypatch, tmp_path):

@@ -7,6 +7,7 @@ import socket
 
 import pytest
 
+from ipynb_tools.volumes import course as vols
 from ipynb_tools.volumes import engine as eng
 from ipynb_tools.volumes.naming import LABEL_COURSE, LABEL_HOST, LABEL_KIND, LABEL_NAME, VolumeName, VolumeNameError
 
@@ -25,7 +26,7 @@ def names(volumes):
 
 def test_create_list_remove(engine, course):
     with eng.connect(engine.url) as e:
-        results = eng.create_for_params(
+        results = vols.create_for_params(
             e,
             FakeParams([FakeVolumeParam("vol", "abc"), FakeVolumeParam("sub", "abc"), FakeVolumeParam("prs", "abc")]),
             course,
@@ -35,26 +36,26 @@ def test_create_list_remove(engine, course):
             (f"lms_vol_abc_{course}_{HOST}", True),
             (f"lms_sub_abc_{course}_{HOST}", True),
         ]
-        listed = eng.list_volumes(e, course, HOST)
+        listed = vols.list_volumes(e, course, HOST)
         assert names(listed) == [f"lms_vol_abc_{course}_{HOST}", f"lms_sub_abc_{course}_{HOST}"]
         task = listed[0]
         assert (task.kind, task.kind_label, task.name, task.course, task.host) == ("vol", "task", "abc", course, HOST)
         assert task.labels == {LABEL_COURSE: course, LABEL_HOST: HOST, LABEL_KIND: "vol", LABEL_NAME: "abc"}
         assert task.created and not task.in_use and task.labelled
-        removed = eng.remove_volumes(e, ["vol_abc"], course, HOST)
+        removed = vols.remove_volumes(e, ["vol_abc"], course, HOST)
         assert [r.full_name for r in removed] == [f"lms_vol_abc_{course}_{HOST}"]
-        assert names(eng.list_volumes(e, course, HOST)) == [f"lms_sub_abc_{course}_{HOST}"]
-        eng.remove_volumes(e, [f"lms_sub_abc_{course}_{HOST}"], course, HOST)
-        assert eng.list_volumes(e, course, HOST) == []
+        assert names(vols.list_volumes(e, course, HOST)) == [f"lms_sub_abc_{course}_{HOST}"]
+        vols.remove_volumes(e, [f"lms_sub_abc_{course}_{HOST}"], course, HOST)
+        assert vols.list_volumes(e, course, HOST) == []
     assert engine.client().volumes.list(filters={"name": course}) == []
 
 
 def test_create_existing_is_a_no_op(engine, course):
     client = engine.client()
     with eng.connect(engine.url) as e:
-        first = eng.create_volume(e, "sub", "k1", course, HOST)
+        first = vols.create_volume(e, "sub", "k1", course, HOST)
         before = client.volumes.get(first.full_name).attrs["CreatedAt"]
-        again = eng.create_volume(e, "sub", "k1", course, HOST)
+        again = vols.create_volume(e, "sub", "k1", course, HOST)
         assert (first.created, again.created, again.note) == (True, False, None)
         assert client.volumes.get(first.full_name).attrs["CreatedAt"] == before
 
@@ -65,12 +66,12 @@ def test_existing_volume_without_labels_is_reported(engine, course):
     full = VolumeName("vol", "old", course, HOST).full
     client.volumes.create(full)
     with eng.connect(engine.url) as e:
-        result = eng.create_volume(e, "vol", "old", course, HOST)
+        result = vols.create_volume(e, "vol", "old", course, HOST)
         assert not result.created
         assert set(result.missing_labels) == {LABEL_COURSE, LABEL_HOST, LABEL_KIND, LABEL_NAME}
         assert "cannot add labels" in result.note
         # listed, marked unlabelled: the old module's volumes must stay visible to their course
-        (listed,) = eng.list_volumes(e, course, HOST)
+        (listed,) = vols.list_volumes(e, course, HOST)
         assert listed.full_name == full and not listed.labelled
 
 
@@ -86,14 +87,14 @@ def test_unlabelled_volumes_are_listed_exactly_and_removed_only_by_full_name(eng
         VolumeName("vol", "claimed", course, HOST).full, labels={LABEL_COURSE: other, LABEL_HOST: HOST}
     )
     with eng.connect(engine.url) as e:
-        assert names(eng.list_volumes(e, course, HOST)) == [ours]
-        with pytest.raises(eng.VolumeNotFound):
-            eng.remove_volumes(e, ["legacy"], course, HOST)
-        with pytest.raises(eng.VolumeNotFound):
-            eng.remove_volumes(e, ["claimed"], course, HOST)
+        assert names(vols.list_volumes(e, course, HOST)) == [ours]
+        with pytest.raises(vols.VolumeNotFound):
+            vols.remove_volumes(e, ["legacy"], course, HOST)
+        with pytest.raises(vols.VolumeNotFound):
+            vols.remove_volumes(e, ["claimed"], course, HOST)
         assert client.volumes.get(ours)
-        eng.remove_volumes(e, [ours], course, HOST)
-        assert eng.list_volumes(e, course, HOST) == []
+        vols.remove_volumes(e, [ours], course, HOST)
+        assert vols.list_volumes(e, course, HOST) == []
     left = {v.name for v in client.volumes.list()}
     assert VolumeName("sub", "legacy", f"x_{course}", HOST).full in left
     assert VolumeName("vol", "claimed", course, HOST).full in left
@@ -111,8 +112,8 @@ def test_list_filters_by_labels_and_name(engine, courses):
     # a non-course volume with our labels: not listed
     client.volumes.create(f"plain-{course}", labels={LABEL_COURSE: course, LABEL_HOST: HOST})
     with eng.connect(engine.url) as e:
-        eng.create_volume(e, "vol", "x", course, HOST)
-        assert names(eng.list_volumes(e, course, HOST)) == [full]
+        vols.create_volume(e, "vol", "x", course, HOST)
+        assert names(vols.list_volumes(e, course, HOST)) == [full]
     client.volumes.get(f"plain-{course}").remove()
 
 
@@ -121,35 +122,37 @@ def test_two_courses_two_hosts_side_by_side(engine, courses):
     with eng.connect(engine.url) as e:
         for c in (a, b):
             for h in (HOST, HOST2):
-                eng.create_for_params(e, FakeParams([FakeVolumeParam("vol", "t1"), FakeVolumeParam("sub", "t1")]), c, h)
+                vols.create_for_params(
+                    e, FakeParams([FakeVolumeParam("vol", "t1"), FakeVolumeParam("sub", "t1")]), c, h
+                )
         for c in (a, b):
             for h in (HOST, HOST2):
-                assert names(eng.list_volumes(e, c, h)) == [f"lms_vol_t1_{c}_{h}", f"lms_sub_t1_{c}_{h}"]
-        eng.remove_volumes(e, ["t1"], a, HOST)  # bare NAME: task and submit
-        assert eng.list_volumes(e, a, HOST) == []
-        assert len(eng.list_volumes(e, a, HOST2)) == 2
-        assert len(eng.list_volumes(e, b, HOST)) == 2
-        assert len(eng.list_volumes(e, b, HOST2)) == 2
+                assert names(vols.list_volumes(e, c, h)) == [f"lms_vol_t1_{c}_{h}", f"lms_sub_t1_{c}_{h}"]
+        vols.remove_volumes(e, ["t1"], a, HOST)  # bare NAME: task and submit
+        assert vols.list_volumes(e, a, HOST) == []
+        assert len(vols.list_volumes(e, a, HOST2)) == 2
+        assert len(vols.list_volumes(e, b, HOST)) == 2
+        assert len(vols.list_volumes(e, b, HOST2)) == 2
 
 
 def test_remove_refuses_other_courses_personal_and_unknown(engine, courses):
     a, b = courses
     with eng.connect(engine.url) as e:
-        eng.create_volume(e, "vol", "t", a, HOST)
-        eng.create_volume(e, "vol", "t", b, HOST)
-        with pytest.raises(eng.NotRemovable, match="belongs to course"):
-            eng.remove_volumes(e, [f"lms_vol_t_{b}_{HOST}"], a, HOST)
-        with pytest.raises(eng.NotRemovable, match="personal"):
-            eng.remove_volumes(e, ["prs_t"], a, HOST)
-        with pytest.raises(eng.NotRemovable, match="personal"):
-            eng.remove_volumes(e, [f"lms_prs_t_{a}_{HOST}"], a, HOST)
+        vols.create_volume(e, "vol", "t", a, HOST)
+        vols.create_volume(e, "vol", "t", b, HOST)
+        with pytest.raises(vols.NotRemovable, match="belongs to course"):
+            vols.remove_volumes(e, [f"lms_vol_t_{b}_{HOST}"], a, HOST)
+        with pytest.raises(vols.NotRemovable, match="personal"):
+            vols.remove_volumes(e, ["prs_t"], a, HOST)
+        with pytest.raises(vols.NotRemovable, match="personal"):
+            vols.remove_volumes(e, [f"lms_prs_t_{a}_{HOST}"], a, HOST)
         # one unknown name stops the whole call: nothing removed
-        with pytest.raises(eng.VolumeNotFound, match="'nosuch'"):
-            eng.remove_volumes(e, ["vol_t", "nosuch"], a, HOST)
-        assert len(eng.list_volumes(e, a, HOST)) == 1
-        with pytest.raises(eng.VolumeNotFound):
-            eng.remove_volumes(e, ["vol_t"], a, HOST2)  # same course id, other LMS host
-        assert len(eng.list_volumes(e, b, HOST)) == 1
+        with pytest.raises(vols.VolumeNotFound, match="'nosuch'"):
+            vols.remove_volumes(e, ["vol_t", "nosuch"], a, HOST)
+        assert len(vols.list_volumes(e, a, HOST)) == 1
+        with pytest.raises(vols.VolumeNotFound):
+            vols.remove_volumes(e, ["vol_t"], a, HOST2)  # same course id, other LMS host
+        assert len(vols.list_volumes(e, b, HOST)) == 1
 
 
 def test_invalid_names_touch_nothing(engine, course):
@@ -166,13 +169,13 @@ def test_invalid_names_touch_nothing(engine, course):
             ("xyz", "ok", course, HOST),
         ]:
             with pytest.raises(VolumeNameError):
-                eng.create_volume(e, kind, name, c, h)
-        with pytest.raises(eng.NotRemovable):
-            eng.create_volume(e, "prs", "ok", course, HOST)
+                vols.create_volume(e, kind, name, c, h)
+        with pytest.raises(vols.NotRemovable):
+            vols.create_volume(e, "prs", "ok", course, HOST)
         with pytest.raises(VolumeNameError):
-            eng.list_volumes(e, "../etc", HOST)
+            vols.list_volumes(e, "../etc", HOST)
         with pytest.raises(VolumeNameError):
-            eng.remove_volumes(e, ["vol_UPPER"], course, HOST)
+            vols.remove_volumes(e, ["vol_UPPER"], course, HOST)
     assert {v.name for v in client.volumes.list()} == before
 
 
@@ -180,8 +183,8 @@ def test_volume_in_use_is_refused_unless_forced(engine, image_for, course):
     tiny_image = image_for(engine, "tiny")
     client = engine.client()
     with eng.connect(engine.url) as e:
-        full = eng.create_volume(e, "sub", "busy", course, HOST).full_name
-        eng.create_volume(e, "vol", "busy", course, HOST)
+        full = vols.create_volume(e, "sub", "busy", course, HOST).full_name
+        vols.create_volume(e, "vol", "busy", course, HOST)
         box = client.containers.run(
             tiny_image,
             ["sleep", "300"],
@@ -191,17 +194,17 @@ def test_volume_in_use_is_refused_unless_forced(engine, image_for, course):
             volumes={full: {"bind": "/data", "mode": "rw"}},
         )
         try:
-            listed = {v.full_name: v for v in eng.list_volumes(e, course, HOST)}
+            listed = {v.full_name: v for v in vols.list_volumes(e, course, HOST)}
             assert [c.name for c in listed[full].used_by] == [f"student-{course}"]
             assert listed[full].used_by[0].state == "running"
-            with pytest.raises(eng.VolumeInUse, match=f"in use by student-{course} \\(running\\)"):
-                eng.remove_volumes(e, ["busy"], course, HOST)
+            with pytest.raises(vols.VolumeInUse, match=f"in use by student-{course} \\(running\\)"):
+                vols.remove_volumes(e, ["busy"], course, HOST)
             # refused as a whole: the task volume that was free is still there too
-            assert len(eng.list_volumes(e, course, HOST)) == 2
+            assert len(vols.list_volumes(e, course, HOST)) == 2
             assert client.containers.get(box.id).status == "running"
-            results = eng.remove_volumes(e, ["busy"], course, HOST, force=True)
+            results = vols.remove_volumes(e, ["busy"], course, HOST, force=True)
             assert {r.full_name: [c.name for c in r.removed_containers] for r in results}[full] == [f"student-{course}"]
-            assert eng.list_volumes(e, course, HOST) == []
+            assert vols.list_volumes(e, course, HOST) == []
         finally:
             with contextlib.suppress(Exception):  # best-effort cleanup
                 client.containers.get(box.id).remove(force=True)
@@ -211,7 +214,7 @@ def test_stopped_container_also_blocks_removal(engine, image_for, course):
     tiny_image = image_for(engine, "tiny")
     client = engine.client()
     with eng.connect(engine.url) as e:
-        full = eng.create_volume(e, "vol", "st", course, HOST).full_name
+        full = vols.create_volume(e, "vol", "st", course, HOST).full_name
         box = client.containers.create(
             tiny_image,
             ["true"],
@@ -220,11 +223,11 @@ def test_stopped_container_also_blocks_removal(engine, image_for, course):
             name=f"stopped-{course}",
         )
         try:
-            with pytest.raises(eng.VolumeInUse, match=f"in use by stopped-{course} \\((created|configured|exited)\\)"):
-                eng.remove_volumes(e, ["vol_st"], course, HOST)
+            with pytest.raises(vols.VolumeInUse, match=f"in use by stopped-{course} \\((created|configured|exited)\\)"):
+                vols.remove_volumes(e, ["vol_st"], course, HOST)
         finally:
             box.remove(force=True)
-        eng.remove_volumes(e, ["vol_st"], course, HOST)
+        vols.remove_volumes(e, ["vol_st"], course, HOST)
 
 
 # ---------------------------------------------------------------- no engine, or Docker only
@@ -249,14 +252,14 @@ def test_engine_stopped_stale_socket(tmp_path):
 def test_engine_going_away_mid_session(docker_engine, course, tmp_path):
     """An Engine whose socket stops answering: each call fails with EngineError, nothing changes."""
     with eng.connect(docker_engine.url) as e:
-        eng.create_volume(e, "vol", "keep", course, HOST)
+        vols.create_volume(e, "vol", "keep", course, HOST)
         e.client.api.base_url = "http+docker://localhost"  # keep the client, lose the engine:
         e.client.api._custom_adapter.socket_path = str(tmp_path / "gone.sock")
         e.client.api.close()
         with pytest.raises(eng.EngineError, match="cannot reach the container engine"):
-            eng.remove_volumes(e, ["vol_keep"], course, HOST)
+            vols.remove_volumes(e, ["vol_keep"], course, HOST)
     with eng.connect(docker_engine.url) as e:
-        assert len(eng.list_volumes(e, course, HOST)) == 1
+        assert len(vols.list_volumes(e, course, HOST)) == 1
 
 
 @pytest.mark.parametrize(
@@ -291,14 +294,14 @@ def test_tcp_connection_refused():
     ],
 )
 def test_parse_ref(ref, kinds, name):
-    parsed = eng.parse_ref(ref, "98", HOST)
+    parsed = vols.parse_ref(ref, "98", HOST)
     assert (parsed.kinds, parsed.name) == (kinds, name)
 
 
 @pytest.mark.parametrize("ref", ["ABC", "vol_", "foo_abc", "vol_a-b", "lms_vol_abc_98"])
 def test_parse_ref_rejects(ref):
-    with pytest.raises((VolumeNameError, eng.NotRemovable)):
-        eng.parse_ref(ref, "98", HOST)
+    with pytest.raises((VolumeNameError, vols.NotRemovable)):
+        vols.parse_ref(ref, "98", HOST)
 
 
 def test_engine_calls_do_not_grow_with_volumes(engine, courses):
@@ -312,14 +315,14 @@ def test_engine_calls_do_not_grow_with_volumes(engine, courses):
             original(request, **kw),
         )[1]
         wanted = [VolumeName(k, f"n{i}", c, HOST) for c in (course, other) for i in range(15) for k in ("vol", "sub")]
-        eng.create_volumes(e, wanted)
+        vols.create_volumes(e, wanted)
         assert len(sent) == 1 + 60
         sent.clear()
-        eng.create_volumes(e, wanted)  # all exist: one lookup
+        vols.create_volumes(e, wanted)  # all exist: one lookup
         assert len(sent) == 1
         sent.clear()
-        assert len(eng.list_volumes(e, course, HOST)) == 30
+        assert len(vols.list_volumes(e, course, HOST)) == 30
         assert [s.split("/")[-1] for s in sent] == ["volumes", "json"]
         sent.clear()
-        eng.remove_volumes(e, ["n1", "vol_n2"], course, HOST)
+        vols.remove_volumes(e, ["n1", "vol_n2"], course, HOST)
         assert len(sent) == 2 + 3
