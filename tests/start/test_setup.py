@@ -445,3 +445,22 @@ def test_cli_reads_the_environment_and_exits_1_when_a_step_fails(course):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "end: ok: all steps ok" in proc.stderr
+
+
+def test_sync_command_copies_the_same_pairs_as_setup_as_the_user(course):
+    """``ipynb-tools sync`` without arguments (as root) pairs directories with task_copies and drops to the user."""
+    course.mount("ipt-teacher")
+    assert course.setup(course.env("ipt-teacher", teacher=True)).ok
+    task = course.works("ipt-teacher") / "課題"
+    as_user("ipt-teacher", "sh", "-c", f"echo q > '{task}/q.txt'", teacher=True, check=True)
+    course.mount("ipt-alice")
+    env = course.env("ipt-alice")
+    assert course.setup(env, sync=False).ok
+    prs = course.works("ipt-alice") / ".volumes" / PERSONAL
+    assert not (prs / "q.txt").exists()
+    variables = {**env.to_environ(), "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-c", "from ipynb_tools.cli.main import main; main()", "sync", "-q"]
+    proc = subprocess.run(cmd, env=variables, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "copied 1" in proc.stdout
+    assert (prs / "q.txt").read_text() == "q\n" and owner(prs / "q.txt") == (USERS["ipt-alice"], 100)
