@@ -9,18 +9,18 @@ import pytest
 
 from ipynb_tools.execlog.store import Store
 from tests.hub.hubrun import HubStartError
+from tests.lms.servers import DatabaseServer, ServerStartError, start_postgres
 from tests.requirements import unavailable
 
 from .hubservice import WSTOKEN, LightHub, start_light_hub
-from .pgserver import PostgresServer, PostgresUnavailable, start_postgres
 
 
 @pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """A private PostgreSQL server; skipped locally when it cannot start, a failure in CI."""
+def postgres_server() -> Iterator[DatabaseServer]:
+    """The project's private PostgreSQL server (tests/lms/servers.py); skipped locally, a failure in CI."""
     try:
         server = start_postgres()
-    except PostgresUnavailable as exc:
+    except (ServerStartError, OSError) as exc:
         unavailable(f"PostgreSQL cannot start: {exc}")
     try:
         yield server
@@ -33,8 +33,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A fresh, empty database URL on each engine."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'execlog.sqlite'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database("t_" + uuid.uuid4().hex[:12])
+    import sqlalchemy as sa
+
+    server: DatabaseServer = request.getfixturevalue("postgres_server")
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name} OWNER moodle ENCODING 'UTF8' TEMPLATE template0")
+    admin.dispose()
+    return server.url(name)
 
 
 @pytest.fixture
