@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 #: (--column-size, --automatic, --no-automatic) as the edit commands pass them on.
-LengthArgs = tuple[int | None, tuple[str, ...], bool]
+LengthArgs = tuple[str | None, tuple[str, ...], bool]
 
 FILE_HELP = "FILE is a text file of key=value lines (as in Moodle's custom parameters box); '-' reads stdin."
 
@@ -69,14 +69,14 @@ def _length_options(func: F) -> F:
     )(func)
     func = click.option(
         "--column-size",
-        type=click.IntRange(min=1),
-        metavar="N",
-        help="Characters the LMS column holds (default: $IPYNB_TOOLS_PARAMS_COLUMN_SIZE, else Moodle's 255).",
+        metavar="N|text",
+        help="Characters the LMS column holds, or 'text' for Moodle 3.11 and later (no limit) "
+        "(default: $IPYNB_TOOLS_PARAMS_COLUMN_SIZE, else the 255 of older Moodle).",
     )(func)
     return func
 
 
-def _storage(column_size: int | None, automatic: tuple[str, ...], no_automatic: bool) -> StorageLimit:
+def _storage(column_size: str | None, automatic: tuple[str, ...], no_automatic: bool) -> StorageLimit:
     """The StorageLimit these options describe."""
     from ..params.storage import StorageLimit, site_column_size
 
@@ -111,7 +111,7 @@ def check(
     as_json: bool,
     strict: bool,
     now: str | None,
-    column_size: int | None,
+    column_size: str | None,
     automatic: tuple[str, ...],
     no_automatic: bool,
 ) -> None:
@@ -144,7 +144,7 @@ def check(
 @click.option("--json", "as_json", is_flag=True, help="Print the model as JSON.")
 @_length_options
 @report_errors
-def show(file: str, as_json: bool, column_size: int | None, automatic: tuple[str, ...], no_automatic: bool) -> None:
+def show(file: str, as_json: bool, column_size: str | None, automatic: tuple[str, ...], no_automatic: bool) -> None:
     """Print a readable summary of FILE and its stored length; exit 1 when Moodle cannot store it."""
     from ..params.summary import describe
     from ..params.text import parse
@@ -219,7 +219,7 @@ def format_command(
     lf: bool,
     in_place: bool,
     compact: bool,
-    column_size: int | None,
+    column_size: str | None,
     automatic: tuple[str, ...],
     no_automatic: bool,
 ) -> None:

@@ -1,10 +1,14 @@
 """How long a parameter text is once the LMS stores it, against the column that holds it (SPEC 10).
 
 Moodle keeps an LTI activity's custom parameters in ``<prefix>lti.instructorcustomparameters``,
-which its own schema declares ``char(255)``: PostgreSQL refuses a longer text ("value too long"),
-MariaDB/MySQL outside strict mode silently cut it, and a course loses the volumes and teachers that
-were at the end. This module counts a text the way the LMS stores it and says, before anyone pastes
-it, whether it fits:
+which its schema declared ``char(255)`` up to Moodle 3.10 (``mod_lti``'s upgrade step 2021052501,
+in 3.11, changed it to ``text``; a site may also have widened it by hand): there PostgreSQL refuses a
+longer text ("value too long"), MariaDB/MySQL outside strict mode silently cut it, and a course
+loses the volumes and teachers that were at the end. The default is that 255, the safe choice for a
+site that does not say; a site on Moodle 3.11 or later sets ``--column-size text`` or
+``IPYNB_TOOLS_PARAMS_COLUMN_SIZE=text`` (the LMS adapter reads the real column from the database).
+This module counts a text the way the LMS stores it and says, before anyone pastes it, whether it
+fits:
 
 - **characters, not bytes**: ``varchar(n)`` counts characters (Unicode code points) in PostgreSQL
   and in MariaDB/MySQL with ``utf8mb4``, so ``課題1提出用`` is 6, not 16 (``unit="bytes"`` counts
@@ -20,8 +24,8 @@ it, whether it fits:
 turns that into findings for a column size: over the column is an error that says by how much, what
 takes the room and whether ``params format --compact`` would fit; within a tenth of the column a
 warning; otherwise a note with the characters left. The column size comes from the caller (the LMS
-adapter reads the real one from the database), else :func:`site_column_size` (``--column-size N``,
-then the site setting ``$IPYNB_TOOLS_PARAMS_COLUMN_SIZE``, then Moodle's 255).
+adapter reads the real one from the database), else :func:`site_column_size` (``--column-size N|text``,
+then the site setting ``$IPYNB_TOOLS_PARAMS_COLUMN_SIZE``, then the 255 of Moodle before 3.11).
 """
 
 from __future__ import annotations
@@ -55,12 +59,14 @@ __all__ = [
     "COLUMN_SIZE_ENV",
     "MOODLE_COLUMN_SIZE",
     "TYPICAL_AUTOMATIC",
+    "UNLIMITED_WORDS",
     "AutomaticValue",
     "StorageLimit",
     "StoredLength",
     "StoredLengthError",
     "check_stored_length",
     "is_near",
+    "parse_column_size",
     "site_column_size",
     "stored_length",
 ]
@@ -71,6 +77,9 @@ MOODLE_COLUMN_SIZE = 255
 COLUMN_SIZE_ENV = "IPYNB_TOOLS_PARAMS_COLUMN_SIZE"
 #: The column's name, for messages.
 COLUMN = "instructorcustomparameters"
+#: Column sizes that mean Moodle's ``text`` column (``mod_lti`` changed ``instructorcustomparameters``
+#: from ``char(255)`` to ``text`` in its upgrade step 2021052501, Moodle 3.11): counted, no limit.
+UNLIMITED_WORDS = frozenset({"text", "none", "unlimited"})
 
 #: Keys the LMS writes by itself on every save (SPEC 10, the old module's Lti Edit; the LMS adapter
 #: of ``ipynb_tools.lms`` does the same): the newer module's automatic keys and ``lms_iframe``.
@@ -331,7 +340,9 @@ def _typical_note(measured: StoredLength) -> str:
     return f"; {typical} automatic key(s) counted with typical values (--automatic KEY=VALUE gives the real ones)"
 
 
-def _check_column_size(column_size: int) -> None:
+def _check_column_size(column_size: int | None) -> None:
+    if column_size is None:
+        return
     if isinstance(column_size, bool) or not isinstance(column_size, int) or column_size < 1:
         raise ParamsError(f"column size {column_size!r} is not a positive whole number")
 
@@ -349,7 +360,8 @@ class StorageLimit:
     adapter builds one from the column it reads from the database.
     """
 
-    column_size: int = MOODLE_COLUMN_SIZE
+    #: ``None``: a ``text`` column (Moodle 3.11 and later, :data:`UNLIMITED_WORDS`): counted, no limit.
+    column_size: int | None = MOODLE_COLUMN_SIZE
     unit: str = "characters"
     automatic: Mapping[str, str | None] = field(default_factory=dict)
     typical: bool = True
@@ -363,8 +375,8 @@ class StorageLimit:
         return stored_length(source, automatic=self.automatic, typical=self.typical, unit=self.unit)
 
     def fits(self, source: str | Params) -> bool:
-        """True when ``source`` as stored is at most :attr:`column_size`."""
-        return self.measure(source).size <= self.column_size
+        """True when ``source`` as stored is at most :attr:`column_size` (always for a ``text`` column)."""
+        return self.column_size is None or self.measure(source).size <= self.column_size
 
     def check(self, source: str | Params) -> list[Finding]:
         """One finding about ``source``'s stored length: an error when it is over the column (by how
@@ -372,6 +384,8 @@ class StorageLimit:
         less than a tenth of the column is left, else a note with what is left."""
         measured = self.measure(source)
         size, column, word = measured.size, self.column_size, _unit_word(self.unit)
+        if column is None:
+            return [Finding(INFO, None, COLUMN, f"the text is {size} {word} as stored (a text column: no limit)")]
         what = "with the automatic keys" if any(a.value is not None for a in measured.automatic) else "as stored"
         room = ", ".join(f"{name} {amount}" for name, amount in measured.biggest())
         compact = self._compact_size(source)
@@ -424,18 +438,21 @@ class StorageLimit:
     def describe(self, source: str | Params) -> str:
         """One line for people: ``stored length: 212 of 255 characters (43 left): automatic keys 205, ...``."""
         measured = self.measure(source)
-        left = self.column_size - measured.size
-        state = f"{left} left" if left >= 0 else f"{-left} OVER"
         parts = ", ".join(f"{name} {amount}" for name, amount in measured.parts.items())
         typical = [a.key for a in measured.automatic if a.origin == "typical" and a.value is not None]
         note = f"; typical values for {', '.join(typical)}" if typical else ""
-        return f"stored length: {measured.size} of {self.column_size} {_unit_word(self.unit)} ({state}): {parts}{note}"
+        word = _unit_word(self.unit)
+        if self.column_size is None:
+            return f"stored length: {measured.size} {word} (a text column: no limit): {parts}{note}"
+        left = self.column_size - measured.size
+        state = f"{left} left" if left >= 0 else f"{-left} OVER"
+        return f"stored length: {measured.size} of {self.column_size} {word} ({state}): {parts}{note}"
 
 
 def check_stored_length(
     source: str | Params,
     *,
-    column_size: int = MOODLE_COLUMN_SIZE,
+    column_size: int | None = MOODLE_COLUMN_SIZE,
     automatic: Mapping[str, str | None] | None = None,
     typical: bool = True,
     unit: str = "characters",
@@ -447,18 +464,31 @@ def check_stored_length(
     return limit.check(source)
 
 
-def site_column_size(column_size: int | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """The column size in force: ``column_size`` when given (``--column-size N``), else the site
-    setting ``$IPYNB_TOOLS_PARAMS_COLUMN_SIZE`` (a site that widened the column), else Moodle's 255.
-    ParamsError naming the setting when it is not a positive whole number."""
-    if column_size is not None:
+def parse_column_size(raw: str, what: str) -> int | None:
+    """A column size as people write it: ASCII digits (a positive whole number) or one of
+    :data:`UNLIMITED_WORDS` (``text``: Moodle 3.11 and later, whose column is ``text``), which gives
+    ``None``. ParamsError naming ``what`` (the option or setting) otherwise."""
+    raw = raw.strip()
+    if raw.lower() in UNLIMITED_WORDS:
+        return None
+    # ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and other scripts' digits
+    if not _DIGITS.fullmatch(raw) or int(raw) < 1:
+        raise ParamsError(f"{what}={raw!r} is neither a positive whole number of characters nor 'text'")
+    return int(raw)
+
+
+def site_column_size(column_size: str | int | None = None, environ: Mapping[str, str] | None = None) -> int | None:
+    """The column size in force: ``column_size`` when given (``--column-size N|text``), else the site
+    setting ``$IPYNB_TOOLS_PARAMS_COLUMN_SIZE``, else Moodle's 255 (the size before Moodle 3.11; SPEC 10).
+    ``None`` means a ``text`` column: counted, no limit. ParamsError naming the option or the setting
+    when the value is neither a positive whole number nor ``text``."""
+    if isinstance(column_size, int):
         _check_column_size(column_size)
         return column_size
+    if column_size is not None:
+        return parse_column_size(column_size, "--column-size")
     env = os.environ if environ is None else environ
     raw = env.get(COLUMN_SIZE_ENV, "").strip()
     if not raw:
         return MOODLE_COLUMN_SIZE
-    # ASCII digits only: str.isdigit() also accepts "²" (which int() refuses) and other scripts' digits
-    if not _DIGITS.fullmatch(raw) or int(raw) < 1:
-        raise ParamsError(f"{COLUMN_SIZE_ENV}={raw!r} is not a positive whole number of characters")
-    return int(raw)
+    return parse_column_size(raw, COLUMN_SIZE_ENV)

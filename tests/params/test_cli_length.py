@@ -55,7 +55,25 @@ def test_check_column_size_option_and_site_setting(runner, tmp_path):
     )
     bad = run(runner, "check", path, env={COLUMN_SIZE_ENV: "wide"})
     assert bad.exit_code == 1 and COLUMN_SIZE_ENV in bad.stderr and bad.stderr.count("\n") == 1
-    assert run(runner, "check", path, "--column-size", "0").exit_code == 2
+    for bad_size in ("0", "-1", "wide", "２５５"):
+        refused = run(runner, "check", path, "--column-size", bad_size)
+        assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "--column-size" in refused.stderr
+
+
+def test_text_column_counts_without_a_limit(runner, tmp_path):
+    """Moodle 3.11 and later store the text in a 'text' column: counted, never an error."""
+    path = write(tmp_path, REALISTIC)
+    size = stored_length(REALISTIC).size
+    for args, env in ((["--column-size", "text"], {}), ([], {COLUMN_SIZE_ENV: "TEXT"})):
+        result = run(runner, "check", path, "--now", "0", *args, env=env)
+        assert result.exit_code == 0, result.output
+        assert f"info: the text is {size} characters as stored (a text column: no limit)" in result.stdout
+        shown = run(runner, "show", path, *args, env=env)
+        assert shown.exit_code == 0 and f"stored length: {size} characters (a text column: no limit)" in shown.stdout
+    # a 255 column still refuses the same text
+    assert (
+        run(runner, "check", path, "--now", "0", "--column-size", "255", env={COLUMN_SIZE_ENV: "text"}).exit_code == 1
+    )
 
 
 def test_check_near_the_column_is_a_warning(runner, tmp_path):
