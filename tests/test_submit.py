@@ -185,7 +185,9 @@ def test_closing_time_from_environment(course: dict) -> None:
     env = {**course["env"], "NB_SUBMITS_CLOSE": f"{FULL}=1700000000"}
     (target,) = sub.known_targets(env, now=1699999999)
     assert target.close_time == 1700000000 and not target.closed
-    assert sub.known_targets(env, now=1700000000)[0].closed
+    # the closing second itself is still open (environ.is_past_close: closed strictly after it)
+    assert not sub.known_targets(env, now=1700000000)[0].closed
+    assert sub.known_targets(env, now=1700000000.001)[0].closed
     receipt = sub.submit_notebook(course["src"], None, env=env, now=1699999999.5)
     assert receipt.submitted_at == "2023-11-14T22:13:19.500000Z"
     with pytest.raises(sub.SubmitClosedError) as exc:

@@ -13,6 +13,11 @@ read it from their environment; the spawner passes the hub's value into the
 container (``IPYNB_TOOLS_TIMEZONE`` in the start environment), so the close
 file a teacher writes in a submit volume means the same as the parameter.
 Times are shown in UTC, followed by the site's time when that zone is not UTC.
+
+A submit volume is closed strictly **after** its closing time (:func:`is_past_close`: SPEC 4,
+"submissions refused after it", as Moodle's own due dates): the closing second itself is still
+open. Every place that asks "is it closed?" (``params`` rules and ``show``, ``ipynb_submit``, the
+spawner's mounts, grading's late hand-ins) asks this function.
 (Before this rule a zone-less time was local time in ``params`` and UTC in ``submit``.)
 """
 
@@ -30,6 +35,12 @@ from .variables import IPYNB_TOOLS_TIMEZONE, NB_SUBMITS_CLOSE, EnvironmentContra
 
 DEFAULT_TIMEZONE = "UTC"
 _UNIX_RE = re.compile(r"\d+(?:\.\d*)?")
+
+
+def is_past_close(close: float | None, at: float) -> bool:
+    """True when a volume closing at ``close`` (unix seconds; ``None``: never closes) is closed at
+    ``at`` (unix seconds): strictly after the closing time (see the module docstring)."""
+    return close is not None and at > close
 
 
 class ClosingTimeError(IpynbToolsError, ValueError):

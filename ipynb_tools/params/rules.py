@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from ..environ.access import access_link
+from ..environ.closing import is_past_close
 from ..errors import shown
 from ..usernames import in_user_list, user_name_problem
 from ..volumes.naming import VolumeKind
@@ -66,11 +67,7 @@ def may_mount(params: Params, volume: VolumeParam, user: str, *, teacher: bool) 
 
 def is_closed(params: Params, name: str, at: float | None = None) -> bool:
     """True when submitting to ``lms_sub_<name>`` is refused at ``at`` (default: now)."""
-    close = params.closes.get(name)
-    if close is None:
-        return False
-    at = time.time() if at is None else at
-    return at > close
+    return is_past_close(params.closes.get(name), time.time() if at is None else at)
 
 
 def mounts(
@@ -105,7 +102,7 @@ def mounts(
                 access=volume.access,
                 link=access_link(volume.kind, volume.access, teacher=teacher, full_name=full),
                 full_name=full,
-                closed=close_time is not None and at > close_time,
+                closed=is_past_close(close_time, at),
                 close_time=close_time,
             )
         )

@@ -16,6 +16,7 @@ from ..environ import (
     ClosingTimeError,
     UserPaths,
     format_close_time,
+    is_past_close,
     parse_close_time,
     parse_close_times,
     parse_entries,
@@ -104,7 +105,7 @@ def known_targets(env: Mapping[str, str] | None = None, *, now: datetime | float
             close = closes.get(os.path.basename(real))
         if close is None:
             close = _close_from_file(Path(real), e)
-        found.append(SubmitTarget(access, path, full, close, source, close is not None and moment >= close))
+        found.append(SubmitTarget(access, path, full, close, source, is_past_close(close, moment)))
 
     for entry in parse_entries(e.get(NB_SUBMITS)):
         add(entry.link_name, works / entry.mount_relative, entry.full_name, "env")
@@ -193,7 +194,7 @@ def resolve_target(
         close = closes.get(os.path.basename(real))
         if close is None:
             close = _close_from_file(Path(real), env)
-        closed = close is not None and _utc(now).timestamp() >= close
+        closed = is_past_close(close, _utc(now).timestamp())
         return SubmitTarget(path.name or text, path, None, close, "path", closed)
     known = (
         f"; known targets: {_names(targets)}"

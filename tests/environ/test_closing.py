@@ -86,3 +86,29 @@ def test_the_spawner_passes_the_site_zone_into_the_container(monkeypatch: pytest
     assert spec.environment["IPYNB_TOOLS_TIMEZONE"] == "Europe/Paris"
     with pytest.raises(EnvironmentContractError):
         build_spec(params, "alice", uid=1000, gid=100, course="98", lti_id="7", host="h", timezone="Nowhere/X")
+
+
+def test_closed_strictly_after_the_closing_time_everywhere() -> None:
+    """One comparison: params rules, the mounts the spawner builds and ipynb_submit agree at,
+    just before and just after the closing second (issue 11 item 1, issue 16 item 1)."""
+    from ipynb_tools.environ import is_past_close
+    from ipynb_tools.params.rules import is_closed, mounts
+    from ipynb_tools.params.text import parse
+    from ipynb_tools.submit.targets import known_targets
+
+    close = 1_700_000_000
+    params = parse(f"lms_users=*\nlms_sub_x=提出\nlms_sub_x_close={close}\n")
+    env = {
+        "NB_USER": "s",
+        "NB_HOME": "/nonexistent/s",
+        "NB_SUBMITS": ".volumes/lms_sub_x_1_h:提出",
+        "NB_SUBMITS_CLOSE": f"lms_sub_x_1_h={close}",
+    }
+    for at, closed in ((close - 1, False), (close, False), (close + 0.001, True), (close + 1, True)):
+        assert is_past_close(close, at) is closed
+        assert is_closed(params, "x", at) is closed
+        (mount,) = mounts(params, "s", teacher=False, at=at)
+        assert mount.closed is closed
+        (target,) = known_targets(env, now=at)
+        assert target.closed is closed, at
+    assert not is_past_close(None, 10**12)
