@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 
 from ..params.storage import StorageLimit, stored_length
 from .config import DEFAULT_MYSQL_SOCKET, MYSQL_TYPES, POSTGRES_TYPES, MoodleConfig
-from .errors import DatabaseError
+from .errors import ConcurrentEdit, DatabaseError
 
 #: The tables the adapter touches, without the prefix (SPEC 10).
 TABLE_NAMES: tuple[str, ...] = (
@@ -166,6 +166,8 @@ class MoodleDatabase:
     site: str
     wwwroot: str | None = None
     password: str | None = None
+    #: Seconds a write waits for a row someone else has locked (:data:`LOCK_TIMEOUT`).
+    lock_timeout: int = LOCK_TIMEOUT
 
     @property
     def dialect(self) -> str:
@@ -187,6 +189,11 @@ class MoodleDatabase:
         try:
             yield
         except sa.exc.SQLAlchemyError as exc:
+            if _lock_timeout(exc):
+                raise ConcurrentEdit(
+                    f"{self.site}: {what}: someone else is saving the same record (locked for over "
+                    f"{self.lock_timeout} s); nothing was written: try again"
+                ) from None
             raise DatabaseError(f"{self.site}: {what}: {driver_message(exc, self.password)}") from None
 
     @contextlib.contextmanager
@@ -200,9 +207,9 @@ class MoodleDatabase:
         """One transaction with a bounded wait for row locks; committed on success, rolled back on any error."""
         with self.errors(what), self.engine.begin() as conn:
             if self.dialect == "postgresql":
-                conn.execute(sa.text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}s'"))
+                conn.execute(sa.text(f"SET LOCAL lock_timeout = '{int(self.lock_timeout)}s'"))
             elif self.dialect == "mysql":
-                conn.execute(sa.text(f"SET SESSION innodb_lock_wait_timeout = {LOCK_TIMEOUT}"))
+                conn.execute(sa.text(f"SET SESSION innodb_lock_wait_timeout = {int(self.lock_timeout)}"))
             yield conn
 
     def params_column(self, conn: Connection) -> ColumnLimit:
@@ -223,6 +230,15 @@ class MoodleDatabase:
         raise DatabaseError(f"{self.site}: table {table} has no column {PARAMS_COLUMN}")
 
 
+def _lock_timeout(exc: BaseException) -> bool:
+    """True for "waited too long for a row lock": PostgreSQL's SQLSTATE 55P03, MySQL/MariaDB's 1205."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) == "55P03":
+        return True
+    args = tuple(getattr(orig, "args", ()))
+    return bool(args) and args[0] == 1205
+
+
 def driver_message(exc: BaseException, password: str | None = None) -> str:
     """The driver's own message (first line, no SQL, no parameters), without ``password``."""
     orig = getattr(exc, "orig", None)
@@ -234,7 +250,10 @@ def driver_message(exc: BaseException, password: str | None = None) -> str:
         message = f"{args[1]} (error {args[0]})"
     message = re.sub(r"\s*\(Background on this error at:.*\)$", "", message)
     if password:
-        message = message.replace(password, "***")
+        from urllib.parse import quote, quote_plus
+
+        for form in {password, quote(password, safe=""), quote_plus(password)}:
+            message = message.replace(form, "***")
     return message
 
 

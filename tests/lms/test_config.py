@@ -194,3 +194,17 @@ def test_database_urls_from_the_command_line():
     with pytest.raises(DatabaseError, match="is not a database URL") as caught:
         parse_database_url("postgresql://user:secretpw@host:notaport/db")
     assert "secretpw" not in str(caught.value)
+
+
+def test_driver_messages_never_carry_the_password():
+    from ipynb_tools.lms.database import driver_message
+
+    class Orig(Exception):
+        pass
+
+    class Wrapped(Exception):
+        orig = Orig('connect failed for "user=u password=p@ss w%rd" and p%40ss+w%25rd and p%40ss%20w%25rd\nsecond line')
+
+    message = driver_message(Wrapped(), "p@ss w%rd")
+    assert "p@ss" not in message and "p%40ss" not in message and message.count("***") == 3
+    assert "second line" not in message

@@ -299,3 +299,17 @@ def test_the_documented_least_privileges_are_enough(site):
     with pytest.raises(sa.exc.DBAPIError), limited.begin() as conn:  # nothing else may be written
         conn.execute(sa.text(f"UPDATE {site.prefix}lti SET name = 'changed' WHERE id = 4"))
     limited.dispose()
+
+
+def test_a_save_that_holds_the_row_too_long_is_a_clear_refusal(site):
+    other = site.engine()
+    with open_database(site.url, site.prefix) as db:
+        db.lock_timeout = 1
+        plan = plan_edit(read_params(db, 1, COURSE), lambda t: set_param(t, "lms_image", "mine"), SITE)
+        with other.connect() as conn, conn.begin():
+            conn.execute(sa.text(f"SELECT id FROM {site.prefix}lti WHERE id = 1 FOR UPDATE"))
+            started = time.monotonic()
+            with pytest.raises(ConcurrentEdit, match=r"someone else is saving .* over 1 s\); nothing was written"):
+                write_plan(db, plan)
+            assert 0.9 < time.monotonic() - started < 10
+    assert site.text(1) == (TEXT_1, 1700000001)
