@@ -7,6 +7,7 @@ place, and reports per file. A second run over its own output changes no byte.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -17,12 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_copy_file, atomic_write_bytes
+from .fileops import read_all, remove_stale_temps
 from .errors import FileProblem, IpynbToolsError, UsageError, os_reason
 from .notebook import CHECKPOINTS, NOTEBOOK_SUFFIX, notebook_bytes, read_notebook_file
 from .numbering import number_cells, numbering_of, shifted_cells
 
 #: Hidden directory (skipped by every tool) where in-place deploys keep what they replaced.
 BACKUP_DIR = ".ipynb_deploy_backup"
+#: Backup generations kept per directory: a deploy that makes a new one removes all but the newest
+#: this many (``ipynb_deploy --keep-backups N``; 0 keeps every generation). See README (ipynb_deploy).
+KEEP_BACKUPS = 10
 
 NUMBERED = "numbered"
 COPIED = "copied"
@@ -53,6 +58,10 @@ class DeployReport:
     results: list[FileResult] = field(default_factory=list)
     dry_run: bool = False
     backup: Path | None = None
+    #: Temp files of killed earlier runs (this user's) removed from the directories written to.
+    stale_temps: list[Path] = field(default_factory=list)
+    #: Backup generations removed by the retention rule (:data:`KEEP_BACKUPS`).
+    pruned_backups: list[Path] = field(default_factory=list)
 
     def count(self, action: str) -> int:
         return sum(1 for r in self.results if r.action == action)
@@ -83,7 +92,11 @@ def is_hidden(path: Path) -> bool:
 
 
 def iter_sources(root: Path, *, recursive: bool) -> Iterator[Path]:
-    """Regular, non-hidden files under ``root`` in a stable order (directories only when recursive)."""
+    """Non-hidden files under ``root`` in a stable order (directories only when recursive).
+
+    Besides regular files (and symlinks) this yields FIFOs, sockets and devices too, so a deploy
+    reports them as failed (``x.ipynb`` made a FIFO must not vanish from the summary without a word).
+    """
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
@@ -95,7 +108,7 @@ def iter_sources(root: Path, *, recursive: bool) -> Iterator[Path]:
         if entry.is_dir(follow_symlinks=False):
             if recursive:
                 yield from iter_sources(path, recursive=True)
-        elif entry.is_file(follow_symlinks=True) or entry.is_symlink():
+        else:
             yield path
 
 
@@ -109,15 +122,20 @@ class Deployer:
         recursive: bool = False,
         dry_run: bool = False,
         backup: bool = True,
+        keep_backups: int = KEEP_BACKUPS,
         world_readable: bool = False,
         progress: Callable[[FileResult], None] | None = None,
     ) -> None:
         if step < 1:
             raise DeployError(f"step must be a positive integer, not {step}")
+        if keep_backups < 0:
+            raise DeployError(f"keep_backups must be 0 (keep all) or more, not {keep_backups}")
         self.step = step
         self.recursive = recursive
         self.dry_run = dry_run
         self.backup = backup
+        self.keep_backups = keep_backups
+        self._backup_roots: set[Path] = set()
         self.world_readable = world_readable
         self.progress = progress
         self.report = DeployReport(dry_run=dry_run)
@@ -152,11 +170,17 @@ class Deployer:
         for s in srcs:
             if not s.exists() and not s.is_symlink():
                 raise DeployError(f"{s}: no such file or directory")
-        for source, target, backup_root in self.plan(srcs, dest_path):
+        jobs = self.plan(srcs, dest_path)
+        if not self.dry_run:
+            for folder in dict.fromkeys(target.parent for _, target, _ in jobs):
+                self.report.stale_temps += [folder / name for name in remove_stale_temps(folder)]
+        for source, target, backup_root in jobs:
             result = self._one(source, target, backup_root)
             self.report.results.append(result)
             if self.progress:
                 self.progress(result)
+        for root in sorted(self._backup_roots):
+            self.report.pruned_backups += prune_backups(root, self.keep_backups)
         return self.report
 
     def _one(self, source: Path, target: Path, backup_root: Path | None) -> FileResult:
@@ -199,6 +223,9 @@ class Deployer:
 
     def _copy(self, source: Path, target: Path) -> FileResult:
         st = os.stat(source)
+        if not stat.S_ISREG(st.st_mode):
+            # opening a FIFO would wait for a writer forever; a device is no course material
+            raise FileProblem(source, "is not a regular file (a FIFO, socket or device); not copied")
         mode = self._mode(stat.S_IMODE(st.st_mode), target)
         result = FileResult(source, target, COPIED)
         if target.exists() and _same_content(source, target) and stat.S_IMODE(os.stat(target).st_mode) == mode:
@@ -239,6 +266,7 @@ class Deployer:
         except OSError:
             atomic_write_bytes(backup, raw)
         self.report.backup = root / BACKUP_DIR / self._stamp
+        self._backup_roots.add(root)
 
 
 def _read_existing(path: Path) -> Any:
@@ -252,9 +280,51 @@ def _read_existing(path: Path) -> Any:
 
 
 def _same_content(a: Path, b: Path) -> bool:
-    if os.path.getsize(a) != os.path.getsize(b):
+    """True when the regular files ``a`` and ``b`` hold the same bytes (never waits on a FIFO)."""
+    try:
+        if not (stat.S_ISREG(os.stat(a).st_mode) and stat.S_ISREG(os.stat(b).st_mode)):
+            return False
+        if os.path.getsize(a) != os.path.getsize(b):
+            return False
+        return read_file_following(a) == read_file_following(b)
+    except OSError:
         return False
-    return a.read_bytes() == b.read_bytes()
+
+
+def read_file_following(path: Path) -> bytes:
+    """The bytes of the regular file at ``path`` (a link is followed), opened without blocking."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return read_all(fd)
+    finally:
+        os.close(fd)
+
+
+def backup_generations(directory: str | os.PathLike[str]) -> list[Path]:
+    """The backup generations of ``directory``, oldest first (their names are sortable time stamps)."""
+    root = Path(directory) / BACKUP_DIR
+    try:
+        return sorted(Path(e.path) for e in os.scandir(root) if e.is_dir(follow_symlinks=False))
+    except OSError:
+        return []
+
+
+def prune_backups(directory: str | os.PathLike[str], keep: int = KEEP_BACKUPS) -> list[Path]:
+    """Remove all but the newest ``keep`` backup generations of ``directory`` (0: keep all); return them.
+
+    The retention rule of in-place deploys (README, ipynb_deploy): every deploy that replaces files
+    keeps them in a new generation, then the oldest generations beyond ``keep`` go. ``--undo``
+    restores the newest, so the last ``keep`` deploys can be undone one by one.
+    """
+    generations = backup_generations(directory)
+    if keep <= 0 or len(generations) <= keep:
+        return []
+    removed = generations[: len(generations) - keep]
+    for generation in removed:
+        shutil.rmtree(generation, ignore_errors=True)  # never follows links out of the backup folder
+    return removed
 
 
 def latest_backup(directory: str | os.PathLike[str]) -> Path | None:

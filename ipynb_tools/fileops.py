@@ -25,7 +25,9 @@ import errno
 import hashlib
 import itertools
 import os
+import re
 import stat
+import time
 
 #: The suffix of every temp file the tools write beside a target; a leftover is removed by the next run.
 TEMP_SUFFIX = ".ipynb-tools-tmp"
@@ -180,6 +182,60 @@ def copy_and_hash(src_fd: int, dst_fd: int) -> str:
 def temp_name(name: str) -> str:
     """A fresh hidden temp name for ``name``: ``.<name>.<pid>-<n>`` + :data:`TEMP_SUFFIX`."""
     return f".{name}.{os.getpid()}-{next(_temp_counter)}{TEMP_SUFFIX}"
+
+
+#: The names :func:`temp_name` makes: ``.<name>.<pid>-<n>`` + :data:`TEMP_SUFFIX`.
+TEMP_NAME_RE = re.compile(r"\..+\.(?P<pid>\d+)-\d+" + re.escape(TEMP_SUFFIX))
+#: A temp file older than this (seconds) is stale even when its pid is alive (pids are reused).
+STALE_TEMP_AGE = 24 * 3600
+
+
+def remove_stale_temps(directory: PathLike, *, now: float | None = None) -> list[str]:
+    """Remove the temp files a killed writer of this user left in ``directory``; return their names.
+
+    A temp file (a name :func:`temp_name` makes) is stale when it is a regular file owned by
+    this user and its writer is gone: the pid in its name is no running process, or the file is
+    older than :data:`STALE_TEMP_AGE` (a write never takes a day; a pid may be reused after a
+    container restart). Another user's files, links and a live writer's temp files are left
+    alone. Nothing is followed; errors are ignored (cleaning is best effort).
+    """
+    now = time.time() if now is None else now
+    removed: list[str] = []
+    try:
+        names = [n for n in os.listdir(directory) if n.endswith(TEMP_SUFFIX)]
+    except OSError:
+        return removed
+    for name in names:
+        match = TEMP_NAME_RE.fullmatch(name)
+        if not match:
+            continue
+        path = os.path.join(directory, name)
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+            continue
+        if _process_alive(int(match.group("pid"))) and now - st.st_mtime < STALE_TEMP_AGE:
+            continue
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        removed.append(name)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone's process (or not a pid we can ask about): assume alive
+    return True
 
 
 def open_temp(target: str, *, dir_fd: int | None = None, mode: int = 0o600) -> tuple[int, str]:

@@ -131,6 +131,13 @@ def read_bytes_safely(
     except OSError as exc:
         raise UnreadableError(p, f"cannot read ({os_reason(exc)})") from None
     flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+    if (
+        stat.S_ISSOCK(lst.st_mode)
+        or stat.S_ISFIFO(lst.st_mode)
+        or stat.S_ISCHR(lst.st_mode)
+        or stat.S_ISBLK(lst.st_mode)
+    ):
+        raise NotARegularFileError(p, "is not a regular file")  # (a socket cannot even be opened)
     if stat.S_ISLNK(lst.st_mode):
         if not follow_symlinks:
             raise SymlinkError(p, "is a symlink; a regular file is expected")

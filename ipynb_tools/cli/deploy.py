@@ -19,6 +19,13 @@ from .errors import report_errors
 @click.option("-n", "--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--no-backup", is_flag=True, help="In place: do not keep the replaced files in .ipynb_deploy_backup/.")
 @click.option(
+    "--keep-backups",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="In place: keep the newest N backup generations per directory (default 10; 0 keeps all).",
+)
+@click.option(
     "--undo", "undo_dir", metavar="DIR", help="Restore the files replaced by the last in-place deploy of DIR."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only warnings, errors and the summary.")
@@ -32,6 +39,7 @@ def main(
     recursive: bool,
     dry_run: bool,
     no_backup: bool,
+    keep_backups: int | None,
     undo_dir: str | None,
     quiet: bool,
 ) -> None:
@@ -42,7 +50,7 @@ def main(
       ipynb_deploy DEST [STEP]       number the notebooks here into DEST, copy other files
       ipynb_deploy SRC... --to DEST  number the given files/directories into DEST
     """
-    from ..deploy import FAILED, UNCHANGED, Deployer, FileResult, resolve_legacy_arguments, undo
+    from ..deploy import FAILED, KEEP_BACKUPS, UNCHANGED, Deployer, FileResult, resolve_legacy_arguments, undo
 
     if undo_dir is not None:
         restored = undo(undo_dir)
@@ -68,12 +76,17 @@ def main(
         recursive=recursive,
         dry_run=dry_run,
         backup=not no_backup,
+        keep_backups=KEEP_BACKUPS if keep_backups is None else keep_backups,
         world_readable=dest is not None,
         progress=show,
     )
     report = deployer.run(sources, dest)
     if report.backup is not None and not quiet:
         click.echo(f"replaced files kept in {report.backup} (undo: ipynb_deploy --undo DIR)")
+    if report.pruned_backups and not quiet:
+        click.echo(f"removed {len(report.pruned_backups)} old backup generation(s) (keeping the newest)")
+    if report.stale_temps:
+        click.echo(f"removed {len(report.stale_temps)} temp file(s) left by an interrupted deploy")
     click.echo(report.summary())
     if not report.ok:
         sys.exit(1)

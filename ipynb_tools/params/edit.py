@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from ..atomic import atomic_write_text
+from ..fileops import remove_stale_temps
 from ..volumes.naming import NAME_RE, VolumeKind
 from .findings import ERROR, Finding
 from .model import (
@@ -213,5 +214,6 @@ def edit_params_file(
     if storage is not None:
         findings = findings + storage.check_change(text, new_text, os.fspath(path))
     if new_text != text:
+        remove_stale_temps(os.path.dirname(os.path.abspath(path)))  # an earlier edit killed mid-write
         atomic_write_text(path, new_text)
     return findings
