@@ -32,7 +32,7 @@ def _read(file: str) -> tuple[str, str]:
 
 
 def _time(value: str | None) -> float | None:
-    from ..params.text import read_time
+    from ..params.values import read_time
 
     return None if value is None else float(read_time(value))
 

@@ -7,14 +7,13 @@ import pytest
 from ipynb_tools.errors import IpynbToolsError
 from ipynb_tools.params.model import Params, ParamsError, VolumeParam
 from ipynb_tools.params.text import (
-    format,
     format_params,
     parse,
-    parse_memory,
     parse_with_findings,
     read_params_file,
     write_params_file,
 )
+from ipynb_tools.params.values import parse_memory
 
 
 def messages(text: str) -> list[str]:
@@ -248,7 +247,7 @@ def test_other_and_unknown_lines_are_kept_exactly_in_order():
     assert p.others == ["foo = bar;$", "lms_sessionifo=1,2;", "no equals here", "LMS_VOLUMES=x", "z=1"]
     unknown = [f for f in findings if "unknown key" in f.message]
     assert len(unknown) == 2 and "did you mean lms_sessioninfo" in unknown[0].message
-    assert format(p).endswith("foo = bar;$\r\nlms_sessionifo=1,2;\r\nno equals here\r\nLMS_VOLUMES=x\r\nz=1\r\n")
+    assert format_params(p).endswith("foo = bar;$\r\nlms_sessionifo=1,2;\r\nno equals here\r\nLMS_VOLUMES=x\r\nz=1\r\n")
 
 
 def test_lms_line_without_equals_is_kept_with_a_warning():
@@ -283,7 +282,6 @@ CANONICAL = (
 
 def test_canonical_text_is_byte_identical():
     assert format_params(parse(CANONICAL)) == CANONICAL
-    assert format is format_params
 
 
 def test_writer_puts_keys_in_the_old_modules_order():

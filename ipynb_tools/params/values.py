@@ -1,0 +1,123 @@
+"""Reading one parameter value for its key: memory, seconds, CPU, closing time, 0/1 (SPEC 4).
+
+Each reader takes the (already sanitised) text of a value and returns the typed value, or
+raises :class:`BadValue`, which the parser turns into an error finding
+(:mod:`ipynb_tools.params.text`). :data:`READERS` maps every fixed key to its reader.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import Decimal
+
+from ..environ.closing import ClosingTimeError, parse_close_time
+from ..environ.variables import EnvironmentContractError
+from .model import (
+    AUTOMATIC_KEYS,
+    KEY_ACTLIMIT,
+    KEY_CPULIMIT,
+    KEY_DEFURL,
+    KEY_IFRAME,
+    KEY_IMAGE,
+    KEY_MEMLIMIT,
+    KEY_TEACHERS,
+    KEY_USERS,
+    RESERVED_KEYS,
+    ParamsError,
+    split_users,
+)
+
+_MEMORY_RE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*([kmgt]?)(i?b)?", re.IGNORECASE)
+_MULTIPLIERS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+_SECONDS_RE = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_FLOAT_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+class BadValue(Exception):
+    """A value that cannot be read for its key (becomes an error finding)."""
+
+
+# -- value readers ------------------------------------------------------------------------
+
+
+def parse_memory(value: str) -> int:
+    """Bytes from ``1073741824``, ``1,073,741,824``, ``512M``, ``2G``, ``1.5GiB`` (binary units)."""
+    text = value.replace(",", "").strip()
+    match = _MEMORY_RE.fullmatch(text)
+    if not match:
+        raise BadValue(f"memory {value!r} is not a number of bytes (like 1073741824, 1,073,741,824, 512M or 2G)")
+    number, unit, suffix = match.groups()
+    if not unit and "." in number:
+        raise BadValue(f"memory {value!r}: a number of bytes has no fraction")
+    if suffix and suffix.lower() == "ib" and not unit:
+        raise BadValue(f"memory {value!r}: 'iB' needs a unit (KiB, MiB, GiB, TiB)")
+    return int(Decimal(number) * _MULTIPLIERS[unit.lower()])
+
+
+def parse_seconds(value: str) -> int:
+    """Seconds from ``3600``, ``3,600``, ``90m``, ``2h``, ``1d``."""
+    match = _SECONDS_RE.fullmatch(value.replace(",", "").strip())
+    if not match:
+        raise BadValue(f"activity limit {value!r} is not a number of seconds (like 3600, 90m, 2h)")
+    return int(match.group(1)) * _SECONDS[match.group(2).lower()]
+
+
+def parse_cpu(value: str) -> float:
+    """A CPU count (float); ``0.0`` means no limit."""
+    if not _FLOAT_RE.fullmatch(value.strip()):
+        raise BadValue(f"CPU limit {value!r} is not a number (like 0.5, 1.0, 2)")
+    number = float(value)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise BadValue(f"CPU limit {value!r} is not a finite number")
+    return number
+
+
+def parse_time(value: str) -> int:
+    """A closing time by the contract's one rule (:func:`ipynb_tools.environ.parse_close_time`:
+    unix seconds, ISO 8601; without a zone the site's zone, ``$IPYNB_TOOLS_TIMEZONE``)."""
+    try:
+        return parse_close_time(value)
+    except (ClosingTimeError, EnvironmentContractError) as exc:
+        raise BadValue(str(exc)) from None
+
+
+def parse_bool(value: str) -> bool:
+    """``1``/``0`` (also true/false, yes/no, on/off; empty is false)."""
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise BadValue(f"{value!r} is not 1 or 0")
+
+
+def _text(value: str) -> str:
+    return value
+
+
+READERS: dict[str, Callable[[str], object]] = {
+    KEY_USERS: split_users,
+    KEY_TEACHERS: split_users,
+    KEY_IMAGE: _text,
+    KEY_DEFURL: _text,
+    KEY_CPULIMIT: parse_cpu,
+    KEY_MEMLIMIT: parse_memory,
+    KEY_ACTLIMIT: parse_seconds,
+    KEY_IFRAME: parse_bool,
+    **dict.fromkeys(AUTOMATIC_KEYS + RESERVED_KEYS, _text),
+}
+
+#: Keys whose empty value means "not set" (the site default), as in the old module's form.
+EMPTY_IS_DEFAULT = frozenset({KEY_CPULIMIT, KEY_MEMLIMIT, KEY_ACTLIMIT, KEY_IFRAME})
+
+
+def read_time(value: str) -> int:
+    """A time by the closing-time rule (:func:`parse_time`); ParamsError otherwise."""
+    try:
+        return parse_time(value)
+    except BadValue as exc:
+        raise ParamsError(str(exc)) from None
