@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import atomic_copy_file, atomic_write_bytes
-from .fileops import read_all, remove_stale_temps
 from .errors import FileProblem, IpynbToolsError, UsageError, os_reason
+from .fileops import read_all, remove_stale_temps
 from .notebook import CHECKPOINTS, NOTEBOOK_SUFFIX, notebook_bytes, read_notebook_file
 from .numbering import number_cells, numbering_of, shifted_cells
 
