@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import stat
 from datetime import UTC, datetime
@@ -383,16 +384,22 @@ def test_earlier_copy_made_elsewhere_is_archived_before_replacing(course: dict) 
     assert receipt.previous_kept.read_bytes() == b'{"handed in": "by the old tool"}'
 
 
-def test_own_symlink_or_directory_at_the_name_is_refused(course: dict) -> None:
+def test_symlink_or_directory_at_the_name_gives_a_fallback_name_never_followed(course: dict) -> None:
+    """Whatever holds the name (here a link and a directory), the hand-in is made under a name nobody can predict."""
     link = course["volume"] / "kadai-1_alice.ipynb"
     link.symlink_to(course["tmp"] / "elsewhere.ipynb")
-    with pytest.raises(sub.ForeignFileError, match="is a symlink"):
-        sub.submit_notebook(course["src"], ACCESS, env=course["env"])
-    assert not (course["tmp"] / "elsewhere.ipynb").exists()
+    receipt = sub.submit_notebook(course["src"], ACCESS, env=course["env"])
+    assert not (course["tmp"] / "elsewhere.ipynb").exists()  # not written through
+    assert re.fullmatch(r"kadai-1_alice~[0-9a-f]{16}\.ipynb", receipt.name), receipt.name
+    assert any("kadai-1_alice.ipynb is taken by a symlink" in w for w in receipt.warnings)
+    first = receipt.name
+    again = sub.submit_notebook(course["src"], ACCESS, env=course["env"], now=2_000_000_000)
+    assert again.name == first and again.replaced  # the own fallback copy is replaced, not a new one
     link.unlink()
     link.mkdir()
-    with pytest.raises(sub.ForeignFileError, match="not a regular file"):
-        sub.submit_notebook(course["src"], ACCESS, env=course["env"])
+    third = sub.submit_notebook(course["src"], ACCESS, env=course["env"], now=2_000_000_100)
+    assert third.name == first and link.is_dir()
+    assert sorted(p.name for p in course["volume"].iterdir()) == sorted(["kadai-1_alice.ipynb", first])
 
 
 def test_stale_temp_files_of_the_user_are_removed(course: dict) -> None:

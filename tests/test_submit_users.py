@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import stat
@@ -343,6 +344,10 @@ def test_unknown_target_lists_known_ones(course: Course) -> None:
 
 
 # -- planted links and files -----------------------------------------------------------------------
+def fallback_copies(course: Course, name: str = "kadai-1_ipt_alice") -> list[str]:
+    return sorted(n for n in course.listing() if re.fullmatch(rf"{name}~[0-9a-f]{{16}}\.ipynb", n))
+
+
 def test_symlink_planted_by_another_student_is_not_followed_or_replaced(course: Course) -> None:
     course.notebook("ipt_alice")
     bob_home = course.home("ipt_bob")
@@ -352,18 +357,21 @@ def test_symlink_planted_by_another_student_is_not_followed_or_replaced(course: 
     assert planted.returncode == 0, planted.stderr
     os.chmod(bob_home, 0o777)  # even a target alice could write into must not be written
     r = course.submit("ipt_alice", "kadai-1.ipynb", ACCESS)
-    assert r.returncode == 1
-    assert "is a symlink made by ipt_bob" in r.stderr and "not writing through or over it" in r.stderr
+    assert r.returncode == 0, r.stderr  # a planted link never blocks a hand-in (issue 12, item 6)
+    assert "kadai-1_ipt_alice.ipynb is taken by a symlink of ipt_bob (uid 7102)" in r.stdout + r.stderr
     assert not loot.exists()
     assert os.readlink(link) == str(loot) and os.lstat(link).st_uid == NAMED["ipt_bob"]
-    assert sorted(course.listing()) == ["kadai-1_ipt_alice.ipynb"]
+    (copy,) = fallback_copies(course)
+    assert os.lstat(course.volume / copy).st_uid == NAMED["ipt_alice"]
+    assert sorted(course.listing()) == sorted(["kadai-1_ipt_alice.ipynb", copy])
     # a link to alice's own source notebook: the source is not touched either
     os.unlink(link)
     src = course.home("ipt_alice") / "kadai-1.ipynb"
     before = src.read_bytes()
     assert course.as_user("ipt_bob", ["ln", "-s", str(src), str(link)]).returncode == 0
-    assert course.submit("ipt_alice", "kadai-1.ipynb", ACCESS).returncode == 1
+    assert course.submit("ipt_alice", "kadai-1.ipynb", ACCESS).returncode == 0
     assert src.read_bytes() == before
+    assert fallback_copies(course) == [copy]  # the same fallback copy is replaced
 
 
 def test_file_planted_by_another_student_is_not_replaced(course: Course) -> None:
@@ -372,10 +380,10 @@ def test_file_planted_by_another_student_is_not_replaced(course: Course) -> None
     r = course.as_user("ipt_bob", ["sh", "-c", f"umask 000; echo fake > '{planted}'"])
     assert r.returncode == 0, r.stderr
     r = course.submit("ipt_alice", "kadai-1.ipynb", ACCESS)
-    assert r.returncode == 1
-    assert "belongs to ipt_bob" in r.stderr and "not replacing another user's file" in r.stderr
+    assert r.returncode == 0, r.stderr
+    assert "kadai-1_ipt_alice.ipynb is taken by a file of ipt_bob (uid 7102)" in r.stdout + r.stderr
     assert planted.read_text() == "fake\n" and os.lstat(planted).st_uid == NAMED["ipt_bob"]
-    assert sorted(course.listing()) == ["kadai-1_ipt_alice.ipynb"]
+    assert len(fallback_copies(course)) == 1
 
 
 def test_cannot_replace_another_students_submission_by_claiming_their_name(course: Course) -> None:

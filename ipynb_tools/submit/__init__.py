@@ -69,7 +69,7 @@ from .record import (
     max_submit_bytes,
 )
 from .results import FAILED, SUBMITTED, UNCHANGED, Receipt, Submission, SubmitAllReport, SubmitResult
-from .shareddir import TEMP_PREFIX, TEMP_SUFFIX, _check_final, _clean_own_temps, _install, _read_own
+from .shareddir import TEMP_PREFIX, TEMP_SUFFIX, _check_final, _claim_name, _clean_own_temps, _install, _read_own
 from .targets import CLOSE_FILE, SubmitTarget, is_submit_volume, known_targets, resolve_target
 from .times import _iso, _utc
 
@@ -128,7 +128,8 @@ def submit_notebook(
                 )  # fmt: skip
 
             dst = os.fstat(dfd)
-            existing = _check_final(dfd, name, shown)
+            name, existing, taken = _claim_name(dfd, name, tgt.path / name, user)
+            shown = tgt.path / name
             previous = _read_own(dfd, name, 4 * limit + (1 << 20)) if existing is not None else None
             prev_source, prev_when = _previous_record(previous)
             unchanged = previous is not None and prev_source == source_sha
@@ -155,7 +156,10 @@ def submit_notebook(
                 previous_kept = state.keep(tgt, name, previous, sha256_hex(previous), prev_time)
             kept = state.keep(tgt, name, data, sha, moment)
             try:
-                warnings = _install(dfd, name, shown, data, dst.st_gid, existing is not None)
+                warnings, name = _install(dfd, name, shown, data, dst.st_gid, existing is not None)
+                shown = tgt.path / name
+                if taken:
+                    warnings.insert(0, taken)
             except OSError as exc:
                 unlink_quiet(kept)
                 raise SubmitError(

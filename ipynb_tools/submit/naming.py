@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import string
+import unicodedata
 from collections.abc import Mapping
 
 from ..environ import NB_USER
@@ -22,6 +23,30 @@ DEFAULT_NAME_FORMAT = SUFFIX_FORMAT
 #: Environment variable of the name format.
 ENV_NAME_FORMAT = "IPYNB_SUBMIT_NAME_FORMAT"
 NAME_MAX = 255
+#: A fallback name is the submission name with ``~`` and 16 random hex digits before ``.ipynb``
+#: (``kadai-1_carol~3f9a0c4e1b2d7a65.ipynb``): used when another user's file, link or directory
+#: holds the submission name (squatting, issue 12 item 6). Nobody can predict or pre-empt it;
+#: grading reads the user from the record and the owner, and this marker off the name.
+FALLBACK_MARK = re.compile(r"~[0-9a-f]{16}$")
+
+
+def fallback_name(name: str) -> str:
+    """``kadai-1_carol.ipynb`` -> ``kadai-1_carol~<16 random hex digits>.ipynb`` (a new one at each call)."""
+    stem = name[: -len(NOTEBOOK_SUFFIX)] if name.endswith(NOTEBOOK_SUFFIX) else name
+    return f"{stem}~{os.urandom(8).hex()}{NOTEBOOK_SUFFIX}"
+
+
+def is_fallback_of(candidate: str, name: str) -> bool:
+    """True when ``candidate`` is a fallback name of the submission name ``name``."""
+    stem = name[: -len(NOTEBOOK_SUFFIX)] if name.endswith(NOTEBOOK_SUFFIX) else name
+    if not (candidate.endswith(NOTEBOOK_SUFFIX) and candidate.startswith(stem)):
+        return False
+    return FALLBACK_MARK.fullmatch(candidate[len(stem) : -len(NOTEBOOK_SUFFIX)]) is not None
+
+
+def without_fallback_mark(stem: str) -> str:
+    """A file name stem without the fallback marker (``kadai-1_carol~3f9a...`` -> ``kadai-1_carol``)."""
+    return FALLBACK_MARK.sub("", stem)
 
 
 def current_user(env: Mapping[str, str] | None = None) -> str:
@@ -70,7 +95,7 @@ def submission_name(source_name: str, user: str, name_format: str | None = None)
         raise BadNameError(f"name format {fmt!r} is not valid ({exc})") from None
     if "user" not in used:
         raise BadNameError(f"name format {fmt!r} must contain {{user}} (or students would overwrite each other)")
-    name = fmt.format_map(fields)
+    name = unicodedata.normalize("NFC", fmt.format_map(fields))  # one name for NFD (macOS) and NFC text
     if not name.endswith(NOTEBOOK_SUFFIX):
         name += NOTEBOOK_SUFFIX
     if "/" in name or "\0" in name or name in (".", "..") or name.startswith("."):

@@ -34,6 +34,7 @@ from pathlib import Path
 
 from ..fileops import TEMP_FLAGS, open_regular, read_all, unlink_quiet, write_all
 from .errors import ForeignFileError, SubmitError
+from .naming import fallback_name, is_fallback_of
 
 TEMP_PREFIX = ".ipynb_submit."
 TEMP_SUFFIX = ".tmp"
@@ -65,6 +66,58 @@ def _check_final(dfd: int, name: str, shown: Path) -> os.stat_result | None:
             shown, f"belongs to {_owner_name(st.st_uid)}; not replacing another user's file (ask a teacher)"
         )
     return st
+
+
+def _claim_name(dfd: int, name: str, shown: Path, user: str) -> tuple[str, os.stat_result | None, str | None]:
+    """(name to write, its lstat when it is our own earlier copy, a note for the receipt).
+
+    ``name`` itself when it is free or our own regular file. When something else holds it (a
+    file, link, directory or FIFO another user made: squatting, issue 12 item 6), the hand-in
+    goes to our own fallback name (:func:`.naming.fallback_name`, reused at the next hand-in)
+    instead of failing: one ``touch`` by a classmate must never block a hand-in. Refused only
+    when the name holds a regular file of the very account the user claims to be (that is their
+    hand-in, and this is not them).
+    """
+    try:
+        return name, _check_final(dfd, name, shown), None
+    except ForeignFileError:
+        st = os.lstat(name, dir_fd=dfd)
+        if stat.S_ISREG(st.st_mode) and _account_name(st.st_uid) == user:
+            raise
+    what = "a symlink" if stat.S_ISLNK(st.st_mode) else "a file" if stat.S_ISREG(st.st_mode) else "something"
+    own = _own_fallback(dfd, name)
+    chosen, existing = own if own is not None else (fallback_name(name), None)
+    note = (
+        f"{name} is taken by {what} of {_owner_name(st.st_uid)}; your hand-in is saved as {chosen} (teachers see both)"
+    )
+    return chosen, existing, note
+
+
+def _account_name(uid: int) -> str | None:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return None
+
+
+def _own_fallback(dfd: int, name: str) -> tuple[str, os.stat_result] | None:
+    """Our newest regular file under a fallback name of ``name``, or None."""
+    found: list[tuple[float, str, os.stat_result]] = []
+    try:
+        names = [n for n in os.listdir(dfd) if is_fallback_of(n, name)]
+    except OSError:
+        return None
+    for n in names:
+        try:
+            st = os.lstat(n, dir_fd=dfd)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
+            found.append((st.st_mtime, n, st))
+    if not found:
+        return None
+    _, n, st = max(found)
+    return n, st
 
 
 def _read_own(dfd: int, name: str, limit: int) -> bytes | None:
@@ -155,17 +208,28 @@ def _replace_own(dfd: int, fd: int, temp: str | None, name: str) -> None:
         raise
 
 
-def _install(dfd: int, name: str, shown: Path, data: bytes, dir_gid: int, expect_own: bool) -> list[str]:
-    """Write ``data`` and give it the name ``name`` in the directory ``dfd`` (see the module doc)."""
+def _install(dfd: int, name: str, shown: Path, data: bytes, dir_gid: int, expect_own: bool) -> tuple[list[str], str]:
+    """Write ``data`` and give it the name ``name`` in the directory ``dfd`` (see the module doc).
+
+    Returns the warnings and the name given: when ``name`` is taken at the last moment by
+    someone else, a fallback name (:func:`.naming.fallback_name`) is used and said.
+    """
     fd, temp, warnings = _write_complete(dfd, dir_gid, data)
     try:
         try:
             if expect_own and _check_final(dfd, name, shown) is not None:
                 _replace_own(dfd, fd, temp, name)
             else:
-                _link_new(dfd, fd, temp, name)
+                _link_new(dfd, fd, temp if temp is None else _second_name(dfd, temp), name)
         except FileExistsError:
-            _check_final(dfd, name, shown)  # someone made it just now: say who
+            for _ in range(8):  # someone made the name just now: a name nobody can predict instead
+                other = fallback_name(name)
+                try:
+                    _link_new(dfd, fd, temp if temp is None else _second_name(dfd, temp), other)
+                except FileExistsError:
+                    continue
+                warnings.append(f"{name} was taken just now by another user; your hand-in is saved as {other}")
+                return warnings, other
             raise SubmitError(f"{shown}: appeared while submitting; try again") from None
         except PermissionError:
             _check_final(dfd, name, shown)
@@ -176,4 +240,13 @@ def _install(dfd: int, name: str, shown: Path, data: bytes, dir_gid: int, expect
         raise
     finally:
         os.close(fd)
-    return warnings
+        if temp is not None:
+            unlink_quiet(temp, dir_fd=dfd)
+    return warnings, name
+
+
+def _second_name(dfd: int, temp: str) -> str:
+    """A fresh hidden hard link of the named temp file, so a failed link leaves the temp for a retry."""
+    extra = _temp_name()
+    os.link(temp, extra, src_dir_fd=dfd, dst_dir_fd=dfd, follow_symlinks=False)
+    return extra
