@@ -36,7 +36,7 @@ from ..notebook import cell_source, read_notebook
 from ..tags import cell_codenum, codenum_in
 from .collect import Submission, collect_submissions
 from .display import shown, spreadsheet_text
-from .submissions import iter_notebook_files
+from .submissions import iter_notebook_files, normalise_base
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -258,7 +258,7 @@ def read_task_versions(
                 number = cell_codenum(cell)
                 if number is not None and number not in numbered:
                     numbered[number] = _normal(cell_source(cell))
-        versions[path.name] = numbered
+        versions[normalise_base(path.name)] = numbered
     return versions
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,14 @@ from ..notebook import (
     read_notebook_file,
 )
 from ..submit.record import SubmissionRecord
-from .submissions import ProblemHandler, identify, iter_notebook_files, normalise_base, user_from_name
+from .provenance import Claim, FileFacts, mismatches, owner_text, parse_time, trusted_owners
+from .submissions import (
+    ProblemHandler,
+    identify_submission,
+    iter_notebook_files,
+    name_readings,
+    normalise_base,
+)
 
 
 @dataclass
@@ -40,6 +47,16 @@ class Submission:
     mtime: float
     #: What ``digest`` made of the notebook when ``collect_submissions`` was given one (``nb`` is then None).
     digest: Any = None
+    #: Owner and times of the file (what the record is checked against).
+    facts: FileFacts = field(default_factory=lambda: FileFacts(-1, 0.0, 0.0))
+    #: What the teacher should know about how it was read (a renamed file graded by its tags...).
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def order(self) -> tuple[float, str]:
+        """Which of two hand-ins is the later: the recorded time when readable, else the file's; then the name."""
+        moment = parse_time(self.info.submitted_at)
+        return (moment.timestamp() if moment is not None else self.mtime, self.path.name)
 
     @property
     def when(self) -> str:
@@ -59,54 +76,109 @@ def collect_submissions(
     on_problem: ProblemHandler | None = None,
     progress: Callable[[int, int, Path], None] | None = None,
     digest: Callable[[Submission], Any] | None = None,
+    close_time: float | None = None,
+    accounts: Mapping[str, int] | None = None,
 ) -> list[Submission]:
-    """The submissions in ``submit_dir``, sorted by (notebook, user).
+    """The submissions in ``submit_dir``, sorted by (notebook, user); every other file is reported.
 
     With ``base`` only submissions of that notebook are kept and only files whose
     name fits it are reported when unusable. ``bases`` are known task notebook
-    names that help read old-style file names. When a user handed in the same
-    notebook more than once, the newest is kept and the others are reported.
-    With ``digest`` each notebook is reduced as soon as it is read and not kept
-    (``nb`` is None): a whole course then never sits in memory at once.
+    names that help read old-style file names. Each hand-in is checked against its file
+    (:mod:`.provenance`: owner, times, ``close_time``, by default the volume's closing time):
+    one that does not match is reported and never graded as its claimed user. When a user
+    handed in the same notebook more than once, the latest is used and each other one is
+    reported naming the one used. With ``digest`` each notebook is reduced as soon as it is
+    read and not kept (``nb`` is None): a whole course then never sits in memory at once.
     """
     wanted = normalise_base(base) if base else None
     known = [wanted] if wanted else [normalise_base(b) for b in bases]
     files = list(iter_notebook_files(submit_dir))
-    chosen: dict[tuple[str, str], Submission] = {}
+    close = close_time if close_time is not None else directory_close_time(Path(submit_dir))
 
     def problem(path: Path, message: str) -> None:
         if on_problem is not None:
             on_problem(path, message)
 
+    found: list[Submission] = []
+    unusable: list[tuple[Path, str]] = []
     for index, path in enumerate(files, 1):
         if progress is not None:
             progress(index, len(files), path)
-        relevant = wanted is None or user_from_name(path.name, wanted) is not None
+        relevant = wanted is None or bool(name_readings(path.name, wanted))
         try:
             sub = _one_submission(path, known, wanted, digest)
         except IpynbToolsError as exc:
             if relevant:
-                problem(path, _problem_text(exc, path))
+                unusable.append((path, _problem_text(exc, path)))
             continue
-        except Exception as exc:  # noqa: BLE001 - one file must never stop a class's grading (issue 12 C)
-            problem(path, f"cannot be used ({type(exc).__name__}: {exc})")
+        except Exception as exc:
+            unusable.append((path, f"cannot be used ({type(exc).__name__}: {exc})"))
             continue
-        if sub is None:
+        if sub is not None:
+            found.append(sub)
+    claims = [Claim(i, s.user, s.info.uid, s.info.submitted_at, s.facts) for i, s in enumerate(found)]
+    forged = mismatches(claims, close_time=close, accounts=accounts)
+    chosen: dict[tuple[str, str], Submission] = {}
+    for i, sub in enumerate(found):
+        for note in sub.notes:
+            problem(sub.path, note)
+        if i in forged:
+            problem(sub.path, f"not graded as {sub.user}: " + "; ".join(forged[i]))
             continue
         key = (sub.notebook, sub.user)
         old = chosen.get(key)
         if old is None:
             chosen[key] = sub
             continue
-        newer, older = (sub, old) if (sub.when, sub.path.name) > (old.when, old.path.name) else (old, sub)
+        newer, older = (sub, old) if sub.order > old.order else (old, sub)
         chosen[key] = newer
-        problem(older.path, f"older submission of {sub.notebook} by {sub.user}; using {newer.path.name}")
-    found = [chosen[k] for k in sorted(chosen)]
-    for sub in impersonations(found):
+        problem(
+            older.path,
+            f"not used: {sub.user} handed in {sub.notebook} again; the grading uses {newer.path.name} "
+            f"(handed in {newer.when}), not this one (handed in {older.when})",
+        )
+    graded = [chosen[k] for k in sorted(chosen)]
+    for path, message in unusable:
+        problem(path, message + _squat_note(path, graded, known))
+    for sub in impersonations(graded):
         problem(
             sub.path, f"handed in from the account of {sub.info.os_user}, not of {sub.user}: check with both students"
         )
-    return found
+    return graded
+
+
+def directory_close_time(directory: Path) -> float | None:
+    """The closing time of a submit directory: ``NB_SUBMITS_CLOSE`` by its volume name, else its close file."""
+    from ..environ import NB_SUBMITS_CLOSE, parse_close_times
+    from ..submit.targets import _close_from_file
+
+    try:
+        closes = parse_close_times(os.environ.get(NB_SUBMITS_CLOSE))
+    except (IpynbToolsError, ValueError):
+        closes = {}
+    close = closes.get(os.path.basename(os.path.realpath(directory)))
+    if close is not None:
+        return float(close)
+    from_file = _close_from_file(directory)
+    return float(from_file) if from_file is not None else None
+
+
+def _squat_note(path: Path, graded: list[Submission], known: list[str]) -> str:
+    """For an unusable file another account owns: whose it is, and whether it sits on someone's name."""
+    try:
+        owner = os.lstat(path).st_uid
+    except OSError:
+        return ""
+    if owner in trusted_owners():
+        return ""
+    users = {u for b in known for u in name_readings(path.name, b)}
+    for sub in graded:
+        if sub.user in users and sub.facts.uid != owner:
+            return (
+                f"; it belongs to {owner_text(owner)}, but {sub.user}'s hand-in ({sub.path.name}) belongs to "
+                f"{owner_text(sub.facts.uid)}: a file planted under {sub.user}'s name"
+            )
+    return f"; it belongs to {owner_text(owner)}"
 
 
 def _one_submission(
@@ -114,11 +186,13 @@ def _one_submission(
 ) -> Submission | None:
     """Read, identify (and digest) one file; None when it is another notebook's; raise on a bad file."""
     nbfile = _read_fast(path) if digest is not None else read_notebook_file(path)
-    user, notebook, info = identify(path, nbfile.notebook, known)
-    if wanted is not None and notebook != wanted:
+    who = identify_submission(path, nbfile.notebook, known)
+    if wanted is not None and who.notebook != wanted:
         return None
-    st = os.stat(path)
-    sub = Submission(path, user, notebook, nbfile.notebook, info, len(nbfile.raw), st.st_mtime)
+    facts = FileFacts.of(path)
+    sub = Submission(path, who.user, who.notebook, nbfile.notebook, who.info, len(nbfile.raw), facts.mtime)
+    sub.facts = facts
+    sub.notes = list(who.notes)
     if digest is not None:
         try:
             sub.digest = digest(sub)
