@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,12 +22,24 @@ from click.testing import CliRunner
 
 from ipynb_tools.cli.main import cli
 from ipynb_tools.grading.collect import collect_submissions
+from tests import test_submit_users as submit_users
 from tests.test_submit_users import ACCESS, NAMED, Course, make_nb
-from tests.test_submit_users import course as _course  # noqa: F401 - the fixtures, by their names
-from tests.test_submit_users import user_bin as _user_bin  # noqa: F401
-from tests.test_submit_users import users as _users  # noqa: F401
 
 pytestmark = pytest.mark.root
+
+# the real users and the runner of tests/test_submit_users.py (module fixtures, shared by name)
+users = submit_users.users
+user_bin = submit_users.user_bin
+
+
+@pytest.fixture
+def submit_course(users, user_bin):
+    """A course with a real 3777 submit volume and real student accounts (see tests/test_submit_users.py)."""
+    base = Path(tempfile.mkdtemp(prefix="ipt-grade-"))
+    try:
+        yield Course(base, users, user_bin)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def forge(course: Course, writer: str, name: str, record: dict, text: str = "bob's code") -> Path:
@@ -64,7 +78,8 @@ def graded_text(out: Path) -> dict[str, str]:
 
 
 # -- item 5 ----------------------------------------------------------------------------------------------
-def test_a_record_claiming_another_student_is_never_graded_as_them(course: Course, tmp_path: Path) -> None:
+def test_a_record_claiming_another_student_is_never_graded_as_them(submit_course: Course, tmp_path: Path) -> None:
+    course = submit_course
     course.notebook("ipt_alice", text="alice's code")
     assert course.submit("ipt_alice", "kadai-1.ipynb", ACCESS).returncode == 0
     later = time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime(time.time() + 3600))
@@ -93,8 +108,9 @@ def test_a_record_claiming_another_student_is_never_graded_as_them(course: Cours
     assert "older" not in result.output
 
 
-def test_without_account_names_the_other_hand_ins_decide(course: Course) -> None:
+def test_without_account_names_the_other_hand_ins_decide(submit_course: Course) -> None:
     """Where this machine knows no student accounts (a teacher's container), the hand-ins themselves tell."""
+    course = submit_course
     for user in ("ipt_alice", "ipt_bob"):
         course.notebook(user, text=f"{user}'s code")
         assert course.submit(user, "kadai-1.ipynb", ACCESS).returncode == 0
@@ -112,7 +128,8 @@ def test_without_account_names_the_other_hand_ins_decide(course: Course) -> None
     assert "uid 7102 (ipt_bob) also hands in as ipt_bob, and ipt_alice hands in from 2 accounts" in message
 
 
-def test_a_late_file_with_an_early_record_is_reported(course: Course, tmp_path: Path) -> None:
+def test_a_late_file_with_an_early_record_is_reported(submit_course: Course, tmp_path: Path) -> None:
+    course = submit_course
     course.notebook("ipt_alice", text="alice's code")
     assert course.submit("ipt_alice", "kadai-1.ipynb", ACCESS).returncode == 0
     time.sleep(1.1)
@@ -133,7 +150,10 @@ def test_a_late_file_with_an_early_record_is_reported(course: Course, tmp_path: 
 
 # -- item 6 ----------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("squat", ["touch", "symlink", "directory", "fifo", "notebook"])
-def test_a_squatted_name_never_blocks_a_hand_in_and_is_reported(course: Course, tmp_path: Path, squat: str) -> None:
+def test_a_squatted_name_never_blocks_a_hand_in_and_is_reported(
+    submit_course: Course, tmp_path: Path, squat: str
+) -> None:
+    course = submit_course
     name = course.volume / "kadai-1_ipt_carol.ipynb"
     plant = {
         "touch": ["touch", str(name)],
