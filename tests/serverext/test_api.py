@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import shutil
 from pathlib import Path
@@ -218,14 +219,16 @@ async def test_absolute_path_means_from_the_server_root(jp_fetch, course: Course
 
 
 @pytest.mark.root
-async def test_another_users_file_is_not_replaced(jp_fetch, course: Course) -> None:
+async def test_another_users_file_is_not_replaced_nor_blocks_the_hand_in(jp_fetch, course: Course) -> None:
+    """A name a classmate squatted: the hand-in goes to a fallback name (issue 12, item 6), the file stays."""
     require_root("files owned by another user")
     planted = course.open_dir / "kadai-1_alice.ipynb"
     planted.write_text("{}")
     os.chown(planted, 54321, 54321)
-    code, body = await error_of(post_submit(jp_fetch, {"path": "kadai-1.ipynb", "target": OPEN_ACCESS}))
-    assert code == 409
-    assert body["error"] == "ForeignFileError"
+    code, body = await post_submit(jp_fetch, {"path": "kadai-1.ipynb", "target": OPEN_ACCESS})
+    assert code == 201
+    assert re.fullmatch(r"kadai-1_alice~[0-9a-f]{16}\.ipynb", body["receipt"]["name"])
+    assert any("kadai-1_alice.ipynb is taken by a file of uid 54321" in w for w in body["receipt"]["warnings"])
     assert planted.read_text() == "{}"
 
 
