@@ -7,7 +7,6 @@ back: every run arrives once.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
@@ -29,6 +28,7 @@ from ipynb_tools.execlog.store import Launch, Store
 from ipynb_tools.notebook import write_notebook
 from tests.hub.hubrun import free_port
 
+from .browser import Browser
 from .hubservice import LightHub
 
 requests = pytest.importorskip("requests")
@@ -136,55 +136,6 @@ def start_server(workdir: Path, root: Path, home: Path, token: str, collector: s
     return proc
 
 
-class Browser:
-    """What JupyterLab does with a kernel: a websocket, execute_requests with the cell id in the metadata."""
-
-    def __init__(self, server: Proc, token: str, kernel_id: str, *, v1: bool) -> None:
-        self.session = uuid.uuid4().hex
-        self.v1 = v1
-        url = server.url.replace("http", "ws", 1) + f"/api/kernels/{kernel_id}/channels?session_id={self.session}"
-        self.ws = websocket.create_connection(
-            url, header=[f"Authorization: token {token}"], subprotocols=[V1] if v1 else None, timeout=60
-        )
-
-    def run(self, code: str, cell_id: str | None) -> dict:
-        msg_id = uuid.uuid4().hex
-        header = {
-            "msg_id": msg_id,
-            "username": "mallory",  # what a client claims: the hub's name must win
-            "session": self.session,
-            "msg_type": "execute_request",
-            "version": "5.3",
-            "date": dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z"),
-        }
-        metadata = {"cellId": cell_id, "deletedCells": [], "recordTiming": False} if cell_id else {}
-        content = {"code": code, "silent": False, "store_history": True, "user_expressions": {},
-                   "allow_stdin": False, "stop_on_error": True}  # fmt: skip
-        if self.v1:
-            from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_v1
-
-            parts = [json.dumps(p).encode() for p in (header, {}, metadata, content)]
-            self.ws.send_binary(serialize_msg_to_ws_v1(parts, "shell"))
-        else:
-            self.ws.send(json.dumps({"header": header, "parent_header": {}, "metadata": metadata,
-                                     "content": content, "buffers": [], "channel": "shell"}))  # fmt: skip
-        while True:
-            raw = self.ws.recv()
-            if isinstance(raw, bytes) and self.v1:
-                from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
-
-                channel, parts = deserialize_msg_from_ws_v1(raw)
-                msg = {"channel": channel, "header": json.loads(parts[0]), "parent_header": json.loads(parts[1]),
-                       "content": json.loads(parts[3])}  # fmt: skip
-            else:
-                msg = json.loads(raw)
-            if msg["header"]["msg_type"] == "execute_reply" and msg["parent_header"].get("msg_id") == msg_id:
-                return msg
-
-    def close(self) -> None:
-        self.ws.close()
-
-
 @pytest.fixture
 def course(tmp_path: Path) -> Iterator[dict]:
     root, home = tmp_path / "works", tmp_path / "home"
@@ -238,14 +189,14 @@ def test_cell_runs_reach_the_collector_and_survive_outages(course: dict, light_h
         ).json()
         kernel = session["kernel"]["id"]
 
-        browser = Browser(server, token, kernel, v1=False)  # the JSON protocol (JupyterLab 3)
+        browser = Browser(server.url, token, kernel, v1=False)  # the JSON protocol (JupyterLab 3)
         assert browser.run(CELLS[0], ids[0])["content"]["status"] == "ok"
         reply = browser.run(CELLS[1], ids[1])
         assert (reply["content"]["status"], reply["content"]["ename"]) == ("error", "ZeroDivisionError")
         browser.run("z = 3", "added-by-student")  # a cell the deployed file does not have
         browser.run("w = 4", None)  # a client that sends no cell id
         browser.close()
-        lab4 = Browser(server, token, kernel, v1=True)  # JupyterLab 4 / Notebook 7
+        lab4 = Browser(server.url, token, kernel, v1=True)  # JupyterLab 4 / Notebook 7
         assert lab4.run(CELLS[2], ids[2])["content"]["status"] == "ok"
         lab4.close()
 
@@ -263,7 +214,7 @@ def test_cell_runs_reach_the_collector_and_survive_outages(course: dict, light_h
 
         # the collector goes away; cells keep running; their records wait in the spool
         collector.stop()
-        browser = Browser(server, token, kernel, v1=False)
+        browser = Browser(server.url, token, kernel, v1=False)
         assert browser.run(CELLS[0], ids[0])["content"]["status"] == "ok"
         assert browser.run(CELLS[3], ids[3])["content"]["ename"] == "ModuleNotFoundError"
         browser.close()

@@ -43,13 +43,21 @@ def free_port() -> int:
 
 
 def singleuser_site() -> Path:
-    """``<cache>/singleuser-site-<versions>``: jupyterhub, jupyter_server, click for the containers."""
+    """``<cache>/singleuser-site-<versions>``: jupyterhub, jupyter_server, ipykernel (a real kernel), click."""
+    import ipykernel
     import jupyter_server
     import jupyterhub
 
     cache = images.cache_dir()
-    wanted = [f"jupyterhub=={jupyterhub.__version__}", f"jupyter_server=={jupyter_server.__version__}", "click"]
-    target = cache / f"singleuser-site-jh{jupyterhub.__version__}-js{jupyter_server.__version__}"
+    wanted = [
+        f"jupyterhub=={jupyterhub.__version__}",
+        f"jupyter_server=={jupyter_server.__version__}",
+        f"ipykernel=={ipykernel.__version__}",
+        "click",
+    ]
+    target = (
+        cache / f"singleuser-site-jh{jupyterhub.__version__}-js{jupyter_server.__version__}-ik{ipykernel.__version__}"
+    )
     with images._locked(cache / "singleuser-site.lock"):
         if (target / "jupyterhub" / "singleuser").is_dir():
             return target
@@ -222,8 +230,26 @@ c.JupyterHub.load_roles = [{{
 """
 
 
-def start_hub(workdir: Path, *, image: str, docker_url: str, timeout: float = 60) -> Hub:
-    """JupyterHub (LTI 1.1 + LTIContainerSpawner) on 127.0.0.1 behind configurable-http-proxy."""
+EXECLOG_TEMPLATE = """
+# docs/execlog.md: the collector as a hub service; the spawner points the servers at it, records launches
+c.JupyterHub.services.append({{
+    "name": "execlog",
+    "url": "http://127.0.0.1:{collector_port}",
+    "command": [{program!r}, "logs", "serve", "--db", {db!r}],
+    "display": False,
+}})
+c.LTIContainerSpawner.execlog_url = "http://127.0.0.1:{port}/services/execlog/"
+c.LTIContainerSpawner.execlog_db = {db!r}
+"""
+
+
+def start_hub(
+    workdir: Path, *, image: str, docker_url: str, timeout: float = 60, execlog_db: Path | None = None
+) -> Hub:
+    """JupyterHub (LTI 1.1 + LTIContainerSpawner) on 127.0.0.1 behind configurable-http-proxy.
+
+    With ``execlog_db``: the execution-log collector runs as a hub service on that store.
+    """
     import requests
 
     chp = chp_command()
@@ -245,6 +271,13 @@ def start_hub(workdir: Path, *, image: str, docker_url: str, timeout: float = 60
         site=str(site),
         token=token,
     )
+    if execlog_db is not None:
+        config += EXECLOG_TEMPLATE.format(
+            collector_port=free_port(),
+            program=str(Path(sys.executable).with_name("ipynb-tools")),
+            db=str(execlog_db),
+            port=port,
+        )
     (workdir / "jupyterhub_config.py").write_text(config)
     env = {
         **os.environ,
