@@ -27,6 +27,7 @@ import itertools
 import os
 import re
 import stat
+import sys
 import time
 
 #: The suffix of every temp file the tools write beside a target; a leftover is removed by the next run.
@@ -288,6 +289,38 @@ def unlink_quiet(path: PathLike, *, dir_fd: int | None = None) -> None:
     """Remove ``path`` if it can be removed; never raises ``OSError`` (clean-up after a failure)."""
     with contextlib.suppress(OSError):
         os.unlink(path, dir_fd=dir_fd)
+
+
+# -- mounts ------------------------------------------------------------------------------------------------
+
+_STATX_MNT_ID = 0x1000
+_STATX_ATTR_MOUNT_ROOT = 0x2000
+_AT_EMPTY_PATH = 0x1000
+_STATX_SIZE = 256
+_STATX_ATTRIBUTES = slice(8, 16)
+_STATX_ATTRIBUTES_MASK = slice(56, 64)
+
+
+def is_mount_root(fd: int) -> bool:
+    """True when the open directory ``fd`` is the root of a mount (a volume mounted there).
+
+    Asked of the descriptor, never of a path: ``statx(fd, "", AT_EMPTY_PATH)``'s
+    ``STATX_ATTR_MOUNT_ROOT`` (Linux 5.8+); where the kernel does not report that attribute,
+    the device of ``fd`` compared with the device of its parent (``..``), which tells a
+    mount of another filesystem, not a bind mount of the same one. A directory that merely
+    exists where a volume should be mounted is not a mount root.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        buf = ctypes.create_string_buffer(_STATX_SIZE)
+        if libc.statx(fd, b"", _AT_EMPTY_PATH, _STATX_MNT_ID, buf) == 0:
+            raw = buf.raw
+            mask = int.from_bytes(raw[_STATX_ATTRIBUTES_MASK], sys.byteorder)
+            if mask & _STATX_ATTR_MOUNT_ROOT:
+                return bool(int.from_bytes(raw[_STATX_ATTRIBUTES], sys.byteorder) & _STATX_ATTR_MOUNT_ROOT)
+    except (OSError, AttributeError):
+        pass
+    return os.fstat(fd).st_dev != os.stat("..", dir_fd=fd).st_dev
 
 
 # -- durability ------------------------------------------------------------------------------------------

@@ -4,8 +4,10 @@
 #   1. as root: `ipynb-tools setup` (SPEC 3.3) from the NB_* environment: the user and groups, the
 #      works directory, access links, modes of task/submit volumes, personal directories, the task
 #      copy, and the umask in $NB_HOME/.ipynb-tools/umask (applied by the server extension). A
-#      failing step is logged (stderr and $NB_HOME/.ipynb-tools/setup.log) and the server still starts.
-#   2. drop to NB_UID:NB_GID with the user's groups (setpriv), HOME=$NB_HOME, working directory =
+#      failing step is logged (stderr and $NB_HOME/.ipynb-tools/setup.log) and the server still starts
+#      (exit 1); an environment setup refuses (exit 2: a bad user name, id or path) stops the start.
+#   2. drop to NB_UID:NB_GID with the user's groups (setpriv: the teachers' group NB_THRGID for a
+#      teacher, none for a student, from the environment, never looked up by name), HOME=$NB_HOME, working directory =
 #      $NB_WRKDIR (the Jupyter server's root). Both are set by the spawner (ipynb_tools.spec, from
 #      the contract's UserPaths); this script derives no path of its own.
 #   3. exec jupyterhub-singleuser "$@" (it reads JUPYTERHUB_* from the environment).
@@ -32,18 +34,34 @@ fi
 : "${NB_HOME:?start-singleuser: NB_HOME is not set (the spawner sets it)}"
 : "${NB_WRKDIR:?start-singleuser: NB_WRKDIR is not set (the spawner sets it)}"
 
-if command -v ipynb-tools >/dev/null 2>&1; then
-  ipynb-tools setup || echo "start-singleuser: setup reported failures (see the log lines above)" >&2
-else
-  "$py" -c 'import sys; from ipynb_tools.cli.main import main; sys.argv[0] = "ipynb-tools"; main()' setup \
-    || echo "start-singleuser: setup reported failures (see the log lines above)" >&2
-fi
+run_setup() {
+  if command -v ipynb-tools >/dev/null 2>&1; then
+    ipynb-tools setup
+  else
+    "$py" -c 'import sys; from ipynb_tools.cli.main import main; sys.argv[0] = "ipynb-tools"; main()' setup
+  fi
+}
+rc=0
+run_setup || rc=$?
+case "$rc" in
+  0) ;;
+  1) echo "start-singleuser: setup reported failures (see the log lines above)" >&2 ;;
+  *) echo "start-singleuser: setup refused the environment (exit $rc); not starting the server" >&2
+     exit "$rc" ;;
+esac
 
 export HOME="$NB_HOME" USER="$NB_USER" LOGNAME="$NB_USER"
 cd "$NB_WRKDIR" 2>/dev/null || cd "$NB_HOME" 2>/dev/null || cd /
 
-if getent passwd "$NB_USER" >/dev/null 2>&1; then
-  groups=--init-groups
+# The groups come from the environment, by the rule setup's own user-side work uses
+# (ipynb_tools.start.privileges.run_as): a teacher (NB_TEACHER = NB_USER) gets the teachers' group
+# NB_THRGID, a student none. Never looked up by name (`getent passwd 21001234` reads an all-digit
+# login as a uid) nor by uid (several names may share one, as jovyan and the user do).
+case "$NB_UID$NB_GID${NB_THRGID:-7000}" in
+  *[!0-9]*) echo "start-singleuser: NB_UID, NB_GID and NB_THRGID must be numbers" >&2; exit 2 ;;
+esac
+if [ -n "${NB_TEACHER:-}" ] && [ "$NB_TEACHER" = "$NB_USER" ]; then
+  groups="--groups=${NB_THRGID:-7000}"
 else
   groups=--clear-groups
 fi

@@ -17,16 +17,21 @@ steps in order (:data:`ipynb_tools.start.run.STEPS`, one to one):
 5. ``stale-links``  removes dangling links in ``works/`` and ``works/.volumes/``, and access links
                     this tool made for volumes no longer given (:mod:`.links`).
 6. ``task``         task volumes: the first teacher to start owns the root, group teachers,
-                    directories 2775, files 0664 (0775 when executable) (:mod:`.modes`).
-7. ``submit``       submit volumes: group teachers, 3777, a teacher's start takes ownership; a
-                    shared ``.ipynb_checkpoints`` (3777) inside (:mod:`.modes`).
+                    directories 2775, files 0664 (0775 when executable) (:mod:`.modes`); only
+                    a volume that is mounted (its mount point is a mount root).
+7. ``submit``       submit volumes (mounted ones): group teachers, 3777, a teacher's start
+                    takes ownership; an old shared ``.ipynb_checkpoints`` inside is retired
+                    (renamed, closed to students) (:mod:`.modes`).
 8. ``personal``     personal directories, 0700, owned by the user (:mod:`.modes`).
 9. ``links``        the access links ``works/<name>`` and ``works/.volumes/<name>`` by the one
                     access rule (:func:`ipynb_tools.environ.access_link`), first name wins
                     (:mod:`.links`).
-10. ``sync``        the task volume of the same NAME copied into each personal directory
-                    (:func:`.taskcopy.task_copies`, :mod:`ipynb_tools.sync`), in a child process
-                    that has dropped to the user (:mod:`.privileges`).
+10. ``sync``        the task volume of the same NAME (when its task step found it mounted)
+                    copied into each personal directory (:func:`.taskcopy.task_copies`,
+                    :mod:`ipynb_tools.sync`), in a child process that has dropped to the user (:mod:`.privileges`).
+
+Before any step, every value of the environment is checked (:mod:`.validate`): a refused
+value stops setup with one message (exit code 2) and nothing changed.
 
 Every step logs ``<time> <step>: ok|FAILED: <message>`` lines to stderr and to the
 setup log. A failing line is logged and the others still run;

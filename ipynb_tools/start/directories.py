@@ -35,14 +35,40 @@ def fix_owner_mode(fd: int, owner: tuple[int, int] | None, mode: int | None) -> 
     return changed
 
 
+def set_aside(parent_fd: int, name: str, stamp: str, *, prefix: str | None = None) -> str:
+    """Rename ``name`` under ``parent_fd`` to a free ``<prefix><stamp>[-n]`` (kept, never deleted); return it.
+
+    ``prefix`` defaults to ``<name>.``. Raises ``OSError`` from the rename, :class:`SetupError`
+    when 1000 names are taken.
+    """
+    start = f"{name}." if prefix is None else prefix
+    for n in range(1000):
+        aside = f"{start}{stamp}" + (f"-{n}" if n else "")
+        try:
+            os.stat(aside, dir_fd=parent_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            os.rename(name, aside, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
+            return aside
+    raise SetupError(f"{name}: no free name to set it aside")
+
+
 def open_dir_at(
-    parent_fd: int, name: str, *, create_mode: int | None, owner: tuple[int, int] | None, mode: int | None = None
+    parent_fd: int,
+    name: str,
+    *,
+    create_mode: int | None,
+    owner: tuple[int, int] | None,
+    mode: int | None = None,
+    aside_stamp: str | None = None,
+    notes: list[str] | None = None,
 ) -> int:
     """Open directory ``name`` under ``parent_fd`` without following a symlink.
 
     Creates it with ``create_mode`` when missing (None: do not create); then
     sets ``owner`` and ``mode`` on the opened descriptor when they differ.
-    Raises :class:`SetupError` for a link or a non-directory at ``name``.
+    A link or a non-directory at ``name`` raises :class:`SetupError`, or, with
+    ``aside_stamp`` (a directory of the tools' own in the user's home), is set
+    aside (:func:`set_aside`, noted in ``notes``) and a fresh directory is made.
     """
     try:
         fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
@@ -54,9 +80,15 @@ def open_dir_at(
         if mode is None:
             mode = create_mode
     except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):  # a symlink or a file where a directory belongs
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+            raise
+        # a symlink or a file where a directory belongs
+        if aside_stamp is None or create_mode is None:
             raise SetupError(f"{name}: is a symlink or not a directory; not touching it") from None
-        raise
+        aside = set_aside(parent_fd, name, aside_stamp)
+        if notes is not None:
+            notes.append(f"{name} was a symlink or not a directory; set aside as {aside}")
+        return open_dir_at(parent_fd, name, create_mode=create_mode, owner=owner, mode=mode)
     try:
         fix_owner_mode(fd, owner, mode)
     except BaseException:
@@ -100,13 +132,17 @@ class OpenDirs:
         self.home = self.works = self.volumes = None
 
 
-def open_home(paths: UserPaths, owner: tuple[int, int], dirs: OpenDirs) -> str:
+def open_home(paths: UserPaths, owner: tuple[int, int], dirs: OpenDirs, stamp: str) -> str:
     """Create (when missing) and open the home, the works directory and ``.volumes``, owned by ``owner``.
 
     The home's parent (``/home``) is root's and created when missing. The works
     directory is reached below the home without following links when it is
-    inside it. Fills ``dirs``; returns what was done.
+    inside it. A link or a file the user put where the works directory (or a
+    directory on its way) or ``.volumes`` belongs is set aside as ``<name>.<stamp>``
+    and a fresh directory made (issue 12, item 22: one clear outcome, the start goes on).
+    Fills ``dirs``; returns what was done.
     """
+    notes: list[str] = []
     home, works = paths.home, paths.works
     home.parent.mkdir(mode=NEW_DIR_MODE, parents=True, exist_ok=True)
     parent = open_trusted_dir(home.parent)
@@ -122,7 +158,7 @@ def open_home(paths: UserPaths, owner: tuple[int, int], dirs: OpenDirs) -> str:
         fd = dirs.home
         opened: list[int] = []
         for part in rel.parts:
-            fd = open_dir_at(fd, part, create_mode=NEW_DIR_MODE, owner=owner)
+            fd = open_dir_at(fd, part, create_mode=NEW_DIR_MODE, owner=owner, aside_stamp=stamp, notes=notes)
             opened.append(fd)
         for extra in opened[:-1]:
             os.close(extra)
@@ -133,10 +169,15 @@ def open_home(paths: UserPaths, owner: tuple[int, int], dirs: OpenDirs) -> str:
             dirs.works = open_dir_at(parent, works.name, create_mode=NEW_DIR_MODE, owner=owner)
         finally:
             os.close(parent)
-    dirs.volumes = open_dir_at(dirs.works, VOLUMES_DIR, create_mode=NEW_DIR_MODE, owner=owner)
-    return f"{home}, {works}, {paths.volumes} owned by {owner[0]}:{owner[1]}"
+    dirs.volumes = open_dir_at(
+        dirs.works, VOLUMES_DIR, create_mode=NEW_DIR_MODE, owner=owner, aside_stamp=stamp, notes=notes
+    )
+    return "; ".join([f"{home}, {works}, {paths.volumes} owned by {owner[0]}:{owner[1]}", *notes])
 
 
-def open_state_dir(paths: UserPaths, dirs: OpenDirs, owner: tuple[int, int]) -> int:
-    """Open (creating) the tool's state directory ``~/.ipynb-tools`` below the opened home."""
-    return open_dir_at(dirs.need_home(), paths.state.name, create_mode=NEW_DIR_MODE, owner=owner)
+def open_state_dir(paths: UserPaths, dirs: OpenDirs, owner: tuple[int, int], stamp: str) -> int:
+    """Open (creating) the tool's state directory ``~/.ipynb-tools`` below the opened home.
+
+    A link or file in its place is set aside (``.ipynb-tools.<stamp>``) and a fresh directory made.
+    """
+    return open_dir_at(dirs.need_home(), paths.state.name, create_mode=NEW_DIR_MODE, owner=owner, aside_stamp=stamp)

@@ -3,8 +3,14 @@
 - task volume: the first teacher to start owns the root (a fresh volume's root is
   root's), group teachers, directories 2775, files 0664 (0775 when executable);
   root-owned entries go to the volume owner, other owners are kept; symlinks are left alone.
-- submit volume: group teachers, 3777; a teacher's start takes ownership; a shared
-  ``.ipynb_checkpoints`` (3777) inside so every student's Jupyter can save checkpoints.
+- submit volume: group teachers, 3777; a teacher's start takes ownership. No Jupyter state is
+  shared there: checkpoints of files in shared volumes go to a private per-user folder (the
+  server's checkpoint configuration, :mod:`ipynb_tools.serverext`), and the world-writable
+  ``.ipynb_checkpoints`` (3777) older versions made in the volume is retired
+  (:func:`retire_shared_checkpoints`; issue 12, item 19).
+- a task or submit volume is touched only when it is mounted: the directory opened at its
+  mount point must be a mount root (:func:`ipynb_tools.fileops.is_mount_root`), never a
+  directory the user put there (issue 12, item 13).
 - personal directory: 0700, owned by the user (not recursive).
 """
 
@@ -15,9 +21,9 @@ import os
 import stat
 
 from ..environ import UserPaths, VolumeEntry
-from ..fileops import open_no_follow
+from ..fileops import is_mount_root, open_no_follow
 from ..notebook import CHECKPOINTS
-from .directories import DIR_FLAGS, fix_owner_mode, open_dir_at
+from .directories import DIR_FLAGS, fix_owner_mode, open_dir_at, set_aside
 from .errors import SetupError
 
 TASK_DIR_MODE = 0o2775
@@ -28,16 +34,31 @@ PERSONAL_MODE = 0o700
 
 
 def open_volume(volumes_fd: int, entry: VolumeEntry, what: str, paths: UserPaths) -> int:
-    """Open the mount point of ``entry`` under ``.volumes`` (no link followed); :class:`SetupError` when missing."""
+    """Open the mount point of ``entry`` under ``.volumes`` (no link followed) and check a volume is mounted there.
+
+    Raises :class:`SetupError` when it is missing, a link, not a directory, or a directory
+    that is not a mount root (the user's own directory where an unmounted volume belongs).
+    """
     where = paths.volume(entry.full_name)
     try:
-        return os.open(entry.full_name, DIR_FLAGS, dir_fd=volumes_fd)
+        fd = os.open(entry.full_name, DIR_FLAGS, dir_fd=volumes_fd)
     except FileNotFoundError:
         raise SetupError(f"{where}: {what} volume is not mounted") from None
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
             raise SetupError(f"{where}: is a symlink or not a directory; not touching it") from None
         raise
+    try:
+        mounted = is_mount_root(fd)
+    except BaseException:
+        os.close(fd)
+        raise
+    if not mounted:
+        os.close(fd)
+        raise SetupError(
+            f"{where}: {what} volume is not mounted (a plain directory, not a mount point); not touching it"
+        )
+    return fd
 
 
 def fix_task_tree(vol_fd: int, *, teacher_uid: int | None, teachers_gid: int) -> tuple[int, int]:
@@ -77,24 +98,53 @@ def fix_task_tree(vol_fd: int, *, teacher_uid: int | None, teachers_gid: int) ->
     return owner, changed
 
 
+#: The mode of a retired shared checkpoint folder: the volume owner and the teachers' group only.
+RETIRED_MODE = 0o2770
+#: The name prefix of a retired shared checkpoint folder (``.ipynb_checkpoints.retired-<stamp>``).
+RETIRED_PREFIX = f"{CHECKPOINTS}.retired-"
+
+
 def fix_submit_volume(vol_fd: int, *, teacher_uid: int | None, teachers_gid: int, stamp: str) -> str:
-    """Submit volume root: group teachers, 3777, a teacher's start owns it; shared checkpoints inside."""
+    """Submit volume root: group teachers, 3777, a teacher's start owns it; the old shared checkpoints retired."""
     st = os.fstat(vol_fd)
     owner = teacher_uid if teacher_uid is not None else st.st_uid
     fix_owner_mode(vol_fd, (owner, teachers_gid), SUBMIT_MODE)
     notes = [f"owner uid {owner}, group {teachers_gid}, mode {SUBMIT_MODE:04o}"]
+    retired = retire_shared_checkpoints(vol_fd, owner=(owner, teachers_gid), stamp=stamp)
+    if retired:
+        notes.append(retired)
+    return "; ".join(notes)
+
+
+def retire_shared_checkpoints(vol_fd: int, *, owner: tuple[int, int], stamp: str) -> str | None:
+    """Retire a ``.ipynb_checkpoints`` in a shared volume: rename it, then close it to students.
+
+    Whatever is at the name (the world-writable folder older setups made, a classmate's
+    planted link or file) is renamed to ``.ipynb_checkpoints.retired-<stamp>`` (kept:
+    nothing is deleted). A directory is then opened without following links and given to
+    ``owner`` with mode :data:`RETIRED_MODE`, so students can no longer reach the copies
+    of others' hand-ins inside; its contents are left as they are. A link or file is only
+    renamed. Returns what was done, or None when there was nothing to retire.
+    """
     try:
         cst = os.stat(CHECKPOINTS, dir_fd=vol_fd, follow_symlinks=False)
     except FileNotFoundError:
-        cst = None
-    if cst is not None and not stat.S_ISDIR(cst.st_mode):
-        aside = f"{CHECKPOINTS}.{stamp}"
-        os.rename(CHECKPOINTS, aside, src_dir_fd=vol_fd, dst_dir_fd=vol_fd)
-        notes.append(f"{CHECKPOINTS} was not a directory; moved to {aside}")
-    cfd = open_dir_at(vol_fd, CHECKPOINTS, create_mode=SUBMIT_MODE, owner=(owner, teachers_gid), mode=SUBMIT_MODE)
-    os.close(cfd)
-    notes.append(f"{CHECKPOINTS} {SUBMIT_MODE:04o}")
-    return "; ".join(notes)
+        return None
+    aside = set_aside(vol_fd, CHECKPOINTS, stamp, prefix=RETIRED_PREFIX)
+    if not stat.S_ISDIR(cst.st_mode):
+        return f"{CHECKPOINTS} (not a directory) retired as {aside}"
+    try:
+        fd = os.open(aside, DIR_FLAGS, dir_fd=vol_fd)
+    except OSError as exc:  # swapped for something else between the rename and the open
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            return f"{CHECKPOINTS} retired as {aside} (replaced during the rename; not changed)"
+        raise
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            fix_owner_mode(fd, owner, RETIRED_MODE)
+    finally:
+        os.close(fd)
+    return f"shared {CHECKPOINTS} retired as {aside} ({RETIRED_MODE:04o}, students no longer reach it)"
 
 
 def make_personal_dir(volumes_fd: int, entry: VolumeEntry, owner: tuple[int, int]) -> None:

@@ -32,6 +32,7 @@ from .modes import (
 from .taskcopy import copy_as_user, task_copies
 from .umask import write_umask
 from .users import ensure_user
+from .validate import check_environment
 
 
 class SetupRun:
@@ -49,6 +50,7 @@ class SetupRun:
         self.dirs = OpenDirs()
         self.home_ok = False  # the home step succeeded (the log file goes in the home)
         self.ready: list[str] = []  # personal directories whose own step succeeded
+        self.mounted: set[str] = set()  # task volumes whose step found them mounted
 
     def step(self, name: str, func: Callable[[], str | None]) -> bool:
         """Run one logged step; an error becomes a FAILED line, never an exception."""
@@ -97,11 +99,11 @@ class SetupRun:
         self.step("user", lambda: ensure_user(self.env, self.paths.home, self.etc))
 
     def home(self) -> None:
-        self.home_ok = self.step("home", lambda: open_home(self.paths, self.owner, self.dirs))
+        self.home_ok = self.step("home", lambda: open_home(self.paths, self.owner, self.dirs, self.stamp))
 
     def log_file(self) -> None:
         def attach() -> str:
-            state = open_state_dir(self.paths, self.dirs, self.owner)
+            state = open_state_dir(self.paths, self.dirs, self.owner, self.stamp)
             try:
                 fd = open_log_file(state, self.paths.setup_log.name, owner=self.owner, stamp=self.stamp)
             finally:
@@ -114,7 +116,9 @@ class SetupRun:
 
     def umask(self) -> None:
         def write() -> str:
-            state = open_state_dir(self.paths, self.dirs, self.owner) if self.dirs.home is not None else None
+            state = (
+                open_state_dir(self.paths, self.dirs, self.owner, self.stamp) if self.dirs.home is not None else None
+            )
             try:
                 return write_umask(self.env.umask, self.paths, state, self.etc)
             finally:
@@ -147,7 +151,8 @@ class SetupRun:
                     f"{TASK_FILE_MODE:04o}; {changed} entr{'y' if changed == 1 else 'ies'} changed"
                 )
 
-            self.step(f"task {entry.full_name}", fix)
+            if self.step(f"task {entry.full_name}", fix):
+                self.mounted.add(entry.full_name)
 
     def submits(self) -> None:
         env = self.env
@@ -198,6 +203,8 @@ class SetupRun:
 
             def copy(entry=entry, name=name) -> str:  # type: ignore[no-untyped-def]
                 (pair,) = task_copies(self.env, [entry])
+                if pair.task is not None and pair.task not in self.mounted:
+                    return f"task volume {pair.task} is not mounted (see its task step); nothing copied"
                 return copy_as_user(self.env, pair, lambda ok, message: self.log.line(name, ok, message))
 
             self.step(name, copy)
@@ -240,9 +247,12 @@ def setup(
     default ``/home/<NB_USER>``; ``NB_WRKDIR``); ``etc`` is where ``passwd``,
     ``group`` and ``profile.d`` live (tests point it at a temp directory).
     ``echo`` receives every log line (default: stderr). Never raises for a
-    failing step: see :attr:`SetupReport.ok`.
+    failing step: see :attr:`SetupReport.ok`. Raises
+    :class:`ipynb_tools.start.validate.SetupEnvironmentError` (exit code 2), before
+    anything is changed, when a value of ``env`` is refused (:mod:`.validate`).
     """
     env = env if env is not None else StartEnvironment.from_environ()
+    check_environment(env, Path(etc))
     log = SetupLog(echo)
     try:
         return SetupRun(env, Path(etc), log, sync).run()

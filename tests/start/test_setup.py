@@ -218,8 +218,7 @@ def test_teacher_then_students_get_the_layout_modes_links_and_umask(course):
     # submit volume
     sub = course.engine / SUBMIT
     assert owner(sub) == (USERS["ipt-teacher"], THR_GID) and mode(sub) == 0o3777
-    assert owner(sub / ".ipynb_checkpoints") == (USERS["ipt-teacher"], THR_GID)
-    assert mode(sub / ".ipynb_checkpoints") == 0o3777
+    assert not os.path.lexists(sub / ".ipynb_checkpoints")  # no shared Jupyter state (issue 12, item 19)
     # users and groups in the container's /etc
     passwd = (course.etc / "passwd").read_text()
     group = {line.split(":")[0]: line.split(":") for line in (course.etc / "group").read_text().splitlines()}
@@ -258,9 +257,8 @@ def test_what_each_user_may_do_in_the_volumes(course):
     for student in ("ipt-alice", "ipt-bob"):
         got = as_user("ipt-teacher", "cat", f"{teacher_view}/kadai_{student}.ipynb", teacher=True, check=True)
         assert got.stdout == f"work of {student}\n"
-    # students' Jupyter checkpoints of submit files can be saved by everyone
-    ck = course.works("ipt-bob") / "提出" / ".ipynb_checkpoints"
-    as_user("ipt-bob", "sh", "-c", f"echo c > '{ck}/kadai_ipt-bob-checkpoint.ipynb'", check=True)
+    # no shared checkpoint folder for students to plant into (checkpoints are private, serverext)
+    assert not os.path.lexists(course.works("ipt-bob") / "提出" / ".ipynb_checkpoints")
     # personal directories: private
     a_prs = course.works("ipt-alice") / "作業"
     as_user("ipt-alice", "sh", "-c", f"echo mine > '{a_prs}/notes.txt'", check=True)
@@ -464,3 +462,135 @@ def test_sync_command_copies_the_same_pairs_as_setup_as_the_user(course):
     assert proc.returncode == 0, proc.stderr
     assert "copied 1" in proc.stdout
     assert (prs / "q.txt").read_text() == "q\n" and owner(prs / "q.txt") == (USERS["ipt-alice"], 100)
+
+
+# -- issue 12, items 12, 13, 19, 22: what a student leaves in their home, what the hub passes ------------
+
+
+def test_an_unmounted_volume_replaced_by_a_students_directory_is_not_touched(course):
+    """Item 13: "this is the volume" is decided by the mount point, never by existence."""
+    course.mount("ipt-alice", fulls=(SUBMIT,))
+    works = course.works("ipt-alice")
+    fake = works / ".volumes" / TASK  # the listed task volume is not mounted: alice's own directory
+    fake.mkdir(parents=True)
+    os.chown(fake, USERS["ipt-alice"], 100)
+    (fake / "root-owned").write_text("root's")
+    os.chmod(fake / "root-owned", 0o600)
+    (fake / "kadai-1.ipynb").write_text("{}")
+    report = course.setup(course.env("ipt-alice"))
+    task_step = next(s for s in report.steps if s.name == f"task {TASK}")
+    assert not task_step.ok and "not mounted" in task_step.message
+    assert owner(fake / "root-owned") == (0, 0) and mode(fake / "root-owned") == 0o600
+    assert owner(fake) == (USERS["ipt-alice"], 100) and not mode(fake) & 0o2000
+    sync_step = next(s for s in report.steps if s.name == f"sync {PERSONAL}")
+    assert sync_step.ok and "not mounted" in sync_step.message
+    assert not (works / ".volumes" / PERSONAL / "kadai-1.ipynb").exists()
+    assert next(s for s in report.steps if s.name == f"submit {SUBMIT}").ok  # the mounted one is done
+
+
+def test_volumes_and_state_dir_as_symlinks_are_set_aside_and_the_start_goes_on(course):
+    """Item 22 (and its siblings works/, ~/.ipynb-tools): one clear outcome, no KeyError, nothing followed."""
+    elsewhere = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        works = course.works("ipt-alice")
+        works.mkdir(parents=True)
+        (works / ".volumes").symlink_to(elsewhere)
+        state = course.home("ipt-alice") / SETUP_LOG_RELATIVE.parent
+        state.symlink_to(elsewhere)
+        report = course.setup(course.env("ipt-alice", tasks=[], submits=[]))
+        assert report.ok, report.steps
+        assert not any("KeyError" in line for line in report.lines)  # type: ignore[attr-defined]
+        home_step = next(s for s in report.steps if s.name == "home")
+        assert "set aside" in home_step.message
+        assert (works / ".volumes").is_dir() and not (works / ".volumes").is_symlink()
+        kept = [p for p in works.iterdir() if p.name.startswith(".volumes.")]
+        assert len(kept) == 1 and kept[0].is_symlink() and os.readlink(kept[0]) == str(elsewhere)
+        assert state.is_dir() and not state.is_symlink() and (state / SETUP_LOG_RELATIVE.name).is_file()
+        assert os.listdir(elsewhere) == []  # nothing written through the links
+        assert (works / ".volumes" / PERSONAL).is_dir()
+    finally:
+        shutil.rmtree(elsewhere)
+
+
+def test_the_old_shared_checkpoint_folder_is_retired(course):
+    """Item 19: the world-writable .ipynb_checkpoints of older setups is renamed and closed to students."""
+    sub = course.engine / SUBMIT
+    old = sub / ".ipynb_checkpoints"
+    old.mkdir()
+    os.chmod(old, 0o3777)
+    (old / "kadai_ipt-bob-checkpoint.ipynb").write_text("bob's notebook")
+    os.chown(old / "kadai_ipt-bob-checkpoint.ipynb", USERS["ipt-bob"], 100)
+    os.chmod(old / "kadai_ipt-bob-checkpoint.ipynb", 0o666)
+    course.mount("ipt-alice")
+    report = course.setup(course.env("ipt-alice"))
+    assert report.ok, report.steps
+    assert not os.path.lexists(old)
+    (retired,) = [p for p in sub.iterdir() if p.name.startswith(".ipynb_checkpoints.retired-")]
+    assert mode(retired) == 0o2770 and owner(retired)[1] == THR_GID
+    assert (retired / "kadai_ipt-bob-checkpoint.ipynb").read_text() == "bob's notebook"  # kept
+    seen = as_user(
+        "ipt-alice", "cat", f"{course.works('ipt-alice')}/提出/{retired.name}/kadai_ipt-bob-checkpoint.ipynb"
+    )
+    assert seen.returncode != 0 and "bob" not in seen.stdout
+    # a link a classmate planted under the name is renamed, never followed
+    victim = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        os.chmod(victim, 0o700)
+        old.symlink_to(victim)
+        assert course.setup(course.env("ipt-alice")).ok
+        assert not os.path.lexists(old) and owner(victim) == (0, 0) and mode(victim) == 0o700
+        assert sum(p.name.startswith(".ipynb_checkpoints.retired-") for p in sub.iterdir()) == 2
+    finally:
+        shutil.rmtree(victim)
+
+
+EVIL_USER = "evil\nroot2::0:0::/root:/bin/sh"
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"user": EVIL_USER}, "NB_USER"),
+        ({"user": "ipt:alice"}, "NB_USER"),
+        ({"user": "daemon"}, "existing system account"),
+        ({"teachers_group": "root"}, "existing system group"),
+        ({"teachers_group": "thr\nx"}, "NB_THRGROUP"),
+        ({"uid": 0}, "NB_UID"),
+        ({"gid": 0}, "NB_GID"),
+        ({"teachers_gid": 27}, "NB_THRGID"),
+        ({"uid": 65534}, "NB_UID"),
+        ({"works_dir": Path("/srv/elsewhere/works")}, "not inside the home"),
+        ({"home_dir": Path("/tmp/x/../../etc")}, "NB_HOME"),
+        ({"home_dir": Path("/etc/ipt")}, "system directory"),
+        ({"home_dir": Path("/tmp/a:b")}, "NB_HOME"),
+        ({"tasks": [VolumeEntry("..", "x")]}, "full name"),
+    ],
+)
+def test_setup_refuses_bad_values_before_changing_anything(course, changes, named):
+    """Item 12: every value checked first; a refused one changes nothing and says what it is."""
+    from ipynb_tools.start.validate import SetupEnvironmentError
+
+    etc_before = {name: (course.etc / name).read_bytes() for name in ("passwd", "group", "shadow")}
+    env = replace(course.env("ipt-alice"), **changes)
+    with pytest.raises(SetupEnvironmentError) as info:
+        course.setup(env)
+    assert named in str(info.value) and "nothing changed" in str(info.value)
+    assert {name: (course.etc / name).read_bytes() for name in etc_before} == etc_before
+    assert not (course.base / "home").exists()
+    assert not (course.etc / PROFILE_SNIPPET).exists()
+
+
+def test_cli_refuses_a_user_name_with_a_newline_with_one_line_and_exit_2(course):
+    env = course.env("ipt-alice").to_environ()
+    env.update(NB_USER=EVIL_USER, PATH=os.environ["PATH"], PYTHONPATH=str(REPO))
+    before = (course.etc / "passwd").read_bytes()
+    proc = subprocess.run(
+        [sys.executable, "-c", "from ipynb_tools.cli.main import main; main()", "setup", "--etc", str(course.etc)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "NB_USER" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert (course.etc / "passwd").read_bytes() == before

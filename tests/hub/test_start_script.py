@@ -1,0 +1,102 @@
+"""The container entry script ``start-singleuser.sh`` as root: real setup, real ``setpriv``.
+
+The script runs in a private mount namespace (``unshare --mount``) whose ``/etc`` is a temp copy,
+so setup's ``passwd``/``group`` edits stay there; the server it execs is a tiny
+``jupyterhub-singleuser`` on ``PATH`` that prints the ids it runs with (issue 12, item 16: an
+all-digit teacher login keeps the teachers' group; a refused environment starts no server).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ipynb_tools.hub import START_SCRIPT
+from tests.requirements import require_root
+
+pytestmark = pytest.mark.root
+
+REPO = Path(__file__).resolve().parents[2]
+THR_GID = 47200
+
+
+@pytest.fixture
+def box():
+    require_root("the start script drops privileges with setpriv and edits a private /etc")
+    base = Path(tempfile.mkdtemp(prefix="ipt-entry-", dir="/tmp"))
+    base.chmod(0o755)
+    etc = base / "etc"
+    shutil.copytree("/etc", etc, symlinks=True, ignore=shutil.ignore_patterns("ssl", "alternatives"))
+    bin_dir = base / "bin"
+    bin_dir.mkdir()
+    server = bin_dir / "jupyterhub-singleuser"
+    server.write_text('#!/bin/sh\necho "uid=$(id -u) gid=$(id -g) groups=$(id -G) home=$HOME"\n')
+    server.chmod(0o755)
+    try:
+        yield base
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run_entry(base: Path, **nb: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": f"{base / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PYTHONPATH": str(REPO),
+        "IPYNB_TOOLS_PYTHON": sys.executable,
+        "NB_THRGID": str(THR_GID),
+        "NB_THRGROUP": "ipt-entry-thr",
+        **nb,
+    }
+    inner = f'mount --bind "{base / "etc"}" /etc && exec sh "{START_SCRIPT}"'
+    return subprocess.run(["unshare", "--mount", "sh", "-c", inner], env=env, capture_output=True, text=True)
+
+
+def nb_env(base: Path, user: str, uid: int, *, teacher: bool) -> dict[str, str]:
+    home = base / "home" / user
+    return {
+        "NB_USER": user,
+        "NB_UID": str(uid),
+        "NB_GID": "100",
+        "NB_TEACHER": user if teacher else "",
+        "NB_HOME": str(home),
+        "NB_WRKDIR": str(home / "jupyter" / "works"),
+    }
+
+
+def test_an_all_digit_teacher_login_keeps_the_teachers_group(box):
+    proc = run_entry(box, **nb_env(box, "21001234", 47201, teacher=True))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.strip()
+    assert out.startswith("uid=47201 gid=100 ")
+    assert str(THR_GID) in out.split("groups=")[1].split(" home=")[0].split()
+    assert (box / "etc" / "group").read_text().count(f"ipt-entry-thr:x:{THR_GID}:21001234") == 1
+
+
+def test_a_student_gets_no_supplementary_group_even_when_sharing_a_uid(box):
+    # jovyan-style: another name already has the uid; the student must not get that name's groups
+    with open(box / "etc" / "passwd", "a") as f:
+        f.write("ipt-other:x:47202:100::/nonexistent:/bin/sh\n")
+    with open(box / "etc" / "group", "a") as f:
+        f.write(f"ipt-entry-thr:x:{THR_GID}:ipt-other\n")
+    proc = run_entry(box, **nb_env(box, "s2024001", 47202, teacher=False))
+    assert proc.returncode == 0, proc.stderr
+    groups = proc.stdout.split("groups=")[1].split(" home=")[0].split()
+    assert groups == ["100"]
+
+
+def test_a_refused_environment_starts_no_server(box):
+    env = nb_env(box, "ok", 47203, teacher=False)
+    env["NB_USER"] = "evil\nroot2::0:0::/root:/bin/sh"
+    before = (box / "etc" / "passwd").read_bytes()
+    proc = run_entry(box, **env)
+    assert proc.returncode == 2
+    assert "uid=" not in proc.stdout  # the server never ran
+    assert "not starting the server" in proc.stderr and "NB_USER" in proc.stderr
+    assert (box / "etc" / "passwd").read_bytes() == before
+    assert not os.path.exists(box / "home")
