@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -42,6 +43,7 @@ def launch():
     require_root("setup makes a home owned by another uid, submit runs as that uid")
     base = Path(tempfile.mkdtemp(prefix="ipt-home-root-", dir="/tmp"))
     base.chmod(0o755)
+    mounted: list[Path] = []
     try:
         root = base / "srv" / "homes"
         etc = base / "etc"
@@ -61,14 +63,20 @@ def launch():
             teachers_group="ipt-hr-thr",
             random="r",
         )
-        for mount in spec.mounts:  # what the engine does: the mount points exist before setup
+        for mount in spec.mounts:  # what the engine does: the volumes mounted before setup (real bind mounts)
+            source = base / "engine" / Path(mount.target).name
+            source.mkdir(parents=True)
             Path(mount.target).mkdir(parents=True)
+            subprocess.run(["mount", "--bind", str(source), mount.target], check=True)
+            mounted.append(Path(mount.target))
         env = StartEnvironment.from_environ(spec.environment)
         lines: list[str] = []
         report = setup(env, etc=etc, echo=lines.append)
         assert report.ok, lines
         yield spec, env.paths
     finally:
+        for point in reversed(mounted):
+            subprocess.run(["umount", "-l", str(point)], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
 
 
