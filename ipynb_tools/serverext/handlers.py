@@ -252,12 +252,13 @@ class IpynbToolsHandler(APIHandler):
 
 
 class TargetsHandler(IpynbToolsHandler):
-    """``GET targets``: the submit targets this user can hand in to."""
+    """``GET targets``: the submit targets this user can hand in to (the submit volumes: what
+    ``POST submit`` accepts, not a sticky folder of the student's own that a link makes look like one)."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        targets = await self.call(lib.known_targets)
+        targets = [t for t in await self.call(lib.known_targets) if lib.is_submit_volume(t)]
         self.finish(json.dumps({"targets": [target_json(t, self.root_dir) for t in targets]}))
 
 

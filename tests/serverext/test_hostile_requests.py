@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import OPEN_ACCESS, OPEN_FULL, Course
+from .conftest import CLOSED_ACCESS, OPEN_ACCESS, OPEN_FULL, Course
 from .test_api import API, error_of, files, post_submit
 
 
@@ -140,3 +140,15 @@ async def test_a_damaged_or_fifo_receipt_log_does_not_break_or_hang_submissions(
     os.mkfifo(log)
     response = await jp_fetch(*API, "submissions", request_timeout=20)
     assert response.code == 200 and json.loads(response.body)["receipts"] == []
+
+
+async def test_targets_lists_only_what_submit_accepts(jp_fetch, course: Course) -> None:
+    own = course.root / ".mine"
+    own.mkdir()
+    own.chmod(0o1777)
+    (course.root / "mine").symlink_to(".mine")
+    response = await jp_fetch(*API, "targets")
+    listed = {t["access"] for t in json.loads(response.body)["targets"]}
+    assert listed == {OPEN_ACCESS, CLOSED_ACCESS}  # the student's own sticky folder is not offered
+    code, _ = await error_of(post_submit(jp_fetch, {"path": "kadai-1.ipynb", "target": "mine"}))
+    assert code == 403
