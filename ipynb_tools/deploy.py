@@ -86,11 +86,6 @@ class DeployReport:
         )
 
 
-def is_hidden(path: Path) -> bool:
-    """Hidden files and directories (``.name``), which every tool skips."""
-    return path.name.startswith(".")
-
-
 def iter_sources(root: Path, *, recursive: bool) -> Iterator[Path]:
     """Non-hidden files under ``root`` in a stable order (directories only when recursive).
 

@@ -19,8 +19,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 #: (--column-size, --automatic, --no-automatic) as the edit commands pass them on.
 LengthArgs = tuple[str | None, tuple[str, ...], bool]
 
-FILE_HELP = "FILE is a text file of key=value lines (as in Moodle's custom parameters box); '-' reads stdin."
-
 
 def _read(file: str) -> tuple[str, str]:
     """(text, source name) of FILE or stdin."""

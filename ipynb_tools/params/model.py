@@ -14,7 +14,6 @@ access names never contain ``/``, ``:`` or white space, and NAME is
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -246,10 +245,6 @@ class Params:
 
     # -- lookups ------------------------------------------------------------------------
 
-    def volumes_of(self, kind: VolumeKind) -> list[VolumeParam]:
-        """The entries of one kind, in order (duplicates included)."""
-        return [v for v in self.volumes if v.kind == kind]
-
     def effective_volumes(self) -> list[VolumeParam]:
         """One entry per (kind, NAME): a later entry replaces an earlier one, as in the old module."""
         chosen: dict[tuple[VolumeKind, str], VolumeParam] = {}
@@ -319,9 +314,3 @@ def attribute_of(key: str) -> str:
     if key not in FIXED_KEYS:
         raise ParamsError(f"{key!r} is not a fixed lms_* key")
     return key[len(PREFIX) :]
-
-
-def check_float(value: float) -> None:
-    """CPU values must be finite numbers (``nan`` and ``inf`` cannot be written back)."""
-    if not math.isfinite(value):
-        raise ParamsError(f"{value!r} is not a finite number")
