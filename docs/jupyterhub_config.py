@@ -78,3 +78,8 @@ c.Spawner.http_timeout = 120
 #                           "command": ["python3", "-m", "jupyterhub_idle_culler", "--timeout=3600"]}]
 # c.JupyterHub.load_roles = [{"name": "idle-culler", "scopes": ["list:users", "read:users:activity",
 #                             "read:servers", "delete:servers"], "services": ["idle-culler"]}]
+# Execution logs (docs/execlog.md): the collector as a hub service, the servers pointed at it, launches recorded.
+# c.JupyterHub.services.append({"name": "execlog", "url": "http://127.0.0.1:8765", "display": False,
+#                               "command": ["ipynb-tools", "logs", "serve", "--db", "/srv/jupyterhub/execlog.sqlite"]})
+# c.LTIContainerSpawner.execlog_url = "https://hub.example.ac.jp/services/execlog/"
+# c.LTIContainerSpawner.execlog_db = "/srv/jupyterhub/execlog.sqlite"
