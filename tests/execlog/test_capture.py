@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
+import websocket
 
 from ipynb_tools.deploy import number_cells
 from ipynb_tools.execlog.query import Filters, stats
@@ -30,9 +32,6 @@ from tests.hub.hubrun import free_port
 
 from .browser import Browser
 from .hubservice import LightHub
-
-requests = pytest.importorskip("requests")
-websocket = pytest.importorskip("websocket")
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent

@@ -14,14 +14,13 @@ import uuid
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
+import requests
 
 from ipynb_tools.execlog.query import Filters, stats
 from ipynb_tools.execlog.records import CLIENT, SERVER, ExecRecord, parse_date
 from ipynb_tools.execlog.store import Store
 
 from .hubservice import WSTOKEN, LightHub
-
-requests = pytest.importorskip("requests")
 
 pytestmark = pytest.mark.slow
 

@@ -131,7 +131,6 @@ def test_exports(analysis, tmp_path: Path) -> None:
     assert missing["changed"] is None and missing["execution_count"] is None
     back = pd.read_csv(io.StringIO(analysis.to_csv()))
     assert list(back.columns) == CELL_COLUMNS and len(back) == len(analysis.cells)
-    pytest.importorskip("openpyxl")
     sheets = pd.read_excel(io.BytesIO(analysis.to_xlsx()), sheet_name=None)
     assert set(sheets) == {"cells", "per_cell", "per_user", "submissions", "problems"}
 

@@ -25,7 +25,8 @@ def test_table_columns_and_values(course: Path) -> None:
 
 
 def test_xlsx_written_beside_the_csv(course: Path) -> None:
-    openpyxl = pytest.importorskip("openpyxl")
+    import openpyxl
+
     paths = write_scores("kadai-1", course / "graded", xlsx=True)
     assert paths[1] == course / "graded" / "kadai-1.xlsx"
     sheet = openpyxl.load_workbook(paths[1]).active

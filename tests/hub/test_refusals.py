@@ -7,9 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("dockerspawner")  # the `hub` extra
-
 from click.testing import CliRunner
 
 from ipynb_tools.cli.main import cli

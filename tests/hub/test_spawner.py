@@ -6,11 +6,8 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-import pytest
-
-pytest.importorskip("dockerspawner")  # the `hub` extra
-
 import docker
+import pytest
 from traitlets.config import Config
 
 from ipynb_tools.hub.spawner import LaunchRefused, LTIContainerSpawner
