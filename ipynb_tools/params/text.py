@@ -17,7 +17,7 @@ import difflib
 import os
 import re
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..atomic import atomic_write_text
 from ..errors import os_reason
@@ -47,12 +47,32 @@ from .model import (
     split_users,
     strip_forbidden,
 )
-from .values import EMPTY_IS_DEFAULT, READERS, BadValue, parse_time
+from .values import BadValue, parse_bool, parse_cpu, parse_memory, parse_seconds, parse_time
 
 LINE_END = "\r\n"
 LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n")
 #: Largest parameter file read (Moodle stores custom parameters in a TEXT column; they are small).
 MAX_BYTES = 1024 * 1024
+
+
+def _text(value: str) -> str:
+    return value
+
+
+_READERS: dict[str, Callable[[str], object]] = {
+    KEY_USERS: split_users,
+    KEY_TEACHERS: split_users,
+    KEY_IMAGE: _text,
+    KEY_DEFURL: _text,
+    KEY_CPULIMIT: parse_cpu,
+    KEY_MEMLIMIT: parse_memory,
+    KEY_ACTLIMIT: parse_seconds,
+    KEY_IFRAME: parse_bool,
+    **dict.fromkeys(AUTOMATIC_KEYS + RESERVED_KEYS, _text),
+}
+
+#: Keys whose empty value means "not set" (the site default), as in the old module's form.
+_EMPTY_IS_DEFAULT = frozenset({KEY_CPULIMIT, KEY_MEMLIMIT, KEY_ACTLIMIT, KEY_IFRAME})
 
 # -- keys ---------------------------------------------------------------------------------
 
@@ -165,7 +185,7 @@ def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Find
 
         if category == "fixed":
             try:
-                typed = None if value == "" and ckey in EMPTY_IS_DEFAULT else READERS[ckey](value)
+                typed = None if value == "" and ckey in _EMPTY_IS_DEFAULT else _READERS[ckey](value)
             except BadValue as exc:
                 params.others.append(f"{ckey}={value}")
                 note(ERROR, lineno, ckey, f"{ckey}: {exc} (kept as it is)")

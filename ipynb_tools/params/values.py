@@ -2,31 +2,17 @@
 
 Each reader takes the (already sanitised) text of a value and returns the typed value, or
 raises :class:`BadValue`, which the parser turns into an error finding
-(:mod:`ipynb_tools.params.text`). :data:`READERS` maps every fixed key to its reader.
+(:mod:`ipynb_tools.params.text`, whose ``_READERS`` maps every fixed key to its reader).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from decimal import Decimal
 
 from ..environ.closing import ClosingTimeError, parse_close_time
 from ..environ.variables import EnvironmentContractError
-from .model import (
-    AUTOMATIC_KEYS,
-    KEY_ACTLIMIT,
-    KEY_CPULIMIT,
-    KEY_DEFURL,
-    KEY_IFRAME,
-    KEY_IMAGE,
-    KEY_MEMLIMIT,
-    KEY_TEACHERS,
-    KEY_USERS,
-    RESERVED_KEYS,
-    ParamsError,
-    split_users,
-)
+from .model import ParamsError
 
 _MEMORY_RE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*([kmgt]?)(i?b)?", re.IGNORECASE)
 _MULTIPLIERS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
@@ -93,26 +79,6 @@ def parse_bool(value: str) -> bool:
     if lowered in _FALSE:
         return False
     raise BadValue(f"{value!r} is not 1 or 0")
-
-
-def _text(value: str) -> str:
-    return value
-
-
-READERS: dict[str, Callable[[str], object]] = {
-    KEY_USERS: split_users,
-    KEY_TEACHERS: split_users,
-    KEY_IMAGE: _text,
-    KEY_DEFURL: _text,
-    KEY_CPULIMIT: parse_cpu,
-    KEY_MEMLIMIT: parse_memory,
-    KEY_ACTLIMIT: parse_seconds,
-    KEY_IFRAME: parse_bool,
-    **dict.fromkeys(AUTOMATIC_KEYS + RESERVED_KEYS, _text),
-}
-
-#: Keys whose empty value means "not set" (the site default), as in the old module's form.
-EMPTY_IS_DEFAULT = frozenset({KEY_CPULIMIT, KEY_MEMLIMIT, KEY_ACTLIMIT, KEY_IFRAME})
 
 
 def read_time(value: str) -> int:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import pwd
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from ..fileops import TEMP_FLAGS, open_regular, read_all, unlink_quiet, write_all
@@ -100,24 +101,27 @@ def _account_name(uid: int) -> str | None:
         return None
 
 
-def _own_fallback(dfd: int, name: str) -> tuple[str, os.stat_result] | None:
-    """Our newest regular file under a fallback name of ``name``, or None."""
-    found: list[tuple[float, str, os.stat_result]] = []
+def _own_files(dfd: int, wanted: Callable[[str], bool]) -> list[tuple[str, os.stat_result]]:
+    """(name, lstat) of this user's regular files in the directory whose name is ``wanted``; [] if unlistable."""
     try:
-        names = [n for n in os.listdir(dfd) if is_fallback_of(n, name)]
+        names = [n for n in os.listdir(dfd) if wanted(n)]
     except OSError:
-        return None
+        return []
+    found = []
     for n in names:
         try:
             st = os.lstat(n, dir_fd=dfd)
         except OSError:
             continue
         if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
-            found.append((st.st_mtime, n, st))
-    if not found:
-        return None
-    _, n, st = max(found)
-    return n, st
+            found.append((n, st))
+    return found
+
+
+def _own_fallback(dfd: int, name: str) -> tuple[str, os.stat_result] | None:
+    """Our newest regular file under a fallback name of ``name``, or None."""
+    found = _own_files(dfd, lambda n: is_fallback_of(n, name))
+    return max(found, key=lambda item: (item[1].st_mtime, item[0])) if found else None
 
 
 def _read_own(dfd: int, name: str, limit: int) -> bytes | None:
@@ -137,17 +141,8 @@ def _read_own(dfd: int, name: str, limit: int) -> bytes | None:
 def _clean_own_temps(dfd: int) -> None:
     """Remove hidden temp files this user left behind (a killed submission); we hold the user lock."""
     prefix = f"{TEMP_PREFIX}{os.geteuid()}."
-    try:
-        names = [n for n in os.listdir(dfd) if n.startswith(prefix) and n.endswith(TEMP_SUFFIX)]
-    except OSError:
-        return
-    for n in names:
-        try:
-            st = os.lstat(n, dir_fd=dfd)
-        except OSError:
-            continue
-        if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid():
-            unlink_quiet(n, dir_fd=dfd)
+    for n, _ in _own_files(dfd, lambda n: n.startswith(prefix) and n.endswith(TEMP_SUFFIX)):
+        unlink_quiet(n, dir_fd=dfd)
 
 
 def _temp_name() -> str:
