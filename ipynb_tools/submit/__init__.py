@@ -69,7 +69,7 @@ from .record import (
     max_submit_bytes,
 )
 from .results import FAILED, SUBMITTED, UNCHANGED, Receipt, Submission, SubmitAllReport, SubmitResult
-from .shareddir import TEMP_PREFIX, TEMP_SUFFIX, _check_final, _claim_name, _clean_own_temps, _install, _read_own
+from .shareddir import TEMP_PREFIX, TEMP_SUFFIX, _claim_name, _clean_own_temps, _install, _read_own
 from .targets import CLOSE_FILE, SubmitTarget, is_submit_volume, known_targets, resolve_target
 from .times import _iso, _utc
 
