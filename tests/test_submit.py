@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import os
+import re
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
