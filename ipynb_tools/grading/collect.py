@@ -111,7 +111,7 @@ def collect_submissions(
             if relevant:
                 unusable.append((path, _problem_text(exc, path)))
             continue
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one file must never stop a class's grading (issue 12 C)
             unusable.append((path, f"cannot be used ({type(exc).__name__}: {exc})"))
             continue
         if sub is not None:

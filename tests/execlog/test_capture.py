@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import websocket
 
 from ipynb_tools.deploy import number_cells
 from ipynb_tools.execlog.query import Filters, stats
