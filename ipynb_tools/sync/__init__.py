@@ -19,7 +19,10 @@ notebook; numbered when it was never deployed).
 Every file is written to a temporary file in its final directory and renamed,
 so an interrupted sync leaves whole files only, and the next run finishes the
 job: a file already equal to what would be copied is adopted into the manifest
-instead of being copied again or renamed aside.
+instead of being copied again or renamed aside. Before copies are renamed into
+place the manifest records them as ``pending`` (their hashes), so a sync killed
+before its final manifest write still recognises its own copies, and an untouched
+copy keeps following the task (issue 12, item 11).
 
 Speed: a re-sync compares ``lstat`` data of both sides with the manifest and
 hashes only files whose stat changed. A first copy stays near ``cp -a``: data
@@ -29,7 +32,9 @@ threads.
 
 This package must run as the owner of the personal directory (``setup`` drops
 privileges before calling it); it never follows a symlink in the personal
-directory.
+directory: every directory there is opened with ``O_NOFOLLOW`` and everything is
+done through those descriptors (issue 12, item 10); an unusable manifest (a FIFO,
+a link, garbage) is moved aside and rebuilt, never waited on (item 9).
 
 Modules: ``report`` (the actions and :class:`SyncReport`), ``manifest`` (what was
 copied), ``tree`` (the walk, the decisions, the copy; :func:`sync_tree`). The

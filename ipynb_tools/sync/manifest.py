@@ -2,7 +2,13 @@
 
 A hidden JSON file in the personal directory's top level (:data:`MANIFEST_NAME`),
 written atomically: per task file, the stat data ("not touched since") and the
-SHA-256 of the task file and of the copy.
+SHA-256 of the task file and of the copy; and, while a sync is placing a new copy,
+that copy's hashes as ``pending`` (written before the copy is renamed into place, so
+an interrupted sync still recognises its own copy: issue 12, item 11).
+
+Read and written in the opened personal directory (``dir_fd``), without following a
+link or waiting on a FIFO (:func:`ipynb_tools.fileops.read_file`,
+:func:`ipynb_tools.fileops.replace_file`).
 """
 
 from __future__ import annotations
@@ -12,9 +18,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..atomic import atomic_write_bytes
+from ..atomic import current_umask
 from ..errors import os_reason
-from ..fileops import read_file
+from ..fileops import read_file, replace_file
 
 #: The manifest, hidden in the personal directory's top level.
 MANIFEST_NAME = ".ipynb-tools-sync.json"
@@ -29,46 +35,84 @@ def fingerprint(st: os.stat_result) -> Fingerprint:
 
 
 @dataclass
+class Pending:
+    """A copy a sync is about to rename into place: the task file's stat and hash, the copy's hash."""
+
+    src: Fingerprint
+    src_sha: str
+    dst_sha: str
+
+
+@dataclass
 class Entry:
-    """What the manifest remembers about one copied file."""
+    """What the manifest remembers about one copied file (``src``/``dst`` empty: nothing arrived yet)."""
 
     src: Fingerprint
     src_sha: str
     dst: Fingerprint
     dst_sha: str
+    pending: Pending | None = None
 
     def to_json(self) -> dict[str, object]:
-        return {"src": self.src, "src_sha": self.src_sha, "dst": self.dst, "dst_sha": self.dst_sha}
+        data: dict[str, object] = {"src": self.src, "src_sha": self.src_sha, "dst": self.dst, "dst_sha": self.dst_sha}
+        if self.pending is not None:
+            p = self.pending
+            data["pending"] = {"src": p.src, "src_sha": p.src_sha, "dst_sha": p.dst_sha}
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Entry:
-        return cls(list(data["src"]), str(data["src_sha"]), list(data["dst"]), str(data["dst_sha"]))  # type: ignore[call-overload]
+        """Raises ``KeyError``/``TypeError``/``ValueError`` for a malformed entry."""
+        p = data.get("pending")
+        pending = None
+        if p is not None:
+            if not isinstance(p, dict):
+                raise TypeError("pending is not an object")
+            pending = Pending(_ints(p["src"]), str(p["src_sha"]), str(p["dst_sha"]))
+        return cls(_ints(data["src"]), str(data["src_sha"]), _ints(data["dst"]), str(data["dst_sha"]), pending)
 
 
-def read_manifest(dest: Path) -> tuple[dict[str, Entry], str | None]:
-    """The manifest of ``dest`` (empty when missing) and a warning when it was unusable."""
+def _ints(value: object) -> Fingerprint:
+    if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
+        raise TypeError("a fingerprint is not a list of integers")
+    return list(value)
+
+
+def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[dict[str, Entry], str | None]:
+    """The manifest of ``dest`` (empty when missing) and the problem when it was unusable.
+
+    With ``dir_fd`` (``dest`` opened), it is read there. A link, a FIFO, a directory or
+    garbage at the name is a problem (never followed, never waited on): the caller sets it
+    aside and rebuilds.
+    """
     path = dest / MANIFEST_NAME
     try:
-        raw = read_file(path)
+        raw = read_file(MANIFEST_NAME, dir_fd=dir_fd) if dir_fd is not None else read_file(path)
     except FileNotFoundError:
         return {}, None
     except OSError as exc:
-        return {}, f"{path}: unusable manifest ({os_reason(exc)}); starting afresh"
+        return {}, f"{path}: unusable manifest ({os_reason(exc)})"
     try:
         data = json.loads(raw)
         files = data["files"]
-        return {rel: Entry.from_json(e) for rel, e in files.items()}, None
+        return {str(rel): Entry.from_json(e) for rel, e in files.items()}, None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return {}, f"{path}: unusable manifest ({exc.__class__.__name__}); starting afresh"
+        return {}, f"{path}: unusable manifest ({exc.__class__.__name__})"
 
 
-def write_manifest(dest: Path, entries: dict[str, Entry], source: Path) -> None:
-    """Write the manifest atomically."""
+def write_manifest(dest: Path, entries: dict[str, Entry], source: Path, *, dir_fd: int | None = None) -> None:
+    """Write the manifest atomically (temp file, fsync, rename; a link at the name is replaced, never followed).
+
+    With ``dir_fd`` (``dest`` opened), it is written there. Raises ``OSError``.
+    """
     data = {
         "version": MANIFEST_VERSION,
         "source": str(source),
         "files": {rel: entries[rel].to_json() for rel in sorted(entries)},
     }
-    atomic_write_bytes(
-        dest / MANIFEST_NAME, json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode(), replace_symlink=True
-    )
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    mode = 0o666 & ~current_umask()
+    if dir_fd is not None:
+        replace_file(MANIFEST_NAME, raw, mode=mode, dir_fd=dir_fd)
+    else:
+        replace_file(str(dest / MANIFEST_NAME), raw, mode=mode)

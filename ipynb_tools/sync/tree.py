@@ -5,6 +5,8 @@ See the package doc (:mod:`ipynb_tools.sync`) for the rules and the speed design
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import stat
 import threading
@@ -21,6 +23,7 @@ from ..fileops import (
     TEMP_SUFFIX,
     copy_and_hash,
     copy_fd,
+    fsync_directory_fd,
     hash_file,
     open_regular,
     open_temp,
@@ -34,7 +37,7 @@ from ..fileops import (
 )
 from ..notebook import CHECKPOINTS, NOTEBOOK_SUFFIX
 from ..numbering import fix_notebook_tags
-from .manifest import MANIFEST_NAME, Entry, fingerprint, read_manifest, write_manifest
+from .manifest import MANIFEST_NAME, Entry, Pending, fingerprint, read_manifest, write_manifest
 from .report import (
     ADOPTED,
     COPIED,
@@ -52,6 +55,11 @@ from .report import (
 #: Data files up to this size are copied in the kernel and hashed on a second thread (_Syncer.hash_later).
 DEFERRED_HASH_MAX = 8 << 20
 DEFERRED_HASH_QUEUE = 32
+#: Copies are placed (recorded as pending, renamed) in runs of this many files or bytes (see _batches).
+PLACE_BATCH_FILES = 500
+PLACE_BATCH_BYTES = 32 << 20
+#: How every directory of the personal directory is opened: never through a symlink.
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 # -- what a task file becomes in the personal directory -------------------------------------------
@@ -103,6 +111,96 @@ def iter_task_files(source: Path, rel: str = "") -> Iterator[tuple[str, os.DirEn
             yield path, entry
 
 
+#: A copy job: (relative path, the task file's stat, the manifest entry, the planned action).
+Job = tuple[str, os.stat_result, Entry | None, str]
+
+
+@dataclass
+class Staged:
+    """A task file copied to a temp file beside its target, waiting to be renamed into place."""
+
+    rel: str
+    dir_fd: int
+    name: str
+    temp: str
+    entry: Entry
+    action: str
+    detail: str
+
+
+class _DestDirs:
+    """The personal directory's sub-directories, opened one component at a time without following a link.
+
+    Every read, write, rename and clean-up in the personal directory goes through these
+    descriptors (issue 12, item 10): a directory the student replaced by a symlink is never
+    read, written or cleaned through; :meth:`make` sets it aside and makes a real one.
+    """
+
+    def __init__(self, dest: Path) -> None:
+        try:
+            root = os.open(dest, _DIR_FLAGS)
+        except FileNotFoundError:
+            raise SyncError(f"{dest}: personal directory does not exist (or is not a directory)") from None
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                raise SyncError(f"{dest}: personal directory does not exist (or is not a directory)") from None
+            raise
+        self.fds: dict[str, int] = {"": root}
+
+    @property
+    def root(self) -> int:
+        return self.fds[""]
+
+    def lookup(self, rel_dir: str) -> int | None:
+        """The open directory ``rel_dir`` (``""``: the root), or None when missing, a link or not a directory."""
+        found = self.fds.get(rel_dir)
+        if found is not None:
+            return found
+        head, _, name = rel_dir.rpartition("/")
+        parent = self.lookup(head)
+        if parent is None:
+            return None
+        try:
+            fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+                return None
+            raise
+        self.fds[rel_dir] = fd
+        return fd
+
+    def make(
+        self, rel_dir: str, move_aside: Callable[[int, str, str], tuple[str, str]]
+    ) -> tuple[int, list[tuple[str, str]]]:
+        """Open ``rel_dir``, making missing directories and moving aside whatever else is in the way."""
+        moved: list[tuple[str, str]] = []
+        if rel_dir in self.fds:
+            return self.fds[rel_dir], moved
+        head, _, name = rel_dir.rpartition("/")
+        parent, moved = self.make(head, move_aside)
+        for _attempt in range(3):
+            try:
+                fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
+            except FileNotFoundError:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o777, dir_fd=parent)
+                continue
+            except OSError as exc:
+                if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise
+                moved.append(move_aside(parent, name, rel_dir))
+                continue
+            self.fds[rel_dir] = fd
+            return fd, moved
+        raise FileProblem(rel_dir, "cannot make this directory in the personal directory")
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.fds.clear()
+
+
 class _Syncer:
     def __init__(
         self,
@@ -123,10 +221,9 @@ class _Syncer:
         self.umask = current_umask()
         self.report = SyncReport(source, dest)
         self.lock = threading.Lock()
-        self.wrote = False
-        self.ready_dirs: set[str] = {""}
         self.hasher: ThreadPoolExecutor | None = None
         self.pending: deque[tuple[Entry, Future[str]]] = deque()
+        self.dirs: _DestDirs | None = None
 
     def add(self, rel: str, action: str, detail: str = "") -> None:
         result = FileSync(rel, action, detail)
@@ -139,14 +236,28 @@ class _Syncer:
         start = time.monotonic()
         if not self.source.is_dir():
             raise SyncError(f"{self.source}: task directory does not exist")
-        dst_st = os.lstat(self.dest) if os.path.lexists(self.dest) else None
-        if dst_st is None or not stat.S_ISDIR(dst_st.st_mode):
-            raise SyncError(f"{self.dest}: personal directory does not exist (or is not a directory)")
-        manifest, warning = read_manifest(self.dest)
-        if warning:
-            self.add(MANIFEST_NAME, FAILED, warning)
+        self.dirs = _DestDirs(self.dest)
+        try:
+            self.sync(self.dirs)
+        finally:
+            self.finish_hashes()
+            self.dirs.close()
+        self.report.seconds = time.monotonic() - start
+        return self.report
+
+    def sync(self, dirs: _DestDirs) -> None:
+        manifest, problem = read_manifest(self.dest, dir_fd=dirs.root)
+        rewrite = False
+        if problem:  # unusable (a FIFO, a link, garbage): kept aside, rebuilt (issue 12, item 9)
+            rewrite = True
+            try:
+                _, aside = self.move_aside(dirs.root, MANIFEST_NAME, MANIFEST_NAME)
+                self.add(MANIFEST_NAME, MOVED_ASIDE, f"{problem}; set aside as {aside}, rebuilt")
+            except (OSError, IpynbToolsError) as exc:
+                self.add(MANIFEST_NAME, FAILED, f"{problem}; cannot set it aside ({_reason(exc)})")
+                return
         original = {rel: Entry.from_json(e.to_json()) for rel, e in manifest.items()}
-        jobs: list[tuple[str, os.stat_result, Entry | None, str]] = []
+        jobs: list[Job] = []
         self.remove_temp_files("")
         for rel, entry in iter_task_files(self.source):
             if entry is None:
@@ -162,60 +273,101 @@ class _Syncer:
                     jobs.append(job)
             except (OSError, IpynbToolsError) as exc:
                 self.add(rel, FAILED, _reason(exc))
-        if jobs:
-            if self.workers > 1 and len(jobs) > 1:
-                with ThreadPoolExecutor(self.workers) as pool:
-                    for rel, entry_ in zip([j[0] for j in jobs], pool.map(self.copy_job, jobs), strict=True):
-                        if entry_ is not None:
-                            manifest[rel] = entry_
-            else:
-                for job in jobs:
-                    entry_ = self.copy_job(job)
-                    if entry_ is not None:
-                        manifest[job[0]] = entry_
-        self.finish_hashes()
-        if self.wrote and self.durable:
-            syncfs(self.dest)
-        if manifest != original or not (self.dest / MANIFEST_NAME).exists():
-            write_manifest(self.dest, manifest, self.source)
-        self.report.seconds = time.monotonic() - start
-        return self.report
+        pool = ThreadPoolExecutor(self.workers) if self.workers > 1 and len(jobs) > 1 else None
+        try:
+            for batch in _batches(jobs):
+                staged = [s for s in (pool.map if pool else map)(self.copy_job, batch) if s is not None]
+                self.finish_hashes()
+                if staged:
+                    self.place(staged, manifest)
+        finally:
+            if pool is not None:
+                pool.shutdown()
+        if rewrite or manifest != original:
+            write_manifest(self.dest, manifest, self.source, dir_fd=dirs.root)
+
+    def place(self, staged: list[Staged], manifest: dict[str, Entry]) -> None:
+        """Record what is about to arrive, then rename every staged copy into place (issue 12, item 11).
+
+        The manifest is written first with each file's coming copy as ``pending`` (its
+        hashes), so a sync killed between a rename and the final manifest write still knows
+        the copy is the task's, not the student's, and the next sync keeps it following the task.
+        """
+        if self.durable:
+            syncfs(self.dest)  # the copies' data before the record that vouches for them
+        for s in staged:
+            old = manifest.get(s.rel)
+            manifest[s.rel] = Entry(
+                old.src if old else [],
+                old.src_sha if old else "",
+                old.dst if old else [],
+                old.dst_sha if old else "",
+                pending=Pending(s.entry.src, s.entry.src_sha, s.entry.dst_sha),
+            )
+        write_manifest(self.dest, manifest, self.source, dir_fd=self.dirs.root if self.dirs else None)
+        if self.durable and self.dirs is not None:
+            fsync_directory_fd(self.dirs.root)
+        for s in staged:
+            try:
+                rename_into_place(s.temp, s.name, dir_fd=s.dir_fd)
+                st = os.stat(s.name, dir_fd=s.dir_fd, follow_symlinks=False)
+            except OSError as exc:
+                self.add(s.rel, FAILED, _reason(exc))
+                pending = manifest[s.rel]
+                if not pending.src_sha and not pending.dst_sha:
+                    del manifest[s.rel]
+                else:
+                    pending.pending = None
+                continue
+            s.entry.dst = fingerprint(st)
+            manifest[s.rel] = s.entry
+            self.add(s.rel, s.action, s.detail)
 
     def remove_temp_files(self, rel: str) -> None:
-        """Remove the temporary files an interrupted sync left in one destination directory."""
-        try:
-            with os.scandir(self.dest / rel if rel else self.dest) as it:
-                for entry in it:
-                    if (
-                        entry.name.startswith(".")
-                        and entry.name.endswith(TEMP_SUFFIX)
-                        and entry.is_file(follow_symlinks=False)
-                    ):
-                        unlink_quiet(entry.path)
-        except (FileNotFoundError, NotADirectoryError):
-            pass
+        """Remove the temporary files an interrupted sync left in one destination directory (never through a link)."""
+        assert self.dirs is not None
+        fd = self.dirs.lookup(rel)
+        if fd is None:
+            return
+        with os.scandir(fd) as it:
+            names = [
+                e.name
+                for e in it
+                if e.name.startswith(".") and e.name.endswith(TEMP_SUFFIX) and e.is_file(follow_symlinks=False)
+            ]
+        for name in names:
+            unlink_quiet(name, dir_fd=fd)
 
     # -- deciding ------------------------------------------------------------------------------
-    def plan(
-        self, rel: str, src_st: os.stat_result, known: Entry | None, manifest: dict[str, Entry]
-    ) -> tuple[str, os.stat_result, Entry | None, str] | None:
+    def plan(self, rel: str, src_st: os.stat_result, known: Entry | None, manifest: dict[str, Entry]) -> Job | None:
         """Decide for one file; return a copy job, or None when done here."""
-        target = f"{self.dest}/{rel}"
-        try:
-            dst_st: os.stat_result | None = os.lstat(target)
-        except FileNotFoundError:
-            dst_st = None
-        except NotADirectoryError:
-            dst_st = None  # a parent is a file: ensure_parents moves it aside
+        assert self.dirs is not None
+        head, _, name = rel.rpartition("/")
+        parent = self.dirs.lookup(head)  # None: missing, or a link or file the copy will move aside
+        dst_st: os.stat_result | None = None
+        if parent is not None:
+            try:
+                dst_st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            except FileNotFoundError:
+                dst_st = None
         if dst_st is None:
-            return (rel, src_st, known, COPIED)
+            return (rel, src_st, _settled(known), COPIED)
         if not stat.S_ISREG(dst_st.st_mode):
-            return (rel, src_st, known, MOVED_ASIDE)
-        if known is not None and fingerprint(dst_st) == known.dst:
+            return (rel, src_st, _settled(known), MOVED_ASIDE)
+        if known is not None and known.dst and fingerprint(dst_st) == known.dst:
             # The student has not touched the copy.
+            known.pending = None
             return self.plan_untouched(rel, src_st, known, "", "task file touched, content unchanged")
         # The copy's stat changed (or there is no record): look at the content.
-        dst_sha = hash_file(target)
+        assert parent is not None
+        dst_sha = hash_file(name, dir_fd=parent)
+        if known is not None and known.pending is not None and dst_sha == known.pending.dst_sha:
+            # The copy an interrupted sync put there: the task's, as its record says.
+            known = manifest[rel] = Entry(known.pending.src, known.pending.src_sha, fingerprint(dst_st), dst_sha)
+            return self.plan_untouched(rel, src_st, known, "", "content unchanged")
+        known = _settled(known)
+        if known is None:
+            manifest.pop(rel, None)
         if known is not None and dst_sha == known.dst_sha:
             known.dst = fingerprint(dst_st)
             return self.plan_untouched(rel, src_st, known, "copy touched, content unchanged", "content unchanged")
@@ -231,7 +383,7 @@ class _Syncer:
 
     def plan_untouched(
         self, rel: str, src_st: os.stat_result, known: Entry, same_stat: str, same_content: str
-    ) -> tuple[str, os.stat_result, Entry | None, str] | None:
+    ) -> Job | None:
         """The student's copy is what was copied: update it if the task file's content changed.
 
         ``same_stat``/``same_content`` are the report details when the task file is unchanged
@@ -248,67 +400,52 @@ class _Syncer:
         return (rel, src_st, known, UPDATED)
 
     # -- doing -----------------------------------------------------------------------------------
-    def copy_job(self, job: tuple[str, os.stat_result, Entry | None, str]) -> Entry | None:
-        rel, src_st, _known, action = job
+    def copy_job(self, job: Job) -> Staged | None:
+        rel, _src_st, _known, action = job
+        assert self.dirs is not None
         try:
-            detail = ""
+            head, _, name = rel.rpartition("/")
             with self.lock:
-                moved = self.ensure_parents(rel)
+                parent, moved = self.dirs.make(head, self.move_aside)
                 if action == MOVED_ASIDE:
-                    moved.append(self.move_aside(rel))
+                    try:
+                        os.stat(name, dir_fd=parent, follow_symlinks=False)
+                        moved.append(self.move_aside(parent, name, rel))
+                    except FileNotFoundError:
+                        pass
+            detail = ""
             if moved:
                 detail = "student's " + ", ".join(f"{a} moved to {b}" for a, b in moved)
                 if action != UPDATED:
                     action = MOVED_ASIDE
-            entry = self.copy_file(rel, src_st)
-            self.add(rel, action, detail)
-            return entry
+            temp, entry = self.copy_file(rel, parent, name)
+            return Staged(rel, parent, name, temp, entry, action, detail)
         except (OSError, IpynbToolsError) as exc:
             self.add(rel, FAILED, _reason(exc))
             return None
 
-    def ensure_parents(self, rel: str) -> list[tuple[str, str]]:
-        """Make the directories of ``rel`` in the destination; move aside what is in the way."""
-        moved: list[tuple[str, str]] = []
-        parts = rel.split("/")[:-1]
-        for i in range(len(parts)):
-            sub = "/".join(parts[: i + 1])
-            if sub in self.ready_dirs:
-                continue
-            path = self.dest / sub
-            try:
-                st = os.lstat(path)
-            except FileNotFoundError:
-                st = None
-            if st is not None and not stat.S_ISDIR(st.st_mode):
-                moved.append(self.move_aside(sub))
-                st = None
-            if st is None:
-                os.mkdir(path, 0o777)
-            self.ready_dirs.add(sub)
-        return moved
-
-    def move_aside(self, rel: str) -> tuple[str, str]:
-        """Rename the student's entry at ``rel`` to a free ``<stem>.<stamp><suffix>`` name."""
-        path = self.dest / rel
-        stem, suffix = _split_suffix(path.name)
+    def move_aside(self, dir_fd: int, name: str, rel: str) -> tuple[str, str]:
+        """Rename the student's entry ``name`` (at ``rel``) in ``dir_fd`` to a free ``<stem>.<stamp><suffix>``."""
+        stem, suffix = _split_suffix(name)
         for n in range(1000):
             extra = f"-{n}" if n else ""
-            candidate = path.with_name(f"{stem}.{self.stamp}{extra}{suffix}")
-            if not os.path.lexists(candidate):
-                os.rename(path, candidate)
-                return rel, str(Path(rel).with_name(candidate.name))
-        raise FileProblem(path, "cannot find a free name to move it aside")
+            candidate = f"{stem}.{self.stamp}{extra}{suffix}"
+            try:
+                os.stat(candidate, dir_fd=dir_fd, follow_symlinks=False)
+            except FileNotFoundError:
+                os.rename(name, candidate, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                return rel, str(Path(rel).with_name(candidate))
+        raise FileProblem(self.dest / rel, "cannot find a free name to move it aside")
 
-    def copy_file(self, rel: str, src_st: os.stat_result) -> Entry:
-        """Copy one task file to a temp file beside its target, then rename it into place."""
-        src_path = f"{self.source}/{rel}"
-        target = f"{self.dest}/{rel}"
-        name = _basename(rel)
-        src_fd, st = open_regular(src_path)
+    def copy_file(self, rel: str, dir_fd: int, name: str) -> tuple[str, Entry]:
+        """Copy one task file to a temp file beside its target (in ``dir_fd``); return the temp name and its entry.
+
+        The entry's ``dst`` is filled in when the temp file is renamed into place (:meth:`place`).
+        """
+        src_fd, st = open_regular(f"{self.source}/{rel}")
         try:
             mode = (stat.S_IMODE(st.st_mode) | 0o600) & ~self.umask & 0o777
-            fd, tmp = open_temp(target)
+            fd, tmp = open_temp(name, dir_fd=dir_fd)
             try:
                 if name.endswith(NOTEBOOK_SUFFIX):
                     raw = read_all(src_fd)
@@ -325,22 +462,20 @@ class _Syncer:
                 os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
             except BaseException:
                 os.close(fd)
-                unlink_quiet(tmp)
+                unlink_quiet(tmp, dir_fd=dir_fd)
                 raise
             os.close(fd)
-            rename_into_place(tmp, target)
         finally:
             os.close(src_fd)
-        self.wrote = True
         # The source's stat as it was when it was opened: if the teacher changed it during
         # the copy, the next sync sees a different stat and looks again.
-        entry = Entry(fingerprint(st), src_sha, fingerprint(os.lstat(target)), dst_sha)
+        entry = Entry(fingerprint(st), src_sha, [], dst_sha)
         if not dst_sha:
-            self.hash_later(entry, target)
-        return entry
+            self.hash_later(entry, dir_fd, tmp)
+        return tmp, entry
 
-    def hash_later(self, entry: Entry, copy: str) -> None:
-        """Hash a file just copied to ``copy`` on a second thread.
+    def hash_later(self, entry: Entry, dir_fd: int, temp: str) -> None:
+        """Hash a file just copied to ``temp`` (in ``dir_fd``) on a second thread.
 
         The copy itself stays in the kernel, as ``cp``'s does, and the hash,
         which would cost a third of a first sync, overlaps it (read back from
@@ -351,7 +486,7 @@ class _Syncer:
         with self.lock:
             if self.hasher is None:
                 self.hasher = ThreadPoolExecutor(1, thread_name_prefix="sync-hash")
-            self.pending.append((entry, self.hasher.submit(_sha256_of_copy, copy)))
+            self.pending.append((entry, self.hasher.submit(_sha256_of_copy, dir_fd, temp)))
             while len(self.pending) > DEFERRED_HASH_QUEUE:
                 self._resolve_oldest()
 
@@ -369,10 +504,36 @@ class _Syncer:
         entry.src_sha = entry.dst_sha = future.result()
 
 
-def _sha256_of_copy(path: str) -> str:
+def _batches(jobs: list[Job]) -> Iterator[list[Job]]:
+    """``jobs`` in runs of at most :data:`PLACE_BATCH_FILES` files / about :data:`PLACE_BATCH_BYTES` bytes.
+
+    Each run is copied, recorded as pending and placed before the next starts, so a killed
+    first copy of a large task keeps what it placed, at one manifest write per run.
+    """
+    batch: list[Job] = []
+    size = 0
+    for job in jobs:
+        batch.append(job)
+        size += job[1].st_size
+        if len(batch) >= PLACE_BATCH_FILES or size >= PLACE_BATCH_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _settled(known: Entry | None) -> Entry | None:
+    """``known`` without its pending copy (that copy never arrived); None when nothing had arrived before."""
+    if known is None or known.pending is None:
+        return known
+    known.pending = None
+    return known if (known.dst_sha or known.src_sha) else None
+
+
+def _sha256_of_copy(dir_fd: int, name: str) -> str:
     """SHA-256 of a file sync just wrote, or "" when it cannot be read back (see hash_later)."""
     try:
-        return hash_file(path)
+        return hash_file(name, dir_fd=dir_fd)
     except OSError:
         return ""
 

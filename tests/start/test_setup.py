@@ -594,3 +594,25 @@ def test_cli_refuses_a_user_name_with_a_newline_with_one_line_and_exit_2(course)
     assert len(proc.stderr.strip().splitlines()) == 1 and "NB_USER" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert (course.etc / "passwd").read_bytes() == before
+
+
+def test_a_fifo_as_the_sync_record_never_wedges_the_start(course):
+    """Item 9 through root's setup: the user's sync child meets a FIFO where its record belongs."""
+    course.mount("ipt-alice")
+    (course.engine / TASK / "q.txt").write_text("q\n")
+    env = course.env("ipt-alice")
+    assert course.setup(env).ok
+    record = course.works("ipt-alice") / ".volumes" / PERSONAL / MANIFEST_NAME
+    record.unlink()
+    os.mkfifo(record)
+    os.chown(record, USERS["ipt-alice"], 100)
+    variables = {**env.to_environ(), "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-c", "from ipynb_tools.cli.main import main; main()", "setup", "--etc", str(course.etc)]
+    proc = subprocess.run(cmd, env=variables, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "set aside" in proc.stderr and "end: ok: all steps ok" in proc.stderr
+    assert stat.S_ISREG(os.lstat(record).st_mode)
+    kept = [p for p in record.parent.iterdir() if p.name.startswith(".ipynb-tools-sync.") and p != record]
+    assert len(kept) == 1 and stat.S_ISFIFO(os.lstat(kept[0]).st_mode)
+    proc = subprocess.run(cmd, env=variables, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "set aside" not in proc.stderr  # the next start is clean
