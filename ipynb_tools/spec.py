@@ -203,6 +203,8 @@ def build_spec(
     volume_mounts: list[VolumeMount] = []
     closes: dict[str, int] = {}
     for mount in mounts(params, user, teacher=role_teacher, at=at, course=course, host=host):
+        if mount.withheld:  # a student's closed submit volume: not in the container at all
+            continue
         full = mount.full_name
         assert full is not None  # course and host are given
         entry = VolumeEntry(full, mount.access)

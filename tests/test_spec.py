@@ -78,6 +78,21 @@ def test_teacher_spec_and_per_volume_user_lists():
     assert spec_for("alice", teacher=True).start_environment.teacher
 
 
+@pytest.mark.parametrize("delta,mounted", [(-1, True), (0, True), (1, False)])
+def test_a_student_container_started_after_the_close_has_no_submit_volume(delta, mounted):
+    """SPEC 12: after lms_sub_NAME_close the old spawner did not mount the submit volume for students;
+    the closing second itself is still open (environ.is_past_close). Teachers keep it."""
+    at = 1800000000 + delta
+    spec = spec_for("alice", at=at)
+    assert (SUBMIT in spec.to_docker_kwargs()["volumes"]) is mounted
+    assert (spec.start_environment.submits == [VolumeEntry(SUBMIT, "提出")]) is mounted
+    assert spec.start_environment.submit_close == ({SUBMIT: 1800000000} if mounted else {})
+    assert TASK in spec.to_docker_kwargs()["volumes"]  # only the closed submit volume goes
+    teacher = spec_for("tea", at=at)
+    assert SUBMIT in teacher.to_docker_kwargs()["volumes"]
+    assert teacher.start_environment.submit_close == {SUBMIT: 1800000000}
+
+
 def test_the_environment_round_trips_through_the_contract():
     spec = spec_for("alice")
     assert StartEnvironment.from_environ(spec.environment).to_environ() == spec.environment

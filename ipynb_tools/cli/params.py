@@ -194,7 +194,7 @@ def mounts(
         return
     click.echo(f"{user} ({'teacher' if role else 'student'}): {len(result)} volume(s)")
     for m in result:
-        state = " [closed]" if m.closed else ""
+        state = " [closed: not mounted for students]" if m.withheld else " [closed]" if m.closed else ""
         click.echo(
             f"  {m.kind} {m.name}: link {m.link if m.link is not None else '(none)'}"
             f"{' -> ' + m.full_name if m.full_name else ''}{state}"

@@ -6,7 +6,11 @@
 - The access link (``-x`` teacher-only on task and personal volumes, ignored on
   submit volumes; ``.`` the full name) is :func:`ipynb_tools.environ.access_link`.
 - A submit volume is closed when ``at`` is after its ``lms_sub_NAME_close``
-  time (the closing second itself is still open).
+  time (the closing second itself is still open; :func:`ipynb_tools.environ.is_past_close`).
+- A student's container started after the close does not get that submit volume at
+  all (``Mount.withheld``): the deadline holds in the file system, not only in
+  ``ipynb_submit`` (SPEC 12: the old spawner did not mount it for students).
+  Teachers keep it (they read every submission).
 - When a (kind, NAME) is given more than once, the last entry is used.
 - A listed user matches a hub user the way JupyterHub normalises names (lower case):
   ``S2024001`` in ``lms_users`` is the hub user ``s2024001`` (:mod:`ipynb_tools.usernames`).
@@ -39,6 +43,9 @@ class Mount:
     full_name: str | None
     closed: bool
     close_time: int | None
+    #: True when the container must not get this volume: a closed submit volume of a student
+    #: (no mount, no ``NB_SUBMITS`` entry, no link; the old spawner's rule, SPEC 12).
+    withheld: bool = False
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready."""
@@ -50,6 +57,7 @@ class Mount:
             "full_name": self.full_name,
             "closed": self.closed,
             "close_time": self.close_time,
+            "withheld": self.withheld,
         }
 
 
@@ -81,6 +89,9 @@ def mounts(
 ) -> list[Mount]:
     """The volumes ``user`` (a teacher or not) mounts, in parameter order, with links and closing state.
 
+    A closed submit volume of a student is listed with ``withheld=True``: the container
+    spec leaves it out (:func:`ipynb_tools.spec.build_spec`).
+
     Full names need both ``course`` and ``host``; otherwise ``full_name`` is None. Raises
     :class:`~ipynb_tools.params.model.ParamsError` for a user name the tools never accept (the
     one rule of :mod:`ipynb_tools.usernames`, as for the container spec).
@@ -95,6 +106,7 @@ def mounts(
             continue
         full = _full_name(volume.kind, volume.name, course, host) if course is not None and host is not None else None
         close_time = params.closes.get(volume.name) if volume.kind is VolumeKind.SUBMIT else None
+        closed = is_past_close(close_time, at)
         result.append(
             Mount(
                 kind=volume.kind,
@@ -102,8 +114,9 @@ def mounts(
                 access=volume.access,
                 link=access_link(volume.kind, volume.access, teacher=teacher, full_name=full),
                 full_name=full,
-                closed=is_past_close(close_time, at),
+                closed=closed,
                 close_time=close_time,
+                withheld=closed and not teacher,
             )
         )
     return result

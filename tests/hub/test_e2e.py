@@ -151,15 +151,17 @@ def check_container(container, user: str, *, teacher: bool) -> dict[str, str]:
     binds = {(m["Name"] if m["Type"] == "volume" else m["Source"]): m["Destination"] for m in attrs["Mounts"]}
     assert binds[VOL] == f"{works}/{VOL}"
     assert binds[SUB] == f"{works}/{SUB}"
-    assert binds[SUB_CLOSED] == f"{works}/{SUB_CLOSED}"
+    # after lms_sub_k0_close a student's container does not get that submit volume (issue 16 item 1)
+    assert binds.get(SUB_CLOSED) == (f"{works}/{SUB_CLOSED}" if teacher else None)
     assert binds[f"ipt-e2e-home-{user}"] == f"/home/{user}"
     assert env["NB_USER"] == user
     assert env["NB_TEACHER"] == (user if teacher else "")
     assert env["NB_UMASK"] == ("0033" if teacher else "0037")
     assert env["NB_VOLUMES"] == f".volumes/{VOL}:課題1"
-    assert env["NB_SUBMITS"] == f".volumes/{SUB}:課題1提出用 .volumes/{SUB_CLOSED}:締切済み"
+    closed = f" .volumes/{SUB_CLOSED}:締切済み" if teacher else ""
+    assert env["NB_SUBMITS"] == f".volumes/{SUB}:課題1提出用{closed}"
     assert env["NB_PRSNALS"] == f".volumes/lms_prs_k1_{COURSE}_{HOST}:個人"
-    assert env["NB_SUBMITS_CLOSE"] == f"{SUB_CLOSED}=1700000000"
+    assert env["NB_SUBMITS_CLOSE"] == (f"{SUB_CLOSED}=1700000000" if teacher else "")
     assert env["NB_ACTLIMIT"] == "3600"
     assert env["JUPYTERHUB_USER"] == user
     assert env["JUPYTERHUB_DEFAULT_URL"] == "/tree"
@@ -232,7 +234,7 @@ def test_lti_launch_teacher_and_student_submit(hub: Hub, docker_engine) -> None:
     )
     assert put.status_code in (200, 201), put.text
     targets = session.get(f"{base}/ipynb-tools/api/targets", headers=headers, timeout=60).json()["targets"]
-    assert {t["access"]: t["closed"] for t in targets} == {"課題1提出用": False, "締切済み": True}
+    assert {t["access"]: t["closed"] for t in targets} == {"課題1提出用": False}  # the closed one is not mounted
 
     closed = session.post(
         f"{base}/ipynb-tools/api/submit",
@@ -240,7 +242,8 @@ def test_lti_launch_teacher_and_student_submit(hub: Hub, docker_engine) -> None:
         timeout=60,
         data=json.dumps({"path": "kadai-1.ipynb", "target": "締切済み"}),
     )
-    assert closed.status_code == 403 and "submissions closed" in closed.json()["message"]
+    assert closed.status_code == 404 and "unknown submit target" in closed.json()["message"], closed.text
+    assert "締切済み" not in run(student, "ls", "/home/alice/jupyter/works/")
 
     submitted = session.post(
         f"{base}/ipynb-tools/api/submit",

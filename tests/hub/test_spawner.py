@@ -140,16 +140,15 @@ def test_student_gets_the_spec() -> None:
         "jupyterhub-user-{username}": "/home/{username}",
         f"lms_vol_k1_98_{HOST}": {"bind": f"{works}/lms_vol_k1_98_{HOST}", "mode": "rw"},
         f"lms_sub_k1_98_{HOST}": {"bind": f"{works}/lms_sub_k1_98_{HOST}", "mode": "rw"},
-        f"lms_sub_k0_98_{HOST}": {"bind": f"{works}/lms_sub_k0_98_{HOST}", "mode": "rw"},
-    }
+    }  # lms_sub_k0 closed at 1700000000: a student's container does not get it (SPEC 12)
     env = s.environment
     assert env["SITE_VAR"] == "1"
     assert env["NB_USER"] == "alice" and env["NB_TEACHER"] == ""
     assert (env["NB_UID"], env["NB_GID"]) == ("20007", "100")
     assert env["NB_UMASK"] == "0037"
-    assert env["NB_SUBMITS"] == f".volumes/lms_sub_k1_98_{HOST}:課題1提出用 .volumes/lms_sub_k0_98_{HOST}:締切済み"
+    assert env["NB_SUBMITS"] == f".volumes/lms_sub_k1_98_{HOST}:課題1提出用"
     assert env["NB_PRSNALS"] == f".volumes/lms_prs_k1_98_{HOST}:個人"
-    assert env["NB_SUBMITS_CLOSE"] == f"lms_sub_k0_98_{HOST}=1700000000"
+    assert env["NB_SUBMITS_CLOSE"] == ""
     assert s.mem_limit == 500_000_000
     assert s.cpu_limit == 1.5
     assert s.default_url == "/tree"

@@ -104,4 +104,16 @@ def test_mount_to_dict():
         "full_name": None,
         "closed": False,
         "close_time": None,
+        "withheld": False,
     }
+
+
+def test_a_closed_submit_volume_is_withheld_from_students_only():
+    """Issue 16 item 1 / SPEC 12: after the close the old spawner did not mount it for students."""
+    params = parse("lms_users=*\nlms_teachers=t\nlms_sub_a=x\nlms_sub_a_close=100\nlms_vol_a=y\n")
+    (sub, vol) = mounts(params, "s", teacher=False, at=101)
+    assert sub.closed and sub.withheld and not vol.withheld
+    (sub, _) = mounts(params, "t", teacher=True, at=101)
+    assert sub.closed and not sub.withheld
+    (sub, _) = mounts(params, "s", teacher=False, at=100)  # the closing second is still open
+    assert not sub.closed and not sub.withheld
