@@ -64,7 +64,9 @@ c.DockerSpawner.cpu_limit = 2.0
 # (then the hub must reach the servers: use a bridge network instead of "host").
 
 c.LTIContainerSpawner.lms_host = "moodle.example.ac.jp"  # volume names: lms_vol_NAME_<course>_<this>
-c.LTIContainerSpawner.teacher_roles = ["Instructor", "Administrator"]  # besides lms_teachers; [] = only lms_teachers
+# Teachers are the users in lms_teachers (the old rule). To make every LTI Instructor a teacher too:
+c.LTIContainerSpawner.teachers_by_lti_role = False
+c.LTIContainerSpawner.teacher_roles = ["Instructor", "Administrator"]  # used only with teachers_by_lti_role
 c.LTIContainerSpawner.thr_gid = 7000
 c.LTIContainerSpawner.thr_group = "teachers"
 # uid/gid: the hub host's user database (LDAP via nss) when the user is there, else 20000 + hub user id.

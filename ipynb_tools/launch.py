@@ -117,7 +117,8 @@ def from_lti13(claims: Mapping[str, Any]) -> Params:
 
 # -- the whole launch (auth_state) ---------------------------------------------------------------
 
-#: LTI roles that make a teacher by default (the last part of the role URI, case-insensitive).
+#: LTI roles that make a teacher when the site chooses the LTI-role rule (the last part of the role
+#: URI, case-insensitive); by default only ``lms_teachers`` decides (the old system's rule).
 DEFAULT_TEACHER_ROLES = ("Instructor", "Administrator")
 
 
@@ -180,10 +181,16 @@ def role_name(role: str) -> str:
     return role.replace("#", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
+def matching_role(roles: Iterable[str], wanted: Iterable[str]) -> str | None:
+    """The short name of the first of ``roles`` that is one of ``wanted`` (short names,
+    case-insensitive), or None."""
+    names = {w.lower() for w in wanted}
+    return next((role_name(r) for r in roles if role_name(r).lower() in names), None)
+
+
 def has_role(roles: Iterable[str], wanted: Iterable[str]) -> bool:
     """True when one of ``roles`` is one of ``wanted`` (short names, case-insensitive)."""
-    names = {w.lower() for w in wanted}
-    return any(role_name(r).lower() in names for r in roles)
+    return matching_role(roles, wanted) is not None
 
 
 def read_launch(

@@ -3,8 +3,10 @@
 At each start it reads the user's ``auth_state`` (stored by jupyterhub-ltiauthenticator, LTI 1.1
 or 1.3; needs ``c.Authenticator.enable_auth_state = True``), reads the ``lms_*`` custom
 parameters (:mod:`ipynb_tools.launch`), refuses a launch whose parameters have errors with a
-message the user sees on the hub's page, decides the role (``lms_teachers``, or an LTI role in
-:attr:`LTIContainerSpawner.teacher_roles`), and applies :func:`ipynb_tools.spec.build_spec`'s
+message the user sees on the hub's page, decides the role (the old system's rule: the users in
+``lms_teachers``; with :attr:`LTIContainerSpawner.teachers_by_lti_role` also an LTI role in
+:attr:`LTIContainerSpawner.teacher_roles`; the rule that decided is logged and shown on the
+hub's start page), and applies :func:`ipynb_tools.spec.build_spec`'s
 container spec: image, memory and CPU limits, the course's task and submit volumes (created with
 their labels when missing), the NB_* start environment, labels, the default URL and the name
 ``jupyterhub-<course>-<lti id>-<host>-<random>-<user>``. The activity limit (``lms_actlimit``)
@@ -32,7 +34,7 @@ from traitlets import Bool, Callable, Int, List, Unicode, default
 from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID, DEFAULT_THRGROUP
 from ..errors import IpynbToolsError
 from ..execlog.store import Launch as ExecLaunch
-from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, has_role, read_launch, refusal
+from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, matching_role, read_launch, refusal
 from ..params.rules import is_teacher
 from ..spec import DEFAULT_URL, ContainerSpec, build_spec
 
@@ -54,12 +56,19 @@ class LTIContainerSpawner(DockerSpawner):
         help="""The LMS host name used in volume names (lms_<kind>_<NAME>_<course>_<host>).
         Empty: from the launch (lms_serverurl, then the platform id Moodle sends, then the return URL).""",
     )
+    teachers_by_lti_role = Bool(
+        False,
+        config=True,
+        help="""Also make a teacher of every user whose LTI role is one of teacher_roles (e.g. Moodle's
+        Instructor, which includes non-editing teachers and teaching assistants). Off: the old system's
+        rule, only the users in lms_teachers are teachers (SPEC 12).""",
+    )
     teacher_roles = List(
         Unicode(),
         default_value=list(DEFAULT_TEACHER_ROLES),
         config=True,
-        help="""LTI roles (the last part of the role URI, case-insensitive) that make a teacher,
-        besides lms_teachers. An empty list: only lms_teachers decides.""",
+        help="""With teachers_by_lti_role: the LTI roles (the last part of the role URI, case-insensitive)
+        that make a teacher besides lms_teachers.""",
     )
     thr_gid = Int(DEFAULT_THRGID, config=True, help="The teachers' group id in the containers (NB_THRGID).")
     thr_group = Unicode(DEFAULT_THRGROUP, config=True, help="The teachers' group name (NB_THRGROUP).")
@@ -152,9 +161,28 @@ class LTIContainerSpawner(DockerSpawner):
                 pass
         return self.uid_base + int(self.user.id), self.default_gid
 
+    def teacher_rule(self, launch: Launch) -> str | None:
+        """Why this user is a teacher (one phrase for the log and the start page), or None for a student.
+
+        ``listed in lms_teachers`` (the old system's rule, always on); ``LTI role <role>
+        (teachers_by_lti_role)`` only when the site turned :attr:`teachers_by_lti_role` on.
+        """
+        if is_teacher(launch.params, self.user.name):
+            return "listed in lms_teachers"
+        role = matching_role(launch.roles, self.teacher_roles) if self.teachers_by_lti_role else None
+        return f"LTI role {role} (teachers_by_lti_role)" if role else None
+
     def is_teacher(self, launch: Launch) -> bool:
-        """A teacher: listed in lms_teachers, or an LTI role in :attr:`teacher_roles`."""
-        return is_teacher(launch.params, self.user.name) or has_role(launch.roles, self.teacher_roles)
+        """A teacher by :meth:`teacher_rule`."""
+        return self.teacher_rule(launch) is not None
+
+    def role_message(self) -> str:
+        """What the start page and the log say about the role of the prepared launch."""
+        rule = self.teacher_rule(self.launch) if self.launch is not None else None
+        if rule is not None:
+            return f"You start as a teacher: {rule}."
+        rule_text = "lms_teachers or an LTI role in teacher_roles" if self.teachers_by_lti_role else "lms_teachers"
+        return f"You start as a student (not a teacher by {rule_text})."
 
     def prepare(self, auth_state: dict[str, Any] | None, *, now: float | None = None) -> ContainerSpec:
         """Read the launch, refuse it or build the spec, and set this spawner's Docker settings from it."""
@@ -166,7 +194,8 @@ class LTIContainerSpawner(DockerSpawner):
         problem = refusal(launch)
         if problem:
             raise LaunchRefused(problem)
-        teacher = self.is_teacher(launch)
+        rule = self.teacher_rule(launch)
+        teacher = rule is not None
         uid, gid = self.ids_for_user()
         try:
             spec = build_spec(
@@ -198,7 +227,7 @@ class LTIContainerSpawner(DockerSpawner):
             "ipynb-tools: %s launch of %s as %s (uid %s), course %s, LTI %s, host %s: image %s, %d volume(s)",
             launch.version,
             self.user.name,
-            "teacher" if teacher else "student",
+            f"teacher ({rule})" if rule else "student",
             uid,
             launch.course,
             launch.lti_id,
@@ -298,6 +327,13 @@ class LTIContainerSpawner(DockerSpawner):
         result = await super().start()
         self._schedule_actlimit()
         return result
+
+    async def progress(self) -> Any:
+        """The hub's start page: first the role and the rule that made it (issue 16), then DockerSpawner's."""
+        if self.launch is not None:
+            yield {"progress": 10, "message": self.role_message()}
+        async for event in super().progress():
+            yield event
 
     async def get_ip_and_port(self) -> tuple[str, int]:
         if self.network_name == "host":

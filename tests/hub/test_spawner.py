@@ -159,14 +159,43 @@ def test_teacher_by_lms_teachers() -> None:
     s.prepare(lti11(**COURSE))
     assert s.environment["NB_TEACHER"] == "tanaka"
     assert s.environment["NB_UMASK"] == "0033"
+    assert s.role_message() == "You start as a teacher: listed in lms_teachers."
 
 
-def test_teacher_by_lti_role_unless_disabled() -> None:
+def progress_messages(s: LTIContainerSpawner) -> list[str]:
+    async def collect() -> list[str]:
+        return [event["message"] async for event in s.progress()]
+
+    return asyncio.run(collect())
+
+
+def test_an_lti_instructor_is_a_student_by_default_the_old_rule() -> None:
+    """SPEC 12: teachers are the users in lms_teachers; a Moodle Instructor (or TA) is not one by role."""
     state = lti11(**COURSE) | {"roles": "urn:lti:role:ims/lis/Instructor,Learner"}
     s = make_spawner("suzuki")
     s.prepare(state)
+    assert s.environment["NB_TEACHER"] == "" and s.environment["NB_UMASK"] == "0037"
+    assert s.spec is not None and s.spec.labels["io.ipynb-tools.role"] == "student"
+    assert progress_messages(s)[0] == "You start as a student (not a teacher by lms_teachers)."
+
+
+def test_teacher_by_lti_role_is_a_site_option_and_the_rule_is_said(caplog: pytest.LogCaptureFixture) -> None:
+    state = lti11(**COURSE) | {"roles": "urn:lti:role:ims/lis/Instructor,Learner"}
+    s = make_spawner("suzuki", teachers_by_lti_role=True)
+    with caplog.at_level("INFO"):
+        s.prepare(state)
     assert s.environment["NB_TEACHER"] == "suzuki"
-    s = make_spawner("suzuki", teacher_roles=[])
+    said = "You start as a teacher: LTI role Instructor (teachers_by_lti_role)."
+    assert progress_messages(s)[0] == said
+    assert "as teacher (LTI role Instructor (teachers_by_lti_role))" in caplog.text
+    # listed in lms_teachers wins as the reason; a Learner stays a student under either rule
+    t = make_spawner("tanaka", teachers_by_lti_role=True)
+    t.prepare(state)
+    assert t.role_message() == "You start as a teacher: listed in lms_teachers."
+    learner = make_spawner("suzuki", teachers_by_lti_role=True)
+    learner.prepare(lti11(**COURSE))
+    assert learner.environment["NB_TEACHER"] == ""
+    s = make_spawner("suzuki", teachers_by_lti_role=True, teacher_roles=[])
     s.prepare(state)
     assert s.environment["NB_TEACHER"] == ""
 
