@@ -6,7 +6,8 @@ environment (:class:`ipynb_tools.environ.StartEnvironment`, including the home
 ``NB_HOME`` = ``<home root>/<user>``), the course's task and submit volumes
 mounted at ``<works>/.volumes/<full name>`` (:class:`ipynb_tools.environ.UserPaths`)
 (personal "volumes" are directories in the home: listed in ``NB_PRSNALS``, not
-mounted), memory and CPU limits, default URL, activity limit, labels and the
+mounted), memory and CPU limits (unset: the site default; 0: no limit) and guarantees
+(:mod:`ipynb_tools.params.resources`), default URL, activity limit, labels and the
 name ``jupyterhub-<course>-<lti id>-<host>-<random>-<user>``.
 
 Who mounts what comes from :func:`ipynb_tools.params.rules.mounts`, never from
@@ -36,7 +37,8 @@ from .environ import (
     site_timezone,
 )
 from .errors import IpynbToolsError, shown
-from .params.model import Params
+from .params.model import Params, ParamsError
+from .params.resources import resources
 from .params.rules import is_teacher, mounts
 from .usernames import user_name_problem
 from .volumes.naming import LABEL_PREFIX, VolumeKind, VolumeName, check_course, check_host
@@ -77,8 +79,14 @@ class ContainerSpec:
     mounts: list[VolumeMount]
     home: str
     default_url: str
+    #: Bytes; None: the site default applies; 0: no limit (``lms_memlimit=0``, SPEC 4).
     mem_limit: int | None = None
+    #: CPUs x 1e9; None: the site default applies; 0: no limit (``lms_cpulimit=0.0``).
     nano_cpus: int | None = None
+    #: Bytes the engine reserves (``lms_memgrnt``; Docker's ``mem_reservation``); None: none.
+    mem_reservation: int | None = None
+    #: Docker's relative CPU weight for ``lms_cpugrnt`` (1024 per CPU); None: the engine's default.
+    cpu_shares: int | None = None
     actlimit: int | None = None
     labels: dict[str, str] = field(default_factory=dict)
     #: Set-up runs as root, then the image's start script drops to NB_USER (docker-stacks convention).
@@ -102,9 +110,13 @@ class ContainerSpec:
             "user": self.user,
         }
         if self.mem_limit is not None:
-            kwargs["mem_limit"] = self.mem_limit
+            kwargs["mem_limit"] = self.mem_limit  # 0: Docker's "no limit"
         if self.nano_cpus is not None:
-            kwargs["nano_cpus"] = self.nano_cpus
+            kwargs["nano_cpus"] = self.nano_cpus  # 0: no CPU quota
+        if self.mem_reservation is not None:
+            kwargs["mem_reservation"] = self.mem_reservation
+        if self.cpu_shares is not None:
+            kwargs["cpu_shares"] = self.cpu_shares
         if self.network_mode is not None:
             kwargs["network_mode"] = self.network_mode
         kwargs.update(self.extra)
@@ -232,7 +244,12 @@ def build_spec(
         home_dir=paths.home,
         timezone=zone,
     )
-    cpus = params.cpulimit
+    try:
+        res = resources(params)
+    except ParamsError as exc:
+        raise SpecError(str(exc)) from None
+    if (res.cpu_limit is not None and res.cpu_limit < 0) or (res.mem_limit is not None and res.mem_limit < 0):
+        raise SpecError("a negative CPU or memory limit (0 means no limit)")
     labels = {
         LABEL_PREFIX + "course": course,
         LABEL_PREFIX + "host": host,
@@ -247,8 +264,10 @@ def build_spec(
         mounts=volume_mounts,
         home=str(paths.home),
         default_url=params.defurl or default_url,
-        mem_limit=params.memlimit if params.memlimit else None,
-        nano_cpus=round(cpus * 1e9) if cpus and cpus > 0 else None,
+        mem_limit=res.mem_limit,
+        nano_cpus=None if res.cpu_limit is None else round(res.cpu_limit * 1e9),
+        mem_reservation=res.mem_guarantee,
+        cpu_shares=res.cpu_shares,
         actlimit=params.actlimit,
         labels=labels,
     )

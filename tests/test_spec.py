@@ -99,14 +99,39 @@ def test_the_environment_round_trips_through_the_contract():
 
 
 def test_no_limits_and_site_defaults():
-    spec = spec_for("alice", "lms_users=*\nlms_cpulimit=0.0\nlms_vol_a=x\n", default_image="site/img")
+    spec = spec_for("alice", "lms_users=*\nlms_vol_a=x\n", default_image="site/img")
     kw = spec.to_docker_kwargs()
     assert kw["image"] == "site/img"
+    assert spec.mem_limit is None and spec.nano_cpus is None  # unset: the site default applies
     assert "mem_limit" not in kw and "nano_cpus" not in kw
     assert spec.default_url == "/lab" and spec.actlimit is None
     assert "NB_ACTLIMIT" not in kw["environment"]
     with pytest.raises(SpecError, match="no image"):
         spec_for("alice", "lms_users=*\n")
+
+
+def test_zero_limits_are_no_limit_not_the_site_default():
+    """SPEC 4/12: lms_cpulimit=0.0 and lms_memlimit=0 are the old module's 'no limit' choices."""
+    spec = spec_for("alice", "lms_users=*\nlms_image=i\nlms_cpulimit=0.0\nlms_memlimit=0\n")
+    assert spec.mem_limit == 0 and spec.nano_cpus == 0
+    kw = spec.to_docker_kwargs()
+    assert kw["mem_limit"] == 0 and kw["nano_cpus"] == 0  # Docker's 0: unlimited
+    assert "mem_reservation" not in kw and "cpu_shares" not in kw
+
+
+def test_guarantees_become_reservations():
+    text = "lms_users=*\nlms_image=i\nlms_cpulimit=2\nlms_memlimit=2G\nlms_cpugrnt=0.5\nlms_memgrnt=512M\n"
+    spec = spec_for("alice", text)
+    kw = spec.to_docker_kwargs()
+    assert kw["mem_reservation"] == 512 * 1024**2
+    assert kw["cpu_shares"] == 512  # 1024 per CPU, Docker's default weight being one CPU
+    assert kw["mem_limit"] == 2 * 1024**3 and kw["nano_cpus"] == 2_000_000_000
+    # empty or 0: no guarantee
+    for empty in ("lms_cpugrnt=\nlms_memgrnt=", "lms_cpugrnt=0\nlms_memgrnt=0"):
+        kw = spec_for("alice", f"lms_users=*\nlms_image=i\n{empty}\n").to_docker_kwargs()
+        assert "mem_reservation" not in kw and "cpu_shares" not in kw
+    with pytest.raises(SpecError, match="lms_memgrnt='lots' is not a number of bytes"):
+        spec_for("alice", "lms_users=*\nlms_image=i\nlms_memgrnt=lots\n")
 
 
 def test_users_outside_lms_users_mount_nothing():

@@ -35,6 +35,7 @@ from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID, DEFAULT_THRGROUP
 from ..errors import IpynbToolsError
 from ..execlog.store import Launch as ExecLaunch
 from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, matching_role, read_launch, refusal
+from ..params.resources import CPU_SHARES_PER_CPU
 from ..params.rules import is_teacher
 from ..spec import DEFAULT_URL, ContainerSpec, build_spec
 
@@ -145,6 +146,7 @@ class LTIContainerSpawner(DockerSpawner):
                 "cpu_limit": self.cpu_limit,
                 "default_url": self.default_url,
                 "extra_create_kwargs": self.extra_create_kwargs,
+                "extra_host_config": self.extra_host_config,
             }
         return self._site
 
@@ -245,8 +247,13 @@ class LTIContainerSpawner(DockerSpawner):
         self.object_name = spec.name
         self.volumes = {**site["volumes"], **{m.volume: {"bind": m.target, "mode": "rw"} for m in spec.mounts}}
         self.environment = {**site["environment"], **spec.environment, **self.execlog_environment()}
-        self.mem_limit = spec.mem_limit if spec.mem_limit is not None else site["mem_limit"]
-        self.cpu_limit = spec.nano_cpus / 1e9 if spec.nano_cpus is not None else site["cpu_limit"]
+        # None: the site default; 0 (lms_memlimit=0, lms_cpulimit=0.0): no limit, not the site default
+        self.mem_limit = site["mem_limit"] if spec.mem_limit is None else (spec.mem_limit or None)
+        self.cpu_limit = site["cpu_limit"] if spec.nano_cpus is None else (spec.nano_cpus / 1e9 or None)
+        # guarantees: JupyterHub passes them as MEM_GUARANTEE/CPU_GUARANTEE; DockerSpawner gives them
+        # to no engine, so the host config below carries them as reservations
+        self.mem_guarantee = spec.mem_reservation
+        self.cpu_guarantee = spec.cpu_shares / CPU_SHARES_PER_CPU if spec.cpu_shares else None
         self.default_url = spec.default_url
         if self.network_name == "host":
             # each server its own port on the loopback; no port publishing (Docker refuses it there)
@@ -254,6 +261,20 @@ class LTIContainerSpawner(DockerSpawner):
             self.port = random_port()
             self.use_internal_ip = True
         extra = site["extra_create_kwargs"]
+        extra_host = site["extra_host_config"]
+        reservations: dict[str, int] = {}
+        if spec.mem_reservation is not None:
+            reservations["mem_reservation"] = spec.mem_reservation
+        if spec.cpu_shares is not None:
+            reservations["cpu_shares"] = spec.cpu_shares
+
+        async def host_config(spawner: LTIContainerSpawner) -> dict[str, Any]:
+            base = spawner._eval_if_callable(extra_host)
+            if asyncio.iscoroutine(base) or isinstance(base, asyncio.Future):
+                base = await base
+            return {**dict(base or {}), **reservations}
+
+        self.extra_host_config = host_config
 
         async def create_kwargs(spawner: LTIContainerSpawner) -> dict[str, Any]:
             base = spawner._eval_if_callable(extra)

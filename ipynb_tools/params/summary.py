@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..environ.closing import format_close_time
 from ..volumes.naming import VolumeKind
-from .model import AUTOMATIC_KEYS, RESERVED_KEYS, Params
+from .model import AUTOMATIC_KEYS, RESERVED_KEYS, Params, ParamsError
+from .resources import describe_limit, resources
 
 
 def _people(users: tuple[str, ...], empty: str) -> str:
@@ -24,18 +25,26 @@ def _bytes(number: int) -> str:
 
 def describe(params: Params) -> str:
     """Several lines saying what the parameters mean, for people."""
-    memory = "none" if params.memlimit == 0 else _bytes(params.memlimit) if params.memlimit is not None else None
+    memory = describe_limit(params.memlimit) if not params.memlimit else _bytes(params.memlimit)
     activity = "no limit" if params.actlimit == 0 else f"{params.actlimit} s" if params.actlimit is not None else None
     out = [
         f"users:        {_people(params.users, 'nobody (empty)')}",
         f"teachers:     {_people(params.teachers, 'none')}",
         f"image:        {params.effective_image or 'site default'}",
         f"default URL:  {params.defurl or 'site default'}",
-        f"CPU limit:    {'none' if not params.cpulimit else params.cpulimit}"
-        + (" (site default)" if params.cpulimit is None else ""),
-        f"memory limit: {memory or 'site default'}",
+        f"CPU limit:    {describe_limit(params.cpulimit)}",
+        f"memory limit: {memory}",
         f"activity:     {activity or 'site default'}",
     ]
+    try:
+        res = resources(params)
+    except ParamsError as exc:
+        out.append(f"guarantees:   unreadable ({exc})")
+    else:
+        if res.cpu_guarantee:
+            out.append(f"CPU guarantee: {res.cpu_guarantee:g} ({res.cpu_shares} CPU shares)")
+        if res.mem_guarantee:
+            out.append(f"memory guarantee: {_bytes(res.mem_guarantee)}")
     if params.iframe is not None:
         out.append(f"iframe:       {'yes' if params.iframe else 'no'}")
     out.append("volumes:" if params.volumes else "volumes:      none")

@@ -26,6 +26,7 @@ from .model import (
     Params,
     ParamsError,
 )
+from .resources import guarantee_findings
 from .storage import StorageLimit
 from .text import parse_with_findings
 
@@ -166,6 +167,8 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
             )
         elif params.cpulimit > MAX_SENSIBLE_CPUS:
             add(WARNING, KEY_CPULIMIT, f"CPU limit {params.cpulimit} is over {MAX_SENSIBLE_CPUS:g} CPUs")
+    for severity, key, problem in guarantee_findings(params):
+        add(severity, key, problem)
     if params.defurl not in (None, "") and not any(
         params.defurl == url or params.defurl.startswith(url + "/") for url in DEFAULT_URLS
     ):

@@ -297,6 +297,55 @@ def test_create_kwargs(monkeypatch: pytest.MonkeyPatch) -> None:
     assert asyncio.run(s.get_ip_and_port()) == ("127.0.0.1", 40123)
 
 
+def created_host_config(monkeypatch: pytest.MonkeyPatch, s: LTIContainerSpawner) -> dict[str, Any]:
+    """The host config DockerSpawner would send for the prepared spawner ``s``."""
+    monkeypatch.setattr(
+        LTIContainerSpawner, "_client", docker.APIClient(base_url="unix:///nonexistent", version="1.43")
+    )
+    s.port, s.ip = 40123, "127.0.0.1"
+    s.cmd = ["/start.sh"]
+    calls: dict[str, Any] = {}
+
+    async def fake_docker(method: str, *args: Any, **kwargs: Any) -> Any:
+        calls[method] = kwargs
+        return {"Id": "abc"}
+
+    s.docker = fake_docker  # type: ignore[method-assign]
+    asyncio.run(s.create_object())
+    return dict(calls["create_container"]["host_config"])
+
+
+def test_zero_limits_are_no_limit_over_the_site_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """lms_memlimit=0 / lms_cpulimit=0.0: no limit at all, although the site has defaults (1G, 3 CPUs)."""
+    s = make_spawner(cpu_limit=3.0)
+    s.prepare(lti11(lms_users="*", lms_memlimit="0", lms_cpulimit="0.0"))
+    assert s.mem_limit is None and s.cpu_limit is None
+    host = created_host_config(monkeypatch, s)
+    assert not host.get("Memory") and not host.get("CpuQuota") and not host.get("NanoCpus")
+    # unset: the site's defaults
+    s = make_spawner(cpu_limit=3.0)
+    s.prepare(lti11(lms_users="*"))
+    assert s.mem_limit == 1024**3 and s.cpu_limit == 3.0
+    host = created_host_config(monkeypatch, s)
+    assert host["Memory"] == 1024**3 and host["CpuQuota"] == 300_000
+
+
+def test_guarantees_reach_the_engine_as_reservations(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = make_spawner(extra_host_config={"pids_limit": 500})
+    s.prepare(lti11(lms_users="*", lms_cpugrnt="0.5", lms_memgrnt="256M"))
+    assert s.mem_guarantee == 256 * 1024**2 and s.cpu_guarantee == 0.5
+    host = created_host_config(monkeypatch, s)
+    assert host["MemoryReservation"] == 256 * 1024**2
+    assert host["CpuShares"] == 512
+    assert host["PidsLimit"] == 500  # the site's own host config stays
+    env = s.get_env()
+    assert env["MEM_GUARANTEE"] == str(256 * 1024**2) and env["CPU_GUARANTEE"] == "0.5"
+    # the next launch without guarantees leaves none behind
+    s.prepare(lti11(lms_users="*"))
+    host = created_host_config(monkeypatch, s)
+    assert "MemoryReservation" not in host and "CpuShares" not in host and host["PidsLimit"] == 500
+
+
 def test_activity_limit_stops_the_server_once() -> None:
     s = make_spawner()
     s.prepare(lti11(**COURSE, lms_actlimit="1"))
