@@ -8,6 +8,7 @@ all-digit teacher login keeps the teachers' group; a refused environment starts 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from ipynb_tools.hub import START_SCRIPT
+from tests.hostusers import host_users_lock
 from tests.requirements import require_root
 
 pytestmark = pytest.mark.root
@@ -32,7 +34,12 @@ def box():
     base = Path(tempfile.mkdtemp(prefix="ipt-entry-", dir="/tmp"))
     base.chmod(0o755)
     etc = base / "etc"
-    shutil.copytree("/etc", etc, symlinks=True, ignore=shutil.ignore_patterns("ssl", "alternatives"))
+    with host_users_lock():  # other test runs add and remove host users while /etc is copied
+        # a file that vanishes or cannot be read mid-copy is left out; the account files are copied below
+        with contextlib.suppress(shutil.Error):
+            shutil.copytree("/etc", etc, symlinks=True, ignore=shutil.ignore_patterns("ssl", "alternatives"))
+        for name in ("passwd", "group", "shadow"):
+            shutil.copy2(Path("/etc") / name, etc / name)
     bin_dir = base / "bin"
     bin_dir.mkdir()
     server = bin_dir / "jupyterhub-singleuser"
