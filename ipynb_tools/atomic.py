@@ -117,6 +117,8 @@ def atomic_write_from(
     fsync_directory(directory)
 
 
-def atomic_write_text(path: str | os.PathLike[str], text: str, **kwargs: object) -> None:
+def atomic_write_text(
+    path: str | os.PathLike[str], text: str, *, mode: int | None = None, replace_symlink: bool = False
+) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"), **kwargs)  # type: ignore[arg-type]
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode, replace_symlink=replace_symlink)

@@ -5,20 +5,21 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 import click
 
 from ..errors import IpynbToolsError
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def report_errors(func: F) -> F:
+def report_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Wrap a click command body: an :class:`IpynbToolsError` exits with its one-line message."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except IpynbToolsError as exc:
@@ -30,4 +31,4 @@ def report_errors(func: F) -> F:
             click.echo("interrupted; files already written are complete, the rest are unchanged", err=True)
             sys.exit(130)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

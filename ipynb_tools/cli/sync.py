@@ -48,8 +48,7 @@ def main(source: str | None, dest: str | None, quiet: bool, no_flush: bool) -> N
         if not pairs:
             click.echo("sync: no personal directory has a mounted task volume; nothing to do")
             return
-        # a list, not a generator: every pair is synced even after one fails (no short-circuit)
-        ok = run_as(env, lambda emit: all([one(s, d) for s, d in pairs]))  # noqa: C419
+        ok = run_as(env, lambda emit: all([one(s, d) for s, d in pairs]))  # noqa: C419 - a list: every pair syncs
     else:
         raise UsageError("give both TASK_DIR and PERSONAL_DIR, or neither (use the NB_* environment)")
     if not ok:

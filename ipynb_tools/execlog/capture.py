@@ -217,14 +217,14 @@ class RecordingMixin:
             self._observe_incoming(incoming_msg)
         except Exception as exc:  # noqa: BLE001 - observing must never break the channel
             self.log.debug("ipynb-tools: execution log: incoming message not understood: %s", exc)
-        super().handle_incoming_message(incoming_msg)  # type: ignore[misc]
+        super().handle_incoming_message(incoming_msg)  # type: ignore[misc]  # the jupyter_server class this mixes into
 
     def handle_outgoing_message(self, stream: Any, outgoing_msg: list[Any]) -> None:
         try:
             self._observe_outgoing(stream, outgoing_msg)
         except Exception as exc:  # noqa: BLE001 - observing must never break the channel
             self.log.debug("ipynb-tools: execution log: outgoing message not understood: %s", exc)
-        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]
+        super().handle_outgoing_message(stream, outgoing_msg)  # type: ignore[misc]  # the jupyter_server class this mixes into
 
     def _observe_incoming(self, ws_msg: Any) -> None:
         capture = self.capture
@@ -233,7 +233,7 @@ class RecordingMixin:
         if self.subprotocol == V1_PROTOCOL:
             from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
 
-            channel, parts = deserialize_msg_from_ws_v1(ws_msg)  # type: ignore[no-untyped-call]
+            channel, parts = deserialize_msg_from_ws_v1(ws_msg)  # type: ignore[no-untyped-call]  # unannotated in jupyter_server
             if channel != "shell":
                 return
             header = self.session.unpack(_part(parts[0]))
@@ -245,7 +245,7 @@ class RecordingMixin:
             if isinstance(ws_msg, bytes):
                 from jupyter_server.services.kernels.connection.base import deserialize_binary_message
 
-                msg = deserialize_binary_message(ws_msg)  # type: ignore[no-untyped-call]
+                msg = deserialize_binary_message(ws_msg)  # type: ignore[no-untyped-call]  # unannotated in jupyter_server
             else:
                 if '"execute_request"' not in ws_msg:
                     return

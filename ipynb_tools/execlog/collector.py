@@ -166,7 +166,7 @@ class _LimitedBody(web.RequestHandler):
         if length is not None and (not length.isdigit() or int(length) > self.collector.config.max_body):
             self.refuse(413, f"body over the limit of {self.collector.config.max_body} bytes")
         # a chunked body is read up to 4x the limit (then tornado drops the connection) and refused after
-        self.request.connection.set_max_body_size(4 * self.collector.config.max_body)  # type: ignore[union-attr]
+        self.request.connection.set_max_body_size(4 * self.collector.config.max_body)  # type: ignore[union-attr]  # tornado types the HTTP/1 connection as the Optional base class
 
     def data_received(self, chunk: bytes) -> None:
         self._size += len(chunk)

@@ -116,7 +116,7 @@ class Analysis:
         import io
 
         try:
-            import openpyxl  # noqa: F401
+            import openpyxl  # noqa: F401 - only asks whether it is installed
         except ImportError:
             raise IpynbToolsError("Excel output needs the openpyxl package (pip install openpyxl)") from None
         import pandas as pd

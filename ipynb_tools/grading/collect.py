@@ -200,7 +200,7 @@ def _one_submission(
             # the fast read skipped the full shape check: let it name the problem
             parse_notebook(nbfile.raw, path)
             raise IpynbToolsError(f"cannot be analysed ({type(exc).__name__}: {exc})") from None
-        sub.nb = None  # type: ignore[assignment]
+        sub.nb = None  # type: ignore[assignment]  # dropped once digested (memory; see Submission.digest)
     return sub
 
 

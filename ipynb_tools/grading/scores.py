@@ -165,7 +165,7 @@ def csv_text(table: pd.DataFrame) -> str:
 def xlsx_bytes(table: pd.DataFrame, sheet_name: str = "scores") -> bytes:
     """The table as an Excel workbook (needs openpyxl)."""
     try:
-        import openpyxl  # noqa: F401
+        import openpyxl  # noqa: F401 - only asks whether it is installed
     except ImportError:
         raise IpynbToolsError("--xlsx needs the openpyxl package (pip install openpyxl)") from None
     buffer = io.BytesIO()

@@ -379,8 +379,9 @@ def _assignments(tokens: list[_Token]) -> dict[str, Any]:
                 continue
             reader.pos += 1
         if not reader.is_op("="):
-            if reader.peek() is not None and reader.peek().kind == "op" and reader.peek().text.endswith("="):  # type: ignore[union-attr]
-                settings[name] = _Unsupported(token.line, f"the operator {reader.peek().text!r}")  # type: ignore[union-attr]
+            after = reader.peek()
+            if after is not None and after.kind == "op" and after.text.endswith("="):
+                settings[name] = _Unsupported(token.line, f"the operator {after.text!r}")
             reader.skip_statement()
             continue
         reader.pos += 1

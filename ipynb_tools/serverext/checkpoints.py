@@ -65,12 +65,12 @@ class PrivateCheckpointsMixin(HasTraits):
         """The checkpoint file of ``path`` (a contents-API path): private when its folder is shared."""
         parent, name = ("/" + path.strip("/")).rsplit("/", 1)
         parent = parent.strip("/")
-        folder = self._get_os_path(path=parent)  # type: ignore[attr-defined]
+        folder = self._get_os_path(path=parent)  # type: ignore[attr-defined]  # on the FileCheckpoints this mixes into
         if not is_shared_folder(folder):
-            return super().checkpoint_path(checkpoint_id, path)  # type: ignore[misc, no-any-return]
+            return super().checkpoint_path(checkpoint_id, path)  # type: ignore[misc, no-any-return]  # the mixed-into base
         basename, ext = os.path.splitext(name)
         cp_dir = self.private_root().joinpath(*[p for p in parent.split("/") if p not in ("", ".", "..")])
-        with self.perm_to_403():  # type: ignore[attr-defined]
+        with self.perm_to_403():  # type: ignore[attr-defined]  # jupyter_server FileManagerMixin, the base of the mixed class
             _private_dirs(self.private_root(), cp_dir)
         return str(cp_dir / f"{basename}-{checkpoint_id}{ext}")
 

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..environ import StartEnvironment
+from ..environ import StartEnvironment, VolumeEntry
 from ..errors import IpynbToolsError
 from .directories import OpenDirs, open_home, open_state_dir
-from .links import WORKS, make_link, planned_links, remove_stale_links
+from .links import WORKS, Link, make_link, planned_links, remove_stale_links
 from .log import SetupLog, SetupReport, Step, open_log_file
 from .modes import (
     PERSONAL_MODE,
@@ -139,7 +139,7 @@ class SetupRun:
         env = self.env
         for entry in env.tasks:
 
-            def fix(entry=entry) -> str:  # type: ignore[no-untyped-def]
+            def fix(entry: VolumeEntry = entry) -> str:
                 fd = open_volume(self.dirs.need_works()[1], entry, "task", self.paths)
                 try:
                     teacher_uid = env.uid if env.teacher else None
@@ -158,7 +158,7 @@ class SetupRun:
         env = self.env
         for entry in env.submits:
 
-            def fix(entry=entry) -> str:  # type: ignore[no-untyped-def]
+            def fix(entry: VolumeEntry = entry) -> str:
                 fd = open_volume(self.dirs.need_works()[1], entry, "submit", self.paths)
                 try:
                     teacher_uid = env.uid if env.teacher else None
@@ -174,7 +174,7 @@ class SetupRun:
         env = self.env
         for entry in env.personals:
 
-            def make(entry=entry) -> str:  # type: ignore[no-untyped-def]
+            def make(entry: VolumeEntry = entry) -> str:
                 make_personal_dir(self.dirs.need_works()[1], entry, self.owner)
                 return f"{self.paths.volume(entry.full_name)}: {PERSONAL_MODE:04o}, owner {env.uid}:{env.gid}"
 
@@ -184,10 +184,14 @@ class SetupRun:
     def links(self) -> None:
         links, notes = planned_links(self.env)
         for note in notes:
-            self.step("links", lambda note=note: note)  # type: ignore[misc]
+
+            def say(note: str = note) -> str:
+                return note
+
+            self.step("links", say)
         for link in links:
 
-            def make(link=link) -> str:  # type: ignore[no-untyped-def]
+            def make(link: Link = link) -> str:
                 works, volumes = self.dirs.need_works()
                 return make_link(link, works if link.where == WORKS else volumes, self.owner)
 
@@ -201,7 +205,7 @@ class SetupRun:
                 continue
             name = f"sync {entry.full_name}"
 
-            def copy(entry=entry, name=name) -> str:  # type: ignore[no-untyped-def]
+            def copy(entry: VolumeEntry = entry, name: str = name) -> str:
                 (pair,) = task_copies(self.env, [entry])
                 if pair.task is not None and pair.task not in self.mounted:
                     return f"task volume {pair.task} is not mounted (see its task step); nothing copied"

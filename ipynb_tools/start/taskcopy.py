@@ -79,6 +79,6 @@ def copy_as_user(env: StartEnvironment, copy: TaskCopy, report: Emit, *, durable
 def preload() -> None:
     """Load what the child needs while still root: after dropping privileges the interpreter's
     own files may be unreadable (a Python under /root, say)."""
-    from .. import sync as _sync  # noqa: F401
+    from .. import sync as _sync  # noqa: F401 - imported for its side effect: loaded while still root
 
     codecs.lookup("utf-8-sig")

@@ -151,8 +151,8 @@ def submit_notebook(
             data = build_copy(raw, src, record)
             sha = sha256_hex(data)
             previous_kept = None
-            if previous is not None:
-                prev_time = datetime.fromtimestamp(existing.st_mtime, UTC)  # type: ignore[union-attr]
+            if previous is not None and existing is not None:  # a previous copy was read from existing
+                prev_time = datetime.fromtimestamp(existing.st_mtime, UTC)
                 previous_kept = state.keep(tgt, name, previous, sha256_hex(previous), prev_time)
             kept = state.keep(tgt, name, data, sha, moment)
             try:

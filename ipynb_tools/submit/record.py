@@ -145,13 +145,19 @@ def build_copy(raw: bytes, name: str | os.PathLike[str], record: SubmissionRecor
 _WS = re.compile(r"[ \t\n\r]*")
 
 
+def _skip_ws(text: str, i: int) -> int:
+    """The index of the first character at or after ``i`` that is not JSON white space."""
+    blank = _WS.match(text, i)
+    return blank.end() if blank is not None else i  # the pattern matches the empty string: never None
+
+
 def _walk_top(text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]], str | None] | None:
     """Top-level keys of a JSON object with the span of each value, and the indent unit; None if unusual."""
     from json.decoder import scanstring  # type: ignore[attr-defined]  # the C scanner, untyped in typeshed
 
     decoder = json.JSONDecoder()
     try:
-        i = _WS.match(text, 0).end()  # type: ignore[union-attr]
+        i = _skip_ws(text, 0)
         if text[i] != "{":
             return None
         i += 1
@@ -159,7 +165,7 @@ def _walk_top(text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]], st
         spans: dict[str, tuple[int, int]] = {}
         indent: str | None = None
         while True:
-            j = _WS.match(text, i).end()  # type: ignore[union-attr]
+            j = _skip_ws(text, i)
             if text[j] == "}" and not values:
                 end = j
                 break
@@ -171,16 +177,16 @@ def _walk_top(text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]], st
                 if indent is not None and indent.strip(" \t"):
                     return None
             key, k = scanstring(text, j + 1)
-            k = _WS.match(text, k).end()  # type: ignore[union-attr]
+            k = _skip_ws(text, k)
             if text[k] != ":":
                 return None
-            start = _WS.match(text, k + 1).end()  # type: ignore[union-attr]
+            start = _skip_ws(text, k + 1)
             value, stop = decoder.raw_decode(text, start)
             if key in values:
                 return None  # duplicate keys: let the plain path decide
             values[key] = value
             spans[key] = (start, stop)
-            n = _WS.match(text, stop).end()  # type: ignore[union-attr]
+            n = _skip_ws(text, stop)
             if text[n] == ",":
                 i = n + 1
                 continue

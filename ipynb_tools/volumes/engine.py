@@ -91,7 +91,7 @@ def connect(url: str | None = None, *, use_ssh_client: bool = False, timeout: in
         )
         _pin_tls_ca(client.api)
         # The SDK's own negotiation, done late on purpose (above); private API, untyped.
-        client.api._version = client.api._retrieve_server_version()  # type: ignore[attr-defined]
+        client.api._version = client.api._retrieve_server_version()  # type: ignore[attr-defined]  # docker-py private API
     except docker.errors.TLSParameterError as exc:
         raise EngineURLError(f"engine {where}: TLS settings: {_one_line(exc)}") from None
     except docker.errors.DockerException as exc:
