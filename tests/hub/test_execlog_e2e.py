@@ -19,17 +19,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
-pytest.importorskip("dockerspawner")
-pytest.importorskip("ltiauthenticator")
-requests = pytest.importorskip("requests")
+from ipynb_tools.deploy import number_cells
+from tests.execlog.browser import Browser
+from tests.requirements import require_root, unavailable
 
-from ipynb_tools.deploy import number_cells  # noqa: E402
-from tests.execlog.browser import Browser  # noqa: E402
-from tests.requirements import unavailable  # noqa: E402
-
-from .hubrun import Hub, HubStartError, start_hub  # noqa: E402
-from .test_e2e import COURSE, HOST, launch, wait_ready  # noqa: E402
+from .hubrun import Hub, HubStartError, start_hub
+from .test_e2e import COURSE, HOST, launch, wait_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.root]
 CELLS = ["x = 6 * 7\nprint(x)", "1 / 0", "y = x + 1"]
@@ -37,8 +34,7 @@ CELLS = ["x = 6 * 7\nprint(x)", "1 / 0", "y = x + 1"]
 
 @pytest.fixture(scope="module")
 def hub(docker_engine, debian_image, tmp_path_factory) -> Iterator[tuple[Hub, Path]]:
-    if os.geteuid() != 0:
-        unavailable("the hub end-to-end test needs root (containers that run setup as root, bind mounts)")
+    require_root("the hub end-to-end test: containers that run setup as root, bind mounts")
     workdir = tmp_path_factory.mktemp("hub-execlog")
     db = workdir / "execlog.sqlite"
     try:
