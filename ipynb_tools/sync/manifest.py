@@ -71,11 +71,16 @@ class Entry:
             pending = Pending(_ints(p["src"]), str(p["src_sha"]), str(p["dst_sha"]))
         return cls(_ints(data["src"]), str(data["src_sha"]), _ints(data["dst"]), str(data["dst_sha"]), pending)
 
+    def copy(self) -> Entry:
+        """An independent copy (the lists are new; a pending record is shared, it is never changed in place)."""
+        return Entry(list(self.src), self.src_sha, list(self.dst), self.dst_sha, self.pending)
+
 
 def _ints(value: object) -> Fingerprint:
-    if not isinstance(value, list) or not all(isinstance(v, int) for v in value):
-        raise TypeError("a fingerprint is not a list of integers")
-    return list(value)
+    """A fingerprint as read (a list; anything else in it only ever compares unequal: "changed")."""
+    if type(value) is not list:
+        raise TypeError("a fingerprint is not a list")
+    return value
 
 
 def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[dict[str, Entry], str | None]:

@@ -256,7 +256,7 @@ class _Syncer:
             except (OSError, IpynbToolsError) as exc:
                 self.add(MANIFEST_NAME, FAILED, f"{problem}; cannot set it aside ({_reason(exc)})")
                 return
-        original = {rel: Entry.from_json(e.to_json()) for rel, e in manifest.items()}
+        original = {rel: e.copy() for rel, e in manifest.items()}
         jobs: list[Job] = []
         self.remove_temp_files("")
         for rel, entry in iter_task_files(self.source):
