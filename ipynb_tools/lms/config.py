@@ -101,6 +101,9 @@ _TOKEN_RE = re.compile(
 )
 
 
+_OPEN_TAG_RE = re.compile(r"<\?php(?=\s|$)|<\?=", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class _Token:
     kind: str
@@ -114,14 +117,11 @@ def _tokens(text: str, path: str) -> list[_Token]:
     pos = 0
     line = 1
     while pos < len(text):
-        start = text.find("<?php", pos)
-        short = text.find("<?=", pos)
-        if start < 0:
+        opening = _OPEN_TAG_RE.search(text, pos)  # PHP's open tags are case-insensitive: <?PHP too
+        if opening is None:
             break
-        if 0 <= short < start:
-            start = short
-        line += text.count("\n", pos, start)
-        pos = start + (5 if text.startswith("<?php", start) else 3)
+        line += text.count("\n", pos, opening.start())
+        pos = opening.end()
         while pos < len(text):
             match = _TOKEN_RE.match(text, pos)
             if match is None:
@@ -152,25 +152,46 @@ def _single_quoted(token: str) -> str:
 
 
 def _double_quoted(token: _Token) -> str | _Unsupported:
-    """PHP double-quoted string with its escapes; a ``$variable`` inside is not evaluated."""
+    """PHP double-quoted string with its escapes; a ``$variable`` inside is not evaluated.
+
+    PHP strings are bytes: ``\\xNN`` and octal escapes are single bytes (``"\\xc3\\xa9"`` is UTF-8
+    ``é``), ``\\u{...}`` is a code point's UTF-8; the whole must decode as UTF-8."""
     body = token.text[1:-1]
     if re.search(r"(?<!\\)(?:\\\\)*\$(?:[A-Za-z_\x80-\uffff{])", body) or re.search(r"(?<!\\)(?:\\\\)*\{\$", body):
         return _Unsupported(token.line, "a double-quoted string with a $variable in it")
-
-    def unescape(match: re.Match[str]) -> str:
+    out = bytearray()
+    pos = 0
+    for match in _DQ_ESCAPE_RE.finditer(body):
+        out += body[pos : match.start()].encode("utf-8", "surrogatepass")
+        pos = match.end()
         simple, octal, hexa, uni = match.groups()
         if simple:
-            return _SIMPLE_ESCAPES[simple]
-        if octal:
-            return chr(int(octal, 8) & 0xFF)
-        if hexa:
-            return chr(int(hexa, 16))
-        return chr(int(uni, 16))
+            out += _SIMPLE_ESCAPES[simple].encode()
+        elif octal:
+            out.append(int(octal, 8) & 0xFF)
+        elif hexa:
+            out.append(int(hexa, 16))
+        else:
+            code = int(uni[:8], 16) if len(uni) <= 8 else -1
+            if not (0 <= code <= 0x10FFFF) or 0xD800 <= code <= 0xDFFF:
+                return _Unsupported(token.line, "a \\u{...} escape that is not a Unicode character")
+            out += chr(code).encode("utf-8")
+    out += body[pos:].encode("utf-8", "surrogatepass")
+    try:
+        return out.decode("utf-8")
+    except UnicodeDecodeError:
+        return _Unsupported(token.line, "a double-quoted string whose escapes are not UTF-8 text")
 
-    return _DQ_ESCAPE_RE.sub(unescape, body)
+
+def _number(text: str, line: int = 0) -> int | float | _Unsupported:
+    """A PHP number literal; one PHP would not take (``0x_``) or too long to convert is unsupported."""
+    try:
+        return _number_value(text)
+    except (ValueError, OverflowError):
+        return _Unsupported(line, f"the number {text[:20]}{'...' if len(text) > 20 else ''}")
 
 
-def _number(text: str) -> int | float:
+def _number_value(text: str) -> int | float:
     clean = text.replace("_", "")
     lowered = clean.lower()
     if lowered.startswith("0x"):
@@ -192,9 +213,13 @@ def _number(text: str) -> int | float:
 class _Reader:
     """Evaluates literal PHP expressions over a token list; anything else becomes _Unsupported."""
 
+    #: Brackets nested deeper than this are not followed (Moodle's config.php nests two).
+    MAX_NESTING = 50
+
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.nesting = 0
 
     def peek(self, offset: int = 0) -> _Token | None:
         index = self.pos + offset
@@ -224,6 +249,16 @@ class _Reader:
         """A literal expression up to (not including) ``;``, ``,``, ``)``, ``]`` or ``=>`` at depth 0."""
         first = self.peek()
         line = first.line if first else 0
+        if self.nesting >= self.MAX_NESTING:
+            self.skip_expression()
+            return _Unsupported(line, "brackets nested too deeply")
+        self.nesting += 1
+        try:
+            return self._expression(line)
+        finally:
+            self.nesting -= 1
+
+    def _expression(self, line: int) -> Any:
         value = self.term()
         while self.is_op("."):
             self.pos += 1
@@ -243,6 +278,18 @@ class _Reader:
             if not isinstance(value, _Unsupported):
                 value = _Unsupported(line, f"an expression with {what!r} in it")
         return value
+
+    def skip_parens(self) -> None:
+        """Skip a balanced ``( ... )`` (a control structure's condition)."""
+        depth = 0
+        while (token := self.peek()) is not None:
+            self.pos += 1
+            if token.kind == "op" and token.text == "(":
+                depth += 1
+            elif token.kind == "op" and token.text == ")":
+                depth -= 1
+                if depth <= 0:
+                    return
 
     def skip_expression(self) -> None:
         depth = 0
@@ -268,11 +315,13 @@ class _Reader:
         if token.kind == "dq":
             return _double_quoted(token)
         if token.kind == "number":
-            return _number(token.text)
+            return _number(token.text, token.line)
         if token.kind == "op" and token.text in "-+" and (nxt := self.peek()) is not None and nxt.kind == "number":
             self.pos += 1
-            number = _number(nxt.text)
-            return -number if token.text == "-" else number
+            number = _number(nxt.text, nxt.line)
+            if isinstance(number, _Unsupported) or token.text == "+":
+                return number
+            return -number
         if token.kind == "op" and token.text == "(":
             value = self.expression()
             if self.is_op(")"):
@@ -344,62 +393,105 @@ def _php_string(value: Any) -> str:
 # -- the file -----------------------------------------------------------------------------------
 
 
+#: PHP's control structures: what follows them (a ``{ }`` block, a ``:`` ... ``endif;`` block, or one
+#: statement without braces) may or may not run.
+_CONTROL = frozenset({"if", "elseif", "else", "while", "for", "foreach", "switch", "declare", "do"})
+_OPENS_ALT_BLOCK = frozenset({"if", "while", "for", "foreach", "switch", "declare"})
+_ENDS_ALT_BLOCK = frozenset({"endif", "endwhile", "endfor", "endforeach", "endswitch", "enddeclare"})
+
+
 def _assignments(tokens: list[_Token]) -> dict[str, Any]:
-    """Every ``$CFG->name`` assigned at the top level (later wins); values or _Unsupported."""
+    """Every ``$CFG->name`` assigned at the top level (later wins); values or _Unsupported.
+
+    An assignment that may or may not run (inside ``{ }``, inside ``if (...): ... endif;``, or the
+    one statement of a control structure without braces) is _Unsupported."""
     settings: dict[str, Any] = {}
     reader = _Reader(tokens)
     depth = 0
+    conditional = False  # the next statement is the body of an if/else/while... without braces
     while (token := reader.peek()) is not None:
-        if token.kind == "op" and token.text == "{":
-            depth += 1
+        if token.kind == "op" and token.text in "{}":
+            depth = depth + 1 if token.text == "{" else max(0, depth - 1)
+            conditional = False
             reader.pos += 1
             continue
-        if token.kind == "op" and token.text == "}":
+        if token.kind == "op" and token.text == ";":
+            conditional = False
+            reader.pos += 1
+            continue
+        keyword = token.text.lower() if token.kind == "ident" else ""
+        if keyword in _ENDS_ALT_BLOCK:
             depth = max(0, depth - 1)
-            reader.pos += 1
-            continue
-        name_token = reader.peek(2)
-        if not (
-            token.kind == "var"
-            and token.text == "$CFG"
-            and reader.is_op("->", 1)
-            and name_token is not None
-            and name_token.kind == "ident"
-        ):
+            conditional = False
             reader.skip_statement()
             continue
-        name = name_token.text
-        reader.pos += 3
-        subscript: Any = _UNSET
-        if reader.is_op("["):
+        if keyword in _CONTROL:
             reader.pos += 1
-            subscript = reader.expression()
-            if not reader.is_op("]"):
-                reader.skip_statement()
-                continue
-            reader.pos += 1
-        if not reader.is_op("="):
-            after = reader.peek()
-            if after is not None and after.kind == "op" and after.text.endswith("="):
-                settings[name] = _Unsupported(token.line, f"the operator {after.text!r}")
-            reader.skip_statement()
+            if reader.is_op("("):
+                reader.skip_parens()
+            if reader.is_op(":"):
+                reader.pos += 1
+                depth += keyword in _OPENS_ALT_BLOCK
+                conditional = False
+            elif not reader.is_op("{"):
+                conditional = True
             continue
-        reader.pos += 1
-        value = reader.expression()
-        reader.skip_statement()
-        if depth > 0:
-            value = _Unsupported(token.line, "an assignment inside a { ... } block (it may or may not run)")
-        if subscript is _UNSET:
-            settings[name] = value
-            continue
-        current = settings.get(name)
-        if isinstance(subscript, _Unsupported) or isinstance(current, _Unsupported):
-            settings[name] = subscript if isinstance(subscript, _Unsupported) else current
-            continue
-        merged = dict(current) if isinstance(current, dict) else {}
-        merged[subscript if isinstance(subscript, (int, str)) else _php_string(subscript)] = value
-        settings[name] = merged
+        if conditional:
+            depth += 1  # this one statement is the body
+        body_of_control = conditional
+        conditional = False
+        try:
+            _statement(reader, token, settings, depth)
+        finally:
+            if body_of_control:
+                depth -= 1
     return settings
+
+
+def _statement(reader: _Reader, token: _Token, settings: dict[str, Any], depth: int) -> None:
+    """One statement at ``reader``: a ``$CFG->name[...] = value;`` goes into ``settings`` (as
+    _Unsupported when ``depth`` > 0: it may or may not run); anything else is skipped."""
+    name_token = reader.peek(2)
+    if not (
+        token.kind == "var"
+        and token.text == "$CFG"
+        and reader.is_op("->", 1)
+        and name_token is not None
+        and name_token.kind == "ident"
+    ):
+        reader.skip_statement()
+        return
+    name = name_token.text
+    reader.pos += 3
+    subscript: Any = _UNSET
+    if reader.is_op("["):
+        reader.pos += 1
+        subscript = reader.expression()
+        if not reader.is_op("]"):
+            reader.skip_statement()
+            return
+        reader.pos += 1
+    if not reader.is_op("="):
+        after = reader.peek()
+        if after is not None and after.kind == "op" and after.text.endswith("="):
+            settings[name] = _Unsupported(token.line, f"the operator {after.text!r}")
+        reader.skip_statement()
+        return
+    reader.pos += 1
+    value = reader.expression()
+    reader.skip_statement()
+    if depth > 0:
+        value = _Unsupported(token.line, "an assignment inside a block or an if (it may or may not run)")
+    if subscript is _UNSET:
+        settings[name] = value
+        return
+    current = settings.get(name)
+    if isinstance(subscript, _Unsupported) or isinstance(current, _Unsupported):
+        settings[name] = subscript if isinstance(subscript, _Unsupported) else current
+        return
+    merged = dict(current) if isinstance(current, dict) else {}
+    merged[subscript if isinstance(subscript, (int, str)) else _php_string(subscript)] = value
+    settings[name] = merged
 
 
 def parse_moodle_config(text: str, path: str = "config.php") -> MoodleConfig:

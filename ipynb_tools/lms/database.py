@@ -37,8 +37,6 @@ TABLE_NAMES: tuple[str, ...] = (
     "lti_types_config",
 )
 PARAMS_COLUMN = "instructorcustomparameters"
-#: Moodle's own declaration of the column (mod/lti/db/install.xml): char(255).
-MOODLE_PARAMS_SIZE = 255
 #: Bytes in a MySQL/MariaDB TEXT column (its limit is in bytes, not characters).
 MYSQL_TEXT_BYTES = 65535
 CONNECT_TIMEOUT = 10

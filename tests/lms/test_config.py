@@ -131,6 +131,14 @@ def test_prefix_defaults_and_dbpass_may_be_missing():
         ("$CFG->dboptions = array('dbport' => 'abc');", "is 'abc', not a port number"),
         ("$CFG->dboptions = array('dbport' => 70000);", "not a port number"),
         ("$CFG->dboptions = 'x';", "not an array"),
+        # literals PHP would not take or Python cannot convert: one line, not a traceback
+        ('$CFG->dbpass = "\\u{FFFFFFFFFF}";', "not a Unicode character"),
+        ('$CFG->dbpass = "\\u{D800}";', "not a Unicode character"),
+        ('$CFG->dbpass = "\\xff";', "not UTF-8 text"),
+        ("$CFG->dbpass = 0x_;", "the number 0x_"),
+        ("$CFG->dboptions = array('dbport' => 0b_);", "$CFG->dboptions['dbport'] is set by the number 0b_"),
+        ("$CFG->dbpass = " + "9" * 5000 + ";", "the number 99999"),
+        ("$CFG->dbpass = " + "(" * 100000 + "'x'" + ")" * 100000 + ";", "nested too deeply"),
     ],
 )
 def test_what_it_refuses(extra, message):
@@ -146,6 +154,30 @@ def test_settings_inside_blocks_are_not_trusted():
     text += "$CFG->dbtype='pgsql'; $CFG->dbname='m'; $CFG->dbuser='u';"
     with pytest.raises(MoodleConfigError, match="inside a"):
         parse_moodle_config(text)
+
+
+@pytest.mark.parametrize(
+    "conditional",
+    [
+        "if (getenv('PROD')) $CFG->dbhost = 'prod';",
+        "if (getenv('PROD')) $CFG->dbhost = 'prod'; else $CFG->dbhost = 'test';",
+        "if (getenv('PROD')): $CFG->dbhost = 'prod'; endif;",
+        "if (getenv('PROD')): $CFG->dbname = 'x'; $CFG->dbhost = 'prod'; else: $CFG->dbhost = 'test'; endif;",
+        "foreach ($hosts as $h) $CFG->dbhost = $h;",
+    ],
+)
+def test_settings_in_an_if_without_braces_are_not_trusted(conditional):
+    """PHP would set dbhost to 'prod' (or not): the reader must not take the first value silently."""
+    text = f"<?php $CFG->dbtype='pgsql'; $CFG->dbhost='first'; $CFG->dbname='m'; $CFG->dbuser='u';\n{conditional}"
+    with pytest.raises(MoodleConfigError, match=r"\$CFG->dbhost is set by .*(if|variable)"):
+        parse_moodle_config(text)
+
+
+def test_statements_after_a_braceless_if_are_read_again():
+    text = "<?PHP\nif (x) $a = 1;\n$CFG->dbtype='pgsql'; $CFG->dbhost='h'; $CFG->dbname='m'; $CFG->dbuser='u';\n"
+    text += 'do { $b = 1; } while (0);\n$CFG->dbpass = "\\xc3\\xa9t\\u{e9}";\n'
+    config = parse_moodle_config(text)
+    assert (config.dbhost, config.dbname, config.dbpass) == ("h", "m", "été")
 
 
 @pytest.mark.parametrize(
