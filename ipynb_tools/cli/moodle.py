@@ -74,7 +74,8 @@ def _hub(func: Callable[..., Any]) -> Callable[..., Any]:
                 metavar="URL",
                 envvar="IPYNB_TOOLS_HUB_URL",
                 show_envvar=True,
-                help="This JupyterHub's LTI launch URL (repeat for several); tools under it are 'ours'.",
+                help="This JupyterHub's LTI launch URL (repeat for several); tools under it are 'ours', "
+                "and edits refuse the activities of other tools.",
             ),
             click.option(
                 "--hub-domain",
@@ -303,10 +304,13 @@ def _edit(
     create_volumes: bool,
     engine_url: str | None,
     lms_host: str | None,
+    hub_urls: tuple[str, ...],
+    hub_domains: tuple[str, ...],
 ) -> None:
     """Run one edit and print: the diff on stdout, findings and the outcome on stderr."""
     import os
 
+    from ..lms.activities import HubTool
     from ..lms.automatic import SiteKeys
     from ..lms.store import edit_params
     from ..lms.volumes import create_course_volumes
@@ -319,7 +323,8 @@ def _edit(
             instance_id=instance_id,
         )
         host = host_of(db.wwwroot, lms_host) if create_volumes else None
-        outcome = edit_params(db, lti_id, course, edit, site, force=force, dry_run=dry_run)
+        hub = HubTool(urls=hub_urls, domains=hub_domains)
+        outcome = edit_params(db, lti_id, course, edit, site, force=force, dry_run=dry_run, hub=hub)
     plan = outcome.plan
     for line in plan.diff():
         click.echo(line)
@@ -348,6 +353,7 @@ def _edit(
 @click.argument("value")
 @_connection
 @_edit_options
+@_hub
 @report_errors
 def params_set(lti_id: int, key: str, value: str, **options: Any) -> None:
     """Set KEY to VALUE (an empty access name removes a volume), as 'params set' does."""
@@ -361,6 +367,7 @@ def params_set(lti_id: int, key: str, value: str, **options: Any) -> None:
 @click.argument("key")
 @_connection
 @_edit_options
+@_hub
 @report_errors
 def params_unset(lti_id: int, key: str, **options: Any) -> None:
     """Remove every KEY line, as 'params unset' does."""
@@ -377,6 +384,7 @@ def params_unset(lti_id: int, key: str, **options: Any) -> None:
 @click.option("--user", "-u", "users", multiple=True, help="A user allowed to mount it (repeat; commas also work).")
 @_connection
 @_edit_options
+@_hub
 @report_errors
 def params_add_volume(lti_id: int, kind: str, name: str, access: str, users: tuple[str, ...], **options: Any) -> None:
     """Add lms_KIND_NAME=ACCESS[:users] (KIND: vol/task, sub/submit, prs/personal)."""
@@ -394,6 +402,7 @@ def params_add_volume(lti_id: int, kind: str, name: str, access: str, users: tup
 @click.option("--keep-close", is_flag=True, help="Keep lms_sub_NAME_close of a submit volume.")
 @_connection
 @_edit_options
+@_hub
 @report_errors
 def params_remove_volume(lti_id: int, kind: str, name: str, keep_close: bool, **options: Any) -> None:
     """Remove lms_KIND_NAME (and a submit volume's closing time)."""
@@ -407,6 +416,7 @@ def params_remove_volume(lti_id: int, kind: str, name: str, keep_close: bool, **
 @click.option("--from", "source", required=True, metavar="FILE", help="The new text ('-': standard input).")
 @_connection
 @_edit_options
+@_hub
 @report_errors
 def params_replace(lti_id: int, source: str, **options: Any) -> None:
     """Replace the whole text by FILE's (the automatic keys are filled in again)."""

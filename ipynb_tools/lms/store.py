@@ -131,8 +131,17 @@ def check_fits(text: str, column: ColumnLimit, table: str) -> None:
 
 def plan_edit(stored: StoredParams, edit: Edit, site: SiteKeys, *, force: bool = False, table: str = "lti") -> Plan:
     """Apply ``edit`` and the automatic keys to the stored text and check the result (see the module
-    docstring). ParamsError (from the edit), ParamsRefused or TextTooLong when it cannot be written."""
-    before = stored.activity.text
+    docstring). ParamsError (from the edit), ParamsRefused or TextTooLong when it cannot be written;
+    ParamsRefused also for an activity whose tool is known not to be this hub (``activity.ours`` False:
+    read with a configured :class:`HubTool`)."""
+    activity = stored.activity
+    if activity.ours is False:
+        tool = activity.type_name or activity.tool_url or "another tool"
+        raise ParamsRefused(
+            f"LTI activity {activity.lti_id} ({activity.name}) launches {tool}, not this JupyterHub: its custom "
+            "parameters (and lms_rpctoken) would go to that tool; nothing was written"
+        )
+    before = activity.text
     edited, edit_findings = edit(before)
     after = fill_automatic(edited, automatic_values(stored.activity, site))
     findings = validate(after, source_name=f"lti {stored.activity.lti_id}")
@@ -222,9 +231,11 @@ def edit_params(
     *,
     force: bool = False,
     dry_run: bool = False,
+    hub: HubTool = NO_HUB,
 ) -> EditOutcome:
-    """Read, plan, and (unless ``dry_run`` or nothing changes) write an edit of one activity's text."""
-    stored = read_params(db, lti_id, course)
+    """Read, plan, and (unless ``dry_run`` or nothing changes) write an edit of one activity's text.
+    With ``hub`` configured, an activity of another tool is refused (:func:`plan_edit`)."""
+    stored = read_params(db, lti_id, course, hub=hub)
     plan = plan_edit(stored, edit, site, force=force, table=db.tables.lti.name)
     if dry_run or not plan.changed:
         return EditOutcome(plan, False, None)

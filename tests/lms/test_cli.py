@@ -136,6 +136,28 @@ def test_refusals_are_one_line_and_write_nothing(runner, site, tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.output
     assert site.text(1) == before
+    # lti 5 launches another tool: with this hub configured, its parameters (and lms_rpctoken, a
+    # secret of the collector) are not written there, with or without --force
+    other_before = site.text(5)
+    for extra in ((), ("--force",)):
+        other = moodle(
+            runner,
+            site,
+            "params",
+            "set",
+            5,
+            "lms_image",
+            "x",
+            "--hub-url",
+            HUB_URL,
+            *extra,
+            env={"IPYNB_TOOLS_RPC_TOKEN": "tok"},
+        )
+        assert other.exit_code == 1 and "not this JupyterHub" in other.stderr and "nothing was written" in other.stderr
+        assert len(other.stderr.strip().splitlines()) == 1, other.stderr
+    assert site.text(5) == other_before
+    ours = moodle(runner, site, "params", "set", 4, "lms_image", "x", "--hub-domain", "hub.example.ac.jp")
+    assert ours.exit_code == 0, ours.output
     forced = moodle(runner, site, "params", "set", 1, "lms_cpulimit", "100", "--force")
     assert forced.exit_code == 0 and "warning" in forced.stderr
 
