@@ -69,9 +69,17 @@ c.LTIContainerSpawner.teachers_by_lti_role = False
 c.LTIContainerSpawner.teacher_roles = ["Instructor", "Administrator"]  # used only with teachers_by_lti_role
 c.LTIContainerSpawner.thr_gid = 7000
 c.LTIContainerSpawner.thr_group = "teachers"
-# uid/gid: the hub host's user database (LDAP via nss) when the user is there, else 20000 + hub user id.
-c.LTIContainerSpawner.uid_base = 20000
+# uid/gid/group, the old spawner's rules: the hub host's user database (LDAP via nss) when the user is
+# there, else Moodle's ext_user_userid/ext_user_groupid/ext_user_groupname when sent, else 30000 +
+# Moodle's user id; group users/100 when nothing says otherwise. Stable across hub database resets.
+c.LTIContainerSpawner.lookup_host_users = True
+c.LTIContainerSpawner.lms_user_fields = True
+c.LTIContainerSpawner.uid_base = 30000
 c.LTIContainerSpawner.default_gid = 100
+c.LTIContainerSpawner.default_group = "users"
+# The old spawner's home layout /home/<group>/<user> (docs/jupyterhub.md, "Moving from the old spawner"):
+# c.LTIContainerSpawner.home_by_group = True
+# c.DockerSpawner.volumes = {"/home/{group}/{username}": "/home/{group}/{username}"}
 
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120

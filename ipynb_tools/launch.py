@@ -48,6 +48,8 @@ LTI13_ROLES_CLAIM = CLAIM + "roles"
 LTI13_CONTEXT_CLAIM = CLAIM + "context"
 LTI13_RESOURCE_LINK_CLAIM = CLAIM + "resource_link"
 LTI13_PLATFORM_CLAIM = CLAIM + "tool_platform"
+#: Moodle's LTI 1.3 claim of extension fields (``user_username``...; a patched Moodle adds ``user_userid``...).
+LTI13_EXT_CLAIM = CLAIM + "ext"
 
 
 def moodle_key(key: str) -> str:
@@ -126,6 +128,22 @@ class LaunchError(IpynbToolsError):
     """A launch that cannot start a container; the message is shown to the user."""
 
 
+@dataclass(frozen=True)
+class LmsUser:
+    """Who launched, as the LMS says it: the inputs of the identity rule (:mod:`ipynb_tools.identity`).
+
+    ``user_id``: the LTI ``user_id`` (LTI 1.3: ``sub``), Moodle's numeric user id.
+    ``ext_uid``, ``ext_gid``, ``ext_group``: the extension fields ``ext_user_userid``,
+    ``ext_user_groupid``, ``ext_user_groupname`` a patched Moodle sends (SPEC 12; LTI 1.3: the
+    ext claim's ``user_userid``, ``user_groupid``, ``user_groupname``). None when absent or empty.
+    """
+
+    user_id: str | None = None
+    ext_uid: str | None = None
+    ext_gid: str | None = None
+    ext_group: str | None = None
+
+
 @dataclass
 class Launch:
     """The parts of a launch the container spec needs."""
@@ -138,6 +156,7 @@ class Launch:
     lti_id: str | None
     host: str | None
     extra: dict[str, Any] = field(default_factory=dict)
+    lms_user: LmsUser = field(default_factory=LmsUser)
 
     @property
     def errors(self) -> list[Finding]:
@@ -220,6 +239,14 @@ def read_launch(
         link_id = _text(link.get("id")) if isinstance(link, Mapping) else None
         guid = _text(platform.get("guid")) if isinstance(platform, Mapping) else None
         fallback_host = _host_of(_text(auth_state.get("iss")))
+        ext = auth_state.get(LTI13_EXT_CLAIM)
+        ext = ext if isinstance(ext, Mapping) else {}
+        lms_user = LmsUser(
+            _text(auth_state.get("sub")),
+            _text(ext.get("user_userid")),
+            _text(ext.get("user_groupid")),
+            _text(ext.get("user_groupname")),
+        )
         version = "1.3"
     else:
         params, findings = lti11_with_findings(auth_state)
@@ -229,12 +256,18 @@ def read_launch(
         fallback_host = _host_of(_text(auth_state.get("launch_presentation_return_url"))) or _host_of(
             _text(auth_state.get("lis_outcome_service_url"))
         )
+        lms_user = LmsUser(
+            _text(auth_state.get("user_id")),
+            _text(auth_state.get("ext_user_userid")),
+            _text(auth_state.get("ext_user_groupid")),
+            _text(auth_state.get("ext_user_groupname")),
+        )
         version = "1.1"
     findings = list(findings) + check_model(params, now=now)
     ids = params.session_ids
     lti_id = ids[1] if ids else link_id
     host = lms_host or _host_of(params.serverurl) or _host_of(guid) or fallback_host
-    return Launch(version, params, findings, lti_roles(auth_state), course, lti_id, host)
+    return Launch(version, params, findings, lti_roles(auth_state), course, lti_id, host, lms_user=lms_user)
 
 
 def refusal(launch: Launch) -> str | None:

@@ -3,7 +3,9 @@
 :func:`build_spec` turns (custom parameters, user, uid, gid, role, course id,
 LTI id, LMS host) into a :class:`ContainerSpec`: image, the NB_* start
 environment (:class:`ipynb_tools.environ.StartEnvironment`, including the home
-``NB_HOME`` = ``<home root>/<user>``), the course's task and submit volumes
+``NB_HOME`` = ``<home root>/<user>`` or ``<home root>/<group>/<user>``) plus the old spawner's
+other variables (:class:`ipynb_tools.environ.OldSpawnerVariables`: ``NB_DIR``, ``NB_HOSTNAME``,
+``LTI_*``, ``TZ``...), the course's task and submit volumes
 mounted at ``<works>/.volumes/<full name>`` (:class:`ipynb_tools.environ.UserPaths`)
 (personal "volumes" are directories in the home: listed in ``NB_PRSNALS``, not
 mounted), memory and CPU limits (unset: the site default; 0: no limit) and guarantees
@@ -25,12 +27,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .environ import (
+    DEFAULT_GROUP,
     DEFAULT_HOME_ROOT,
     DEFAULT_THRGID,
     DEFAULT_THRGROUP,
     IPYNB_TOOLS_TIMEZONE,
     STUDENT_UMASK,
     TEACHER_UMASK,
+    OldSpawnerVariables,
     StartEnvironment,
     UserPaths,
     VolumeEntry,
@@ -179,6 +183,8 @@ def build_spec(
     teachers_gid: int = DEFAULT_THRGID,
     teachers_group: str = DEFAULT_THRGROUP,
     home_root: str = DEFAULT_HOME_ROOT,
+    group: str = DEFAULT_GROUP,
+    home_by_group: bool = False,
     timezone: str | None = None,
     random: str | None = None,
     at: float | None = None,
@@ -187,7 +193,9 @@ def build_spec(
 
     ``teacher`` None: the user is a teacher when listed in ``lms_teachers``.
     ``default_image`` is the site's image for ``lms_image`` absent/``default``.
-    ``home_root``: homes in the container are ``<home_root>/<user>`` (``NB_HOME``).
+    ``home_root``: homes in the container are ``<home_root>/<user>`` (``NB_HOME``), or with
+    ``home_by_group`` the old spawner's ``<home_root>/<group>/<user>`` (SPEC 12).
+    ``group``: the name of the user's primary group ``gid`` (``NB_GROUP``).
     ``timezone``: the site's zone for closing times written without one
     (default ``$IPYNB_TOOLS_TIMEZONE``; passed into the container when set).
     ``random`` fixes the random part of the name (tests); ``at`` the time for
@@ -207,7 +215,10 @@ def build_spec(
 
     if not home_root.startswith("/"):
         raise SpecError(f"home root {home_root!r} is not an absolute path")
-    paths = UserPaths.for_user(user, home_root=home_root)
+    group_problem = user_name_problem(group)
+    if group_problem:
+        raise SpecError(f"group name {shown(group)} {group_problem}")
+    paths = UserPaths.for_user(user, home_root=home_root, group=group if home_by_group else None)
     zone = timezone if timezone is not None else os.environ.get(IPYNB_TOOLS_TIMEZONE) or None
     if zone:
         site_timezone({IPYNB_TOOLS_TIMEZONE: zone})  # an unknown zone name fails here, not in the container
@@ -243,6 +254,18 @@ def build_spec(
         submit_close=closes,
         home_dir=paths.home,
         timezone=zone,
+        group=group,
+    )
+    ids = params.session_ids
+    old = OldSpawnerVariables(
+        home=str(paths.home),
+        host=host,
+        options=params.options or "",
+        instance_id=ids[0] if ids else "",
+        lti_id=ids[1] if ids else str(lti_id),
+        course_name=params.course or "",
+        activity_name=params.ltiname or "",
+        timezone=zone,
     )
     try:
         res = resources(params)
@@ -260,7 +283,7 @@ def build_spec(
     return ContainerSpec(
         name=container_name(course, str(lti_id), host, user, random),
         image=image,
-        environment=env.to_environ(),
+        environment={**env.to_environ(), **old.to_environ()},
         mounts=volume_mounts,
         home=str(paths.home),
         default_url=params.defurl or default_url,

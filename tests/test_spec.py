@@ -95,7 +95,42 @@ def test_a_student_container_started_after_the_close_has_no_submit_volume(delta,
 
 def test_the_environment_round_trips_through_the_contract():
     spec = spec_for("alice")
-    assert StartEnvironment.from_environ(spec.environment).to_environ() == spec.environment
+    contract = StartEnvironment.from_environ(spec.environment).to_environ()
+    assert contract == {k: v for k, v in spec.environment.items() if k in contract}
+    # the rest is the old spawner's other variables (SPEC 12), nothing else
+    old = {"NB_DIR", "NB_HOSTNAME", "NB_OPTION", "LTI_CTR_ID", "LTI_ID", "LTI_COURSE", "LTI_NAME", "TZ"}
+    assert set(spec.environment) - set(contract) <= old
+
+
+def test_the_old_spawners_environment_is_passed_too():
+    """SPEC 12: every variable the old spawner passed, so its images run unchanged."""
+    text = PARAMS + "lms_sessioninfo=12,345\nlms_course=プログラミング\nlms_ltiname=課題 1\nlms_options=gpu\n"
+    env = spec_for("alice", text, group="g2024", gid=2024, timezone="Asia/Tokyo").environment
+    assert env["NB_USER"] == "alice" and env["NB_UID"] == "1001" and env["NB_GID"] == "2024"
+    assert env["NB_GROUP"] == "g2024"
+    assert env["NB_DIR"] == env["NB_HOME"] == "/home/alice"
+    assert env["NB_WRKDIR"] == "/home/alice/jupyter/works"
+    assert env["NB_HOSTNAME"] == HOST and env["NB_OPTION"] == "gpu"
+    assert (env["LTI_CTR_ID"], env["LTI_ID"]) == ("12", "345")
+    assert (env["LTI_COURSE"], env["LTI_NAME"]) == ("プログラミング", "課題 1")
+    assert env["TZ"] == "Asia/Tokyo" and env["NB_ACTLIMIT"] == "3600"
+    assert env["NB_THRGID"] == "7000" and env["NB_UMASK"] == "0037"
+    # without lms_sessioninfo: the launch's LTI id, no instance id; no zone: TZ not passed
+    env = spec_for("alice", PARAMS, timezone="").environment
+    assert (env["LTI_CTR_ID"], env["LTI_ID"], env["NB_OPTION"]) == ("", "7", "")
+    assert "TZ" not in env and env["NB_GROUP"] == "users"
+
+
+def test_the_old_home_layout_is_a_site_option():
+    """SPEC 12: the old spawner's homes were /home/<group>/<user>."""
+    spec = spec_for("alice", group="g2024", home_by_group=True)
+    assert spec.home == "/home/g2024/alice" and spec.environment["NB_HOME"] == "/home/g2024/alice"
+    assert spec.environment["NB_WRKDIR"] == "/home/g2024/alice/jupyter/works"
+    assert spec.to_docker_kwargs()["volumes"][SUBMIT]["bind"] == f"/home/g2024/alice/jupyter/works/.volumes/{SUBMIT}"
+    assert spec.start_environment.paths.home == Path("/home/g2024/alice")
+    assert spec_for("alice", group="g2024").home == "/home/alice"  # default layout: <root>/<user>
+    with pytest.raises(SpecError, match="group name"):
+        spec_for("alice", group="../etc", home_by_group=True)
 
 
 def test_no_limits_and_site_defaults():

@@ -13,6 +13,8 @@ cannot drift:
 - :mod:`.closing`    closing times (unix seconds, ISO; zone-less = the site's zone)
 - :mod:`.umask`      ``NB_UMASK`` and the umask file
 - :mod:`.contract`   :class:`StartEnvironment` (from/to the variables)
+- :mod:`.oldspawner` :class:`OldSpawnerVariables`: the old spawner's other variables (``NB_DIR``,
+                     ``NB_HOSTNAME``, ``LTI_*``, ``TZ``...) for images built for it
 
 Everything here is standard library only (in-container commands import it at start).
 """
@@ -31,6 +33,7 @@ from .closing import (
 )
 from .contract import StartEnvironment
 from .entries import VolumeEntry, format_entries, parse_entries
+from .oldspawner import OldSpawnerVariables
 from .paths import (
     DEFAULT_HOME_ROOT,
     SETUP_LOG_RELATIVE,
@@ -42,11 +45,13 @@ from .paths import (
 )
 from .umask import parse_umask, read_umask_file
 from .variables import (
+    DEFAULT_GROUP,
     DEFAULT_THRGID,
     DEFAULT_THRGROUP,
     IPYNB_TOOLS_TIMEZONE,
     NB_ACTLIMIT,
     NB_GID,
+    NB_GROUP,
     NB_HOME,
     NB_PRSNALS,
     NB_SUBMITS,
@@ -65,12 +70,14 @@ from .variables import (
 )
 
 __all__ = [
+    "DEFAULT_GROUP",
     "DEFAULT_HOME_ROOT",
     "DEFAULT_THRGID",
     "DEFAULT_THRGROUP",
     "IPYNB_TOOLS_TIMEZONE",
     "NB_ACTLIMIT",
     "NB_GID",
+    "NB_GROUP",
     "NB_HOME",
     "NB_PRSNALS",
     "NB_SUBMITS",
@@ -93,6 +100,7 @@ __all__ = [
     "AccessName",
     "ClosingTimeError",
     "EnvironmentContractError",
+    "OldSpawnerVariables",
     "StartEnvironment",
     "UserPaths",
     "VolumeEntry",

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..usernames import user_name_problem
 from ..volumes.naming import VolumeKind
 from .closing import format_close_times, parse_close_times
 from .entries import VolumeEntry, format_entries, parse_entries
@@ -24,6 +25,7 @@ from .variables import (
     IPYNB_TOOLS_TIMEZONE,
     NB_ACTLIMIT,
     NB_GID,
+    NB_GROUP,
     NB_HOME,
     NB_PRSNALS,
     NB_SUBMITS,
@@ -49,7 +51,8 @@ class StartEnvironment:
     ``NB_PRSNALS``; ``teachers_gid``/``teachers_group`` are ``NB_THRGID``/``NB_THRGROUP``;
     ``home_dir`` is ``NB_HOME`` (None: ``/home/<user>``), ``works_dir`` ``NB_WRKDIR``
     (None: ``<home>/jupyter/works``); ``submit_close`` maps full names to unix seconds;
-    ``timezone`` is the site's zone name for closing times (None: not passed).
+    ``timezone`` is the site's zone name for closing times (None: not passed); ``group`` is
+    ``NB_GROUP``, the name of the user's primary group (None: not passed).
     """
 
     user: str
@@ -67,6 +70,7 @@ class StartEnvironment:
     submit_close: dict[str, int] = field(default_factory=dict)
     home_dir: Path | None = None
     timezone: str | None = None
+    group: str | None = None
 
     @property
     def paths(self) -> UserPaths:
@@ -120,6 +124,7 @@ class StartEnvironment:
             submit_close=parse_close_times(env.get(NB_SUBMITS_CLOSE), env=env),
             home_dir=Path(env[NB_HOME]) if env.get(NB_HOME) else None,
             timezone=env.get(IPYNB_TOOLS_TIMEZONE) or None,
+            group=_group(env.get(NB_GROUP) or None),
         )
 
     def to_environ(self) -> dict[str, str]:
@@ -144,7 +149,16 @@ class StartEnvironment:
             env[NB_ACTLIMIT] = str(self.actlimit)
         if self.timezone:
             env[IPYNB_TOOLS_TIMEZONE] = self.timezone
+        if self.group:
+            env[NB_GROUP] = self.group
         return env
+
+
+def _group(name: str | None) -> str | None:
+    """``NB_GROUP`` goes into the container's ``/etc/group``: it must be usable as a name there."""
+    if name is not None and user_name_problem(name):
+        raise EnvironmentContractError(f"{NB_GROUP}={name!r} {user_name_problem(name)}")
+    return name
 
 
 def _int(env: Mapping[str, str], key: str, default: int) -> int:

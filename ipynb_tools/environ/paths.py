@@ -3,7 +3,8 @@
 :class:`UserPaths` gives the home, the works directory (the Jupyter server's
 root), ``works/.volumes`` (the mount points), the tool's state directory
 ``~/.ipynb-tools``, the umask file and the setup log. The spawner side builds it
-from the site's home root (:meth:`UserPaths.for_user`); container start from
+from the site's home root and layout (:meth:`UserPaths.for_user`: ``<root>/<user>``, or the old
+spawner's ``<root>/<group>/<user>``); container start from
 ``NB_HOME``/``NB_WRKDIR`` (:meth:`ipynb_tools.environ.StartEnvironment.paths`);
 the in-container commands run as the user from their environment
 (:meth:`UserPaths.from_environ`).
@@ -46,9 +47,12 @@ class UserPaths:
         *,
         home_root: str | os.PathLike[str] = DEFAULT_HOME_ROOT,
         works: str | os.PathLike[str] | None = None,
+        group: str | None = None,
     ) -> UserPaths:
-        """``<home_root>/<user>`` and (unless given) its ``jupyter/works``."""
-        return cls.for_home(Path(home_root) / user, works=works)
+        """``<home_root>/<user>`` (or, with ``group``, the old spawner's layout
+        ``<home_root>/<group>/<user>``, SPEC 12) and (unless given) its ``jupyter/works``."""
+        home = Path(home_root) / group / user if group is not None else Path(home_root) / user
+        return cls.for_home(home, works=works)
 
     @classmethod
     def for_home(cls, home: str | os.PathLike[str], *, works: str | os.PathLike[str] | None = None) -> UserPaths:

@@ -14,6 +14,8 @@ NB_UID = "NB_UID"
 NB_GID = "NB_GID"
 #: The user's home inside the container (``<home root>/<user>``; default ``/home/<user>``).
 NB_HOME = "NB_HOME"
+#: The user's primary group name (the old spawner's; setup names the group of ``NB_GID`` so).
+NB_GROUP = "NB_GROUP"
 NB_TEACHER = "NB_TEACHER"
 NB_THRGID = "NB_THRGID"
 NB_THRGROUP = "NB_THRGROUP"
@@ -37,3 +39,22 @@ STUDENT_UMASK = 0o037
 
 class EnvironmentContractError(IpynbToolsError):
     """A start-environment variable (or a file of the contract) that does not follow the contract."""
+
+
+# -- the old spawner's other variables (SPEC 12), passed so images built for it run unchanged ----
+#: The home again, under the old spawner's name (same value as ``NB_HOME``).
+NB_DIR = "NB_DIR"
+#: ``lms_options`` as written in the activity.
+NB_OPTION = "NB_OPTION"
+#: The LMS host (as in volume names).
+NB_HOSTNAME = "NB_HOSTNAME"
+#: The two numbers of ``lms_sessioninfo``: the Moodle module's instance id and the LTI id.
+LTI_CTR_ID = "LTI_CTR_ID"
+LTI_ID = "LTI_ID"
+#: ``lms_course`` (the course's name) and ``lms_ltiname`` (the activity's name).
+LTI_COURSE = "LTI_COURSE"
+LTI_NAME = "LTI_NAME"
+#: The C library's zone: the site's zone (``IPYNB_TOOLS_TIMEZONE``) when set.
+TZ = "TZ"
+#: The group name of users whose group nobody gave (SPEC 12: ``users``).
+DEFAULT_GROUP = "users"

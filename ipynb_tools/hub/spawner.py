@@ -23,7 +23,6 @@ See ``docs/jupyterhub.md``.
 from __future__ import annotations
 
 import asyncio
-import pwd
 from typing import Any
 
 from dockerspawner import DockerSpawner
@@ -34,6 +33,7 @@ from traitlets import Bool, Callable, Int, List, Unicode, default
 from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID, DEFAULT_THRGROUP
 from ..errors import IpynbToolsError
 from ..execlog.store import Launch as ExecLaunch
+from ..identity import DEFAULT_GID, DEFAULT_GROUP, DEFAULT_UID_BASE, Identity, resolve_identity
 from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, matching_role, read_launch, refusal
 from ..params.resources import CPU_SHARES_PER_CPU
 from ..params.rules import is_teacher
@@ -74,23 +74,44 @@ class LTIContainerSpawner(DockerSpawner):
     thr_gid = Int(DEFAULT_THRGID, config=True, help="The teachers' group id in the containers (NB_THRGID).")
     thr_group = Unicode(DEFAULT_THRGROUP, config=True, help="The teachers' group name (NB_THRGROUP).")
     lookup_host_users = Bool(
-        True, config=True, help="Take uid and gid from the hub host's user database when the user is there."
+        True,
+        config=True,
+        help="""Rule 1 of the uid (the old spawner's): the hub host's user database (passwd, LDAP via nss)
+        when the user is there; uid, gid, and the group name of that gid.""",
+    )
+    lms_user_fields = Bool(
+        True,
+        config=True,
+        help="""Rule 2: the LMS's extension fields when the launch carries them (a patched Moodle sends
+        ext_user_userid, ext_user_groupid, ext_user_groupname): uid, gid and group name.""",
     )
     uid_base = Int(
-        20000,
+        DEFAULT_UID_BASE,
         config=True,
-        help="""Users unknown to the hub host get uid = uid_base + their JupyterHub user id (unique and
-        stable while the hub database lives).""",
+        help="""Rule 3: uid = uid_base + the LMS user_id of the launch (Moodle's user id). Stable across
+        hub database resets (the old spawner's base_id, 30000).""",
     )
-    default_gid = Int(100, config=True, help="The primary gid of users unknown to the hub host (100: users).")
+    default_gid = Int(DEFAULT_GID, config=True, help="The gid of users whose group no rule gives (100).")
+    default_group = Unicode(
+        DEFAULT_GROUP, config=True, help="The group name of users whose group no rule gives (NB_GROUP; 'users')."
+    )
     user_ids = Callable(
         None,
         allow_none=True,
         config=True,
-        help="A function (spawner) -> (uid, gid) that replaces the rules above (e.g. an LDAP lookup).",
+        help="""A function (spawner) -> (uid, gid) or (uid, gid, group name) that replaces the rules above
+        (e.g. an LDAP lookup); spawner.launch is the launch being started.""",
     )
     home_root = Unicode(
-        DEFAULT_HOME_ROOT, config=True, help="Where homes are inside the container (home = <home_root>/<user>)."
+        DEFAULT_HOME_ROOT,
+        config=True,
+        help="Where homes are inside the container (home = <home_root>/<user>, NB_HOME).",
+    )
+    home_by_group = Bool(
+        False,
+        config=True,
+        help="""The old spawner's home layout: home = <home_root>/<group>/<user> (NB_HOME, NB_DIR). The site's
+        DockerSpawner.volumes can use {group} (e.g. {"/home/{group}/{username}": "/home/{group}/{username}"}).""",
     )
     image_filter = Unicode(
         "",
@@ -129,6 +150,7 @@ class LTIContainerSpawner(DockerSpawner):
     #: Set by :meth:`prepare`: the launch and the spec of the running (or starting) server.
     launch: Launch | None = None
     spec: ContainerSpec | None = None
+    identity_of_launch: Identity | None = None
     #: Seconds per lms_actlimit second (tests shorten it).
     actlimit_unit: float = 1.0
     _site: dict[str, Any] | None = None
@@ -150,18 +172,34 @@ class LTIContainerSpawner(DockerSpawner):
             }
         return self._site
 
-    def ids_for_user(self) -> tuple[int, int]:
-        """(uid, gid) of the user in the container; see the traits ``user_ids``, ``lookup_host_users``, ``uid_base``."""
+    def identity(self, launch: Launch) -> Identity:
+        """uid, gid and group of the user in the container: :attr:`user_ids` when set, else the old
+        spawner's rules (:func:`ipynb_tools.identity.resolve_identity`; traits ``lookup_host_users``,
+        ``lms_user_fields``, ``uid_base``, ``default_gid``, ``default_group``)."""
         if self.user_ids is not None:
-            uid, gid = self.user_ids(self)
-            return int(uid), int(gid)
-        if self.lookup_host_users:
-            try:
-                entry = pwd.getpwnam(self.user.name)
-                return entry.pw_uid, entry.pw_gid
-            except KeyError:
-                pass
-        return self.uid_base + int(self.user.id), self.default_gid
+            ids = tuple(self.user_ids(self))
+            group = str(ids[2]) if len(ids) > 2 else self.default_group
+            return Identity(int(ids[0]), int(ids[1]), group, "user_ids")
+        return resolve_identity(
+            self.user.name,
+            launch.lms_user,
+            lookup_passwd=self.lookup_host_users,
+            use_lms_fields=self.lms_user_fields,
+            uid_base=self.uid_base,
+            default_gid=self.default_gid,
+            default_group=self.default_group,
+        )
+
+    def template_namespace(self) -> dict[str, Any]:
+        """DockerSpawner's template names plus ``{group}``, ``{uid}``, ``{gid}`` of the prepared launch."""
+        namespace: dict[str, Any] = super().template_namespace()
+        if self.identity_of_launch is not None:
+            namespace.update(
+                group=self.identity_of_launch.group,
+                uid=self.identity_of_launch.uid,
+                gid=self.identity_of_launch.gid,
+            )
+        return namespace
 
     def teacher_rule(self, launch: Launch) -> str | None:
         """Why this user is a teacher (one phrase for the log and the start page), or None for a student.
@@ -198,7 +236,12 @@ class LTIContainerSpawner(DockerSpawner):
             raise LaunchRefused(problem)
         rule = self.teacher_rule(launch)
         teacher = rule is not None
-        uid, gid = self.ids_for_user()
+        self.launch = launch  # (user_ids hooks may read it)
+        try:
+            ident = self.identity(launch)
+        except IpynbToolsError as exc:
+            raise LaunchRefused(f"This activity cannot start a Jupyter container: {exc}") from None
+        uid, gid = ident.uid, ident.gid
         try:
             spec = build_spec(
                 launch.params,
@@ -214,6 +257,8 @@ class LTIContainerSpawner(DockerSpawner):
                 teachers_gid=self.thr_gid,
                 teachers_group=self.thr_group,
                 home_root=self.home_root,
+                group=ident.group,
+                home_by_group=self.home_by_group,
                 at=now,
             )
         except IpynbToolsError as exc:
@@ -223,14 +268,17 @@ class LTIContainerSpawner(DockerSpawner):
                 f"This activity asks for the image {spec.image!r}, which this site does not offer "
                 f"(allowed: images containing {self.image_filter!r}); ask the teacher to change lms_image"
             )
-        self.launch, self.spec = launch, spec
+        self.launch, self.spec, self.identity_of_launch = launch, spec, ident
         self._apply(spec, site)
         self.log.info(
-            "ipynb-tools: %s launch of %s as %s (uid %s), course %s, LTI %s, host %s: image %s, %d volume(s)",
+            "ipynb-tools: %s launch of %s as %s (uid %s by %s, group %s), course %s, LTI %s, host %s: image %s, "
+            "%d volume(s)",
             launch.version,
             self.user.name,
             f"teacher ({rule})" if rule else "student",
             uid,
+            ident.source,
+            ident.group,
             launch.course,
             launch.lti_id,
             launch.host,

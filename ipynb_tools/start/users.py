@@ -37,7 +37,8 @@ def ensure_user(env: StartEnvironment, home: Path, etc: Path = Path("/etc")) -> 
     groups = _read_db(etc / "group")
     changed_groups = False
     if not any(len(g) > 2 and g[2] == str(env.gid) for g in groups):
-        name = env.user if not any(g[0] == env.user for g in groups) else f"{env.user}-{env.gid}"
+        wanted = env.group or env.user  # NB_GROUP (the old spawner's group name), else the user's name
+        name = wanted if not any(g[0] == wanted for g in groups) else f"{wanted}-{env.gid}"
         groups.append([name, "x", str(env.gid), ""])
         done.append(f"group {name} ({env.gid}) added")
         changed_groups = True

@@ -64,3 +64,14 @@ def test_close_times() -> None:
     assert parse_close_times("a=1 b=2.5") == {"a": 1, "b": 2}
     with pytest.raises(EnvironmentContractError):
         parse_close_times("a=never")
+
+
+def test_nb_group_round_trips_and_must_be_a_usable_group_name() -> None:
+    """NB_GROUP (SPEC 12) names a group in the container's /etc/group: no ':' or line breaks."""
+    env = StartEnvironment(user="alice", uid=30031, gid=2024, group="g2024")
+    assert env.to_environ()["NB_GROUP"] == "g2024"
+    assert StartEnvironment.from_environ(env.to_environ()).group == "g2024"
+    assert "NB_GROUP" not in StartEnvironment(user="alice", uid=1, gid=1).to_environ()
+    for bad in ("a:b", "x\ny", "../g"):
+        with pytest.raises(EnvironmentContractError, match="NB_GROUP"):
+            StartEnvironment.from_environ({"NB_USER": "alice", "NB_GROUP": bad})

@@ -44,3 +44,11 @@ def test_container_spec_command_takes_the_home_root(tmp_path: Path) -> None:
     assert "env:         NB_HOME=/srv/h/alice" in result.output
     assert "env:         NB_WRKDIR=/srv/h/alice/jupyter/works" in result.output
     assert "mount:       lms_sub_a_98_h -> /srv/h/alice/jupyter/works/.volumes/lms_sub_a_98_h" in result.output
+
+
+def test_the_old_home_layout_puts_the_group_between_root_and_user() -> None:
+    """SPEC 12: the old spawner's homes were /home/<group>/<user>; one rule for both layouts."""
+    paths = UserPaths.for_user("alice", home_root="/home", group="g2024")
+    assert paths.home == Path("/home/g2024/alice")
+    assert paths.works == Path("/home/g2024/alice/jupyter/works")
+    assert UserPaths.for_user("alice", home_root="/home").home == Path("/home/alice")

@@ -163,6 +163,12 @@ def check_container(container, user: str, *, teacher: bool) -> dict[str, str]:
     assert env["NB_PRSNALS"] == f".volumes/lms_prs_k1_{COURSE}_{HOST}:個人"
     assert env["NB_SUBMITS_CLOSE"] == (f"{SUB_CLOSED}=1700000000" if teacher else "")
     assert env["NB_ACTLIMIT"] == "3600"
+    # a stable uid: uid_base (21000 in this hub) + the LMS user_id of the launch, not the hub's row id
+    assert env["NB_UID"] == str(21000 + int(moodle_fields(user, "", {})["user_id"]))
+    assert (env["NB_GID"], env["NB_GROUP"]) == ("100", "users")
+    # the old spawner's other variables (SPEC 12)
+    assert env["NB_DIR"] == env["NB_HOME"] == f"/home/{user}"
+    assert (env["NB_HOSTNAME"], env["LTI_CTR_ID"], env["LTI_ID"]) == (HOST, "3", "7")
     assert env["JUPYTERHUB_USER"] == user
     assert env["JUPYTERHUB_DEFAULT_URL"] == "/tree"
     assert env["JUPYTERHUB_SERVICE_URL"].startswith("http://127.0.0.1:")

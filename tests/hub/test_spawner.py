@@ -144,7 +144,7 @@ def test_student_gets_the_spec() -> None:
     env = s.environment
     assert env["SITE_VAR"] == "1"
     assert env["NB_USER"] == "alice" and env["NB_TEACHER"] == ""
-    assert (env["NB_UID"], env["NB_GID"]) == ("20007", "100")
+    assert (env["NB_UID"], env["NB_GID"], env["NB_GROUP"]) == ("30031", "100", "users")  # 30000 + LMS user_id
     assert env["NB_UMASK"] == "0037"
     assert env["NB_SUBMITS"] == f".volumes/lms_sub_k1_98_{HOST}:課題1提出用"
     assert env["NB_PRSNALS"] == f".volumes/lms_prs_k1_98_{HOST}:個人"
@@ -212,10 +212,63 @@ def test_site_defaults_when_the_activity_sets_nothing_and_no_leftovers_from_a_pr
     assert s.environment["SITE_VAR"] == "1"
 
 
+def test_uid_is_stable_when_the_hub_database_is_reset() -> None:
+    """SPEC 12: base (30000) + the LMS user_id, not the hub's user row id (issue 16 item 3)."""
+    before = make_spawner("alice", uid=7)
+    before.prepare(lti11(**COURSE))
+    after = make_spawner("alice", uid=1)  # a fresh hub database numbers its users anew
+    after.prepare(lti11(**COURSE))
+    assert before.environment["NB_UID"] == after.environment["NB_UID"] == "30031"
+    s = make_spawner(uid_base=50000, default_gid=500, default_group="students")
+    s.prepare(lti11(**COURSE))
+    assert (s.environment["NB_UID"], s.environment["NB_GID"], s.environment["NB_GROUP"]) == ("50031", "500", "students")
+
+
+def test_lms_extension_fields_give_uid_and_group() -> None:
+    state = lti11(**COURSE) | {"ext_user_userid": "4711", "ext_user_groupid": "2024", "ext_user_groupname": "g2024"}
+    s = make_spawner()
+    s.prepare(state)
+    assert (s.environment["NB_UID"], s.environment["NB_GID"], s.environment["NB_GROUP"]) == ("4711", "2024", "g2024")
+    s = make_spawner(lms_user_fields=False)
+    s.prepare(state)
+    assert (s.environment["NB_UID"], s.environment["NB_GROUP"]) == ("30031", "users")
+
+
+@pytest.mark.parametrize(
+    "fields,words",
+    [
+        ({"ext_user_userid": "0"}, "out of range"),
+        ({"ext_user_userid": "12a"}, "not a decimal number"),
+        ({"ext_user_groupname": "../x"}, "ext_user_groupname"),
+        ({"user_id": ""}, "no LMS user_id"),
+    ],
+)
+def test_unusable_identity_from_the_lms_is_refused(fields: dict[str, str], words: str) -> None:
+    s = make_spawner()
+    with pytest.raises(LaunchRefused) as info:
+        s.prepare(lti11(**COURSE) | fields)
+    assert words in info.value.jupyterhub_message and "\n" not in info.value.jupyterhub_message
+
+
+def test_old_home_layout_and_group_in_volume_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """home_by_group: /home/<group>/<user>; the site's volumes may name {group}."""
+    state = lti11(**COURSE) | {"ext_user_groupname": "g2024"}
+    s = make_spawner(home_by_group=True, volumes={"/srv/homes/{group}/{username}": "/home/{group}/{username}"})
+    s.prepare(state)
+    assert s.environment["NB_HOME"] == s.environment["NB_DIR"] == "/home/g2024/alice"
+    host = created_host_config(monkeypatch, s)
+    assert "/srv/homes/g2024/alice:/home/g2024/alice:rw" in host["Binds"]
+    works = "/home/g2024/alice/jupyter/works/.volumes"
+    assert f"lms_sub_k1_98_{HOST}:{works}/lms_sub_k1_98_{HOST}:rw" in host["Binds"]
+
+
 def test_user_ids_hook_and_host_lookup() -> None:
     s = make_spawner(user_ids=lambda spawner: (4242, 4343))
     s.prepare(lti11(**COURSE))
     assert (s.environment["NB_UID"], s.environment["NB_GID"]) == ("4242", "4343")
+    s = make_spawner(user_ids=lambda spawner: (4242, 4343, spawner.launch.lms_user.user_id + "grp"))
+    s.prepare(lti11(**COURSE))
+    assert s.environment["NB_GROUP"] == "31grp"
     s = make_spawner("root", lookup_host_users=True)
     s.prepare(lti11(**COURSE))
     assert (s.environment["NB_UID"], s.environment["NB_GID"]) == ("0", "0")

@@ -398,6 +398,23 @@ def test_a_student_is_taken_out_of_the_teachers_group(course):
     assert "ipt-alice" not in row.split(":")[3].split(",")
 
 
+def test_the_group_is_named_by_nb_group(course):
+    """NB_GROUP (the old spawner's group name, issue 16) names the user's new group in /etc/group."""
+    env = course.env(
+        "ipt-bob",
+        uid=47997,
+        gid=47996,
+        tasks=[],
+        submits=[],
+        personals=[],
+        works_dir=None,
+        home_dir=course.base / "home" / "ipt-grpuser",
+    )
+    env = replace(env, user="ipt-grpuser", group="ipt-g2024")
+    assert setup(env, etc=course.etc, echo=lambda line: None).ok
+    assert "ipt-g2024:x:47996:" in (course.etc / "group").read_text().splitlines()
+
+
 def test_missing_users_and_groups_are_added_to_the_containers_etc(course):
     env = course.env(
         "ipt-bob",
