@@ -17,12 +17,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import FileProblem, os_reason
 from ..notebook import NOTEBOOK_SUFFIX, Notebook
 from ..submit.naming import without_fallback_mark
 from ..submit.record import SubmissionRecord
-from ..tags import cell_filename
+from ..tags import FILENAME_PREFIX
 from ..usernames import user_name_problem
 
 #: Called with (path, problem) for a file that is skipped; the work goes on.
@@ -73,15 +74,44 @@ def user_from_name(filename: str, base: str) -> str | None:
     return found[0] if found else None
 
 
+def _filename_tag(cell: Any) -> str | None:
+    """The raw ``filename:...`` tag of a code cell, or None (fast: this runs per cell of a class)."""
+    try:
+        if cell["cell_type"] != "code":
+            return None
+        tags = cell["metadata"]["tags"]
+    except (KeyError, TypeError, IndexError):
+        return None
+    if tags.__class__ is list:
+        for tag in tags:
+            if tag.__class__ is str and tag.startswith(FILENAME_PREFIX):
+                return tag
+    return None
+
+
 def tagged_notebook_name(nb: Notebook) -> str | None:
-    """The task notebook the code cells' ``filename:`` tags name (what deploy wrote; the most common one)."""
+    """The task notebook the code cells' ``filename:`` tags name (what deploy wrote; the most common one).
+
+    On the analysis' hot path: when the first, middle and last tagged cells agree (a deployed
+    notebook: every cell carries the same tag) that is the answer; only cells that disagree are
+    all counted. Only the winner's name is checked.
+    """
+    cells = nb.get("cells")
+    if not isinstance(cells, list):
+        return None
+    n = len(cells)
+    starts = (range(n), range(n // 2, n), range(n - 1, -1, -1))  # first, middle, last tagged code cell
+    tagged = [next((t for i in order if (t := _filename_tag(cells[i]))), None) for order in starts]
     counts: Counter[str] = Counter()
-    for cell in nb.get("cells", ()):
-        if isinstance(cell, dict) and cell.get("cell_type") == "code":
-            name = cell_filename(cell)
-            if name and notebook_name_problem(nfc(name)) is None:
-                counts[nfc(name)] += 1
-    return counts.most_common(1)[0][0] if counts else None
+    if tagged[0] is not None and tagged[0] == tagged[1] == tagged[2]:
+        counts[tagged[0]] = 1
+    else:
+        counts.update(t for t in map(_filename_tag, cells) if t)
+    for tag, _ in counts.most_common():
+        name = nfc(tag[len(FILENAME_PREFIX) :])
+        if notebook_name_problem(name) is None:
+            return name
+    return None
 
 
 def notebook_name_problem(name: str) -> str | None:

@@ -204,3 +204,15 @@ def test_a_renamed_hand_in_belongs_to_the_notebook_its_cells_are_numbered_for(tm
     result = run("report", "--submissions", str(submit), "-o", str(tmp_path / "r.html"), "-q", "--no-render")
     assert result.exit_code == 0
     assert "graded as kadai-1.ipynb" in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_cells_numbered_for_two_notebooks_go_with_the_most(tmp_path: Path) -> None:
+    nb = notebook("kadai-1.ipynb", "a")
+    codes = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    for cell in codes[1:]:  # a student pasted three cells of kadai-2 after kadai-1's first
+        cell["metadata"]["tags"] = ["filename:kadai-2.ipynb", *cell["metadata"]["tags"][1:]]
+    who = identify_submission(tmp_path / "kadai-1_alice.ipynb", nb, ["kadai-1", "kadai-2"])
+    assert (who.user, who.notebook) == ("alice", "kadai-2.ipynb")
+    assert who.notes == (
+        "its name does not fit kadai-2.ipynb, but its cells are numbered for it: graded as kadai-2.ipynb",
+    )
