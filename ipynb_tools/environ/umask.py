@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import os
-import stat
 from pathlib import Path
 
+from ..fileops import NotRegularFileError, open_regular
 from .variables import NB_UMASK, STUDENT_UMASK, TEACHER_UMASK, EnvironmentContractError
 
 
@@ -29,16 +30,24 @@ def read_umask_file(path: Path) -> int | None:
     file holding one octal number.
     """
     try:
-        st = os.stat(path)
+        fd, st = open_regular(path)  # no link followed, no FIFO waited on, the type checked on the descriptor
     except FileNotFoundError:
         return None
     except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EINVAL) or isinstance(exc, NotRegularFileError):
+            raise EnvironmentContractError(f"{path}: the umask file is not a small regular file") from None
         raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(st.st_mode) or st.st_size > 64:
-        raise EnvironmentContractError(f"{path}: the umask file is not a small regular file")
     try:
-        text = path.read_text(encoding="ascii").strip()
-    except (OSError, UnicodeDecodeError) as exc:
+        if st.st_size > 64:
+            raise EnvironmentContractError(f"{path}: the umask file is not a small regular file")
+        raw = os.read(fd, 65)
+    except OSError as exc:
+        raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    try:
+        text = raw.decode("ascii").strip()
+    except UnicodeDecodeError as exc:
         raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc})") from None
     if not text:
         raise EnvironmentContractError(f"{path}: the umask file is empty")

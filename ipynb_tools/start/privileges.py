@@ -28,8 +28,16 @@ def run_as(
     ``emit(ok, message)`` calls in the child reach ``report`` in this process
     (through a pipe). Returns what ``func`` returned (False when it raised or
     the child died). When this process already is the user, ``func`` runs here.
+    As root, raises :class:`ipynb_tools.start.validate.SetupEnvironmentError` for ids
+    setup would refuse (uid 0, a system account's, nobody), before forking.
     """
     emit_here = report if report is not None else (lambda ok, message: None)
+    if os.geteuid() == 0:  # root drops only to ids setup would accept (never 0, never a system account's)
+        from .validate import SetupEnvironmentError, id_problems
+
+        problems = id_problems(env)
+        if problems:
+            raise SetupEnvironmentError("refusing to run as the user: " + "; ".join(problems))
     if os.geteuid() == env.uid and os.geteuid() != 0:
         old = os.umask(env.umask)
         try:

@@ -102,6 +102,20 @@ def _id_problem(name: str, value: int, *, low_ok: tuple[int, ...] = ()) -> str |
     return None
 
 
+def id_problems(env: StartEnvironment) -> list[str]:
+    """The problems of the ids in ``env`` (the user's uid and gid, the teachers' gid), each as a few words."""
+    problems = []
+    for key, value, low in (
+        ("NB_UID", env.uid, ()),
+        ("NB_GID", env.gid, (USERS_GID,)),
+        ("NB_THRGID", env.teachers_gid, ()),
+    ):
+        why = _id_problem(key, value, low_ok=low)
+        if why:
+            problems.append(why)
+    return problems
+
+
 def environment_problems(env: StartEnvironment, etc: Path) -> list[str]:
     """Every value of ``env`` setup must not act on, each as a few words (empty: all good).
 
@@ -112,14 +126,7 @@ def environment_problems(env: StartEnvironment, etc: Path) -> list[str]:
         why = user_name_problem(name)
         if why:
             problems.append(f"{key}={name!r} {why}")
-    for key, value, low in (
-        ("NB_UID", env.uid, ()),
-        ("NB_GID", env.gid, (USERS_GID,)),
-        ("NB_THRGID", env.teachers_gid, ()),
-    ):
-        why = _id_problem(key, value, low_ok=low)
-        if why:
-            problems.append(why)
+    problems += id_problems(env)
     users = _read_ids(etc / "passwd")
     if env.user in users and users[env.user] <= SYSTEM_ID_MAX:
         problems.append(f"NB_USER={env.user!r} is an existing system account (uid {users[env.user]})")
