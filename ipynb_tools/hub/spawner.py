@@ -268,6 +268,13 @@ class LTIContainerSpawner(DockerSpawner):
                 f"This activity asks for the image {spec.image!r}, which this site does not offer "
                 f"(allowed: images containing {self.image_filter!r}); ask the teacher to change lms_image"
             )
+        limit = spec.mem_limit if spec.mem_limit is not None else site["mem_limit"]
+        if spec.mem_reservation and isinstance(limit, int) and 0 < limit < spec.mem_reservation:
+            raise LaunchRefused(
+                f"This activity's memory guarantee (lms_memgrnt, {spec.mem_reservation} bytes) is above the "
+                f"memory limit ({limit} bytes, the site's default when lms_memlimit is not set): the engine "
+                "cannot start such a container; ask the teacher to lower lms_memgrnt or set lms_memlimit"
+            )
         self.launch, self.spec, self.identity_of_launch = launch, spec, ident
         self._apply(spec, site)
         self.log.info(

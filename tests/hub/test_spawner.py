@@ -399,6 +399,16 @@ def test_guarantees_reach_the_engine_as_reservations(monkeypatch: pytest.MonkeyP
     assert "MemoryReservation" not in host and "CpuShares" not in host and host["PidsLimit"] == 500
 
 
+def test_a_memory_guarantee_above_the_site_limit_is_refused_with_a_reason() -> None:
+    """The site's default mem_limit is 1G here; Docker refuses a reservation above the limit."""
+    s = make_spawner()
+    with pytest.raises(LaunchRefused) as info:
+        s.prepare(lti11(lms_users="*", lms_memgrnt="2G"))
+    assert "above the memory limit" in info.value.jupyterhub_message and s.spec is None
+    s.prepare(lti11(lms_users="*", lms_memgrnt="2G", lms_memlimit="0"))  # no limit: any guarantee
+    assert s.mem_guarantee == 2 * 1024**3 and s.mem_limit is None
+
+
 def test_activity_limit_stops_the_server_once() -> None:
     s = make_spawner()
     s.prepare(lti11(**COURSE, lms_actlimit="1"))
