@@ -273,3 +273,17 @@ def test_cli_prints_json_for_the_spawner(tmp_path: Path):
         ],
     )
     assert result.exit_code == 1 and "error:" in result.output
+
+
+def test_cli_says_site_default_and_no_limit_apart_and_takes_the_old_layout(tmp_path: Path):
+    params = tmp_path / "params.txt"
+    base = ["container-spec", "--params", str(params), "--user", "alice", "--uid", "1", "--gid", "1"]
+    base += ["--course", "98", "--lti-id", "7", "--host", HOST, "--default-image", "site/img"]
+    params.write_text("lms_users=*\n", encoding="utf-8")
+    out = CliRunner().invoke(cli, base).output
+    assert "memory:      site default" in out and "cpus:        site default" in out
+    params.write_text("lms_users=*\nlms_memlimit=0\nlms_cpulimit=0.0\nlms_memgrnt=64M\n", encoding="utf-8")
+    out = CliRunner().invoke(cli, [*base, "--group", "g1", "--home-by-group"]).output
+    assert "memory:      no limit" in out and "cpus:        no limit" in out
+    assert "memory guarantee: 67108864" in out
+    assert "home:        /home/g1/alice" in out and "NB_GROUP=g1" in out

@@ -27,6 +27,12 @@ from .errors import report_errors
     help="Where homes are inside the container (home = DIR/USER, NB_HOME), like the spawner's home_root "
     "(default /home).",
 )
+@click.option("--group", default=None, help="The name of the group GID (NB_GROUP; default users).")
+@click.option(
+    "--home-by-group",
+    is_flag=True,
+    help="The old spawner's home layout: home = DIR/GROUP/USER (spawner's home_by_group).",
+)
 @click.option("--random", "random_part", metavar="TEXT", help="Fix the random part of the container name.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: {docker: kwargs for containers.run, ...}.")
 @report_errors
@@ -42,11 +48,14 @@ def main(
     default_image: str | None,
     thr_gid: int | None,
     home_root: str | None,
+    group: str | None,
+    home_by_group: bool,
     random_part: str | None,
     as_json: bool,
 ) -> None:
     """Build the container specification for USER launching an LTI activity (SPEC 6)."""
-    from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID
+    from ..environ import DEFAULT_GROUP, DEFAULT_HOME_ROOT, DEFAULT_THRGID
+    from ..params.resources import describe_limit
     from ..params.text import read_params_text
     from ..params.validate import params_for_launch
     from ..spec import build_spec
@@ -63,6 +72,8 @@ def main(
         default_image=default_image,
         teachers_gid=thr_gid if thr_gid is not None else DEFAULT_THRGID,
         home_root=home_root if home_root is not None else DEFAULT_HOME_ROOT,
+        group=group if group is not None else DEFAULT_GROUP,
+        home_by_group=home_by_group,
         random=random_part,
     )
     if as_json:
@@ -72,8 +83,12 @@ def main(
     click.echo(f"image:       {spec.image}")
     click.echo(f"home:        {spec.home}")
     click.echo(f"default url: {spec.default_url}")
-    click.echo(f"memory:      {spec.mem_limit if spec.mem_limit is not None else 'no limit'}")
-    click.echo(f"cpus:        {spec.nano_cpus / 1e9 if spec.nano_cpus else 'no limit'}")
+    click.echo(f"memory:      {describe_limit(spec.mem_limit)}")
+    click.echo(f"cpus:        {describe_limit(None if spec.nano_cpus is None else spec.nano_cpus / 1e9)}")
+    if spec.mem_reservation:
+        click.echo(f"memory guarantee: {spec.mem_reservation}")
+    if spec.cpu_shares:
+        click.echo(f"cpu shares:  {spec.cpu_shares}")
     click.echo(f"actlimit:    {spec.actlimit if spec.actlimit is not None else 'none'}")
     for mount in spec.mounts:
         click.echo(f"mount:       {mount.volume} -> {mount.target}")
