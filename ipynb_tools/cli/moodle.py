@@ -15,7 +15,6 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 #: Commands whose values may start with '-' (a teacher-only access name such as ``-教材``): an
 #: argument that is not one of the command's options is taken as a value, not refused as an option.
 VALUES = {**CONTEXT, "ignore_unknown_options": True}
-_KINDS = {"vol": "vol", "task": "vol", "sub": "sub", "submit": "sub", "prs": "prs", "personal": "prs"}
 
 
 def _options(func: Callable[..., Any], options: list[Callable[..., Any]]) -> Callable[..., Any]:
@@ -143,11 +142,10 @@ def _open(moodle_config: str | None, db_url: str | None, prefix: str | None, www
 
 
 def _site_name(db: Any) -> str:
-    """How the listing settings tell Moodle sites apart: the LMS host, else the database URL."""
-    from urllib.parse import urlsplit
+    """How the listing settings tell Moodle sites apart (:func:`ipynb_tools.lms.listing.site_key`)."""
+    from ..lms.listing import site_key
 
-    site: str = (urlsplit(db.wwwroot).hostname if db.wwwroot else None) or db.site
-    return site
+    return site_key(db.wwwroot, db.site)
 
 
 def _print_json(value: Any) -> None:
@@ -155,9 +153,12 @@ def _print_json(value: Any) -> None:
 
 
 def _kind(value: str) -> str:
+    """A volume kind's code from its code or label (:meth:`ipynb_tools.volumes.naming.VolumeKind.parse`)."""
+    from ..volumes.naming import VolumeKind, VolumeNameError
+
     try:
-        return _KINDS[value.lower()]
-    except KeyError:
+        return str(VolumeKind.parse(value).value)
+    except VolumeNameError:
         raise click.BadParameter(f"{value!r} is not one of vol/task, sub/submit, prs/personal") from None
 
 

@@ -41,6 +41,18 @@ class SiteKeys:
     instance_id: int | None = None
 
 
+def site_host(url: str) -> str:
+    """The host name of a site URL (``https://lms.example.ac.jp/moodle`` gives ``lms.example.ac.jp``).
+    LmsError, one line, when ``url`` is not a URL with a host."""
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        host = None
+    if not host:
+        raise LmsError(f"site URL {url!r} is not a URL like https://lms.example.ac.jp/moodle")
+    return host
+
+
 def server_url_parts(url: str) -> tuple[str, str]:
     """``(lms_serverurl, lms_serverpath)`` of a site URL: ``https://lms.example.ac.jp/moodle`` gives
     ``("https://lms.example.ac.jp:443", "/moodle")``. The port is always written (SPEC 9: the old

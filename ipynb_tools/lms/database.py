@@ -350,15 +350,26 @@ def open_database(
         ) from None
     except sa.exc.SQLAlchemyError as exc:
         raise DatabaseError(f"{site}: cannot use this database: {driver_message(exc, password)}") from None
+    if engine.dialect.name == "postgresql":
+        # Moodle's driver writes table names unquoted, which PostgreSQL folds to lower case: a prefix
+        # 'MDL_' names the tables mdl_*. (MySQL/MariaDB keep the case the server keeps.)
+        prefix = prefix.lower()
     db = MoodleDatabase(engine, prefix, moodle_tables(prefix), site, wwwroot, password)
     if check_tables:
         try:
             with db.connect("cannot connect") as conn:
-                present = {name.lower() for name in sa.inspect(conn).get_table_names()}
+                present = set(sa.inspect(conn).get_table_names())
+                # MySQL/MariaDB compare table names without case only with lower_case_table_names set
+                # (Windows, macOS); PostgreSQL's names are the folded ones (the prefix is folded too).
+                if db.dialect == "mysql" and conn.exec_driver_sql("SELECT @@lower_case_table_names").scalar():
+                    present = {name.lower() for name in present}
+                    prefix_seen = prefix.lower()
+                else:
+                    prefix_seen = prefix
         except DatabaseError:
             db.close()
             raise
-        missing = [prefix + name for name in TABLE_NAMES if (prefix + name).lower() not in present]
+        missing = [prefix + name for name in TABLE_NAMES if prefix_seen + name not in present]
         if missing:
             db.close()
             hint = f" (is the table prefix {prefix!r} right?)" if len(missing) == len(TABLE_NAMES) else ""

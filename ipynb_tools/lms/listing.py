@@ -29,6 +29,14 @@ hidden_activities = sa.Table(
 )
 
 
+def site_key(wwwroot: str | None, database_site: str) -> str:
+    """How the settings tell Moodle sites apart: the host of the site's ``wwwroot``, else the database
+    URL without its password. LmsError when ``wwwroot`` is not a URL."""
+    from .automatic import site_host
+
+    return site_host(wwwroot) if wwwroot else database_site
+
+
 def store_url(store: str | os.PathLike[str] | None = None) -> str:
     """The settings database's URL: the execution logs' rule (:func:`ipynb_tools.execlog.store.database_url`:
     a URL as it is, a path is an SQLite file, None is ``$IPYNB_TOOLS_EXECLOG_DB`` else ``execlog.sqlite``)."""

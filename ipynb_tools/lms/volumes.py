@@ -4,14 +4,15 @@ parameter text names, on the configured container engine (SPEC 5, 10), with the 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from .errors import LmsError
 
 
 def lms_host(wwwroot: str | None, given: str | None = None) -> str:
     """The LMS host name of volume names (SPEC 5): ``given``, else the host of ``wwwroot``."""
-    host = given or (urlsplit(wwwroot).hostname if wwwroot else None)
+    from .automatic import site_host
+
+    host = given or (site_host(wwwroot) if wwwroot else None)
     if not host:
         raise LmsError("the LMS host name of the volume names is unknown: give --lms-host (or the site's wwwroot)")
     return host

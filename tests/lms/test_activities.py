@@ -93,6 +93,19 @@ def test_wrong_prefix_is_one_line(site):
     assert "\n" not in message
 
 
+def test_prefix_case_as_moodles_driver_sees_it(site):
+    """Moodle writes table names unquoted: PostgreSQL folds an upper-case prefix to lower case (the
+    same tables); MariaDB on Linux keeps case, so there the upper-case prefix names no table."""
+    upper = site.prefix.upper()
+    if site.kind == "postgresql":
+        with open_database(site.url, upper) as db:
+            assert db.prefix == site.prefix
+            assert [a.lti_id for a in list_activities(db, COURSE, hub=HUB)] == [1, 4, 3, 6]
+    else:
+        with pytest.raises(DatabaseError, match="missing table"):
+            open_database(site.url, upper)
+
+
 def test_missing_table(site):
     site.execute("DROP TABLE {p}lti_types_config")
     with pytest.raises(DatabaseError, match=r"missing table\(s\) \w+lti_types_config$"):

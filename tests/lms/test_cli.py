@@ -230,6 +230,16 @@ def test_moodle_config_php(runner, site, tmp_path, socket):
     assert "lms_serverurl=https://lms.example.ac.jp:443\n" in site.text(4)[0]  # config.php's wwwroot
 
 
+def test_a_site_url_that_is_not_a_url_is_one_line(runner, site):
+    before = site.text(4)
+    for args in (("ltis", "--all-tools"), ("hide", 4), ("params", "set", 4, "lms_image", "x", "--create-volumes")):
+        result = moodle(runner, site, *args, "--wwwroot", "http://[lms.example.ac.jp/moodle")
+        assert result.exit_code == 1, (args, result.output)
+        assert "is not a URL" in result.stderr or "not an http(s) URL" in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert site.text(4) == before
+
+
 def test_the_real_command_never_prints_the_password(site, tmp_path):
     """A subprocess, as an administrator runs it, with the password only in the environment."""
     no_password = site.server.url(site.database, password=None)
