@@ -360,6 +360,9 @@ def params_set(lti_id: int, key: str, value: str, **options: Any) -> None:
     """Set KEY to VALUE (an empty access name removes a volume), as 'params set' does."""
     from ..params.edit import set_param
 
+    if key.startswith("-"):  # values may start with '-' here (VALUES); a key never does: a mistyped option
+        raise click.UsageError(f"KEY {key!r} starts with '-': a mistyped option? (only a VALUE may start with '-')")
+
     _edit(lti_id, lambda text: set_param(text, key, value), **options)
 
 

@@ -136,6 +136,10 @@ def test_refusals_are_one_line_and_write_nothing(runner, site, tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.output
     assert site.text(1) == before
+    # values may start with '-', keys may not: a mistyped option is not written as a parameter line
+    typo = moodle(runner, site, "params", "set", 1, "--forse", "lms_image")
+    assert typo.exit_code == 2 and "mistyped option" in typo.stderr
+    assert site.text(1) == before
     # lti 5 launches another tool: with this hub configured, its parameters (and lms_rpctoken, a
     # secret of the collector) are not written there, with or without --force
     other_before = site.text(5)
