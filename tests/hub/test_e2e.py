@@ -70,7 +70,7 @@ def hub(docker_engine, debian_image, tmp_path_factory) -> Iterator[Hub]:
     try:
         yield running
     finally:
-        for name in ("tanaka", "alice"):
+        for name in ("tanaka", "alice", "suzuki"):
             with contextlib.suppress(Exception):  # best-effort cleanup: the server may be gone already
                 running.api("DELETE", f"users/{name}/server")
         running.stop()
@@ -205,6 +205,7 @@ def test_lti_launch_teacher_and_student_submit(hub: Hub, docker_engine) -> None:
     session, response = launch(hub, "tanaka", "Instructor,urn:lti:instrole:ims/lis/Administrator")
     assert response.status_code == 200, response.text[-2000:]
     wait_ready(hub, "tanaka")
+    assert "launch of tanaka as teacher (listed in lms_teachers)" in hub.log_path.read_text(errors="replace")
     teacher = container_of(client, "tanaka")
     check_container(teacher, "tanaka", teacher=True)
     check_setup_ran(teacher, "tanaka", teacher=True)
@@ -279,6 +280,23 @@ def test_lti_launch_teacher_and_student_submit(hub: Hub, docker_engine) -> None:
     # the teacher sees the student's copy (group teachers, read)
     assert "kadai-1_alice.ipynb" in run(teacher, "ls", "/home/tanaka/jupyter/works/課題1提出用/", user="tanaka")
     print(f"end-to-end launch/submit took {time.monotonic() - started:.1f} s")
+
+
+def test_an_instructor_not_in_lms_teachers_is_a_student_and_the_start_page_says_why(hub: Hub, docker_engine) -> None:
+    """Issue 16 item 5: the old rule by default; the hub's start page (progress events) names the rule."""
+    session, response = launch(hub, "suzuki", "Instructor")
+    assert response.status_code == 200, response.text[-2000:]
+    progress = session.get(
+        f"{hub.url}/hub/api/users/suzuki/server/progress", timeout=240, headers={"Accept": "text/event-stream"}
+    ).text
+    assert "You start as a student (not a teacher by lms_teachers)." in progress, progress[-2000:]
+    wait_ready(hub, "suzuki")
+    container = container_of(docker_engine.client(), "suzuki")
+    env = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+    assert env["NB_TEACHER"] == "" and container.labels["io.ipynb-tools.role"] == "student"
+    log = hub.log_path.read_text(errors="replace")
+    assert "launch of suzuki as student" in log
+    hub.api("DELETE", "users/suzuki/server")
 
 
 def test_launch_with_bad_parameters_is_refused(hub: Hub, docker_engine) -> None:
