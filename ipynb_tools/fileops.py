@@ -269,9 +269,10 @@ def rename_into_place(temp: str, target: str, *, dir_fd: int | None = None) -> N
         raise
 
 
-def replace_file(target: str, data: bytes, *, mode: int, dir_fd: int | None = None) -> None:
+def replace_file(target: str, data: bytes, *, mode: int, dir_fd: int | None = None, fsync: bool = True) -> None:
     """Replace ``target`` by a file holding ``data`` with ``mode``: temp file, fsync, rename.
 
+    ``fsync=False`` leaves the flush to the caller (one ``syncfs`` for many files).
     No symlink is followed (the rename replaces a link at ``target``, it never writes
     through it). Raises ``OSError``; the old file is then unchanged and no temp file is left.
     """
@@ -280,7 +281,8 @@ def replace_file(target: str, data: bytes, *, mode: int, dir_fd: int | None = No
         try:
             write_all(fd, data)
             os.fchmod(fd, mode)
-            os.fsync(fd)
+            if fsync:
+                os.fsync(fd)
         finally:
             os.close(fd)
     except BaseException:

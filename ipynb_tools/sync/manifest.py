@@ -105,10 +105,13 @@ def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[dict[str, E
         return {}, f"{path}: unusable manifest ({exc.__class__.__name__})"
 
 
-def write_manifest(dest: Path, entries: dict[str, Entry], source: Path, *, dir_fd: int | None = None) -> None:
+def write_manifest(
+    dest: Path, entries: dict[str, Entry], source: Path, *, dir_fd: int | None = None, durable: bool = True
+) -> None:
     """Write the manifest atomically (temp file, fsync, rename; a link at the name is replaced, never followed).
 
-    With ``dir_fd`` (``dest`` opened), it is written there. Raises ``OSError``.
+    With ``dir_fd`` (``dest`` opened), it is written there; ``durable=False`` skips the fsync.
+    Raises ``OSError``.
     """
     data = {
         "version": MANIFEST_VERSION,
@@ -118,6 +121,6 @@ def write_manifest(dest: Path, entries: dict[str, Entry], source: Path, *, dir_f
     raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     mode = 0o666 & ~current_umask()
     if dir_fd is not None:
-        replace_file(MANIFEST_NAME, raw, mode=mode, dir_fd=dir_fd)
+        replace_file(MANIFEST_NAME, raw, mode=mode, dir_fd=dir_fd, fsync=durable)
     else:
-        replace_file(str(dest / MANIFEST_NAME), raw, mode=mode)
+        replace_file(str(dest / MANIFEST_NAME), raw, mode=mode, fsync=durable)

@@ -56,8 +56,8 @@ from .report import (
 DEFERRED_HASH_MAX = 8 << 20
 DEFERRED_HASH_QUEUE = 32
 #: Copies are placed (recorded as pending, renamed) in runs of this many files or bytes (see _batches).
-PLACE_BATCH_FILES = 500
-PLACE_BATCH_BYTES = 32 << 20
+PLACE_BATCH_FILES = 1000
+PLACE_BATCH_BYTES = 128 << 20
 #: How every directory of the personal directory is opened: never through a symlink.
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -284,7 +284,7 @@ class _Syncer:
             if pool is not None:
                 pool.shutdown()
         if rewrite or manifest != original:
-            write_manifest(self.dest, manifest, self.source, dir_fd=dirs.root)
+            write_manifest(self.dest, manifest, self.source, dir_fd=dirs.root, durable=self.durable)
 
     def place(self, staged: list[Staged], manifest: dict[str, Entry]) -> None:
         """Record what is about to arrive, then rename every staged copy into place (issue 12, item 11).
@@ -304,7 +304,9 @@ class _Syncer:
                 old.dst_sha if old else "",
                 pending=Pending(s.entry.src, s.entry.src_sha, s.entry.dst_sha),
             )
-        write_manifest(self.dest, manifest, self.source, dir_fd=self.dirs.root if self.dirs else None)
+        write_manifest(
+            self.dest, manifest, self.source, dir_fd=self.dirs.root if self.dirs else None, durable=self.durable
+        )
         if self.durable and self.dirs is not None:
             fsync_directory_fd(self.dirs.root)
         for s in staged:
