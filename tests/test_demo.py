@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ipynb_tools.demo import MARKER, STUDENTS, DemoError, run_demo
+from ipynb_tools.demo import ANSWERS, COURSE_ID, LTI_ID, MARKER, STUDENTS, DemoError, run_demo
+from ipynb_tools.execlog.query import Filters, stats
+from ipynb_tools.execlog.store import Store
 from ipynb_tools.notebook import read_notebook
 from ipynb_tools.tags import cell_codenum
 
@@ -38,6 +40,26 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert html.count("<svg") >= 4 and "kadai-1_alice" in html and "<script src=" not in html
     assert len(json.loads((result.root / "receipts.json").read_text())) == len(STUDENTS)
     assert any("numbered 2 file(s)" in line for line in lines)
+    # the students' cell runs were captured from real kernels and stored in the demo's SQLite store
+    with Store.open(result.execlog, create=False) as store:
+        figures = stats(store, Filters(course=COURSE_ID, lti=LTI_ID))
+    answered = sum(len(cells) for cells in ANSWERS.values())
+    assert (figures.executions, figures.ok, figures.error, figures.users) == (answered, answered - 2, 2, len(STUDENTS))
+    per_user = {row["user"]: (row["ok"], row["error"]) for row in figures.per_user}
+    assert per_user == {"alice": (4, 0), "bob": (3, 1), "chen": (2, 0), "daisuke": (2, 1)}
+    per_cell = {
+        (row["notebook"].rsplit("/", 1)[-1], row["codenum"]): (row["ok"], row["error"]) for row in figures.per_codenum
+    }
+    assert per_cell == {
+        ("kadai-1.ipynb", 1): (4, 0),
+        ("kadai-1.ipynb", 2): (3, 1),
+        ("kadai-1.ipynb", 3): (3, 0),
+        ("kadai-1.ipynb", 4): (1, 1),
+    }
+    # the errors are what the kernel raised for the wrong answers (bob's assert, daisuke's syntax)
+    assert any("bob: ran 1:ok, 2:ok, 3:ok, 4:error(AssertionError)" in line for line in lines)
+    assert any("daisuke: ran 1:ok, 2:error(SyntaxError), 3:ok" in line for line in lines)
+    assert "execlog.sqlite" in html or str(result.execlog) in html
 
 
 def test_demo_refuses_a_foreign_folder(tmp_path: Path) -> None:

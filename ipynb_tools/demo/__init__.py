@@ -6,11 +6,15 @@ notebooks and with the real library code:
 1. params  - the course's LTI custom parameters are checked; who mounts what is shown;
 2. deploy  - the teacher numbers the notebooks into the task volume;
 3. start   - each student's start copies the task into their personal directory (sync);
-4. work    - the students answer (the demo writes answers and outputs into their copies);
+4. work    - the students answer (the demo writes answers and outputs into their copies) and
+             run their cells in real kernels: the server extension's capture records every
+             ``execute_request``/``execute_reply`` (:mod:`.kernelruns`); the records, kept in
+             each student's spool, are stored as that student in the SQLite store
+             ``DIR/execlog.sqlite`` (no hub, so no collector: the library call it makes);
 5. submit  - each student hands in: receipts, metadata, the submit volume;
 6. grade   - extract cells into a grading notebook, scores typed in, ``tocsv``;
 7. analyse - per-cell analysis of all submissions, and the HTML report with the
-             execution-log charts (a sample log stands in for the proxy's).
+             execution-log charts, read from that store (``report --db``).
 
 Volumes are plain directories here (``DIR/volumes/<full name>``): the ownership
 and mode steps of container start need root and real containers, and are
@@ -32,6 +36,8 @@ from ..volumes.naming import VolumeKind, full_name
 COURSE = Path(__file__).parent / "course"
 MARKER = ".ipynb-tools-demo"
 COURSE_ID = "101"
+#: The LTI activity the students launched (the demo records their launches as the spawner would).
+LTI_ID = "7"
 LMS_HOST = "lms.example.ac.jp"
 TEACHER = "tanaka"
 STUDENTS = ("alice", "bob", "chen", "daisuke")
@@ -88,6 +94,7 @@ class DemoResult:
     grading_notebook: Path
     scores_csv: Path
     report: Path
+    execlog: Path
     receipts: list[str] = field(default_factory=list)
 
 
@@ -140,13 +147,50 @@ def set_scores(grading_notebook: Path, scores: dict[str, int]) -> None:
     write_notebook(grading_notebook, nb)
 
 
+def record_runs(base: Path, personal: dict[str, Path], execlog: Path, say: Callable[[str], None]) -> None:
+    """Each student's kernel runs their answered cells, captured; the spools are stored as the students.
+
+    Every student launched the course's LTI activity (recorded as the spawner records a launch),
+    so their records carry course :data:`COURSE_ID` and LTI id :data:`LTI_ID`.
+    """
+    from ..environ import UserPaths
+    from ..execlog.buffer import Spool
+    from ..execlog.importer import import_spool
+    from ..execlog.records import now_us
+    from ..execlog.store import Launch, Store
+    from .kernelruns import run_cells, start_kernels, stop_kernels
+
+    states = {user: UserPaths.for_user(user, home_root=base / "home").state for user in STUDENTS}
+    for state in states.values():
+        state.mkdir(parents=True, exist_ok=True)
+    managers = start_kernels(personal, {user: state / "kernel.log" for user, state in states.items()})
+    try:
+        with Store.open(execlog) as store:
+            for user in STUDENTS:
+                store.record_launch(Launch(user, COURSE_ID, LTI_ID, None, now_us()))
+                paths = UserPaths.for_user(user, home_root=base / "home")
+                spool = Spool(paths.state / "execlog-spool")
+                notebook = personal[user] / "kadai-1.ipynb"
+                runs = run_cells(managers[user], notebook, paths.home, spool, set(ANSWERS[user]))
+                shown = ", ".join(f"{r.codenum}:{r.status}" + (f"({r.ename})" if r.ename else "") for r in runs)
+                held = len([line for seg in spool.pending() for line in spool.read(seg)])
+                stored = import_spool(store, spool, user)
+                say(f"   {user}: ran {shown}; {held} records captured in the spool, {stored.stored} stored as {user}")
+    finally:
+        stop_kernels(managers)
+    say(
+        f"   (no JupyterHub here, so no collector: each spool was stored with the library call the collector makes"
+        f" for a user's token, into {execlog})"
+    )
+
+
 def run_demo(root: str | os.PathLike[str], say: Callable[[str], None] = print) -> DemoResult:
     """Run the whole demo into ``root`` (see the module docstring); return where things are."""
     from ..deploy import deploy
     from ..environ import UserPaths
+    from ..execlog.query import Filters
     from ..grading.extract import extract
     from ..grading.report import build_report
-    from ..grading.samplelog import write_sample_log
     from ..grading.scores import write_scores
     from ..params.rules import mounts
     from ..params.text import parse
@@ -186,10 +230,15 @@ def run_demo(root: str | os.PathLike[str], say: Callable[[str], None] = print) -
         synced = sync_tree(task, personal[user], durable=False)
         say(f"   {user}: {synced.summary()}")
 
-    say("== 4-5. work and submit: students answer kadai-1 and hand it in")
-    receipts = []
+    say("== 4. work: students answer kadai-1 and run their cells in real kernels (execution log captured)")
+    execlog = base / "execlog.sqlite"
     for user in STUDENTS:
         answer(personal[user] / "kadai-1.ipynb", user)
+    record_runs(base, personal, execlog, say)
+
+    say("== 5. submit: students hand kadai-1 in")
+    receipts = []
+    for user in STUDENTS:
         home = UserPaths.for_user(user, home_root=base / "home").home
         env = {**os.environ, "NB_HOME": str(home), "HOME": str(home), "NB_USER": user, "JUPYTERHUB_USER": user}
         receipt = submit_notebook(personal[user] / "kadai-1.ipynb", submit, user=user, env=env)
@@ -205,18 +254,17 @@ def run_demo(root: str | os.PathLike[str], say: Callable[[str], None] = print) -
     say(f"   {grading_notebook.name} -> {scores_csv}")
     say("   " + scores_csv.read_text(encoding="utf-8").replace("\n", "\n   ").rstrip())
 
-    say("== 7. analyse: per-cell analysis and the HTML report with the execution-log charts")
-    log = base / "logs" / "executions.jsonl"
-    log.parent.mkdir()
-    records = write_sample_log(log, STUDENTS, "kadai-1.ipynb", range(1, 5))
+    say(f"== 7. analyse: per-cell analysis and the HTML report with the execution-log charts from {execlog.name}")
     (base / "report").mkdir()
     result = build_report(
         base / "report" / "report.html",
         submit_dir=submit,
         task_dir=task,
-        log_paths=[log],
+        db=execlog,
+        filters=Filters(course=COURSE_ID),
         title="Demo course 101: kadai-1",
     )
-    say(f"   {records} log records; {len(result.renderings)} notebooks rendered; report: {result.path}")
+    say(f"   {len(result.renderings)} notebooks rendered; report: {result.path}")
     (base / "receipts.json").write_text(json.dumps(receipts, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    return DemoResult(base, task, submit, grading_notebook, scores_csv, base / "report" / "report.html", receipts)
+    report_path = base / "report" / "report.html"
+    return DemoResult(base, task, submit, grading_notebook, scores_csv, report_path, execlog, receipts)

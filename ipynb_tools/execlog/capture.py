@@ -182,6 +182,11 @@ class Capture:
         if record.session and record.message:
             self.sender.put(record)
 
+    async def settle(self) -> None:
+        """Wait until every observed request has been looked up and handed to the sender."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
     def close(self) -> None:
         self.sender.stop()
         self.pool.shutdown(wait=False)

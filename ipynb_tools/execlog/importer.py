@@ -17,7 +17,8 @@ from pathlib import Path
 
 from ..errors import FileProblem
 from ..notebook import read_bytes_safely
-from .records import ExecRecord, RecordError, records_from_lines
+from .buffer import Spool
+from .records import ExecRecord, RecordError, make_record, records_from_lines
 from .store import IngestResult, Store
 
 #: The largest log file read in one go.
@@ -52,3 +53,28 @@ def import_logs(store: Store, paths: Iterable[str | os.PathLike[str]]) -> Ingest
     for path in paths:
         records.extend(read_log_file(path))
     return store.ingest(records)
+
+
+def import_spool(store: Store, spool: Spool, username: str) -> IngestResult:
+    """Store what a server's spool holds as ``username``'s records, exactly as the collector would; empty it.
+
+    The collector takes a batch from a server only with the user's JupyterHub token and stores it
+    with ``as_user`` set to the name the hub gives (:meth:`.store.Store.ingest`); this is the same
+    call for a spool read by someone who already knows whose it is (an administrator rescuing a
+    spool, the demo, which has no hub). The current segment is sealed first; each segment is
+    deleted once stored. Malformed records are skipped, as the collector refuses them.
+    Raises :class:`.store.StoreError`.
+    """
+    spool.seal()
+    given = stored = 0
+    for segment in spool.pending():
+        records: list[ExecRecord] = []
+        for values in spool.read(segment):
+            try:
+                records.append(make_record(values))
+            except RecordError:
+                continue
+        result = store.ingest(records, as_user=username)
+        given, stored = given + result.given, stored + result.stored
+        spool.remove(segment)
+    return IngestResult(given, stored)

@@ -158,3 +158,29 @@ def test_retention_deletes_old_records(store: Store) -> None:
 def test_bad_url_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"^sqlite:///.*nothere/x\.sqlite: cannot open"):
         Store.open(tmp_path / "nothere" / "x.sqlite")
+
+
+def test_a_spool_is_stored_as_its_user_like_the_collector_does(store: Store, tmp_path: Path) -> None:
+    from ipynb_tools.execlog.buffer import Spool
+    from ipynb_tools.execlog.importer import import_spool
+
+    spool = Spool(tmp_path / "spool")
+    spool.append(
+        [
+            {"kind": "client", "session": "k1", "message": "m1", "notebook": "a.ipynb", "codenum": 2},
+            {"kind": "server", "session": "k1", "message": "m1", "status": "error", "ename": "NameError",
+             "username": "mallory"},
+            {"kind": "server", "session": "k1"},  # malformed (no message): skipped, as the collector refuses it
+        ]
+    )  # fmt: skip
+    spool.seal()
+    spool.append([{"kind": "client", "session": "k1", "message": "m2", "notebook": "a.ipynb", "codenum": 3}])
+    store.record_launch(Launch("alice", "98", "5", None, 1))
+    result = import_spool(store, spool, "alice")
+    assert (result.given, result.stored) == (3, 3)
+    assert spool.pending() == [] and not spool.current.exists()
+    figures = stats(store, Filters(course="98", lti="5"))
+    assert (figures.executions, figures.error, figures.users) == (1, 1, 1)  # m2 has no reply yet
+    assert figures.per_user == [{"user": "alice", "ok": 0, "error": 1}]  # never the name the record claims
+    assert figures.per_codenum == [{"notebook": "a.ipynb", "codenum": 2, "ok": 0, "error": 1}]
+    assert import_spool(store, spool, "alice").given == 0  # the spool was emptied
