@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -33,9 +34,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A fresh, empty database URL on each engine."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'execlog.sqlite'}"
+    return new_database(request.getfixturevalue("postgres_server"))
+
+
+def new_database(server: DatabaseServer) -> str:
+    """A fresh, empty database on the private PostgreSQL server; its URL (the ``moodle`` login)."""
     import sqlalchemy as sa
 
-    server: DatabaseServer = request.getfixturevalue("postgres_server")
     name = "t_" + uuid.uuid4().hex[:12]
     admin = sa.create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -52,9 +57,19 @@ def store(db_url: str) -> Iterator[Store]:
 
 @pytest.fixture(scope="session")
 def light_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LightHub]:
-    """A real JupyterHub that runs the collector as a managed service (docs/execlog.md)."""
+    """A real JupyterHub that runs the collector as a managed service (docs/execlog.md), on SQLite."""
+    yield from _light_hub(tmp_path_factory.mktemp("lighthub"), None)
+
+
+@pytest.fixture(scope="session")
+def light_hub_postgres(tmp_path_factory: pytest.TempPathFactory, postgres_server: DatabaseServer) -> Iterator[LightHub]:
+    """The same hub and service, the collector storing into the private PostgreSQL server."""
+    yield from _light_hub(tmp_path_factory.mktemp("lighthub-pg"), new_database(postgres_server))
+
+
+def _light_hub(workdir: Path, db: str | None) -> Iterator[LightHub]:
     try:
-        running = start_light_hub(tmp_path_factory.mktemp("lighthub"), WSTOKEN)
+        running = start_light_hub(workdir, WSTOKEN, db=db)
     except HubStartError as exc:
         unavailable(str(exc))
     try:

@@ -54,13 +54,13 @@ c.JupyterHub.load_roles = [
 
 @dataclass
 class LightHub:
-    """The hub (``url`` public, through CHP), the admin token, the collector's direct URL and its DB."""
+    """The hub (``url`` public, through CHP), the admin token, the collector's URL, its store (path, URL)."""
 
     process: subprocess.Popen[bytes]
     url: str
     token: str
     collector_url: str
-    db: Path
+    db: str
     log_path: Path
     hub_api_url: str
 
@@ -90,13 +90,16 @@ class LightHub:
                 self.process.wait(10)
 
 
-def start_light_hub(workdir: Path, wstoken: str, timeout: float = 60) -> LightHub:
-    """Start the hub and wait until both it and its collector service answer."""
+def start_light_hub(workdir: Path, wstoken: str, timeout: float = 60, *, db: str | None = None) -> LightHub:
+    """Start the hub and wait until both it and its collector service answer.
+
+    ``db``: the collector's store (a SQLAlchemy URL); default a SQLite file in ``workdir``.
+    """
     import requests
 
     port, hub_port, api_port, collector_port = free_port(), free_port(), free_port(), free_port()
     token = os.urandom(16).hex()
-    db = workdir / "execlog.sqlite"
+    db = db or str(workdir / "execlog.sqlite")
     wstoken_file = workdir / "wstoken"
     wstoken_file.write_text(wstoken + "\n")
     wstoken_file.chmod(0o600)
@@ -109,7 +112,7 @@ def start_light_hub(workdir: Path, wstoken: str, timeout: float = 60) -> LightHu
         token=token,
         collector_port=collector_port,
         program=str(Path(sys.executable).with_name("ipynb-tools")),
-        db=str(db),
+        db=db,
         wstoken_file=str(wstoken_file),
     )
     (workdir / "jupyterhub_config.py").write_text(config)

@@ -1,20 +1,21 @@
 """The collector against a real JupyterHub: hub tokens decide the user; the old proxy's posts byte for byte.
 
 The hub runs the collector as a managed service (docs/execlog.md's configuration); tokens are
-issued by the hub for real users. Records are read back from the service's SQLite store.
+issued by the hub for real users. Every test runs twice: the service storing into SQLite, and
+into the private PostgreSQL server (tests/lms/servers.py); records are read back from that store.
 """
 
 from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import time
 import uuid
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 import requests
+import sqlalchemy as sa
 
 from ipynb_tools.execlog.query import Filters, stats
 from ipynb_tools.execlog.records import CLIENT, SERVER, ExecRecord, parse_date
@@ -25,14 +26,20 @@ from .hubservice import WSTOKEN, LightHub
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def hub(light_hub: LightHub) -> LightHub:
-    return light_hub
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hub(request: pytest.FixtureRequest) -> LightHub:
+    """The hub with its collector service storing into SQLite, and again into PostgreSQL (issue 13)."""
+    name = "light_hub" if request.param == "sqlite" else "light_hub_postgres"
+    running: LightHub = request.getfixturevalue(name)
+    return running
 
 
 def rows(hub: LightHub, sql: str, *args: object) -> list[tuple]:
-    with sqlite3.connect(hub.db) as conn:
-        return conn.execute(sql, args).fetchall()
+    """``sql`` with ``?`` placeholders, on the collector's store (whichever engine)."""
+    parts = sql.split("?")
+    named = "".join(part + (f":p{i}" if i < len(parts) - 1 else "") for i, part in enumerate(parts))
+    with Store.open(hub.db, create=False) as store, store.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.text(named), {f"p{i}": arg for i, arg in enumerate(args)})]
 
 
 def batch(session: str, user_claim: str, *, codenum: int = 1, status: str = "ok") -> dict:
