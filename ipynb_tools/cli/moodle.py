@@ -309,6 +309,7 @@ def _edit(
     hub_domains: tuple[str, ...],
 ) -> None:
     """Run one edit and print: the diff on stdout, findings and the outcome on stderr."""
+    import contextlib
     import os
 
     from ..lms.activities import HubTool
@@ -316,16 +317,29 @@ def _edit(
     from ..lms.store import edit_params
     from ..lms.volumes import create_course_volumes
     from ..lms.volumes import lms_host as host_of
+    from ..volumes.engine import connect
 
-    with _open(moodle_config, db_url, prefix, wwwroot) as db:
+    with contextlib.ExitStack() as stack:
+        db = stack.enter_context(_open(moodle_config, db_url, prefix, wwwroot))
         site = SiteKeys(
             server_url=server_url or db.wwwroot,
             rpc_token=os.environ.get(rpc_token_env) or None,
             instance_id=instance_id,
         )
         host = host_of(db.wwwroot, lms_host) if create_volumes else None
+        # the engine must answer before anything is written, not only after
+        engine = stack.enter_context(connect(engine_url)) if create_volumes and not dry_run else None
         hub = HubTool(urls=hub_urls, domains=hub_domains)
         outcome = edit_params(db, lti_id, course, edit, site, force=force, dry_run=dry_run, hub=hub)
+        _print_outcome(lti_id, outcome, dry_run)
+        if engine is not None and host is not None:
+            for result in create_course_volumes(outcome.plan.after, course, host, engine=engine):
+                state = "created" if result.created else "exists"
+                click.echo(f"volume {result.full_name}: {state}{'; ' + result.note if result.note else ''}", err=True)
+
+
+def _print_outcome(lti_id: int, outcome: Any, dry_run: bool) -> None:
+    """The diff on stdout; findings, the room left and what was done on stderr."""
     plan = outcome.plan
     for line in plan.diff():
         click.echo(line)
@@ -342,10 +356,6 @@ def _edit(
         click.echo(f"lti {lti_id}: dry run, nothing written{room}", err=True)
     else:
         click.echo(f"lti {lti_id}: written (timemodified {outcome.timemodified}){room}", err=True)
-    if create_volumes and not dry_run and host is not None:
-        for result in create_course_volumes(plan.after, course, host, engine_url):
-            state = "created" if result.created else "exists"
-            click.echo(f"volume {result.full_name}: {state}{'; ' + result.note if result.note else ''}", err=True)
 
 
 @params_group.command("set", context_settings=VALUES)

@@ -18,15 +18,20 @@ def lms_host(wwwroot: str | None, given: str | None = None) -> str:
     return host
 
 
-def create_course_volumes(text: str, course: int, host: str, engine_url: str | None = None) -> list[Any]:
-    """Create the missing task and submit volumes of ``text`` for ``course`` on the engine at
-    ``engine_url`` (None: the environment, like the docker CLI); returns the volumes library's
-    CreateResult list. Raises the volumes library's EngineError and VolumeNameError."""
+def create_course_volumes(
+    text: str, course: int, host: str, engine_url: str | None = None, *, engine: Any = None
+) -> list[Any]:
+    """Create the missing task and submit volumes of ``text`` for ``course`` on ``engine`` (an open
+    :func:`ipynb_tools.volumes.engine.connect`), else on the engine at ``engine_url`` (None: the
+    environment, like the docker CLI); returns the volumes library's CreateResult list. Raises the
+    volumes library's EngineError and VolumeNameError."""
     from ..params.text import parse
     from ..volumes.course import create_for_params
     from ..volumes.engine import connect
 
-    with connect(engine_url) as engine:
-        # the volumes library takes any object with .volumes of (kind, name): Params is one
-        params: Any = parse(text)
+    # the volumes library takes any object with .volumes of (kind, name): Params is one
+    params: Any = parse(text)
+    if engine is not None:
         return create_for_params(engine, params, str(course), host)
+    with connect(engine_url) as opened:
+        return create_for_params(opened, params, str(course), host)

@@ -136,6 +136,24 @@ def test_refusals_are_one_line_and_write_nothing(runner, site, tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
         assert "Traceback" not in result.output
     assert site.text(1) == before
+    # --create-volumes with no engine answering: refused before anything is written
+    no_engine = moodle(
+        runner,
+        site,
+        "params",
+        "set",
+        1,
+        "lms_image",
+        "x",
+        "--create-volumes",
+        "--lms-host",
+        "lms.example.ac.jp",
+        "--engine-url",
+        f"unix://{tmp_path}/none.sock",
+    )
+    assert no_engine.exit_code == 1 and "container engine" in no_engine.stderr, no_engine.output
+    assert len(no_engine.stderr.strip().splitlines()) == 1, no_engine.stderr
+    assert site.text(1) == before
     # values may start with '-', keys may not: a mistyped option is not written as a parameter line
     typo = moodle(runner, site, "params", "set", 1, "--forse", "lms_image")
     assert typo.exit_code == 2 and "mistyped option" in typo.stderr
