@@ -191,6 +191,9 @@ def test_closing_time_from_environment(course: dict) -> None:
     assert sub.known_targets(env, now=1700000000.001)[0].closed
     receipt = sub.submit_notebook(course["src"], None, env=env, now=1699999999.5)
     assert receipt.submitted_at == "2023-11-14T22:13:19.500000Z"
+    # and submitting in that second is accepted, as the target says (it was refused: >= in submit)
+    receipt = sub.submit_notebook(course["src"], None, env=env, now=1700000000)
+    assert receipt.submitted_at == "2023-11-14T22:13:20.000000Z"
     with pytest.raises(sub.SubmitClosedError) as exc:
         sub.submit_notebook(course["src"], None, env=env, now=1700000001)
     assert str(exc.value).startswith(f"{ACCESS}: submissions closed at 2023-11-14 22:13:20 UTC")

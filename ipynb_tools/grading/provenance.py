@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ..environ.closing import is_past_close
 from ..usernames import same_user
 
 #: ``ipynb_submit`` takes ``submitted_at`` just before it writes: the file may be this much later
@@ -157,9 +158,13 @@ def mismatches(
                 found[c.key].append(
                     f"its record says handed in at {_when(at)}, but the file was written at {_when(c.facts.mtime)}"
                 )
-            if close_time is not None and at >= close_time:
+            if close_time is not None and is_past_close(close_time, at):
                 found[c.key].append(f"its record says handed in at {_when(at)}, after the close ({_when(close_time)})")
         written = max(c.facts.mtime, c.facts.ctime)
-        if close_time is not None and written >= close_time and (recorded is None or recorded.timestamp() < close_time):
+        if (
+            close_time is not None
+            and is_past_close(close_time, written)
+            and (recorded is None or not is_past_close(close_time, recorded.timestamp()))
+        ):
             found[c.key].append(f"the file was written at {_when(written)}, after the close ({_when(close_time)})")
     return dict(found)

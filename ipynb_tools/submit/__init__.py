@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..environ import UserPaths, format_close_time
+from ..environ import UserPaths, format_close_time, is_past_close
 from ..errors import FileProblem, IpynbToolsError, TooLargeError, os_reason
 from ..fileops import fsync_directory_fd, hash_file, read_file, sha256_hex, unlink_quiet
 from ..notebook import NOTEBOOK_SUFFIX, read_bytes_safely
@@ -109,7 +109,7 @@ def submit_notebook(
 
     with _UserState(UserPaths.from_environ(e).state) as state:
         moment = _utc(now) if now is not None else datetime.now(UTC)
-        if tgt.close_time is not None and moment.timestamp() >= tgt.close_time:
+        if tgt.close_time is not None and is_past_close(tgt.close_time, moment.timestamp()):
             raise SubmitClosedError(
                 f"{tgt.access}: submissions closed at {format_close_time(tgt.close_time, env=e)}; nothing was submitted"
             )
