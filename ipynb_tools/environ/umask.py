@@ -6,6 +6,7 @@ import errno
 import os
 from pathlib import Path
 
+from ..errors import os_reason
 from ..fileops import NotRegularFileError, open_regular
 from .variables import NB_UMASK, STUDENT_UMASK, TEACHER_UMASK, EnvironmentContractError
 
@@ -36,13 +37,13 @@ def read_umask_file(path: Path) -> int | None:
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.EINVAL) or isinstance(exc, NotRegularFileError):
             raise EnvironmentContractError(f"{path}: the umask file is not a small regular file") from None
-        raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc.strerror or exc})") from None
+        raise EnvironmentContractError(f"{path}: cannot read the umask file ({os_reason(exc)})") from None
     try:
         if st.st_size > 64:
             raise EnvironmentContractError(f"{path}: the umask file is not a small regular file")
         raw = os.read(fd, 65)
     except OSError as exc:
-        raise EnvironmentContractError(f"{path}: cannot read the umask file ({exc.strerror or exc})") from None
+        raise EnvironmentContractError(f"{path}: cannot read the umask file ({os_reason(exc)})") from None
     finally:
         os.close(fd)
     try:

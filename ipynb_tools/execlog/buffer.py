@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import IpynbToolsError
+from ..errors import IpynbToolsError, os_reason
 
 CURRENT = "current.jsonl"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -42,7 +42,7 @@ class Spool:
             if self.dir.is_symlink() or not self.dir.is_dir():
                 raise IpynbToolsError(f"{self.dir}: the execution-log spool must be a directory, not a link")
         except OSError as exc:
-            raise IpynbToolsError(f"{self.dir}: cannot make the execution-log spool ({exc.strerror or exc})") from None
+            raise IpynbToolsError(f"{self.dir}: cannot make the execution-log spool ({os_reason(exc)})") from None
 
     @property
     def current(self) -> Path:

@@ -40,7 +40,7 @@ from xml.sax.saxutils import escape
 from tornado import web
 from tornado.httpserver import HTTPServer
 
-from ..errors import IpynbToolsError, UsageError
+from ..errors import IpynbToolsError, UsageError, os_reason
 from .records import ExecRecord, RecordError, records_from_form, records_from_json
 from .store import Store, StoreError
 
@@ -116,7 +116,7 @@ def _read_secret(path: str) -> str:
     try:
         return Path(path).read_text().strip()
     except OSError as exc:
-        raise FileProblem(path, f"cannot read ({exc.strerror or exc})") from None
+        raise FileProblem(path, f"cannot read ({os_reason(exc)})") from None
 
 
 class Collector:
@@ -302,7 +302,7 @@ async def start(config: CollectorConfig) -> tuple[Collector, HTTPServer]:
         server.listen(config.port, config.host)
     except OSError as exc:
         collector.close()
-        raise IpynbToolsError(f"cannot listen on {config.host}:{config.port} ({exc.strerror or exc})") from None
+        raise IpynbToolsError(f"cannot listen on {config.host}:{config.port} ({os_reason(exc)})") from None
     return collector, server
 
 

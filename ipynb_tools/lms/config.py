@@ -22,6 +22,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import os_reason
 from .errors import MoodleConfigError
 
 #: Largest config.php read (Moodle's is a few KiB).
@@ -568,14 +569,14 @@ def read_moodle_config(path: str | os.PathLike[str]) -> MoodleConfig:
     except FileNotFoundError:
         raise MoodleConfigError(source, "does not exist") from None
     except OSError as exc:
-        raise MoodleConfigError(source, f"cannot read ({exc.strerror or exc})") from None
+        raise MoodleConfigError(source, f"cannot read ({os_reason(exc)})") from None
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise MoodleConfigError(source, "is not a regular file")
         with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise MoodleConfigError(source, f"cannot read ({exc.strerror or exc})") from None
+        raise MoodleConfigError(source, f"cannot read ({os_reason(exc)})") from None
     finally:
         os.close(fd)
     if len(data) > MAX_BYTES:
