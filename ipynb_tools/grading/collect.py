@@ -31,6 +31,7 @@ from .submissions import (
     iter_notebook_files,
     name_readings,
     normalise_base,
+    tagged_notebook_name,
 )
 
 
@@ -108,7 +109,7 @@ def collect_submissions(
         try:
             sub = _one_submission(path, known, wanted, digest)
         except IpynbToolsError as exc:
-            if relevant:
+            if relevant or isinstance(exc, _NumberedForWanted):
                 unusable.append((path, _problem_text(exc, path)))
             continue
         except Exception as exc:  # noqa: BLE001 - one file must never stop a class's grading (issue 12 C)
@@ -181,12 +182,22 @@ def _squat_note(path: Path, graded: list[Submission], known: list[str]) -> str:
     return f"; it belongs to {owner_text(owner)}"
 
 
+class _NumberedForWanted(IpynbToolsError):
+    """A file whose name fits another notebook but whose cells are numbered for the wanted one."""
+
+
 def _one_submission(
     path: Path, known: list[str], wanted: str | None, digest: Callable[[Submission], Any] | None
 ) -> Submission | None:
     """Read, identify (and digest) one file; None when it is another notebook's; raise on a bad file."""
     nbfile = _read_fast(path) if digest is not None else read_notebook_file(path)
-    who = identify_submission(path, nbfile.notebook, known)
+    try:
+        who = identify_submission(path, nbfile.notebook, known)
+    except IpynbToolsError as exc:
+        if wanted is not None and tagged_notebook_name(nbfile.notebook) == wanted:
+            # its cells are numbered for the wanted notebook: its problem is reported whatever its name (item 4)
+            raise _NumberedForWanted(str(exc)) from None
+        raise
     if wanted is not None and who.notebook != wanted:
         return None
     facts = FileFacts.of(path)

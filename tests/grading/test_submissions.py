@@ -216,3 +216,18 @@ def test_cells_numbered_for_two_notebooks_go_with_the_most(tmp_path: Path) -> No
     assert who.notes == (
         "its name does not fit kadai-2.ipynb, but its cells are numbered for it: graded as kadai-2.ipynb",
     )
+
+
+def test_extract_names_a_renamed_hand_in_it_cannot_read_a_user_from(tmp_path: Path) -> None:
+    """Only BASE known (extract): a file named for kadai-2 with kadai-1's numbering and no record is
+    kadai-1's, but its name gives no user for kadai-1: it is named on a problem line, not dropped."""
+    submit = tmp_path / "submit"
+    submit.mkdir()
+    put(submit, "kadai-2_dave.ipynb", notebook("kadai-1.ipynb", "dave"))
+    put(submit, "kadai-1_erin.ipynb", notebook("kadai-1.ipynb", "erin"))
+    put(submit, "kadai-2_frank.ipynb", notebook("kadai-2.ipynb", "frank"))  # another notebook's: not kadai-1's
+    result = run("extract", "kadai-1.ipynb", "1", "--from", str(submit), "-o", str(tmp_path))
+    assert result.exit_code == 0
+    assert set(grading_sources(tmp_path / "001-kadai-1.ipynb")) == {"erin"}
+    assert "kadai-2_dave.ipynb: cannot tell the user" in result.output
+    assert "frank" not in result.output
