@@ -20,7 +20,7 @@ import pytest
 from traitlets.config import Config
 
 from ipynb_tools import submit as lib
-from ipynb_tools.environ import STUDENT_UMASK, StartEnvironment, UserPaths
+from ipynb_tools.environ import STUDENT_UMASK, TEACHER_UMASK, StartEnvironment, UserPaths
 from ipynb_tools.params.text import parse
 from ipynb_tools.spec import build_spec
 from ipynb_tools.start import run_as, setup
@@ -93,6 +93,9 @@ def jp_server_config(launch, jp_environ, monkeypatch: pytest.MonkeyPatch) -> Con
     for key, value in spec.environment.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("JUPYTERHUB_USER", USER)
+    # $NB_UMASK (the spec's, also the student mask) is made the teacher's here, so the student mask the
+    # test sees can only come from the umask file setup left in the spec's home
+    monkeypatch.setenv("NB_UMASK", f"{TEACHER_UMASK:04o}")
     for name in ("IPYNB_SUBMIT_NAME_FORMAT", "IPYNB_SUBMIT_MAX_MB"):
         monkeypatch.delenv(name, raising=False)
     return Config({"ServerApp": {"jpserver_extensions": {"ipynb_tools.serverext": True}}})
@@ -142,7 +145,7 @@ async def test_setup_submit_and_the_server_extension_use_the_spec_home(launch, j
 
     # the server extension (started by jp_fetch's server, as root here, with HOME another directory):
     # the umask from that home's file; the submissions it lists, kept copies and receipts, from that home
-    assert _umask() == STUDENT_UMASK
+    assert STUDENT_UMASK != TEACHER_UMASK and _umask() == STUDENT_UMASK
     response = await jp_fetch("ipynb-tools", "api", "submissions", params={"history": "1"})
     body = json.loads(response.body)
     assert [r["user"] for r in body["receipts"]] == [USER]
