@@ -38,7 +38,6 @@ from ..tags import numbering_from_text
 if TYPE_CHECKING:
     import pandas as pd
 
-FIELDS = ("host", "session", "message", "status", "username", "cell_id", "tags", "date")
 NO_CLIENT = "/nc"
 _FORM_KEY = re.compile(r"nb_logs\[(\d+)\]\[([A-Za-z_]+)\]")
 

@@ -377,11 +377,6 @@ def open_database(
     return db
 
 
-def open_from_config(config: MoodleConfig, *, check_tables: bool = True) -> MoodleDatabase:
-    """:func:`open_database` for a site's config.php (its prefix and wwwroot)."""
-    return open_database(database_url(config), config.prefix, wwwroot=config.wwwroot, check_tables=check_tables)
-
-
 def open_moodle(
     *,
     moodle_config: str | None = None,

@@ -73,11 +73,6 @@ def may_mount(params: Params, volume: VolumeParam, user: str, *, teacher: bool) 
     return in_user_list(user, params.users) or teacher
 
 
-def is_closed(params: Params, name: str, at: float | None = None) -> bool:
-    """True when submitting to ``lms_sub_<name>`` is refused at ``at`` (default: now)."""
-    return is_past_close(params.closes.get(name), time.time() if at is None else at)
-
-
 def mounts(
     params: Params,
     user: str,

@@ -5,10 +5,11 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ipynb_tools.environ import is_past_close
 from ipynb_tools.params.compact import compact, compact_text
 from ipynb_tools.params.findings import ERROR
 from ipynb_tools.params.model import Params
-from ipynb_tools.params.rules import is_closed, is_teacher, mounts
+from ipynb_tools.params.rules import is_teacher, mounts
 from ipynb_tools.params.storage import stored_length
 from ipynb_tools.params.text import format_params, parse, parse_with_findings
 
@@ -29,7 +30,9 @@ def meaning(params: Params, people: set[str]) -> dict[str, object]:
                     m.to_dict() for m in mounts(params, user, teacher=role, at=at, course=COURSE, host=HOST)
                 ]
         per_user[(user, "teacher?")] = is_teacher(params, user)  # type: ignore[index]
-    closes = {(name, at): is_closed(params, name, at) for name in params.closes for at in (0, 2_000_000_000)}
+    closes = {
+        (name, at): is_past_close(params.closes.get(name), at) for name in params.closes for at in (0, 2_000_000_000)
+    }
     return {
         "mounts": per_user,
         "closed": closes,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from ipynb_tools.params.rules import Mount, is_closed, is_teacher, mounts
+from ipynb_tools.environ import is_past_close
+from ipynb_tools.params.rules import Mount, is_teacher, mounts
 from ipynb_tools.params.text import parse
 from ipynb_tools.volumes.naming import VolumeNameError
 
@@ -82,8 +85,10 @@ def test_closing_times():
     assert state(999) == [("sub", "x", False, 1000), ("sub", "y", False, None), ("vol", "x", False, None)]
     assert state(1000) == state(999)  # the closing second is still open
     assert state(1001)[0] == ("sub", "x", True, 1000)
-    assert is_closed(params, "x", 1001) and not is_closed(params, "x", 1000) and not is_closed(params, "y", 10**12)
-    assert is_closed(params, "x")  # default: now (long after 1970)
+    closes = params.closes
+    assert is_past_close(closes.get("x"), 1001) and not is_past_close(closes.get("x"), 1000)
+    assert not is_past_close(closes.get("y"), 10**12)
+    assert is_past_close(closes.get("x"), time.time())  # now (long after 1970)
 
 
 def test_last_entry_wins_and_order_is_kept():
