@@ -3,7 +3,8 @@
 Every user name, file name, tag and output that grading shows comes from a student (a file name,
 the submission record, a cell) and may hold anything JSON or a file system allows: lone surrogates
 (``"\\udc80"`` in JSON, undecodable bytes in a file name) that no UTF-8 file or terminal accepts,
-control characters that break a line or an XML document, ``$`` that matplotlib would read as
+control characters that break a line or an XML document, bidirectional overrides that turn the
+rest of a line around, ``$`` that matplotlib would read as
 mathtext, a megabyte of text, a leading ``=`` that a spreadsheet runs as a formula. One home for
 the rules (issue 12, item C: "no text from a student can break a chart or the page").
 """
@@ -14,8 +15,10 @@ import re
 
 REPLACEMENT = "\ufffd"
 ELLIPSIS = "\u2026"
-#: C0 controls, DEL, C1 controls and lone surrogates: nothing a line of text, XML or UTF-8 can carry.
-_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+#: C0 controls, DEL, C1 controls and lone surrogates: nothing a line of text, XML or UTF-8 can carry;
+#: and the bidirectional controls (ALM, LRM, RLM, LRE..RLO, LRI..PDI: Unicode UAX #9), with which a
+#: name reverses the rest of a problem line, a table row or a chart label (CVE-2021-42574's trick).
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 #: The first characters that make a spreadsheet cell a formula (OWASP "CSV injection").
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -323,5 +323,9 @@ def test_shown_and_spreadsheet_text() -> None:
     assert shown("a\udc80b\x00c\x9bd\ne") == "a\ufffdb\ufffdc\ufffdd\ufffde"
     assert shown("x" * 10, 5) == "xxxx\u2026"
     assert shown("課題１") == "課題１"
+    # a right-to-left override in a user name would turn the rest of a problem line or label around
+    assert shown("\u202eevil.ipynb: x") == "\ufffdevil.ipynb: x"
+    assert shown("a\u2066b\u2069c\u200fd\u061ce") == "a\ufffdb\ufffdc\ufffdd\ufffde"
+    assert shown("مرحبا") == "مرحبا"  # right-to-left text itself is shown
     assert spreadsheet_text("=1+1") == "'=1+1" and spreadsheet_text("@SUM(A1)") == "'@SUM(A1)"
     assert spreadsheet_text("-2") == "'-2" and spreadsheet_text(3) == 3 and spreadsheet_text("bob") == "bob"
