@@ -222,7 +222,7 @@ def build_spec(
     zone = timezone if timezone is not None else os.environ.get(IPYNB_TOOLS_TIMEZONE) or None
     if zone:
         site_timezone({IPYNB_TOOLS_TIMEZONE: zone})  # an unknown zone name fails here, not in the container
-    lists: dict[str, list[VolumeEntry]] = {"vol": [], "sub": [], "prs": []}
+    lists: dict[VolumeKind, list[VolumeEntry]] = {kind: [] for kind in VolumeKind}
     volume_mounts: list[VolumeMount] = []
     closes: dict[str, int] = {}
     for mount in mounts(params, user, teacher=role_teacher, at=at, course=course, host=host):
@@ -246,9 +246,9 @@ def build_spec(
         teachers_gid=teachers_gid,
         teachers_group=teachers_group,
         umask=TEACHER_UMASK if role_teacher else STUDENT_UMASK,
-        tasks=lists["vol"],
-        submits=lists["sub"],
-        personals=lists["prs"],
+        tasks=lists[VolumeKind.TASK],
+        submits=lists[VolumeKind.SUBMIT],
+        personals=lists[VolumeKind.PERSONAL],
         works_dir=paths.works,
         actlimit=params.actlimit,
         submit_close=closes,
