@@ -52,6 +52,23 @@ def set_aside(parent_fd: int, name: str, stamp: str, *, prefix: str | None = Non
     raise SetupError(f"{name}: no free name to set it aside")
 
 
+def clear_for_file(parent_fd: int, name: str, stamp: str) -> str | None:
+    """Make room for a file setup replaces at ``name`` (under ``parent_fd``): a directory there is set aside.
+
+    A rename replaces a file, a link or a FIFO at ``name`` (nothing followed), but not a
+    directory: a directory the user put there would fail the step at every start (issue 12,
+    item 9). It is renamed with :func:`set_aside` (kept); returns the note, or None when
+    nothing was in the way. Raises ``OSError`` from the rename.
+    """
+    try:
+        st = os.stat(name, dir_fd=parent_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    return f"{name} was a directory; set aside as {set_aside(parent_fd, name, stamp)}"
+
+
 def open_dir_at(
     parent_fd: int,
     name: str,

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .directories import clear_for_file, set_aside
+
 LOG_MAX_BYTES = 1 << 20
 _APPEND_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
@@ -84,12 +86,13 @@ class SetupLog:
 def open_log_file(state_fd: int, name: str, *, owner: tuple[int, int], stamp: str) -> int:
     """Open ``name`` in the opened state directory for appending, owned by ``owner``; return the fd.
 
-    Rotates a file past :data:`LOG_MAX_BYTES`; a link, a directory, a hard-linked
-    file or another user's file in its place is removed (or, when it cannot be,
-    renamed to ``<name>.<stamp>``) and a fresh file is made.
+    Rotates a file past :data:`LOG_MAX_BYTES` (a directory at ``<name>.1`` is set aside first);
+    a link, a directory, a hard-linked file or another user's file in its place is removed (or, when it cannot be,
+    renamed to a free ``<name>.<stamp>[-n]``) and a fresh file is made.
     """
     try:
         if os.stat(name, dir_fd=state_fd, follow_symlinks=False).st_size > LOG_MAX_BYTES:
+            clear_for_file(state_fd, name + ".1", stamp)
             os.replace(name, name + ".1", src_dir_fd=state_fd, dst_dir_fd=state_fd)
     except FileNotFoundError:
         pass
@@ -106,7 +109,7 @@ def open_log_file(state_fd: int, name: str, *, owner: tuple[int, int], stamp: st
         try:
             os.unlink(name, dir_fd=state_fd)
         except (FileNotFoundError, IsADirectoryError, PermissionError):
-            os.rename(name, f"{name}.{stamp}", src_dir_fd=state_fd, dst_dir_fd=state_fd)
+            set_aside(state_fd, name, stamp)
         fd = os.open(name, _APPEND_FLAGS | os.O_EXCL, 0o644, dir_fd=state_fd)
     try:
         os.fchown(fd, *owner)

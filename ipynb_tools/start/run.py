@@ -120,7 +120,7 @@ class SetupRun:
                 open_state_dir(self.paths, self.dirs, self.owner, self.stamp) if self.dirs.home is not None else None
             )
             try:
-                return write_umask(self.env.umask, self.paths, state, self.etc)
+                return write_umask(self.env.umask, self.paths, state, self.etc, stamp=self.stamp)
             finally:
                 if state is not None:
                     os.close(state)

@@ -13,20 +13,26 @@ from pathlib import Path
 from ..atomic import atomic_write_bytes
 from ..environ import UserPaths
 from ..fileops import replace_file
+from .directories import clear_for_file
 from .errors import SetupError
 
 #: Shell snippet (relative to ``/etc``) that gives login shells the user's umask.
 PROFILE_SNIPPET = Path("profile.d") / "ipynb-tools-umask.sh"
 
 
-def write_umask(umask: int, paths: UserPaths, state_fd: int | None, etc: Path) -> str:
+def write_umask(umask: int, paths: UserPaths, state_fd: int | None, etc: Path, *, stamp: str = "old") -> str:
     """Write ``umask`` to the umask file (in the opened state directory, when open) and the profile snippet.
 
+    A directory the user put at the umask file's name is set aside (``umask.<stamp>``, kept) first.
     Raises :class:`SetupError` when neither could be written to.
     """
     text = f"{umask:04o}\n".encode()
     where = []
+    notes = []
     if state_fd is not None:
+        note = clear_for_file(state_fd, paths.umask_file.name, stamp)
+        if note:
+            notes.append(note)
         replace_file(paths.umask_file.name, text, mode=0o644, dir_fd=state_fd)
         where.append(str(paths.umask_file))
     profile_dir = etc / PROFILE_SNIPPET.parent
@@ -35,4 +41,4 @@ def write_umask(umask: int, paths: UserPaths, state_fd: int | None, etc: Path) -
         where.append(str(etc / PROFILE_SNIPPET))
     if not where:
         raise SetupError("umask: nowhere to write it (no home, no profile.d)")
-    return f"umask {umask:04o} written to " + ", ".join(where)
+    return "; ".join([f"umask {umask:04o} written to " + ", ".join(where), *notes])

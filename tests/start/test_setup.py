@@ -633,3 +633,29 @@ def test_a_fifo_as_the_sync_record_never_wedges_the_start(course):
     assert len(kept) == 1 and stat.S_ISFIFO(os.lstat(kept[0]).st_mode)
     proc = subprocess.run(cmd, env=variables, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "set aside" not in proc.stderr  # the next start is clean
+
+
+def test_directories_where_setup_replaces_its_own_files_are_set_aside(course):
+    """Item 9's kind for the state directory: a directory the student put at the umask file's name,
+    or at the rotated log's name, is set aside (kept) and the step goes on, at every start."""
+    env = course.env("ipt-alice", tasks=[], submits=[])
+    assert course.setup(env).ok
+    state = course.home("ipt-alice") / SETUP_LOG_RELATIVE.parent
+    umask_path = umask_file(course.home("ipt-alice"))
+    umask_path.unlink()
+    umask_path.mkdir()
+    (umask_path / "mine").write_text("kept")
+    log = state / SETUP_LOG_RELATIVE.name
+    with open(log, "ab") as f:
+        f.truncate(2 << 20)  # past the rotation size
+    (state / (log.name + ".1")).mkdir()
+    (state / (log.name + ".1") / "mine").write_text("kept too")
+    report = course.setup(env)
+    assert report.ok, report.steps
+    assert read_umask(course.home("ipt-alice")) == STUDENT_UMASK
+    umask_step = next(s for s in report.steps if s.name == "umask")
+    assert "set aside" in umask_step.message
+    kept = [p for p in state.iterdir() if p.is_dir()]
+    assert sorted((p / "mine").read_text() for p in kept) == ["kept", "kept too"]
+    assert (state / (log.name + ".1")).is_file() and log.stat().st_size < 1 << 20
+    assert course.setup(env).ok  # and the next start is clean
