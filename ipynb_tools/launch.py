@@ -207,11 +207,6 @@ def matching_role(roles: Iterable[str], wanted: Iterable[str]) -> str | None:
     return next((role_name(r) for r in roles if role_name(r).lower() in names), None)
 
 
-def has_role(roles: Iterable[str], wanted: Iterable[str]) -> bool:
-    """True when one of ``roles`` is one of ``wanted`` (short names, case-insensitive)."""
-    return matching_role(roles, wanted) is not None
-
-
 def read_launch(
     auth_state: Mapping[str, Any] | None, *, lms_host: str | None = None, now: float | None = None
 ) -> Launch:
