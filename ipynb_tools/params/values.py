@@ -19,6 +19,9 @@ _MULTIPLIERS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 _SECONDS_RE = re.compile(r"(\d+)\s*([smhd]?)", re.IGNORECASE)
 _SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _FLOAT_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+#: The largest memory and CPU (in nano-CPUs) Docker's API takes: a signed 64-bit integer
+#: (HostConfig.Memory, HostConfig.NanoCpus); a larger value is refused at container create.
+MAX_INT64 = 2**63 - 1
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -31,7 +34,10 @@ class BadValue(Exception):
 
 
 def parse_memory(value: str) -> int:
-    """Bytes from ``1073741824``, ``1,073,741,824``, ``512M``, ``2G``, ``1.5GiB`` (binary units)."""
+    """Bytes from ``1073741824``, ``1,073,741,824``, ``512M``, ``2G``, ``1.5GiB`` (binary units).
+
+    Raises :class:`BadValue` for other text and for more than :data:`MAX_INT64` bytes (Docker's API).
+    """
     text = value.replace(",", "").strip()
     match = _MEMORY_RE.fullmatch(text)
     if not match:
@@ -41,7 +47,10 @@ def parse_memory(value: str) -> int:
         raise BadValue(f"memory {value!r}: a number of bytes has no fraction")
     if suffix and suffix.lower() == "ib" and not unit:
         raise BadValue(f"memory {value!r}: 'iB' needs a unit (KiB, MiB, GiB, TiB)")
-    return int(Decimal(number) * _MULTIPLIERS[unit.lower()])
+    size = int(Decimal(number) * _MULTIPLIERS[unit.lower()])
+    if size > MAX_INT64:
+        raise BadValue(f"memory {value!r} is more than any machine has (the limit is {MAX_INT64:,} bytes)")
+    return size
 
 
 def parse_seconds(value: str) -> int:
@@ -59,6 +68,8 @@ def parse_cpu(value: str) -> float:
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
         raise BadValue(f"CPU limit {value!r} is not a finite number")
+    if abs(number) * 1e9 > MAX_INT64:
+        raise BadValue(f"CPU limit {value!r} is more than any machine has")
     return number
 
 

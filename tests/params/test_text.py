@@ -167,12 +167,20 @@ def test_memory_formats(value, number):
     assert parse(f"lms_memlimit={value}").memlimit == number
 
 
-@pytest.mark.parametrize("value", ["lots", "-5", "1.5", "2X", "1e9", "iB"])
+@pytest.mark.parametrize("value", ["lots", "-5", "1.5", "2X", "1e9", "iB", "99999999999999999999G", "9" * 400])
 def test_bad_memory_is_an_error_and_kept(value):
     p, findings = parse_with_findings(f"lms_memlimit={value}")
     assert p.memlimit is None
     assert p.others == [f"lms_memlimit={value}"]
     assert findings[0].severity == "error" and findings[0].line == 1
+
+
+@pytest.mark.parametrize("value", ["1e300", "-1e300", "99999999999"])
+def test_cpu_beyond_dockers_nano_cpus_is_an_error(value):
+    """Docker takes NanoCpus as int64: a larger limit passed check and failed every launch at create."""
+    p, findings = parse_with_findings(f"lms_cpulimit={value}")
+    assert p.cpulimit is None
+    assert findings[0].severity == "error" and "more than any machine" in findings[0].message
 
 
 @pytest.mark.parametrize("value, cpu", [("0.0", 0.0), ("0.5", 0.5), ("2", 2.0), ("-1", -1.0), ("1e-1", 0.1)])
