@@ -98,11 +98,6 @@ class ContainerSpec:
     network_mode: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    @property
-    def start_environment(self) -> StartEnvironment:
-        """The NB_* contract this spec carries, parsed back."""
-        return StartEnvironment.from_environ(self.environment)
-
     def to_docker_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for ``client.containers.run(**kw)`` or ``client.containers.create(**kw)``."""
         kwargs: dict[str, Any] = {
