@@ -58,7 +58,7 @@ class SetupLog:
         self.echo = echo if echo is not None else (lambda line: print(line, file=sys.stderr, flush=True))
 
     def line(self, step: str, ok: bool, message: str) -> None:
-        text = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {step}: {'ok' if ok else 'FAILED'}: {message}"
+        text = f"{time.strftime('%Y-%m-%d %H:%M:%S')} {one_line(step)}: {'ok' if ok else 'FAILED'}: {one_line(message)}"
         self.echo(text)
         if self.fd is None:
             self.pending.append(text)
@@ -81,6 +81,17 @@ class SetupLog:
     def _write(fd: int, text: str) -> None:
         with contextlib.suppress(OSError):  # a full disk must not stop setup: the line is on stderr already
             os.write(fd, (text + "\n").encode("utf-8", "replace"))
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped (``\\n``, ``\\x1b``...).
+
+    Messages carry names a student chooses (a link in the works directory, a file in the
+    personal directory); a line break in one must not forge log lines (``... end: ok``).
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def open_log_file(state_fd: int, name: str, *, owner: tuple[int, int], stamp: str) -> int:

@@ -11,7 +11,7 @@
 - a task or submit volume is touched only when it is mounted: the directory opened at its
   mount point must be a mount root (:func:`ipynb_tools.fileops.is_mount_root`), never a
   directory the user put there (issue 12, item 13).
-- personal directory: 0700, owned by the user (not recursive).
+- personal directory: 0700, owned by the user (not recursive); anything else at its name is set aside.
 """
 
 from __future__ import annotations
@@ -147,7 +147,21 @@ def retire_shared_checkpoints(vol_fd: int, *, owner: tuple[int, int], stamp: str
     return f"shared {CHECKPOINTS} retired as {aside} ({RETIRED_MODE:04o}, students no longer reach it)"
 
 
-def make_personal_dir(volumes_fd: int, entry: VolumeEntry, owner: tuple[int, int]) -> None:
-    """Create (when missing) ``.volumes/<full name>`` as the user's 0700 directory; no link followed."""
-    fd = open_dir_at(volumes_fd, entry.full_name, create_mode=PERSONAL_MODE, owner=owner, mode=PERSONAL_MODE)
+def make_personal_dir(volumes_fd: int, entry: VolumeEntry, owner: tuple[int, int], *, stamp: str) -> str | None:
+    """Create (when missing) ``.volumes/<full name>`` as the user's 0700 directory; no link followed.
+
+    A link, FIFO or file the user put at its name is set aside (``<full name>.<stamp>``, kept) and a
+    fresh directory made, so the task copy goes on (issue 12, item 9's rule); returns that note or None.
+    """
+    notes: list[str] = []
+    fd = open_dir_at(
+        volumes_fd,
+        entry.full_name,
+        create_mode=PERSONAL_MODE,
+        owner=owner,
+        mode=PERSONAL_MODE,
+        aside_stamp=stamp,
+        notes=notes,
+    )
     os.close(fd)
+    return "; ".join(notes) or None

@@ -175,8 +175,9 @@ class SetupRun:
         for entry in env.personals:
 
             def make(entry: VolumeEntry = entry) -> str:
-                make_personal_dir(self.dirs.need_works()[1], entry, self.owner)
-                return f"{self.paths.volume(entry.full_name)}: {PERSONAL_MODE:04o}, owner {env.uid}:{env.gid}"
+                note = make_personal_dir(self.dirs.need_works()[1], entry, self.owner, stamp=self.stamp)
+                done = f"{self.paths.volume(entry.full_name)}: {PERSONAL_MODE:04o}, owner {env.uid}:{env.gid}"
+                return f"{done}; {note}" if note else done
 
             if self.step(f"personal {entry.full_name}", make):
                 self.ready.append(entry.full_name)

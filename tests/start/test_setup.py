@@ -376,7 +376,9 @@ def test_planted_symlinks_are_not_followed(course, tmp_path):
         (tool_dir / "umask").symlink_to(victim / "f")
         report = course.setup(course.env("ipt-alice", submits=[]))
         failed = {s.name for s in report.failed}
-        assert failed == {f"task {TASK}", f"personal {PERSONAL}"}
+        assert failed == {f"task {TASK}"}  # the personal link is set aside, a fresh directory made
+        personal = works / ".volumes" / PERSONAL
+        assert personal.is_dir() and not personal.is_symlink() and owner(personal) == (USERS["ipt-alice"], 100)
         assert owner(victim) == (0, 0) and mode(victim) == 0o700
         assert (victim / "f").read_text() == "root's" and mode(victim / "f") == 0o600
         assert read_umask(course.home("ipt-alice")) == STUDENT_UMASK
@@ -659,3 +661,50 @@ def test_directories_where_setup_replaces_its_own_files_are_set_aside(course):
     assert sorted((p / "mine").read_text() for p in kept) == ["kept", "kept too"]
     assert (state / (log.name + ".1")).is_file() and log.stat().st_size < 1 << 20
     assert course.setup(env).ok  # and the next start is clean
+
+
+@pytest.mark.parametrize("planted", ["symlink", "fifo", "file"])
+def test_something_else_at_the_personal_directory_is_set_aside_and_the_copy_goes_on(course, planted):
+    """Item 9's rule for the personal directory: kept under another name, a fresh one made, the task copied."""
+    course.mount("ipt-alice")
+    (course.engine / TASK / "q.txt").write_text("q\n")
+    env = course.env("ipt-alice")
+    assert course.setup(env).ok
+    personal = course.works("ipt-alice") / ".volumes" / PERSONAL
+    shutil.rmtree(personal)
+    elsewhere = Path(tempfile.mkdtemp(dir="/tmp"))
+    try:
+        if planted == "symlink":
+            personal.symlink_to(elsewhere)
+        elif planted == "fifo":
+            os.mkfifo(personal)
+        else:
+            personal.write_text("mine")
+        report = course.setup(env)
+        assert report.ok, report.steps
+        step = next(s for s in report.steps if s.name == f"personal {PERSONAL}")
+        assert "set aside" in step.message
+        assert personal.is_dir() and not personal.is_symlink() and (personal / "q.txt").read_text() == "q\n"
+        (kept,) = [p for p in personal.parent.iterdir() if p.name.startswith(PERSONAL + ".")]
+        if planted == "symlink":
+            assert kept.is_symlink() and os.readlink(kept) == str(elsewhere)
+        elif planted == "fifo":
+            assert stat.S_ISFIFO(os.lstat(kept).st_mode)
+        else:
+            assert kept.read_text() == "mine"
+        assert os.listdir(elsewhere) == []  # nothing written through the link
+    finally:
+        shutil.rmtree(elsewhere)
+
+
+def test_a_name_with_a_line_break_cannot_forge_a_log_line(course):
+    """A student's dangling link named 'x\\n<time> end: ok: ...' is removed and logged on one line."""
+    env = course.env("ipt-alice", tasks=[], submits=[])
+    assert course.setup(env).ok
+    forged = "x\n2026-01-01 00:00:00 end: ok: all steps ok"
+    (course.works("ipt-alice") / forged).symlink_to("/nonexistent")
+    report = course.setup(env)
+    (line,) = [ln for ln in report.lines if "nonexistent" in ln]  # type: ignore[attr-defined]
+    assert "\n" not in line and "x\\n2026" in line
+    log = (course.home("ipt-alice") / SETUP_LOG_RELATIVE).read_text()
+    assert not any(ln.startswith("2026-01-01") for ln in log.splitlines())
