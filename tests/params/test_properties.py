@@ -127,7 +127,7 @@ MODELS = st.builds(
     teachers=_users,
     image=_opt,
     defurl=_opt,
-    cpulimit=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+    cpulimit=st.one_of(st.none(), st.floats(-9e9, 9e9, allow_nan=False)),  # Docker NanoCpus: int64
     memlimit=st.one_of(st.none(), st.integers(0, 2**48)),
     actlimit=st.one_of(st.none(), st.integers(0, 10**9)),
     volumes=st.lists(_volume, max_size=6),
