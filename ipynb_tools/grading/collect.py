@@ -151,17 +151,14 @@ def collect_submissions(
 def directory_close_time(directory: Path) -> float | None:
     """The closing time of a submit directory: ``NB_SUBMITS_CLOSE`` by its volume name, else its close file."""
     from ..environ import NB_SUBMITS_CLOSE, parse_close_times
-    from ..submit.targets import _close_from_file
+    from ..submit.targets import close_time_of
 
     try:
         closes = parse_close_times(os.environ.get(NB_SUBMITS_CLOSE))
     except (IpynbToolsError, ValueError):
         closes = {}
-    close = closes.get(os.path.basename(os.path.realpath(directory)))
-    if close is not None:
-        return float(close)
-    from_file = _close_from_file(directory)
-    return float(from_file) if from_file is not None else None
+    close = close_time_of(Path(os.path.realpath(directory)), closes)
+    return float(close) if close is not None else None
 
 
 def _squat_note(path: Path, graded: list[Submission], known: list[str]) -> str:

@@ -80,6 +80,15 @@ def _close_from_file(directory: Path, env: Mapping[str, str] | None = None) -> i
         return None
 
 
+def close_time_of(directory: Path, closes: Mapping[str, int], env: Mapping[str, str] | None = None) -> int | None:
+    """The closing time (unix seconds) of the submit directory ``directory`` (resolved, no links):
+    ``closes`` (``NB_SUBMITS_CLOSE`` parsed) by its volume's full name, the directory's name, else its
+    close file (:data:`CLOSE_FILE`, read only when owned by root or the directory's owner); None:
+    never closes. Shared by submit (:func:`known_targets`, :func:`resolve_target`) and grading."""
+    close = closes.get(directory.name)
+    return close if close is not None else _close_from_file(directory, env)
+
+
 def known_targets(env: Mapping[str, str] | None = None, *, now: datetime | float | None = None) -> list[SubmitTarget]:
     """The submit directories known from ``NB_SUBMITS`` and from links in the works directory.
 
@@ -102,9 +111,7 @@ def known_targets(env: Mapping[str, str] | None = None, *, now: datetime | float
         seen.add(real)
         close = closes.get(full) if full else None
         if close is None:
-            close = closes.get(os.path.basename(real))
-        if close is None:
-            close = _close_from_file(Path(real), e)
+            close = close_time_of(Path(real), closes, e)
         found.append(SubmitTarget(access, path, full, close, source, is_past_close(close, moment)))
 
     for entry in parse_entries(e.get(NB_SUBMITS)):
@@ -191,9 +198,7 @@ def resolve_target(
                 f"{shown(text)} is not a submit volume; hand in to one of: {_names(targets) or '(none known)'}"
             )
         closes = parse_close_times(_environ(env).get(NB_SUBMITS_CLOSE), env=env)
-        close = closes.get(os.path.basename(real))
-        if close is None:
-            close = _close_from_file(Path(real), env)
+        close = close_time_of(Path(real), closes, env)
         closed = is_past_close(close, _utc(now).timestamp())
         return SubmitTarget(path.name or text, path, None, close, "path", closed)
     known = (
