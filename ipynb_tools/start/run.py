@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..environ import StartEnvironment, VolumeEntry
+from ..environ import EnvironmentContractError, StartEnvironment, VolumeEntry
 from ..errors import IpynbToolsError
 from .directories import OpenDirs, open_home, open_state_dir
 from .links import WORKS, Link, make_link, planned_links, remove_stale_links
@@ -32,7 +32,7 @@ from .modes import (
 from .taskcopy import copy_as_user, task_copies
 from .umask import write_umask
 from .users import ensure_user
-from .validate import check_environment
+from .validate import SetupEnvironmentError, check_environment
 
 
 class SetupRun:
@@ -254,9 +254,14 @@ def setup(
     ``echo`` receives every log line (default: stderr). Never raises for a
     failing step: see :attr:`SetupReport.ok`. Raises
     :class:`ipynb_tools.start.validate.SetupEnvironmentError` (exit code 2), before
-    anything is changed, when a value of ``env`` is refused (:mod:`.validate`).
+    anything is changed, when a value of ``env`` is refused (:mod:`.validate`) or, reading
+    ``os.environ``, a variable does not follow the contract (a bad ``NB_GROUP``, ``NB_UID=abc``).
     """
-    env = env if env is not None else StartEnvironment.from_environ()
+    if env is None:
+        try:
+            env = StartEnvironment.from_environ()
+        except EnvironmentContractError as exc:  # exit 2 like every refused value: the server is not started
+            raise SetupEnvironmentError(f"refusing to set up, nothing changed: {exc}") from None
     check_environment(env, Path(etc))
     log = SetupLog(echo)
     try:

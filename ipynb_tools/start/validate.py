@@ -10,8 +10,9 @@ changes nothing.
 
 The rules:
 
-- user and group names: :func:`ipynb_tools.usernames.user_name_problem` (the one user-name
-  rule: no ``:``, white space, control characters, ``/``; not ``.``/``..``; no leading ``-``/``.``);
+- user and group names (``NB_USER``, ``NB_GROUP``, ``NB_THRGROUP``):
+  :func:`ipynb_tools.usernames.user_name_problem` (the one user-name rule: no ``:``, white space,
+  control characters, ``/``; not ``.``/``..``; no leading ``-``/``.``);
 - not the name of an existing system account (a ``passwd`` entry with a uid up to
   :data:`SYSTEM_ID_MAX`), nor of an existing system group for the teachers' group;
 - ids: whole numbers up to :data:`MAX_ID`; the user's uid and the teachers' gid above
@@ -122,7 +123,9 @@ def environment_problems(env: StartEnvironment, etc: Path) -> list[str]:
     ``etc`` is where the container's ``passwd`` and ``group`` are (for the system accounts).
     """
     problems: list[str] = []
-    for key, name in (("NB_USER", env.user), ("NB_THRGROUP", env.teachers_group)):
+    for key, name in (("NB_USER", env.user), ("NB_THRGROUP", env.teachers_group), ("NB_GROUP", env.group)):
+        if name is None:  # NB_GROUP not passed
+            continue
         why = user_name_problem(name)
         if why:
             problems.append(f"{key}={name!r} {why}")

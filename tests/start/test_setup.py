@@ -571,6 +571,7 @@ EVIL_USER = "evil\nroot2::0:0::/root:/bin/sh"
     [
         ({"user": EVIL_USER}, "NB_USER"),
         ({"user": "ipt:alice"}, "NB_USER"),
+        ({"group": "x\nroot2:x:0:ipt-alice", "gid": 47999}, "NB_GROUP"),
         ({"user": "daemon"}, "existing system account"),
         ({"teachers_group": "root"}, "existing system group"),
         ({"teachers_group": "thr\nx"}, "NB_THRGROUP"),
@@ -599,9 +600,13 @@ def test_setup_refuses_bad_values_before_changing_anything(course, changes, name
     assert not (course.etc / PROFILE_SNIPPET).exists()
 
 
-def test_cli_refuses_a_user_name_with_a_newline_with_one_line_and_exit_2(course):
+@pytest.mark.parametrize(
+    ("variable", "value"), [("NB_USER", EVIL_USER), ("NB_GROUP", "x\nroot2:x:0:ipt-alice"), ("NB_UID", "47002x")]
+)
+def test_cli_refuses_a_bad_name_or_id_with_one_line_and_exit_2(course, variable, value):
+    """Exit 2 (start-singleuser.sh then starts no server), whether setup's check or the contract refuses."""
     env = course.env("ipt-alice").to_environ()
-    env.update(NB_USER=EVIL_USER, PATH=os.environ["PATH"], PYTHONPATH=str(REPO))
+    env.update({variable: value, "PATH": os.environ["PATH"], "PYTHONPATH": str(REPO)})
     before = (course.etc / "passwd").read_bytes()
     proc = subprocess.run(
         [sys.executable, "-c", "from ipynb_tools.cli.main import main; main()", "setup", "--etc", str(course.etc)],
@@ -610,7 +615,7 @@ def test_cli_refuses_a_user_name_with_a_newline_with_one_line_and_exit_2(course)
         text=True,
     )
     assert proc.returncode == 2, proc.stderr
-    assert len(proc.stderr.strip().splitlines()) == 1 and "NB_USER" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and variable in proc.stderr
     assert "Traceback" not in proc.stderr
     assert (course.etc / "passwd").read_bytes() == before
 
