@@ -107,3 +107,14 @@ def test_a_refused_environment_starts_no_server(box):
     assert "not starting the server" in proc.stderr and "NB_USER" in proc.stderr
     assert (box / "etc" / "passwd").read_bytes() == before
     assert not os.path.exists(box / "home")
+
+
+def test_a_group_name_the_contract_refuses_starts_no_server(box):
+    """NB_GROUP goes into /etc/group: a line break and colons in it are refused with exit 2, no server."""
+    env = nb_env(box, "s2024002", 47204, teacher=False)
+    env["NB_GROUP"] = "x\nroot2:x:0:s2024002"
+    before = (box / "etc" / "group").read_bytes()
+    proc = run_entry(box, **env)
+    assert proc.returncode == 2, proc.stderr
+    assert "uid=" not in proc.stdout and "NB_GROUP" in proc.stderr
+    assert (box / "etc" / "group").read_bytes() == before
