@@ -30,6 +30,7 @@ from .submissions import (
     identify_submission,
     iter_notebook_files,
     name_readings,
+    nfc,
     normalise_base,
     tagged_notebook_name,
 )
@@ -135,8 +136,8 @@ def collect_submissions(
         chosen[key] = newer
         problem(
             older.path,
-            f"not used: {sub.user} handed in {sub.notebook} again; the grading uses {newer.path.name} "
-            f"(handed in {newer.when}), not this one (handed in {older.when})",
+            f"not used: {sub.user} handed in {sub.notebook} again; the grading uses {_told_apart(newer, older)} "
+            f"(handed in {newer.when}), not this one{_form_note(older, newer)} (handed in {older.when})",
         )
     graded = [chosen[k] for k in sorted(chosen)]
     for path, message in unusable:
@@ -146,6 +147,19 @@ def collect_submissions(
             sub.path, f"handed in from the account of {sub.info.os_user}, not of {sub.user}: check with both students"
         )
     return graded
+
+
+def _form_note(sub: Submission, other: Submission) -> str:
+    """How ``sub``'s name differs from ``other``'s when both look the same (NFC vs NFD), else ''."""
+    name, other_name = sub.path.name, other.path.name
+    if name == other_name or nfc(name) != nfc(other_name):
+        return ""
+    return " (its name in Unicode NFC)" if name == nfc(name) else " (its name in Unicode NFD, as macOS writes it)"
+
+
+def _told_apart(sub: Submission, other: Submission) -> str:
+    """``sub``'s file name, with the Unicode form when ``other``'s looks the same (issue 12 items 1, 3)."""
+    return sub.path.name + _form_note(sub, other)
 
 
 def directory_close_time(directory: Path) -> float | None:

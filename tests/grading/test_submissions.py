@@ -115,6 +115,9 @@ def test_both_forms_of_one_hand_in_count_once(tmp_path: Path) -> None:
     assert result.exit_code == 0 and "1 student(s)" in result.output, result.output
     assert grading_sources(tmp_path / f"001-{NFC_NAME}") == {"alice": ["print('new')\n"]}
     assert f"the grading uses {NFC_NAME[:-6]}_alice.ipynb" in unicodedata.normalize("NFC", result.output)
+    # the two names look the same on a screen: the line says which form was used and which was not
+    assert "uses " + NFC_NAME[:-6] + "_alice.ipynb (its name in Unicode NFC)" in result.output
+    assert "not this one (its name in Unicode NFD, as macOS writes it)" in result.output
 
 
 # -- item 2: a name several task names can read -------------------------------------------------------
