@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
 
 from ..errors import IpynbToolsError, os_reason
+from ..fileops import NotRegularFileError, open_no_follow
 
 CURRENT = "current.jsonl"
 DEFAULT_MAX_BYTES = 20 * 1024 * 1024
@@ -53,8 +55,11 @@ class Spool:
         if not records:
             return
         data = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records).encode()
-        fd = os.open(self.current, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        # the spool is in the user's home: no link followed, no wait on a FIFO put there (fileops)
+        fd = open_no_follow(self.current, flags=os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise NotRegularFileError(self.current)
             os.write(fd, data)
             size = os.fstat(fd).st_size
         finally:

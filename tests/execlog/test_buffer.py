@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+import pytest
 
 from ipynb_tools.execlog import buffer
 from ipynb_tools.execlog.buffer import Spool
@@ -51,3 +54,16 @@ def test_a_link_is_not_a_spool(tmp_path: Path) -> None:
     (tmp_path / "spool").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(IpynbToolsError, match="not a link"):
         Spool(tmp_path / "spool")
+
+
+def test_a_fifo_in_place_of_the_current_segment_is_refused_at_once(tmp_path: Path) -> None:
+    """The spool is in the user's home: a FIFO there is an OSError, not a sender thread waiting forever."""
+    spool = Spool(tmp_path / "spool")
+    os.mkfifo(spool.current)
+    with pytest.raises(OSError):
+        spool.append(records(1))
+    os.unlink(spool.current)
+    os.symlink(tmp_path / "elsewhere", spool.current)
+    with pytest.raises(OSError):
+        spool.append(records(1))
+    assert not (tmp_path / "elsewhere").exists()
