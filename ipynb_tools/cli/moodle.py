@@ -1,5 +1,8 @@
 """``ipynb-tools moodle``: a course's LTI activities and their custom parameters, in Moodle's own
-database (docs/lms.md). Parses options, calls :mod:`ipynb_tools.lms`, prints."""
+database (docs/lms.md). Parses options, calls :mod:`ipynb_tools.lms`, prints.
+
+Size (over ~450 lines): one module per command (docs/DEVELOPING.md, ``cli/``); the group's nine
+subcommands share the connection and hub options, and each one only parses, calls and prints."""
 
 from __future__ import annotations
 

@@ -26,6 +26,9 @@ takes the room and whether ``params format --compact`` would fit; within a tenth
 warning; otherwise a note with the characters left. The column size comes from the caller (the LMS
 adapter reads the real one from the database), else :func:`site_column_size` (``--column-size N|text``,
 then the site setting ``$IPYNB_TOOLS_PARAMS_COLUMN_SIZE``, then the 255 of Moodle before 3.11).
+
+Size (over ~450 lines): one rule (SPEC 10), measured and reported; the findings reuse the measure's
+line categories, and about a fifth of the lines are the rule's documentation.
 """
 
 from __future__ import annotations
