@@ -7,8 +7,8 @@ that copy's hashes as ``pending`` (written before the copy is renamed into place
 an interrupted sync still recognises its own copy: issue 12, item 11).
 
 Read and written in the opened personal directory (``dir_fd``), without following a
-link or waiting on a FIFO (:func:`ipynb_tools.fileops.read_file`,
-:func:`ipynb_tools.fileops.replace_file`).
+link, waiting on a FIFO or reading a file too large to be a record
+(:func:`ipynb_tools.fileops.open_regular`, :func:`ipynb_tools.fileops.replace_file`).
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from pathlib import Path
 
 from ..atomic import current_umask
 from ..errors import os_reason
-from ..fileops import read_file, replace_file
+from ..fileops import open_regular, read_all, replace_file
 
 #: The manifest, hidden in the personal directory's top level.
 MANIFEST_NAME = ".ipynb-tools-sync.json"
 MANIFEST_VERSION = 1
+#: A larger manifest is not read (set aside and rebuilt): about 1,000,000 task files' records.
+MANIFEST_MAX_BYTES = 512 << 20
 
 Fingerprint = list[int]
 
@@ -86,17 +88,25 @@ def _ints(value: object) -> Fingerprint:
 def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[dict[str, Entry], str | None]:
     """The manifest of ``dest`` (empty when missing) and the problem when it was unusable.
 
-    With ``dir_fd`` (``dest`` opened), it is read there. A link, a FIFO, a directory or
-    garbage at the name is a problem (never followed, never waited on): the caller sets it
-    aside and rebuilds.
+    With ``dir_fd`` (``dest`` opened), it is read there. A link, a FIFO, a directory, a file
+    over :data:`MANIFEST_MAX_BYTES` or garbage at the name is a problem (never followed, never
+    waited on, never read whole): the caller sets it aside and rebuilds.
     """
     path = dest / MANIFEST_NAME
     try:
-        raw = read_file(MANIFEST_NAME, dir_fd=dir_fd) if dir_fd is not None else read_file(path)
+        fd, st = open_regular(MANIFEST_NAME, dir_fd=dir_fd) if dir_fd is not None else open_regular(path)
     except FileNotFoundError:
         return {}, None
     except OSError as exc:
         return {}, f"{path}: unusable manifest ({os_reason(exc)})"
+    try:
+        if st.st_size > MANIFEST_MAX_BYTES:  # a student's 10 GB sparse file must not be read into memory
+            return {}, f"{path}: unusable manifest (larger than {MANIFEST_MAX_BYTES >> 20} MB)"
+        raw = read_all(fd)
+    except OSError as exc:
+        return {}, f"{path}: unusable manifest ({os_reason(exc)})"
+    finally:
+        os.close(fd)
     try:
         data = json.loads(raw)
         files = data["files"]

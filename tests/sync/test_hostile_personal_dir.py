@@ -210,3 +210,31 @@ def test_a_students_change_after_an_interrupted_sync_is_still_kept(dirs):
     assert actions(report)["kadai-1.txt"] == KEPT
     assert (personal / "kadai-1.txt").read_text() == "mine\n"
     assert actions(sync_tree(task, personal)).get("kadai-1.txt", UNCHANGED) in (KEPT, UNCHANGED)
+
+
+def test_a_huge_sparse_file_as_the_record_is_set_aside_without_reading_it(tmp_path):
+    """Item 9's kind: a student's 8 GB sparse file as the record is never read into memory."""
+    import time
+
+    from ipynb_tools.sync import MANIFEST_NAME, sync_tree
+    from ipynb_tools.sync.manifest import MANIFEST_MAX_BYTES
+
+    task, personal = tmp_path / "task", tmp_path / "personal"
+    task.mkdir()
+    personal.mkdir()
+    (task / "q.txt").write_text("q\n")
+    assert sync_tree(task, personal).ok
+    with open(personal / MANIFEST_NAME, "wb") as f:
+        f.truncate(8 << 30)
+    assert (personal / MANIFEST_NAME).stat().st_size > MANIFEST_MAX_BYTES
+    started = time.monotonic()
+    report = sync_tree(task, personal)
+    assert report.ok and time.monotonic() - started < 10
+    assert (personal / MANIFEST_NAME).stat().st_size < 4096
+    kept = [
+        p
+        for p in personal.iterdir()
+        if p.name.startswith(MANIFEST_NAME.rsplit(".", 1)[0] + ".") and p.stat().st_size == 8 << 30
+    ]
+    assert len(kept) == 1
+    assert (personal / "q.txt").read_text() == "q\n"
