@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import IpynbToolsError
-from ..notebook import parse_notebook, read_bytes_safely
+from ..notebook import NOTEBOOK_SUFFIX, parse_notebook, read_bytes_safely
 from ..tags import cell_codenum, cell_filename, numbering_from_text
 from .buffer import DEFAULT_MAX_BYTES, Spool
 from .client import Sender, default_spool_dir
@@ -158,7 +158,7 @@ class Capture:
             tags = metadata.get("tags")
             tags_text = json.dumps(tags, ensure_ascii=False) if isinstance(tags, list) else None
             filename, codenum = numbering_from_text(tags_text or "")
-            if codenum is None and cell_id and path and path.endswith(".ipynb"):
+            if codenum is None and cell_id and path and path.endswith(NOTEBOOK_SUFFIX):
                 full = (self.root / path).resolve()
                 if full.is_relative_to(self.root):
                     loop = asyncio.get_running_loop()

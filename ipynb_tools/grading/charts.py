@@ -24,6 +24,7 @@ import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
+from ..notebook import NOTEBOOK_SUFFIX
 from .display import chart_label
 
 if TYPE_CHECKING:
@@ -267,7 +268,7 @@ def store_charts(figures: Stats, lines: list[ProgressLine], zone: dt.tzinfo) -> 
         cells = []
         for r in figures.per_codenum:
             number = NO_CODENUM if r["codenum"] is None else f"{int(r['codenum']):03d}"
-            name = str(r["notebook"] or "").removesuffix(".ipynb")
+            name = str(r["notebook"] or "").removesuffix(NOTEBOOK_SUFFIX)
             cells.append((f"{name} {number}" if len(notebooks) > 1 else number, r["ok"], r["error"]))
         users = [(r["user"] if r["user"] is not None else NO_USER, r["ok"], r["error"]) for r in figures.per_user]
         drawn: dict[str, tuple[list[Any], list[float]]] = {}
