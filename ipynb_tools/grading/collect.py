@@ -32,6 +32,7 @@ from .submissions import (
     name_readings,
     nfc,
     normalise_base,
+    submission_record,
     tagged_notebook_name,
 )
 
@@ -53,6 +54,8 @@ class Submission:
     facts: FileFacts = field(default_factory=lambda: FileFacts(-1, 0.0, 0.0))
     #: What the teacher should know about how it was read (a renamed file graded by its tags...).
     notes: list[str] = field(default_factory=list)
+    #: Identified by its file name alone (no submission record, no ``filename:`` tags).
+    by_name: bool = False
 
     @property
     def order(self) -> tuple[float, str]:
@@ -103,12 +106,13 @@ def collect_submissions(
 
     found: list[Submission] = []
     unusable: list[tuple[Path, str]] = []
+    seen: set[str] = set()  # the notebooks the records and tags of every file read name
     for index, path in enumerate(files, 1):
         if progress is not None:
             progress(index, len(files), path)
         relevant = wanted is None or bool(name_readings(path.name, wanted))
         try:
-            sub = _one_submission(path, known, wanted, digest)
+            sub = _one_submission(path, known, wanted, digest, seen)
         except IpynbToolsError as exc:
             if relevant or isinstance(exc, _NumberedForWanted):
                 unusable.append((path, _problem_text(exc, path)))
@@ -118,6 +122,8 @@ def collect_submissions(
             continue
         if sub is not None:
             found.append(sub)
+    if wanted is not None:
+        found = _without_ambiguous_names(found, wanted, seen, unusable)
     claims = [Claim(i, s.user, s.info.uid, s.info.submitted_at, s.facts) for i, s in enumerate(found)]
     forged = mismatches(claims, close_time=close, accounts=accounts)
     chosen: dict[tuple[str, str], Submission] = {}
@@ -197,15 +203,44 @@ class _NumberedForWanted(IpynbToolsError):
     """A file whose name fits another notebook but whose cells are numbered for the wanted one."""
 
 
+def _without_ambiguous_names(
+    found: list[Submission], wanted: str, seen: set[str], unusable: list[tuple[Path, str]]
+) -> list[Submission]:
+    """Only BASE given (extract): a hand-in read by its name alone whose name also fits another
+    notebook the class's records or tags name (``kadai_1_alice.ipynb`` beside hand-ins of
+    ``kadai_1.ipynb``) is moved to ``unusable`` with every reading, never graded as an invented
+    user (issue 12 item 2)."""
+    others = sorted(seen - {wanted})
+    kept: list[Submission] = []
+    for sub in found:
+        readings = [(b, u) for b in others for u in name_readings(sub.path.name, b)] if sub.by_name else []
+        if not readings:
+            kept.append(sub)
+            continue
+        both = " or ".join(f"user {u!r} of {b}" for b, u in [(sub.notebook, sub.user), *readings])
+        unusable.append((sub.path, f"ambiguous name: {both} (no submission record and no filename: tags tell)"))
+    return kept
+
+
 def _one_submission(
-    path: Path, known: list[str], wanted: str | None, digest: Callable[[Submission], Any] | None
+    path: Path,
+    known: list[str],
+    wanted: str | None,
+    digest: Callable[[Submission], Any] | None,
+    seen: set[str] | None = None,
 ) -> Submission | None:
-    """Read, identify (and digest) one file; None when it is another notebook's; raise on a bad file."""
+    """Read, identify (and digest) one file; None when it is another notebook's; raise on a bad file.
+
+    ``seen`` collects the notebook names the file's record and tags give.
+    """
     nbfile = _read_fast(path) if digest is not None else read_notebook_file(path)
+    tagged = tagged_notebook_name(nbfile.notebook)
+    if seen is not None:
+        seen.update(n for n in (tagged, submission_record(nbfile.notebook).source_name) if n)
     try:
         who = identify_submission(path, nbfile.notebook, known)
     except IpynbToolsError as exc:
-        if wanted is not None and tagged_notebook_name(nbfile.notebook) == wanted:
+        if wanted is not None and tagged == wanted:
             # its cells are numbered for the wanted notebook: its problem is reported whatever its name (item 4)
             raise _NumberedForWanted(str(exc)) from None
         raise
@@ -215,6 +250,7 @@ def _one_submission(
     sub = Submission(path, who.user, who.notebook, nbfile.notebook, who.info, len(nbfile.raw), facts.mtime)
     sub.facts = facts
     sub.notes = list(who.notes)
+    sub.by_name = tagged is None and not who.info.source_name
     if digest is not None:
         try:
             sub.digest = digest(sub)

@@ -234,3 +234,22 @@ def test_extract_names_a_renamed_hand_in_it_cannot_read_a_user_from(tmp_path: Pa
     assert set(grading_sources(tmp_path / "001-kadai-1.ipynb")) == {"erin"}
     assert "kadai-2_dave.ipynb: cannot tell the user" in result.output
     assert "frank" not in result.output
+
+
+def test_extract_does_not_invent_a_user_when_the_class_names_a_longer_task(tmp_path: Path) -> None:
+    """extract knows only BASE: kadai_1_alice.ipynb (no record, no tags) read for kadai.ipynb would be
+    user '1_alice'; another hand-in's tags name kadai_1.ipynb, so the name is reported with both readings."""
+    submit = tmp_path / "submit"
+    submit.mkdir()
+    put(submit, "kadai_1_alice.ipynb", notebook("kadai_1.ipynb", "alice", tagged=False))
+    put(submit, "kadai_1_bob.ipynb", notebook("kadai_1.ipynb", "bob"))
+    put(submit, "kadai_carol.ipynb", notebook("kadai.ipynb", "carol", tagged=False))
+    result = run("extract", "kadai.ipynb", "1", "--from", str(submit), "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert set(grading_sources(tmp_path / "001-kadai.ipynb")) == {"carol"}
+    assert (
+        "kadai_1_alice.ipynb: ambiguous name: user '1_alice' of kadai.ipynb or user 'alice' of kadai_1.ipynb"
+        in result.output
+    )
+    result = run("extract", "kadai_1.ipynb", "1", "--from", str(submit), "-o", str(tmp_path))
+    assert result.exit_code == 0 and set(grading_sources(tmp_path / "001-kadai_1.ipynb")) == {"alice", "bob"}
