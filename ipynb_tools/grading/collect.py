@@ -97,7 +97,7 @@ def collect_submissions(
     """
     wanted = normalise_base(base) if base else None
     known = [wanted] if wanted else [normalise_base(b) for b in bases]
-    files = list(iter_notebook_files(submit_dir))
+    files = list(iter_notebook_files(submit_dir, with_directories=True))  # a squatting directory is named
     close = close_time if close_time is not None else directory_close_time(Path(submit_dir))
 
     def problem(path: Path, message: str) -> None:

@@ -202,8 +202,12 @@ def _forms(notebook: str) -> str:
     return f"'{stem}_<user>.ipynb' or '<user>_{stem}.ipynb'"
 
 
-def iter_notebook_files(directory: str | os.PathLike[str]) -> Iterator[Path]:
-    """The non-hidden ``*.ipynb`` entries of ``directory`` (not recursive), sorted by name."""
+def iter_notebook_files(directory: str | os.PathLike[str], *, with_directories: bool = False) -> Iterator[Path]:
+    """The non-hidden ``*.ipynb`` entries of ``directory`` (not recursive), sorted by name.
+
+    Directories (and links to them) are left out unless ``with_directories``: in a submit volume a
+    directory named like a hand-in is a classmate squatting that name, which grading reports.
+    """
     root = Path(directory)
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
@@ -216,6 +220,6 @@ def iter_notebook_files(directory: str | os.PathLike[str]) -> Iterator[Path]:
     for entry in entries:
         if entry.name.startswith(".") or not entry.name.endswith(NOTEBOOK_SUFFIX):
             continue
-        if entry.is_dir():
+        if entry.is_dir() and not with_directories:
             continue
         yield Path(entry.path)

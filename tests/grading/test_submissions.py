@@ -253,3 +253,17 @@ def test_extract_does_not_invent_a_user_when_the_class_names_a_longer_task(tmp_p
     )
     result = run("extract", "kadai_1.ipynb", "1", "--from", str(submit), "-o", str(tmp_path))
     assert result.exit_code == 0 and set(grading_sources(tmp_path / "001-kadai_1.ipynb")) == {"alice", "bob"}
+
+
+def test_a_directory_under_a_hand_in_name_is_reported(tmp_path: Path) -> None:
+    """A classmate's mkdir of kadai-1_carol.ipynb squats Carol's name like a touch does (ipynb_submit
+    then uses a fallback name): grading names it, it was left out as a sub-directory without a word."""
+    submit = tmp_path / "submit"
+    submit.mkdir()
+    (submit / "kadai-1_carol.ipynb").mkdir()
+    put(submit, "kadai-1_carol~0123456789abcdef.ipynb", notebook("kadai-1.ipynb", "carol"))
+    (submit / "kadai-2_dave.ipynb").mkdir()  # another notebook's name: not kadai-1's business
+    result = run("extract", "kadai-1.ipynb", "1", "--from", str(submit), "-o", str(tmp_path))
+    assert result.exit_code == 0 and set(grading_sources(tmp_path / "001-kadai-1.ipynb")) == {"carol"}
+    assert "kadai-1_carol.ipynb: is a directory" in result.output
+    assert "kadai-2_dave" not in result.output
