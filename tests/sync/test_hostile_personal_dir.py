@@ -214,9 +214,6 @@ def test_a_students_change_after_an_interrupted_sync_is_still_kept(dirs):
 
 def test_a_huge_sparse_file_as_the_record_is_set_aside_without_reading_it(tmp_path):
     """Item 9's kind: a student's 8 GB sparse file as the record is never read into memory."""
-    import time
-
-    from ipynb_tools.sync import MANIFEST_NAME, sync_tree
     from ipynb_tools.sync.manifest import MANIFEST_MAX_BYTES
 
     task, personal = tmp_path / "task", tmp_path / "personal"
@@ -238,3 +235,25 @@ def test_a_huge_sparse_file_as_the_record_is_set_aside_without_reading_it(tmp_pa
     ]
     assert len(kept) == 1
     assert (personal / "q.txt").read_text() == "q\n"
+
+
+@pytest.mark.parametrize("name", ["data.csv", "kadai-1.ipynb"])
+def test_a_huge_sparse_file_at_a_task_files_name_is_not_hashed(tmp_path, name):
+    """Item D: a student's 1 TB sparse copy is kept (changed by the student) without reading it."""
+    task, personal = tmp_path / "task", tmp_path / "personal"
+    task.mkdir()
+    personal.mkdir()
+    (task / name).write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}\n')
+    assert sync_tree(task, personal).ok
+    with open(personal / name, "r+b") as f:
+        f.truncate(1 << 40)
+    started = time.monotonic()
+    report = sync_tree(task, personal)
+    assert time.monotonic() - started < 10
+    assert report.ok and [(r.rel, r.action) for r in report.results] == [(name, KEPT)]
+    assert (personal / name).stat().st_size == 1 << 40
+    (personal / ".ipynb-tools-sync.json").unlink()  # no record: the student's file is moved aside, the task copied
+    report = sync_tree(task, personal)
+    assert report.ok and [r.action for r in report.results] == [MOVED_ASIDE]
+    assert (personal / name).stat().st_size < 4096
+    assert sum(p.stat().st_size == 1 << 40 for p in personal.iterdir()) == 1
