@@ -58,7 +58,10 @@ def parse_seconds(value: str) -> int:
     match = _SECONDS_RE.fullmatch(value.replace(",", "").strip())
     if not match:
         raise BadValue(f"activity limit {value!r} is not a number of seconds (like 3600, 90m, 2h)")
-    return int(match.group(1)) * _SECONDS[match.group(2).lower()]
+    seconds = int(match.group(1)) * _SECONDS[match.group(2).lower()]
+    if seconds > MAX_INT64:  # the spawner's timer takes a float: a 400-digit limit overflowed it there
+        raise BadValue(f"activity limit {value!r} is longer than any course (at most {MAX_INT64:,} seconds)")
+    return seconds
 
 
 def parse_cpu(value: str) -> float:

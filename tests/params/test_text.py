@@ -175,6 +175,14 @@ def test_bad_memory_is_an_error_and_kept(value):
     assert findings[0].severity == "error" and findings[0].line == 1
 
 
+def test_an_activity_limit_beyond_int64_is_an_error() -> None:
+    """A 400-digit lms_actlimit passed and then overflowed the spawner's float timer (no limit kept)."""
+    p, findings = parse_with_findings("lms_actlimit=" + "9" * 400)
+    assert p.actlimit is None
+    assert findings[0].severity == "error" and "longer than any course" in findings[0].message
+    assert parse("lms_actlimit=2h").actlimit == 7200
+
+
 @pytest.mark.parametrize("value", ["1e300", "-1e300", "99999999999"])
 def test_cpu_beyond_dockers_nano_cpus_is_an_error(value):
     """Docker takes NanoCpus as int64: a larger limit passed check and failed every launch at create."""
