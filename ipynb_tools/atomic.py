@@ -91,6 +91,10 @@ def atomic_write_from(
         raise SymlinkError(target, "is a symlink; refusing to replace it")
     if old is not None and stat.S_ISDIR(old.st_mode):
         raise WriteError(target, "is a directory")
+    if old is not None and not stat.S_ISREG(old.st_mode) and not stat.S_ISLNK(old.st_mode):
+        # renaming over a device, FIFO or socket would replace it with a plain file: as root,
+        # `... -o /dev/null` would leave the machine without a /dev/null
+        raise WriteError(target, "is not a regular file (a device, FIFO or socket); refusing to replace it")
 
     if mode is None:
         mode = stat.S_IMODE(old.st_mode) if old is not None and stat.S_ISREG(old.st_mode) else 438 & ~current_umask()

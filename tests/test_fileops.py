@@ -108,3 +108,34 @@ def test_unlink_quiet_ignores_what_is_not_there(tmp_path):
     (tmp_path / "f").write_bytes(b"")
     fileops.unlink_quiet(tmp_path / "f")
     assert not (tmp_path / "f").exists()
+
+
+def test_atomic_write_never_replaces_a_device_fifo_or_socket(tmp_path):
+    """Renaming over a special file would replace it with a plain file (as root, an output of
+    /dev/null would leave the machine without one): refused, the special file untouched."""
+    import socket
+    import stat
+
+    from ipynb_tools.atomic import atomic_write_bytes
+    from ipynb_tools.errors import IpynbToolsError
+
+    fifo = tmp_path / "out.ipynb"
+    os.mkfifo(fifo)
+    sock_path = tmp_path / "sock"
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(sock_path))
+    targets = [fifo, sock_path]
+    if os.geteuid() == 0:
+        dev = tmp_path / "null"
+        os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        targets.append(dev)
+    try:
+        for target in targets:
+            before = os.lstat(target)
+            with pytest.raises(IpynbToolsError, match="not a regular file"):
+                atomic_write_bytes(target, b"data")
+            after = os.lstat(target)
+            assert stat.S_IFMT(after.st_mode) == stat.S_IFMT(before.st_mode) and after.st_ino == before.st_ino
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(t.name for t in targets)  # no temp left
+    finally:
+        sock.close()
