@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..environ import EnvironmentContractError, StartEnvironment, VolumeEntry
-from ..errors import IpynbToolsError
+from ..errors import IpynbToolsError, os_reason
 from .directories import OpenDirs, open_home, open_state_dir
 from .links import WORKS, Link, make_link, planned_links, remove_stale_links
 from .log import SetupLog, SetupReport, Step, open_log_file
@@ -61,7 +61,7 @@ class SetupRun:
             ok, message = False, str(exc)
         except OSError as exc:
             where = f"{exc.filename}: " if exc.filename else ""
-            ok, message = False, f"{where}{exc.strerror or exc}"
+            ok, message = False, f"{where}{os_reason(exc)}"
         except Exception as exc:  # noqa: BLE001 - one failing step must not stop the others
             ok, message = False, f"{exc.__class__.__name__}: {exc}"
         self.report.steps.append(Step(name, ok, message))
