@@ -1,6 +1,10 @@
 """Syncing one task tree into a personal directory: the walk, the decision for each file, the copy.
 
 See the package doc (:mod:`ipynb_tools.sync`) for the rules and the speed design.
+
+Size (over ~450 lines): the walk, the per-file decision and the copy share the open directory
+descriptors and the manifest's pending copies of one run; kept together so that no descriptor or
+pending entry crosses a module boundary.
 """
 
 from __future__ import annotations
