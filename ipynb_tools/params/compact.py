@@ -28,22 +28,8 @@ user and role the same mounts, links and closing states, the same image, limits 
 
 from __future__ import annotations
 
-from .model import (
-    AUTOMATIC_KEYS,
-    CLOSE_SUFFIX,
-    KEY_ACTLIMIT,
-    KEY_CPULIMIT,
-    KEY_DEFURL,
-    KEY_IFRAME,
-    KEY_IMAGE,
-    KEY_MEMLIMIT,
-    KEY_TEACHERS,
-    KEY_USERS,
-    PREFIX,
-    RESERVED_KEYS,
-    Params,
-)
-from .text import LINE_END, check_params, parse
+from .model import RESERVED_KEYS, Params
+from .text import LINE_END, LineStyle, format_lines, parse
 
 __all__ = ["OLD_OPTIONAL_KEYS", "compact", "compact_lines", "compact_text"]
 
@@ -74,45 +60,25 @@ def _empty_optional(line: str) -> bool:
     return bool(sep) and key.strip().lower() in OLD_OPTIONAL_KEYS and not value.strip()
 
 
+#: The shortest style with the same meaning (see the module doc), in :func:`format_lines`' order.
+COMPACT = LineStyle(
+    users=_users,
+    cpu=_cpu,
+    default_image=False,
+    empty_defurl=False,
+    effective_volumes=True,
+    empty_reserved=False,
+    keep_line=lambda line: not _empty_optional(line),
+)
+
+
 def compact_lines(params: Params) -> list[str]:
     """The ``key=value`` lines of the compact text, in the old module's order (see the module doc).
 
     Raises :class:`~ipynb_tools.params.model.ParamsError` when ``params`` holds something its text
     cannot say (as :func:`~ipynb_tools.params.text.format_params` does).
     """
-    check_params(params)
-    lines: list[str] = []
-    if params.users:
-        lines.append(f"{KEY_USERS}={_users(params.users)}")
-    if params.teachers:
-        lines.append(f"{KEY_TEACHERS}={_users(params.teachers)}")
-    if params.effective_image is not None:
-        lines.append(f"{KEY_IMAGE}={params.image}")
-    if params.cpulimit is not None:
-        lines.append(f"{KEY_CPULIMIT}={_cpu(params.cpulimit)}")
-    if params.memlimit is not None:
-        lines.append(f"{KEY_MEMLIMIT}={params.memlimit}")
-    if params.actlimit is not None:
-        lines.append(f"{KEY_ACTLIMIT}={params.actlimit}")
-    if params.defurl:
-        lines.append(f"{KEY_DEFURL}={params.defurl}")
-    for name, when in params.closes.items():
-        lines.append(f"{PREFIX}sub_{name}{CLOSE_SUFFIX}={when}")
-    for volume in params.effective_volumes():
-        value = volume.access if volume.users is None else f"{volume.access}:{_users(volume.users)}"
-        lines.append(f"{volume.key}={value}")
-    if params.iframe is not None:
-        lines.append(f"{KEY_IFRAME}={'1' if params.iframe else '0'}")
-    for key in AUTOMATIC_KEYS:
-        value = params.fixed_value(key)
-        if value is not None:
-            lines.append(f"{key}={value}")
-    for key in RESERVED_KEYS:
-        value = params.fixed_value(key)
-        if value:
-            lines.append(f"{key}={value}")
-    lines.extend(line for line in params.others if not _empty_optional(line))
-    return lines
+    return format_lines(params, always_people=False, style=COMPACT)
 
 
 def compact_text(params: Params, *, line_end: str = LINE_END) -> str:

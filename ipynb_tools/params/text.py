@@ -18,6 +18,7 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from ..atomic import atomic_write_text
 from ..errors import os_reason
@@ -306,35 +307,65 @@ def check_params(params: Params) -> None:
             raise bad("others", f"{line!r} is not a line the parser would keep as it is")
 
 
-def format_lines(params: Params, *, always_people: bool = True) -> list[str]:
-    """The canonical ``key=value`` lines (users and teachers always, unless ``always_people`` is false)."""
+@dataclass(frozen=True)
+class LineStyle:
+    """How :func:`format_lines` writes each value; the ORDER of the lines is not a style: it is the
+    old module's, and lives only in :func:`format_lines`. :data:`CANONICAL` writes everything the set
+    holds; :mod:`ipynb_tools.params.compact` has the shortest style with the same meaning."""
+
+    #: A user list (``lms_users``, ``lms_teachers``, a volume's users) as text.
+    users: Callable[[tuple[str, ...]], str] = ",".join
+    #: ``lms_cpulimit``'s value as text.
+    cpu: Callable[[float], str] = lambda value: repr(float(value))
+    #: Write ``lms_image`` when it names the site default (``default``) too.
+    default_image: bool = True
+    #: Write an empty ``lms_defurl``.
+    empty_defurl: bool = True
+    #: Write only the volume entries in force (a later entry for a volume replaces an earlier one).
+    effective_volumes: bool = False
+    #: Write reserved keys (``lms_options``, ``lms_cpugrnt``, ``lms_memgrnt``) that are empty.
+    empty_reserved: bool = True
+    #: Which lines the set keeps as they are (unknown keys, non-``lms_`` lines) are written.
+    keep_line: Callable[[str], bool] = lambda line: True
+
+
+CANONICAL = LineStyle()
+
+
+def format_lines(params: Params, *, always_people: bool = True, style: LineStyle = CANONICAL) -> list[str]:
+    """The ``key=value`` lines in the old module's order (users and teachers always, unless
+    ``always_people`` is false), each value written as ``style`` says."""
     check_params(params)
     lines: list[str] = []
     if always_people or params.users:
-        lines.append(f"{KEY_USERS}={','.join(params.users)}")
+        lines.append(f"{KEY_USERS}={style.users(params.users)}")
     if always_people or params.teachers:
-        lines.append(f"{KEY_TEACHERS}={','.join(params.teachers)}")
-    if params.image is not None:
+        lines.append(f"{KEY_TEACHERS}={style.users(params.teachers)}")
+    if (params.image if style.default_image else params.effective_image) is not None:
         lines.append(f"{KEY_IMAGE}={params.image}")
     if params.cpulimit is not None:
-        lines.append(f"{KEY_CPULIMIT}={float(params.cpulimit)!r}")
+        lines.append(f"{KEY_CPULIMIT}={style.cpu(params.cpulimit)}")
     if params.memlimit is not None:
         lines.append(f"{KEY_MEMLIMIT}={params.memlimit}")
     if params.actlimit is not None:
         lines.append(f"{KEY_ACTLIMIT}={params.actlimit}")
-    if params.defurl is not None:
+    if params.defurl is not None and (style.empty_defurl or params.defurl):
         lines.append(f"{KEY_DEFURL}={params.defurl}")
     for name, when in params.closes.items():
         lines.append(f"{PREFIX}sub_{name}{CLOSE_SUFFIX}={when}")
-    for volume in params.volumes:
-        lines.append(f"{volume.key}={volume.value}")
+    if style.effective_volumes:
+        for volume in params.effective_volumes():
+            value = volume.access if volume.users is None else f"{volume.access}:{style.users(volume.users)}"
+            lines.append(f"{volume.key}={value}")
+    else:
+        lines.extend(f"{volume.key}={volume.value}" for volume in params.volumes)
     if params.iframe is not None:
         lines.append(f"{KEY_IFRAME}={'1' if params.iframe else '0'}")
     for key in AUTOMATIC_KEYS + RESERVED_KEYS:
         value = params.fixed_value(key)
-        if value is not None:
+        if value is not None and (style.empty_reserved or value or key not in RESERVED_KEYS):
             lines.append(f"{key}={value}")
-    lines.extend(params.others)
+    lines.extend(line for line in params.others if style.keep_line(line))
     return lines
 
 
