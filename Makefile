@@ -14,7 +14,7 @@ DEMO_DIR ?= demo-course
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,hub,dev,lms]'
+	$(PY) -m pip install --quiet -e '.[test,hub,dev,lms,console]'
 	touch $@
 
 venv: $(VENV)/.installed

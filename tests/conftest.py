@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.engine.fixtures"]
+pytest_plugins = ["tests.engine.fixtures", "tests.browser"]
 
 DATA = Path(__file__).parent / "data"
 
