@@ -48,7 +48,7 @@ from .model import (
     split_users,
     strip_forbidden,
 )
-from .values import BadValue, parse_bool, parse_cpu, parse_memory, parse_seconds, parse_time
+from .values import BadValue, parse_bool, parse_cpu, parse_image, parse_memory, parse_seconds, parse_time
 
 LINE_END = "\r\n"
 LINE_SPLIT_RE = re.compile(r"\r\n|\r|\n")
@@ -63,7 +63,7 @@ def _text(value: str) -> str:
 _READERS: dict[str, Callable[[str], object]] = {
     KEY_USERS: split_users,
     KEY_TEACHERS: split_users,
-    KEY_IMAGE: _text,
+    KEY_IMAGE: parse_image,
     KEY_DEFURL: _text,
     KEY_CPULIMIT: parse_cpu,
     KEY_MEMLIMIT: parse_memory,

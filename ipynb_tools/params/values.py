@@ -22,6 +22,19 @@ _FLOAT_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 #: The largest memory and CPU (in nano-CPUs) Docker's API takes: a signed 64-bit integer
 #: (HostConfig.Memory, HostConfig.NanoCpus); a larger value is refused at container create.
 MAX_INT64 = 2**63 - 1
+#: An image reference by the grammar of the engines' reference parser (distribution/reference,
+#: used by Docker and Podman): ``[domain[:port]/]path[:tag][@algorithm:hex]``, path components
+#: lowercase. ``lms_image=a b`` was read as an image and failed only at container create.
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_IMAGE_RE = re.compile(
+    rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?/)?"
+    rf"{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+    r"(?::[\w][\w.-]{0,127})?"
+    r"(?:@[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,})?"
+)
+#: Longest image name the engines accept (distribution/reference NameTotalLengthMax).
+MAX_IMAGE_NAME = 255
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
 
@@ -74,6 +87,23 @@ def parse_cpu(value: str) -> float:
     if abs(number) * 1e9 > MAX_INT64:
         raise BadValue(f"CPU limit {value!r} is more than any machine has")
     return number
+
+
+def parse_image(value: str) -> str:
+    """An image reference (``jupyter/scipy-notebook:2024-01``, ``registry:5000/course/py@sha256:...``),
+    or empty/``default`` for the site default; raises :class:`BadValue` for text no engine could pull
+    (spaces, upper case in the path, a bad tag), by the engines' reference grammar."""
+    text = value.strip()
+    if text in ("", "default"):
+        return text
+    repository, _, last = text.split("@", 1)[0].rpartition("/")
+    name = f"{repository}/{last.split(':')[0]}" if repository else last.split(":")[0]
+    if not _IMAGE_RE.fullmatch(text) or len(name) > MAX_IMAGE_NAME:
+        raise BadValue(
+            f"image {value!r} is not an image name (like jupyter/scipy-notebook:2024-01: "
+            "lowercase, no spaces, an optional :tag)"
+        )
+    return text
 
 
 def parse_time(value: str) -> int:

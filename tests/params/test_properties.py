@@ -120,12 +120,20 @@ _other = st.one_of(
     st.builds(lambda s, v: f"lms_zz{s}={v}", st.text(max_size=5), st.text(max_size=10)),
 ).filter(_is_kept_line)
 _opt = st.one_of(st.none(), _clean)
+_image = st.one_of(
+    st.none(),
+    st.just("default"),
+    st.from_regex(
+        r"([a-z0-9]{1,5}(:[0-9]{2,4})?/)?[a-z0-9]{1,6}([._-][a-z0-9]{1,3})?(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,5})?",
+        fullmatch=True,
+    ),
+)
 
 MODELS = st.builds(
     Params,
     users=_users,
     teachers=_users,
-    image=_opt,
+    image=_image,  # an image reference by the engines' grammar (params.values.parse_image)
     defurl=_opt,
     cpulimit=st.one_of(st.none(), st.floats(-9e9, 9e9, allow_nan=False)),  # Docker NanoCpus: int64
     memlimit=st.one_of(st.none(), st.integers(0, 2**48)),

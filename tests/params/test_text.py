@@ -37,8 +37,8 @@ def test_mixed_line_endings_and_blank_lines():
 
 
 def test_split_at_first_equals_values_keep_equals():
-    p = parse("lms_image=reg.example/img:tag=1\nlms_vol_a=x=y\nfoo=a=b=c")
-    assert p.image == "reg.example/img:tag=1"
+    p = parse("lms_defurl=/lab/tree/x=y.ipynb\nlms_vol_a=x=y\nfoo=a=b=c")
+    assert p.defurl == "/lab/tree/x=y.ipynb"
     assert p.volumes == [VolumeParam("vol", "a", "x=y")]
     assert p.others == ["foo=a=b=c"]
 
@@ -385,3 +385,32 @@ def test_file_errors_are_one_line(tmp_path):
         read_params_file(bad)
     with pytest.raises(ParamsError, match="is a directory"):
         read_params_file(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ubuntu",
+        "jupyter/scipy-notebook:2024-01",
+        "localhost:5000/course/py3:v1.2",
+        "reg.example.org/x_y__z/a-b",
+        "img@sha256:" + "0" * 64,
+        "default",
+    ],
+)
+def test_image_references_the_engines_take(value):
+    assert parse(f"lms_image={value}").image == value
+
+
+@pytest.mark.parametrize("value", ["a b", "Ubuntu", "x:", "-a", "a/", "a::b", "a:" + "x" * 200, "a" * 300])
+def test_an_image_no_engine_could_pull_is_an_error_and_kept(value):
+    """``lms_image=a b`` was read as an image and failed only at container create, at every launch."""
+    p, findings = parse_with_findings(f"lms_image={value}")
+    assert p.image is None
+    assert p.others == [f"lms_image={value}"]
+    assert findings[0].severity == "error" and "is not an image name" in findings[0].message
+
+
+def test_an_empty_image_is_the_site_default():
+    p, findings = parse_with_findings("lms_image=")
+    assert p.effective_image is None and findings == []
