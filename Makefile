@@ -4,12 +4,14 @@
 # The checks CI runs before the tests (.ci/run):
 #   make lint       - ruff check + ruff format --check over the tree (rules in pyproject.toml)
 #   make typecheck  - mypy --strict over ipynb_tools (config in pyproject.toml)
+# Translations (docs/languages.md):
+#   make messages   - extract the messages, merge them into every catalogue (.po), compile the .mo files
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo-course
 
-.PHONY: demo test test-fast bench venv system-deps lint typecheck clean
+.PHONY: demo test test-fast bench venv system-deps lint typecheck clean messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +40,19 @@ lint: venv
 
 typecheck: venv
 	$(VENV)/bin/mypy
+
+# Domain ipynb_tools: the package without the console; domain console: the console's code and templates.
+# After `make messages`, translate the new/changed entries (empty or "#, fuzzy") in each .po, then
+# run it again (or `python hatch_build.py`) to compile; tests/test_i18n.py fails on an untranslated one.
+LOCALE := ipynb_tools/locale
+messages: venv
+	$(VENV)/bin/pybabel -q extract -F babel.cfg --ignore-dirs '.* _* console locale' \
+		--no-location --sort-output --project ipynb-tools -o $(LOCALE)/ipynb_tools.pot ipynb_tools
+	$(VENV)/bin/pybabel -q update --no-wrap --ignore-pot-creation-date -D ipynb_tools -i $(LOCALE)/ipynb_tools.pot -d $(LOCALE)
+	$(if $(wildcard ipynb_tools/console),$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output \
+		--project ipynb-tools -o $(LOCALE)/console.pot ipynb_tools/console && \
+		$(VENV)/bin/pybabel -q update --no-wrap --ignore-pot-creation-date -D console -i $(LOCALE)/console.pot -d $(LOCALE))
+	$(PY) hatch_build.py
 
 bench: venv
 	$(PY) benchmarks/run_all.py

@@ -10,6 +10,7 @@ from typing import ParamSpec, TypeVar
 import click
 
 from ..errors import IpynbToolsError
+from ..i18n import _
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,10 +26,10 @@ def report_errors(func: Callable[P, R]) -> Callable[P, R]:
         except IpynbToolsError as exc:
             prog = click.get_current_context(silent=True)
             name = prog.command_path if prog is not None else "ipynb-tools"
-            click.echo(f"{name}: error: {exc}", err=True)
+            click.echo(_("%(command)s: error: %(message)s") % {"command": name, "message": exc}, err=True)
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted; files already written are complete, the rest are unchanged", err=True)
+            click.echo(_("interrupted; files already written are complete, the rest are unchanged"), err=True)
             sys.exit(130)
 
     return wrapper

@@ -1,0 +1,229 @@
+"""Translations: the one home for message catalogues, language choice and gettext (issue 16, item 8).
+
+Two gettext domains, each a catalogue per language under ``ipynb_tools/locale``::
+
+    ipynb_tools/locale/<lang>/LC_MESSAGES/<domain>.po   (source, committed)
+    ipynb_tools/locale/<lang>/LC_MESSAGES/<domain>.mo   (compiled by hatch_build.py at install/build time)
+
+- ``ipynb_tools``: what the in-container commands and the CLI tell a student or teacher
+  (``ipynb_submit``, ``ipynb_deploy``, ``setup`` notices, limit notices). Wrap with :func:`_` /
+  :func:`ngettext`; the language comes from the process environment (``LANGUAGE``, ``LC_ALL``,
+  ``LC_MESSAGES``, ``LANG``), which the spawner sets from its ``language`` trait.
+- ``console``: the course console's web pages. The language comes from the request
+  (:func:`languages_from_accept_language`) or a site setting, never from the server's environment.
+  For Jinja2 (the console's base handler)::
+
+      env = jinja2.Environment(extensions=["jinja2.ext.i18n"], ...)
+      env.install_gettext_translations(translation("console", langs), newstyle=True)
+
+  or per request, without touching a shared environment: pass ``gettext``/``ngettext`` of
+  ``translation("console", langs)`` into the template context and call
+  ``env.install_gettext_callables(...)`` on a per-language environment. In templates:
+  ``{% trans %}...{% endtrans %}`` or ``{{ _("...") }}`` (newstyle: ``_("%(n)s files", n=3)``).
+  In the console's Python code call the translation's ``gettext`` through a name Babel extracts
+  (``_``, ``gettext``, ``ngettext``), e.g. ``_ = translation("console", langs).gettext``.
+
+English is the source language: every msgid is the English text, and the English text is what
+the user sees when no catalogue matches (``NullTranslations``). A language list is cut at its
+first English entry, so ``Accept-Language: en-US, ja;q=0.5`` gives English, not Japanese.
+
+Machine-read output is never translated: JSON, CSV headers that scripts read, file names, tag
+formats (``filename:``/``codenum:``), receipt fields that tests and graders parse
+(docs/languages.md).
+
+Cheap to import (in-container commands start fast): the standard library's gettext only; Babel is
+needed only to build (hatch_build.py) and to extract (``make messages``), never at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import os
+from collections.abc import Iterable, Mapping, Sequence
+
+__all__ = [
+    "DOMAINS",
+    "LOCALE_DIR",
+    "N_",
+    "_",
+    "available_languages",
+    "container_environment",
+    "languages_from_accept_language",
+    "languages_from_environ",
+    "ngettext",
+    "translation",
+]
+
+#: The gettext domains this package ships catalogues for.
+DOMAINS: tuple[str, ...] = ("ipynb_tools", "console")
+
+#: Where the catalogues are: ``<LOCALE_DIR>/<lang>/LC_MESSAGES/<domain>.mo``.
+LOCALE_DIR: str = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locale")
+
+#: The variables gettext reads, in its order of precedence (GNU gettext manual, "Locale Environment
+#: Variables"; Python's ``gettext.find``): the first one set to a non-empty value decides.
+ENVIRON_VARIABLES: tuple[str, ...] = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+#: The source language: the msgids are English, so English needs no catalogue.
+SOURCE_LANGUAGE = "en"
+
+
+def _normalize(tag: str) -> list[str]:
+    """``ja_JP.UTF-8@x`` / ``ja-JP`` -> ``["ja_JP", "ja"]``; ``ja`` -> ``["ja"]``; junk -> ``[]``."""
+    tag = tag.strip()
+    for sep in (".", "@"):
+        tag = tag.split(sep, 1)[0]
+    tag = tag.replace("-", "_")
+    if not tag:
+        return []
+    lang, _sep, region = tag.partition("_")
+    if not lang.isascii() or not lang.isalpha() or not 2 <= len(lang) <= 8:
+        return []
+    lang = lang.lower()
+    if region and region.isascii() and region.isalnum():
+        return [f"{lang}_{region.upper()}", lang]
+    return [lang]
+
+
+def _candidates(tags: Iterable[str]) -> list[str]:
+    """Normalized, de-duplicated candidates in order of preference, stopping at C/POSIX."""
+    out: list[str] = []
+    for tag in tags:
+        if tag.strip() in ("C", "POSIX") or tag.strip().startswith(("C.", "POSIX.")):
+            break
+        for name in _normalize(tag):
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def languages_from_environ(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The languages a process asks for, best first, as gettext chooses them.
+
+    The first of ``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG`` set to a non-empty value is
+    read (``LANGUAGE`` may list several, colon-separated: ``ja:en``); ``C``/``POSIX`` ends the list
+    (English). Each entry gives its full form then its bare language: ``"ja_JP.UTF-8"`` ->
+    ``["ja_JP", "ja"]``. ``environ`` defaults to ``os.environ``. Empty list: English.
+    """
+    env = os.environ if environ is None else environ
+    for name in ENVIRON_VARIABLES:
+        value = env.get(name)
+        if value:
+            return _candidates(value.split(":"))
+    return []
+
+
+def languages_from_accept_language(header: str | None) -> list[str]:
+    """The languages of an HTTP ``Accept-Language`` header, best first (RFC 9110 section 12.5.4).
+
+    ``"ja,en-US;q=0.9,en;q=0.8"`` -> ``["ja", "en_US", "en"]``. Entries with ``q=0``, ``*`` and
+    malformed entries are dropped; equal weights keep the header's order. ``None``/empty -> ``[]``.
+    """
+    if not header:
+        return []
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            key, _eq, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = -1.0
+        if 0.0 < quality <= 1.0:
+            weighted.append((-quality, index, tag))
+    weighted.sort()
+    out: list[str] = []
+    for _q, _i, tag in weighted:
+        # the full form where given, its bare language right after it ("en-US" then "en")
+        for name in _normalize(tag):
+            if name not in out:
+                out.append(name)
+    return out
+
+
+def _up_to_english(languages: Sequence[str]) -> tuple[str, ...]:
+    """The languages before the first English one (English is the msgids themselves)."""
+    out: list[str] = []
+    for lang in languages:
+        names = _normalize(lang)
+        if not names:
+            continue
+        if names[-1] == SOURCE_LANGUAGE:
+            break
+        out.extend(name for name in names if name not in out)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def _load(domain: str, languages: tuple[str, ...]) -> gettext.NullTranslations:
+    if not languages:
+        return gettext.NullTranslations()
+    return gettext.translation(domain, LOCALE_DIR, languages=list(languages), fallback=True)
+
+
+def translation(domain: str = "ipynb_tools", languages: Sequence[str] | None = None) -> gettext.NullTranslations:
+    """The catalogue of ``domain`` for the first of ``languages`` that has one (cached).
+
+    ``languages`` defaults to :func:`languages_from_environ` of the process environment. Tags may
+    be locale names or language tags (``ja_JP.UTF-8``, ``ja-JP``, ``ja``); the list is cut at the
+    first English one. No catalogue found: a ``gettext.NullTranslations`` (the English msgids).
+    Raises ``ValueError`` for a domain this package has no catalogues for.
+    """
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown gettext domain {domain!r}; known: {', '.join(DOMAINS)}")
+    langs = languages_from_environ() if languages is None else languages
+    return _load(domain, _up_to_english(langs))
+
+
+def available_languages(domain: str = "ipynb_tools") -> list[str]:
+    """Languages with a compiled catalogue for ``domain`` (English, the source, is always available)."""
+    try:
+        entries = sorted(os.listdir(LOCALE_DIR))
+    except OSError:
+        return [SOURCE_LANGUAGE]
+    found = [lang for lang in entries if os.path.isfile(os.path.join(LOCALE_DIR, lang, "LC_MESSAGES", f"{domain}.mo"))]
+    return [SOURCE_LANGUAGE, *found]
+
+
+def container_environment(language: str) -> dict[str, str]:
+    """The container environment that makes in-container messages speak ``language`` (the spawner's site language).
+
+    ``"ja"`` / ``"ja_JP"`` / ``"ja-JP"`` -> ``{"LANGUAGE": "ja_JP:ja"}``-style values: ``LANGUAGE``
+    only, which gettext reads before ``LC_ALL``/``LC_MESSAGES``/``LANG``; ``LANG`` is left to the
+    image, because a ``LANG`` naming a locale the image lacks makes C programs (and Python's file
+    name encoding) fall back to ASCII. ``""``: no setting (``{}``). Raises ``ValueError`` for a
+    value that is no language tag.
+    """
+    if not language.strip():
+        return {}
+    names = _normalize(language)
+    if not names or language.strip() in ("C", "POSIX"):
+        raise ValueError(f"not a language tag: {language!r} (e.g. 'ja', 'ja_JP', 'en')")
+    return {"LANGUAGE": ":".join(names)}
+
+
+def _(message: str) -> str:
+    """``message`` (English) in the process's language, domain ``ipynb_tools``.
+
+    Reads the environment at each call (cheap: the catalogue is cached), so a test or a caller
+    that changes ``LANG`` sees the change. Format AFTER translating, with named fields:
+    ``_("%(path)s: not a notebook") % {"path": p}`` or ``_("{path}: ...").format(path=p)``.
+    """
+    return translation().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form of a message for ``n``, in the process's language (domain ``ipynb_tools``)."""
+    return translation().ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it now (a table entry translated at use)."""
+    return message
