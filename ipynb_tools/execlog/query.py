@@ -38,7 +38,11 @@ TZ_ENV = "IPYNB_TOOLS_TZ"
 
 @dataclass(frozen=True)
 class Filters:
-    """Which executions count: all given criteria must hold. Times are aware datetimes (any zone)."""
+    """Which executions count: all given criteria must hold. Times are aware datetimes (any zone).
+
+    ``users``: only these users (a page of a chart's users: the console's progress chart asks for
+    the lines of one page, not every user's points).
+    """
 
     course: str | None = None
     lti: str | None = None
@@ -46,6 +50,7 @@ class Filters:
     notebook: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    users: tuple[str, ...] | None = None
 
 
 @dataclass
@@ -157,6 +162,8 @@ def executions(filters: Filters = Filters(), *, cells: bool = True) -> Select[An
         query = query.where(sessions.c.lti_id == filters.lti)
     if filters.user is not None:
         query = query.where(s.c.username == filters.user)
+    if filters.users is not None:
+        query = query.where(s.c.username.in_(filters.users))
     if filters.notebook is not None:
         query = query.where(or_(notebook == filters.notebook, c.c.notebook == filters.notebook))
     if filters.since is not None:
@@ -277,3 +284,17 @@ def progress(
     except SQLAlchemyError as exc:
         raise StoreError(f"execution-log query failed ({str(exc).splitlines()[0]})") from None
     return lines
+
+
+def activities_query(course: str) -> Select[Any]:
+    """(lti_id,) of the LTI activities the spawner recorded for ``course`` (the ``activities`` table), in id order."""
+    return select(activities.c.lti_id).where(activities.c.course == course).order_by(activities.c.lti_id)
+
+
+def course_activities(store: Store, course: str) -> list[str]:
+    """The LTI ids of ``course``'s activities seen in launches. Raises :class:`StoreError`."""
+    try:
+        with store.engine.connect() as conn:
+            return [str(lti) for (lti,) in conn.execute(activities_query(course))]
+    except SQLAlchemyError as exc:
+        raise StoreError(f"execution-log query failed ({str(exc).splitlines()[0]})") from None
