@@ -37,6 +37,7 @@ from urllib.parse import urlparse
 from .errors import IpynbToolsError
 from .params.findings import Finding
 from .params.model import Params, ParamsError
+from .params.rules import is_teacher
 from .params.text import _parse_lines, parse_with_findings
 from .params.validate import check_model, launch_errors
 
@@ -263,6 +264,22 @@ def read_launch(
     lti_id = ids[1] if ids else link_id
     host = lms_host or _host_of(params.serverurl) or _host_of(guid) or fallback_host
     return Launch(version, params, findings, lti_roles(auth_state), course, lti_id, host, lms_user=lms_user)
+
+
+def teacher_rule(
+    launch: Launch, user: str, *, by_lti_role: bool = False, teacher_roles: Iterable[str] = DEFAULT_TEACHER_ROLES
+) -> str | None:
+    """Why ``user`` (the hub's user name) is a teacher at this launch (one phrase), or None for a student.
+
+    The one home of the teacher rule (SPEC 12; issue 16 item 5), used by the spawner and the console:
+    ``listed in lms_teachers`` (the old system's rule, always on); ``LTI role <role>
+    (teachers_by_lti_role)`` only when the site turned ``by_lti_role`` on and one of the launch's
+    roles is in ``teacher_roles`` (last part of the role URI, case-insensitive).
+    """
+    if is_teacher(launch.params, user):
+        return "listed in lms_teachers"
+    role = matching_role(launch.roles, teacher_roles) if by_lti_role else None
+    return f"LTI role {role} (teachers_by_lti_role)" if role else None
 
 
 def refusal(launch: Launch) -> str | None:

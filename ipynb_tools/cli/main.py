@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("ipynb_tools.cli.analyze:main", "Analyse submissions cell by cell (pandas)."),
     "report": ("ipynb_tools.cli.report:main", "Write the HTML report: charts, summaries, renderings."),
     "logs": ("ipynb_tools.cli.logs:logs", "Execution logs: collector service, import, stats, prune."),
+    "console": ("ipynb_tools.cli.console:main", "The course console: a JupyterHub service for teachers and students."),
 }
 
 

@@ -34,9 +34,8 @@ from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID, DEFAULT_THRGROUP
 from ..errors import IpynbToolsError
 from ..execlog.store import Launch as ExecLaunch
 from ..identity import DEFAULT_GID, DEFAULT_GROUP, DEFAULT_UID_BASE, Identity, resolve_identity
-from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, matching_role, read_launch, refusal
+from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, read_launch, refusal, teacher_rule
 from ..params.resources import CPU_SHARES_PER_CPU
-from ..params.rules import is_teacher
 from ..spec import DEFAULT_URL, ContainerSpec, build_spec
 
 
@@ -207,10 +206,9 @@ class LTIContainerSpawner(DockerSpawner):
         ``listed in lms_teachers`` (the old system's rule, always on); ``LTI role <role>
         (teachers_by_lti_role)`` only when the site turned :attr:`teachers_by_lti_role` on.
         """
-        if is_teacher(launch.params, self.user.name):
-            return "listed in lms_teachers"
-        role = matching_role(launch.roles, self.teacher_roles) if self.teachers_by_lti_role else None
-        return f"LTI role {role} (teachers_by_lti_role)" if role else None
+        return teacher_rule(
+            launch, self.user.name, by_lti_role=self.teachers_by_lti_role, teacher_roles=self.teacher_roles
+        )
 
     def is_teacher(self, launch: Launch) -> bool:
         """A teacher by :meth:`teacher_rule`."""

@@ -1,0 +1,120 @@
+"""The data of the Overview page and of the course list (issue 15; SPEC 11 "Overview").
+
+A course as the launches show it, its LTI activities (from the launches; from the LMS adapter too
+when it is configured), and the effective settings: what the site configured, with no secret in it
+(no token, no password, no user part of a URL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ..errors import IpynbToolsError
+from .access import Viewer
+from .config import ConsoleConfig
+from .launches import ActivitySeen, CourseSeen, LaunchStore
+
+if TYPE_CHECKING:
+    from ..lms.database import MoodleDatabase
+
+
+@dataclass(frozen=True)
+class LmsActivity:
+    """An LTI activity as the LMS lists it (the adapter's ``activities``): id, name, ours, hidden."""
+
+    lti_id: int
+    name: str
+    ours: bool | None
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One effective setting: a message id for its name (translated by the page) and its value."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The Overview page: the course, its activities seen and in the LMS, the settings, an LMS problem."""
+
+    course: CourseSeen | None
+    course_id: str
+    activities: Sequence[ActivitySeen]
+    lms_activities: Sequence[LmsActivity] | None
+    settings: Sequence[Setting] = field(default_factory=list)
+    lms_problem: str | None = None
+
+
+def shown_url(url: str) -> str:
+    """A URL without its user, password, query and fragment (``ssh://root@h`` -> ``ssh://h``); a path as is."""
+    if "://" not in url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
+
+
+def effective_settings(config: ConsoleConfig) -> list[Setting]:
+    """The site's settings as the Overview shows them (no secrets)."""
+    lms = (
+        shown_url(config.lms_db)
+        if config.lms_db
+        else (config.moodle_config if config.moodle_config else "not configured")
+    )
+    return [
+        Setting("Time zone", str(config.zone)),
+        Setting("LMS adapter", lms),
+        Setting("LMS host in volume names", config.lms_host or "from the launches"),
+        Setting(
+            "Container engine", shown_url(config.engine_url) if config.engine_url else "DOCKER_HOST or the local socket"
+        ),
+        Setting("Image filter", config.image_filter or "none"),
+        Setting(
+            "Teachers",
+            "lms_teachers or an LTI role in " + ", ".join(config.teacher_roles)
+            if config.teachers_by_lti_role
+            else "lms_teachers",
+        ),
+        Setting("Execution-log database", shown_url(config.db) if config.db else "not configured"),
+    ]
+
+
+def lms_activities(moodle: MoodleDatabase, course: str) -> list[LmsActivity]:
+    """The course's LTI activities from the LMS adapter (``moodle`` open), in course order."""
+    from ..lms.activities import list_activities
+
+    if not course.isdigit():
+        return []
+    return [LmsActivity(a.lti_id, a.name, a.ours, a.hidden) for a in list_activities(moodle, int(course))]
+
+
+def course_overview(
+    store: LaunchStore, config: ConsoleConfig, course: str, moodle: MoodleDatabase | None = None
+) -> Overview:
+    """The Overview of ``course``; with ``moodle`` (an open MoodleDatabase) also the LMS's activities.
+
+    An LMS that cannot be read is a line on the page (``lms_problem``), not an error page.
+    """
+    listed: list[LmsActivity] | None = None
+    problem = None
+    if moodle is not None:
+        try:
+            listed = lms_activities(moodle, course)
+        except IpynbToolsError as exc:
+            problem = str(exc)
+    return Overview(store.course(course), course, store.activities(course), listed, effective_settings(config), problem)
+
+
+def visible_courses(store: LaunchStore, viewer: Viewer) -> list[CourseSeen]:
+    """The courses the viewer sees (admin: every course seen; teacher: theirs), newest first."""
+    if viewer.admin:
+        return store.courses()
+    return store.courses(viewer.taught)

@@ -1,0 +1,36 @@
+"""The user's own page, "My server": status, "reset my server" (stop + delete through the hub API)."""
+
+from __future__ import annotations
+
+from tornado import web
+
+from ..access import AccessDenied
+from ..base import ConsoleHandler
+from ..myserver import my_server, reset_my_server
+
+
+class MyServerHandler(ConsoleHandler):
+    """``<prefix>me``: GET shows the page; ``<prefix>me/reset`` POST resets the viewer's own server."""
+
+    @web.authenticated
+    async def get(self) -> None:
+        viewer = await self.viewer()
+        page = await my_server(self.console.hub, self.console.store, viewer)
+        self.render("myserver.html", page=page, done=self.get_query_argument("done", None))
+
+
+class ResetHandler(ConsoleHandler):
+    """POST ``<prefix>me/reset``: the viewer's own servers only (the form carries no user name)."""
+
+    @web.authenticated
+    async def post(self) -> None:
+        viewer = await self.viewer()
+        try:
+            await reset_my_server(self.console.hub, viewer, viewer.name)
+        except AccessDenied:
+            raise web.HTTPError(403) from None
+        self.console.forget_viewers()
+        self.redirect(self.url("me?done=reset"))
+
+
+HANDLERS: list[tuple[str, type]] = [("me", MyServerHandler), ("me/reset", ResetHandler)]
