@@ -27,6 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
+from ..i18n import languages_from_accept_language, translation
 from .access import COURSE_REFUSED, AccessDenied, Viewer, require_course
 from .hubapi import HubAPIError
 from .service import Console
@@ -42,36 +43,22 @@ TAB_ORDER = ("overview", "connections", "settings", "volumes", "users", "dashboa
 
 
 def translations(language: str) -> gettext.NullTranslations:
-    """The ``console`` domain's catalogue for ``language`` (NullTranslations until ipynb_tools.i18n lands)."""
-    try:
-        from .. import i18n  # type: ignore[attr-defined, unused-ignore]  # built in parallel (issue 16 item 8)
-    except ImportError:
-        return gettext.NullTranslations()
-    found: gettext.NullTranslations = i18n.translations(DOMAIN, language)
-    return found
+    """The ``console`` domain's catalogue for ``language`` (:func:`ipynb_tools.i18n.translation`)."""
+    return translation(DOMAIN, [language])
 
 
 def choose_language(query: str | None, cookie: str | None, accept_language: str | None) -> str:
-    """The page language: a valid ``?lang=``, else a valid cookie, else the best of ``Accept-Language``
-    (RFC 9110 section 12.5.4: quality values, primary subtags), else English."""
+    """The page language: a valid ``?lang=``, else a valid cookie, else the first of ``Accept-Language``
+    (:func:`ipynb_tools.i18n.languages_from_accept_language`: quality values, RFC 9110) the console
+    speaks, else English."""
     for value in (query, cookie):
         if value in LANGUAGES:
             return value
-    best: tuple[float, int, str] | None = None
-    for index, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        primary = tag.strip().split("-")[0].lower()
-        quality = 1.0
-        for param in params.split(";"):
-            key, _, value = param.strip().partition("=")
-            if key.strip() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        if primary in LANGUAGES and quality > 0 and (best is None or (quality, -index) > (best[0], -best[1])):
-            best = (quality, index, primary)
-    return best[2] if best else LANGUAGES[0]
+    for tag in languages_from_accept_language(accept_language):
+        primary = tag.split("_")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return LANGUAGES[0]
 
 
 _environments: dict[str, Environment] = {}
