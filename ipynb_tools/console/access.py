@@ -20,6 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from ..errors import IpynbToolsError
+from ..i18n import N_
 from ..volumes.naming import COURSE_RE
 
 
@@ -28,7 +29,7 @@ class AccessDenied(IpynbToolsError):
 
 
 #: The one message of every refusal (the page shows only this, translated).
-COURSE_REFUSED = "You may not open this page."
+COURSE_REFUSED = N_("You may not open this page.")
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
-from ..i18n import languages_from_accept_language, translation
+from ..i18n import N_, languages_from_accept_language, translation
 from .access import COURSE_REFUSED, AccessDenied, Viewer, require_course
 from .hubapi import HubAPIError
 from .service import Console
@@ -197,9 +197,9 @@ class ConsoleHandler(HubOAuthenticated, web.RequestHandler):  # type: ignore[mis
             self.language = LANGUAGES[0]
         message = {
             403: COURSE_REFUSED,
-            404: "There is no such page.",
-            503: "The hub does not answer; try again in a minute.",
-        }.get(status_code, "Something went wrong.")
+            404: N_("There is no such page."),
+            503: N_("The hub does not answer; try again in a minute."),
+        }.get(status_code, N_("Something went wrong."))
         try:
             self.finish(self.render_string("error.html", status=status_code, message=message))
         except Exception:  # noqa: BLE001 - an error page must never fail: plain text then

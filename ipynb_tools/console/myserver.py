@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .access import AccessDenied, Viewer
+from .access import COURSE_REFUSED, AccessDenied, Viewer
 from .hubapi import HubAPI, HubServer
 from .launches import LaunchSeen, LaunchStore
 
@@ -42,5 +42,5 @@ async def reset_my_server(hub: HubAPI, viewer: Viewer, user: str) -> list[str]:
     Raises :class:`AccessDenied` for anyone else's server.
     """
     if not viewer.may_reset(user):
-        raise AccessDenied("You may not open this page.")
+        raise AccessDenied(COURSE_REFUSED)
     return await hub.reset_servers(user)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from ..errors import IpynbToolsError
+from ..i18n import N_
 from .access import Viewer
 from .config import ConsoleConfig
 from .launches import ActivitySeen, CourseSeen, LaunchStore
@@ -33,10 +34,12 @@ class LmsActivity:
 
 @dataclass(frozen=True)
 class Setting:
-    """One effective setting: a message id for its name (translated by the page) and its value."""
+    """One effective setting: a message id for its name and its value; ``words`` when the value is a
+    message id too (translated by the page), else a value shown as it is (a URL, a zone name)."""
 
     name: str
     value: str
+    words: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,26 +67,24 @@ def shown_url(url: str) -> str:
 
 def effective_settings(config: ConsoleConfig) -> list[Setting]:
     """The site's settings as the Overview shows them (no secrets)."""
-    lms = (
-        shown_url(config.lms_db)
-        if config.lms_db
-        else (config.moodle_config if config.moodle_config else "not configured")
+
+    def given(name: str, value: str, otherwise: str) -> Setting:
+        return Setting(name, value) if value else Setting(name, otherwise, words=True)
+
+    lms = shown_url(config.lms_db) if config.lms_db else config.moodle_config
+    teachers = (
+        Setting(N_("Teachers"), "lms_teachers + LTI " + ", ".join(config.teacher_roles))
+        if config.teachers_by_lti_role
+        else Setting(N_("Teachers"), "lms_teachers")
     )
     return [
-        Setting("Time zone", str(config.zone)),
-        Setting("LMS adapter", lms),
-        Setting("LMS host in volume names", config.lms_host or "from the launches"),
-        Setting(
-            "Container engine", shown_url(config.engine_url) if config.engine_url else "DOCKER_HOST or the local socket"
-        ),
-        Setting("Image filter", config.image_filter or "none"),
-        Setting(
-            "Teachers",
-            "lms_teachers or an LTI role in " + ", ".join(config.teacher_roles)
-            if config.teachers_by_lti_role
-            else "lms_teachers",
-        ),
-        Setting("Execution-log database", shown_url(config.db) if config.db else "not configured"),
+        Setting(N_("Time zone"), str(config.zone)),
+        given(N_("LMS adapter"), lms, N_("not configured")),
+        given(N_("LMS host in volume names"), config.lms_host, N_("from the launches")),
+        given(N_("Container engine"), shown_url(config.engine_url), N_("DOCKER_HOST or the local socket")),
+        given(N_("Image filter"), config.image_filter, N_("none")),
+        teachers,
+        given(N_("Execution-log database"), shown_url(config.db), N_("not configured")),
     ]
 
 
