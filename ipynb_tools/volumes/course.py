@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import docker.errors
 
@@ -32,6 +32,7 @@ from .naming import (
     check_host,
     parse_full_name,
 )
+from .shared import SharedStorage, make_directory, remove_directory
 
 
 class VolumeNotFound(EngineError):
@@ -84,6 +85,8 @@ class CourseVolume:
     mountpoint: str | None
     driver: str | None
     used_by: tuple[ContainerUse, ...] = ()
+    #: The driver options the volume was made with (``type``/``o``/``device`` for shared storage).
+    options: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", VolumeKind(self.kind))
@@ -114,6 +117,7 @@ class CourseVolume:
             "created": self.created,
             "mountpoint": self.mountpoint,
             "driver": self.driver,
+            "options": dict(self.options),
             "labelled": self.labelled,
             "in_use": self.in_use,
             "used_by": [{"name": c.name, "id": c.id, "state": c.state} for c in self.used_by],
@@ -130,6 +134,10 @@ class CreateResult:
     missing_labels: dict[str, str] = field(default_factory=dict)
     #: Labels the existing volume has with a different value than its name implies.
     conflicting_labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: With shared storage: the existing volume's driver options when they are not the shared root's.
+    other_storage: dict[str, str] | None = None
+    #: With shared storage: the volume's directory in the shared root was made by this call.
+    directory_made: bool = False
 
     @property
     def note(self) -> str | None:
@@ -148,6 +156,12 @@ class CreateResult:
                     f"{k}={have!r} (expected {want!r})" for k, (have, want) in sorted(self.conflicting_labels.items())
                 )
             )
+        if self.other_storage is not None:
+            shown = ",".join(f"{k}={v}" for k, v in sorted(self.other_storage.items())) or "none"
+            parts.append(
+                f"exists with driver options {shown}, not on the shared storage: nodes would not share its data "
+                "(remove it while empty, then create it again)"
+            )
         return "; ".join(parts) or None
 
     def to_json(self) -> dict[str, Any]:
@@ -156,6 +170,8 @@ class CreateResult:
             "created": self.created,
             "missing_labels": dict(self.missing_labels),
             "conflicting_labels": {k: list(v) for k, v in self.conflicting_labels.items()},
+            "other_storage": self.other_storage,
+            "directory_made": self.directory_made,
             "note": self.note,
         }
 
@@ -268,6 +284,7 @@ def _to_course_volume(raw: dict[str, Any], uses: dict[str, list[ContainerUse]]) 
         mountpoint=raw.get("Mountpoint"),
         driver=raw.get("Driver"),
         used_by=tuple(uses.get(name, ())),
+        options=dict(raw.get("Options") or {}),
     )
 
 
@@ -322,11 +339,18 @@ def _existing(engine: Engine, full_names: Iterable[str]) -> dict[str, dict[str, 
     return {item["Name"]: item for item in raw if item.get("Name") in wanted}
 
 
-def create_volumes(engine: Engine, names: Sequence[VolumeName]) -> list[CreateResult]:
+def create_volumes(
+    engine: Engine, names: Sequence[VolumeName], *, storage: SharedStorage | None = None
+) -> list[CreateResult]:
     """Create the given engine volumes with their labels; existing ones are left as they are.
 
     An existing volume is never recreated (it may hold students' work). Docker and Podman cannot
     change an existing volume's labels, so missing or different labels are reported in the result.
+    With ``storage`` (a cluster's shared root, :mod:`ipynb_tools.volumes.shared`) each volume's
+    directory is made in the shared root first and the volume is created with the ``local``
+    driver's options pointing there; an existing volume with other options is reported
+    (``other_storage``). Raises :class:`EngineError`, or
+    :class:`~ipynb_tools.volumes.shared.SharedStorageError` when a directory cannot be made.
     """
     for name in names:
         if not name.kind.on_engine:
@@ -339,12 +363,14 @@ def create_volumes(engine: Engine, names: Sequence[VolumeName]) -> list[CreateRe
             continue
         seen.add(name.full)
         want = name.labels
+        made = make_directory(storage, name.full) if storage is not None else False
+        options = storage.driver_opts(name.full) if storage is not None else None
         have_raw = existing.get(name.full)
         if have_raw is None:
             with calling(engine, f"creating {name.full}"):
                 try:
-                    engine.api.create_volume(name.full, driver="local", labels=want)
-                    results.append(CreateResult(name.full, True))
+                    engine.api.create_volume(name.full, driver="local", driver_opts=options, labels=want)
+                    results.append(CreateResult(name.full, True, directory_made=made))
                     continue
                 except docker.errors.APIError as exc:
                     if exc.status_code != 409:  # created meanwhile by someone else: treat as existing
@@ -354,7 +380,10 @@ def create_volumes(engine: Engine, names: Sequence[VolumeName]) -> list[CreateRe
         have = dict(have_raw.get("Labels") or {})
         missing = {k: v for k, v in want.items() if k not in have}
         conflicting = {k: (have[k], v) for k, v in want.items() if k in have and have[k] != v}
-        results.append(CreateResult(name.full, False, missing, conflicting))
+        other = None
+        if storage is not None and not storage.holds(name.full, have_raw.get("Options")):
+            other = dict(have_raw.get("Options") or {})
+        results.append(CreateResult(name.full, False, missing, conflicting, other, made))
     return results
 
 
@@ -377,23 +406,40 @@ def volumes_for_params(params: _Params, course: str, host: str) -> list[VolumeNa
     return [VolumeName(v.kind, v.name, course, host) for v in params.volumes if v.kind in ENGINE_KINDS]
 
 
-def create_for_params(engine: Engine, params: _Params, course: str, host: str) -> list[CreateResult]:
+def create_for_params(
+    engine: Engine, params: _Params, course: str, host: str, *, storage: SharedStorage | None = None
+) -> list[CreateResult]:
     """Create every task and submit volume named in ``params.volumes`` (kind/name) for this course."""
     check_course(course)
     check_host(host)
-    return create_volumes(engine, volumes_for_params(params, course, host))
+    return create_volumes(engine, volumes_for_params(params, course, host), storage=storage)
 
 
 def resolve(engine: Engine, refs: Sequence[str], course: str, host: str) -> list[CourseVolume]:
     """The course volumes the references name (with their containers); every ref must match one."""
     parsed = [parse_ref(ref, course, host) for ref in refs]
     volumes = {v.full_name: v for v in list_volumes(engine, course, host)}
-    chosen: list[CourseVolume] = []
+    return choose(volumes, parsed, course, host, engine.url)
+
+
+class _Listed(Protocol):
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def labelled(self) -> bool: ...
+
+
+V = TypeVar("V", bound=_Listed)
+
+
+def choose(volumes: dict[str, V], refs: Sequence[VolumeRef], course: str, host: str, where: str) -> list[V]:
+    """The listed volumes (by full name) the references name; raises :class:`VolumeNotFound` for one that
+    names none. An unlabelled (old module's) volume is chosen only by its full name: a short NAME must
+    not reach a volume that only its name ties to this course."""
+    chosen: list[V] = []
     missing: list[str] = []
-    for ref in parsed:
+    for ref in refs:
         hits = [volumes[n] for n in ref.full_names(course, host) if n in volumes]
-        # an unlabelled (old module's) volume is chosen only by its full name: a short NAME
-        # must not reach a volume that only its name ties to this course
         hits = [h for h in hits if h.labelled or ref.text == h.full_name]
         if not hits:
             missing.append(ref.text)
@@ -401,7 +447,7 @@ def resolve(engine: Engine, refs: Sequence[str], course: str, host: str) -> list
     if missing:
         raise VolumeNotFound(
             f"no task or submit volume {', '.join(repr(m) for m in missing)} of course {course!r} on "
-            f"host {host!r} at {engine.url} (see 'ipynb-tools volumes ls')"
+            f"host {host!r} at {where} (see 'ipynb-tools volumes ls')"
         )
     return chosen
 
@@ -412,13 +458,20 @@ def inspect_volume(engine: Engine, ref: str, course: str, host: str) -> list[Cou
 
 
 def remove_volumes(
-    engine: Engine, refs: Sequence[str], course: str, host: str, *, force: bool = False
+    engine: Engine,
+    refs: Sequence[str],
+    course: str,
+    host: str,
+    *,
+    force: bool = False,
+    storage: SharedStorage | None = None,
 ) -> list[RemoveResult]:
     """Remove the named task/submit volumes of this course and host.
 
     Everything is checked before anything is removed: an unknown name, a personal volume or
     another course's volume stops the whole call. A volume in use by containers (running or
     stopped) is refused, naming them, unless ``force``: then those containers are removed first.
+    With ``storage`` the volume's directory in the shared root (its data) is removed too.
     """
     if not refs:
         raise EngineError("name at least one volume to remove")
@@ -443,5 +496,7 @@ def remove_volumes(
         # NotFound: removed meanwhile, the goal is reached
         with calling(engine, f"removing {volume.full_name}"), contextlib.suppress(docker.errors.NotFound):
             engine.api.remove_volume(volume.full_name)
+        if storage is not None:
+            remove_directory(storage, volume.full_name)
         results.append(RemoveResult(volume.full_name, tuple(gone)))
     return results
