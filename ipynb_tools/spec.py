@@ -20,6 +20,7 @@ nothing here imports ``docker``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -149,6 +150,27 @@ def container_name(course: str, lti_id: str, host: str, user: str, random: str |
     if not CONTAINER_NAME_RE.fullmatch(name):  # cannot happen after _sanitise; kept as a guard
         raise SpecError(f"container name {name!r} is not valid")
     return name
+
+
+#: Swarm's rule for service names (swarmkit ``validateAnnotations``): a DNS label of at most 63 characters.
+SERVICE_NAME_RE = re.compile(r"[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*")
+MAX_SERVICE_NAME_LENGTH = 63
+
+
+def service_name(name: str) -> str:
+    """The swarm service name for the container name ``name`` (:func:`container_name`).
+
+    Swarm takes only letters, digits, ``-`` and ``_`` inside, at most 63 characters; a container
+    name (dots of the LMS host, a long course id) becomes ``-``-separated words, cut with a
+    hash of the whole name when too long, so two launches never share a service name.
+    """
+    words = re.sub(r"[^a-zA-Z0-9]+", "-", name).strip("-") or "jupyterhub"
+    if len(words) > MAX_SERVICE_NAME_LENGTH:
+        digest = hashlib.sha256(name.encode()).hexdigest()[:10]
+        words = words[: MAX_SERVICE_NAME_LENGTH - len(digest) - 1].rstrip("-") + "-" + digest
+    if not SERVICE_NAME_RE.fullmatch(words):  # cannot happen after the substitution; kept as a guard
+        raise SpecError(f"service name {words!r} is not valid")
+    return words
 
 
 def _sanitise(text: str) -> str:

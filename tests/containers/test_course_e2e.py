@@ -11,10 +11,8 @@ COPY-only build: no RUN, no network). Containers run with ``network_mode="none"`
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
-import shutil
 import tarfile
 import uuid
 from collections.abc import Iterator
@@ -25,6 +23,7 @@ import pytest
 
 from ipynb_tools.params.text import parse
 from ipynb_tools.spec import build_spec
+from tests.engine import images
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
@@ -46,11 +45,6 @@ lms_vol_ref=.
 lms_sub_py=提出
 lms_prs_py=作業
 """
-WRAPPERS = {
-    "ipynb-tools": "from ipynb_tools.cli.main import main; main()",
-    "ipynb_deploy": "from ipynb_tools.cli.deploy import main; main()",
-    "ipynb_submit": "from ipynb_tools.cli.submit import main; main()",
-}
 NOTEBOOK = {
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": "# 課題 1"},
@@ -69,42 +63,9 @@ NOTEBOOK = {
 }
 
 
-def _context(base: Path, debian_image: str) -> str:
-    """A build context: the package, click, wrapper commands; returns a tag naming their hash."""
-    import click
-
-    shutil.copytree(
-        REPO / "ipynb_tools", base / "pkg" / "ipynb_tools", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
-    shutil.copytree(
-        Path(click.__file__).parent, base / "pkg" / "click", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
-    )
-    (base / "bin").mkdir()
-    for name, code in WRAPPERS.items():
-        script = base / "bin" / name
-        script.write_text(f"#!/bin/sh\nexec python3 -c '{code}' \"$@\"\n")
-        script.chmod(0o755)
-    (base / "Dockerfile").write_text(
-        f"FROM {debian_image}\nCOPY pkg /opt/ipynb-tools\nCOPY bin /usr/local/bin\n"
-        "ENV PYTHONPATH=/opt/ipynb-tools LANG=C.UTF-8\n"
-    )
-    digest = hashlib.sha256()
-    for path in sorted(base.rglob("*")):
-        if path.is_file():
-            digest.update(str(path.relative_to(base)).encode() + path.read_bytes())
-    return f"ipynb-tools-course:{digest.hexdigest()[:12]}"
-
-
 @pytest.fixture(scope="module")
 def course_image(docker_engine, debian_image, tmp_path_factory) -> str:
-    client = docker_engine.client()
-    base = tmp_path_factory.mktemp("course-image")
-    tag = _context(base, debian_image)
-    try:
-        client.images.get(tag)
-    except Exception:  # noqa: BLE001 - not built yet
-        client.images.build(path=str(base), tag=tag, rm=True, network_mode="none")
-    return tag
+    return images.course_image(docker_engine.client(), debian_image, tmp_path_factory.mktemp("course-image"))
 
 
 class Course:

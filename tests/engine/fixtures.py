@@ -17,6 +17,7 @@ from tests.requirements import unavailable
 from . import images
 from .daemons import EngineStartError, PrivateEngine, start_dockerd, start_podman
 from .sshd import LocalSshd, SshdStartError, start_sshd
+from .swarm import Swarm, start_swarm
 
 
 def _start(starter: Callable[[], PrivateEngine], what: str) -> PrivateEngine:
@@ -34,6 +35,20 @@ def docker_engine() -> Iterator[PrivateEngine]:
         yield engine
     finally:
         engine.stop()
+
+
+@pytest.fixture(scope="session")
+def docker_swarm() -> Iterator[Swarm]:
+    """A two-node swarm of private dockerds on loopback addresses (tests/engine/swarm.py); ``.manager``,
+    ``.workers``, ``.node_ids``, ``.engine_of(node id)``, ``.share_image(tag)``. Stopped at session end."""
+    try:
+        swarm = start_swarm(2)
+    except EngineStartError as exc:
+        unavailable(f"cannot start a two-node Docker swarm: {exc}")
+    try:
+        yield swarm
+    finally:
+        swarm.stop()
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +114,15 @@ def local_sshd(docker_engine: PrivateEngine, tmp_path_factory: pytest.TempPathFa
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every test that uses an engine fixture gets the ``engine`` marker (so ``-m 'not engine'`` works)."""
-    engine_fixtures = {"docker_engine", "podman_engine", "engine", "debian_image", "tiny_image", "local_sshd"}
+    engine_fixtures = {
+        "docker_engine",
+        "podman_engine",
+        "engine",
+        "debian_image",
+        "tiny_image",
+        "local_sshd",
+        "docker_swarm",
+    }
     for item in items:
         if engine_fixtures & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.engine)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import io
 import os
 import re
@@ -228,3 +229,50 @@ def debian_image(client: Any) -> str:
 def tiny_image(client: Any) -> str:
     """``ipynb-tools-test:busybox`` in the engine: a shell and sleep, imported in milliseconds."""
     return ensure_image(client, busybox_rootfs(), TINY_TAG)
+
+
+#: The in-container commands of the course image (the package's entry points, without installing it).
+COURSE_WRAPPERS = {
+    "ipynb-tools": "from ipynb_tools.cli.main import main; main()",
+    "ipynb_deploy": "from ipynb_tools.cli.deploy import main; main()",
+    "ipynb_submit": "from ipynb_tools.cli.submit import main; main()",
+}
+
+
+def course_image_context(base: Path, debian_image: str) -> str:
+    """A build context: the package, click, wrapper commands; returns a tag naming their hash."""
+    import click
+
+    repo = Path(__file__).resolve().parents[2]
+
+    shutil.copytree(
+        repo / "ipynb_tools", base / "pkg" / "ipynb_tools", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    shutil.copytree(
+        Path(click.__file__).parent, base / "pkg" / "click", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    (base / "bin").mkdir()
+    for name, code in COURSE_WRAPPERS.items():
+        script = base / "bin" / name
+        script.write_text(f"#!/bin/sh\nexec python3 -c '{code}' \"$@\"\n")
+        script.chmod(0o755)
+    (base / "Dockerfile").write_text(
+        f"FROM {debian_image}\nCOPY pkg /opt/ipynb-tools\nCOPY bin /usr/local/bin\n"
+        "ENV PYTHONPATH=/opt/ipynb-tools LANG=C.UTF-8\n"
+    )
+    digest = hashlib.sha256()
+    for path in sorted(base.rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(base)).encode() + path.read_bytes())
+    return f"ipynb-tools-course:{digest.hexdigest()[:12]}"
+
+
+def course_image(client: Any, debian_image: str, base: Path) -> str:
+    """The Debian test image plus this package's source and click (a COPY-only build: no RUN, no
+    network), tagged by the hash of what it holds; built in ``base`` unless the engine has it."""
+    tag = course_image_context(base, debian_image)
+    try:
+        client.images.get(tag)
+    except Exception:  # noqa: BLE001 - not built yet (docker.errors.ImageNotFound)
+        client.images.build(path=str(base), tag=tag, rm=True, network_mode="none")
+    return tag
