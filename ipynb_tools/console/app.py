@@ -27,6 +27,7 @@ PAGE_MODULES = [
     "ipynb_tools.console.pages.home",
     "ipynb_tools.console.pages.overview",
     "ipynb_tools.console.pages.myserver",
+    "ipynb_tools.console.pages.users",
 ]
 
 STATIC = Path(__file__).with_name("static")
