@@ -25,10 +25,11 @@ before its final manifest write still recognises its own copies, and an untouche
 copy keeps following the task (issue 12, item 11).
 
 Speed: a re-sync compares ``lstat`` data of both sides with the manifest and
-hashes only files whose stat changed. A first copy stays near ``cp -a``: data
-files are copied in the kernel (``copy_file_range``) and hashed for the
-manifest on a second thread; on larger machines files are copied in a few
-threads.
+reads only files whose stat changed; a copy the student changed is read once,
+then kept by its recorded stat while that stays. A first copy stays near
+``cp -a``: each data file is read once, into a cache-sized buffer that is
+digested (XXH3-128, :mod:`.digest` says why that keeps the guarantees) and
+written; on larger machines files are copied in a few threads.
 
 This package must run as the owner of the personal directory (``setup`` drops
 privileges before calling it); it never follows a symlink in the personal
@@ -37,7 +38,7 @@ done through those descriptors (issue 12, item 10); an unusable manifest (a FIFO
 a link, garbage) is moved aside and rebuilt, never waited on (item 9).
 
 Modules: ``report`` (the actions and :class:`SyncReport`), ``manifest`` (what was
-copied), ``tree`` (the walk, the decisions, the copy; :func:`sync_tree`). The
+copied), ``digest`` (the record's content digest), ``tree`` (the walk, the decisions, the copy; :func:`sync_tree`). The
 names below are the package's API.
 """
 

@@ -2,9 +2,12 @@
 
 A hidden JSON file in the personal directory's top level (:data:`MANIFEST_NAME`),
 written atomically: per task file, the stat data ("not touched since") and the
-SHA-256 of the task file and of the copy; and, while a sync is placing a new copy,
-that copy's hashes as ``pending`` (written before the copy is renamed into place, so
-an interrupted sync still recognises its own copy: issue 12, item 11).
+content digest (:mod:`.digest`; the fields keep their version-1 names ``src_sha`` and
+``dst_sha``) of the task file and of the copy; while a sync is placing a new copy,
+that copy's digests as ``pending`` (written before the copy is renamed into place, so
+an interrupted sync still recognises its own copy: issue 12, item 11); and for a copy
+the student changed, its stat data when it was found changed, as ``kept`` (while the
+copy keeps that stat it is kept without being read again).
 
 Read and written in the opened personal directory (``dir_fd``), without following a
 link, waiting on a FIFO or reading a file too large to be a record
@@ -24,7 +27,8 @@ from ..fileops import open_regular, read_all, replace_file
 
 #: The manifest, hidden in the personal directory's top level.
 MANIFEST_NAME = ".ipynb-tools-sync.json"
-MANIFEST_VERSION = 1
+#: 2: XXH3-128 digests (``xxh128:...``) and ``kept``; version 1's SHA-256 digests are still read.
+MANIFEST_VERSION = 2
 #: A larger manifest is not read (set aside and rebuilt): about 1,000,000 task files' records.
 MANIFEST_MAX_BYTES = 512 << 20
 
@@ -54,12 +58,15 @@ class Entry:
     dst: Fingerprint
     dst_sha: str
     pending: Pending | None = None
+    kept: Fingerprint | None = None  # the stat of the student's changed copy when it was last looked at
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {"src": self.src, "src_sha": self.src_sha, "dst": self.dst, "dst_sha": self.dst_sha}
         if self.pending is not None:
             p = self.pending
             data["pending"] = {"src": p.src, "src_sha": p.src_sha, "dst_sha": p.dst_sha}
+        if self.kept is not None:
+            data["kept"] = self.kept
         return data
 
     @classmethod
@@ -71,11 +78,19 @@ class Entry:
             if not isinstance(p, dict):
                 raise TypeError("pending is not an object")
             pending = Pending(_ints(p["src"]), str(p["src_sha"]), str(p["dst_sha"]))
-        return cls(_ints(data["src"]), str(data["src_sha"]), _ints(data["dst"]), str(data["dst_sha"]), pending)
+        kept = data.get("kept")
+        return cls(
+            _ints(data["src"]),
+            str(data["src_sha"]),
+            _ints(data["dst"]),
+            str(data["dst_sha"]),
+            pending,
+            None if kept is None else _ints(kept),
+        )
 
     def copy(self) -> Entry:
         """An independent copy (the lists are new; a pending record is shared, it is never changed in place)."""
-        return Entry(list(self.src), self.src_sha, list(self.dst), self.dst_sha, self.pending)
+        return Entry(list(self.src), self.src_sha, list(self.dst), self.dst_sha, self.pending, self.kept)
 
 
 def _ints(value: object) -> Fingerprint:

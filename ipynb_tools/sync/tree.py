@@ -15,9 +15,8 @@ import os
 import stat
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,23 +24,20 @@ from ..atomic import current_umask
 from ..errors import FileProblem, IpynbToolsError, os_reason
 from ..fileops import (
     TEMP_SUFFIX,
-    copy_and_hash,
-    copy_fd,
     fsync_directory_fd,
-    hash_file,
     open_regular,
     open_temp,
     read_all,
-    read_file,
     rename_into_place,
-    sha256_hex,
     syncfs,
     unlink_quiet,
     write_all,
 )
 from ..notebook import CHECKPOINTS, NOTEBOOK_SUFFIX
 from ..numbering import fix_notebook_tags
-from .manifest import MANIFEST_NAME, Entry, Pending, fingerprint, read_manifest, write_manifest
+from . import digest
+from .digest import Digests
+from .manifest import MANIFEST_NAME, Entry, Fingerprint, Pending, fingerprint, read_manifest, write_manifest
 from .report import (
     ADOPTED,
     COPIED,
@@ -56,12 +52,10 @@ from .report import (
     SyncReport,
 )
 
-#: Data files up to this size are copied in the kernel and hashed on a second thread (_Syncer.hash_later).
-DEFERRED_HASH_MAX = 8 << 20
-DEFERRED_HASH_QUEUE = 32
 #: Copies are placed (recorded as pending, renamed) in runs of this many files or bytes (see _batches).
 PLACE_BATCH_FILES = 1000
 PLACE_BATCH_BYTES = 128 << 20
+KEPT_DETAIL = "changed by the student; the task version was not copied over it"
 #: How every directory of the personal directory is opened: never through a symlink.
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -71,24 +65,49 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 @dataclass
 class Rendered:
-    """A task file as it would arrive: hashes of the source and of the bytes written."""
+    """A task file as it would arrive: digests of the source and of the bytes written."""
 
-    src_sha: str
-    dst_sha: str
+    src: Digests
+    dst: Digests
     data: bytes | None  # the bytes to write when they differ from the source (notebooks); else stream
 
 
-def render(src: Path, name: str) -> Rendered:
-    """Hash a task file (and, for notebooks, compute the corrected bytes) without writing."""
-    if name.endswith(NOTEBOOK_SUFFIX):
-        raw = read_file(src)
-        src_sha = sha256_hex(raw)
-        fixed = fix_notebook_tags(raw, name)
-        if fixed is None:
-            return Rendered(src_sha, src_sha, None)
-        return Rendered(src_sha, sha256_hex(fixed), fixed)
-    sha = hash_file(src)
-    return Rendered(sha, sha, None)
+def render(src: Path, name: str, algorithms: Iterable[str] | None = None) -> Rendered:
+    """Digest a task file (and, for notebooks, compute the corrected bytes) without writing.
+
+    ``algorithms``: those of the recorded digests it is compared with (:func:`digest.kinds`;
+    the one written by default).
+    """
+    fd, _ = open_regular(src)
+    try:
+        if name.endswith(NOTEBOOK_SUFFIX):
+            raw = read_all(fd)
+            src_digests = digest.of_bytes(raw, algorithms)
+            fixed = fix_notebook_tags(raw, name)
+            if fixed is None:
+                return Rendered(src_digests, src_digests, None)
+            return Rendered(src_digests, digest.of_bytes(fixed, algorithms), fixed)
+        digests = digest.of_fd(fd, algorithms)
+        return Rendered(digests, digests, None)
+    finally:
+        os.close(fd)
+
+
+def digest_file(name: str, dir_fd: int, algorithms: Iterable[str]) -> Digests:
+    """The digests of a copy in the personal directory, opened with :func:`open_regular` (no link, no FIFO)."""
+    fd, _ = open_regular(name, dir_fd=dir_fd)
+    try:
+        return digest.of_fd(fd, algorithms)
+    finally:
+        os.close(fd)
+
+
+def _recorded(known: Entry) -> list[str]:
+    """Every digest ``known`` holds (their algorithms are the ones a comparison needs)."""
+    found = [known.src_sha, known.dst_sha]
+    if known.pending is not None:
+        found += [known.pending.src_sha, known.pending.dst_sha]
+    return found
 
 
 # -- the walk ----------------------------------------------------------------------------------------
@@ -225,8 +244,7 @@ class _Syncer:
         self.umask = current_umask()
         self.report = SyncReport(source, dest)
         self.lock = threading.Lock()
-        self.hasher: ThreadPoolExecutor | None = None
-        self.pending: deque[tuple[Entry, Future[str]]] = deque()
+        self.buffers = threading.local()  # each copy thread's read buffer (digest.CHUNK bytes)
         self.dirs: _DestDirs | None = None
 
     def add(self, rel: str, action: str, detail: str = "") -> None:
@@ -244,7 +262,6 @@ class _Syncer:
         try:
             self.sync(self.dirs)
         finally:
-            self.finish_hashes()
             self.dirs.close()
         self.report.seconds = time.monotonic() - start
         return self.report
@@ -281,7 +298,6 @@ class _Syncer:
         try:
             for batch in _batches(jobs):
                 staged = [s for s in (pool.map if pool else map)(self.copy_job, batch) if s is not None]
-                self.finish_hashes()
                 if staged:
                     self.place(staged, manifest)
         finally:
@@ -360,19 +376,25 @@ class _Syncer:
             return (rel, src_st, _settled(known), COPIED)
         if not stat.S_ISREG(dst_st.st_mode):
             return (rel, src_st, _settled(known), MOVED_ASIDE)
-        if known is not None and known.dst and fingerprint(dst_st) == known.dst:
+        dst_fp = fingerprint(dst_st)
+        if known is not None and known.dst and dst_fp == known.dst:
             # The student has not touched the copy.
             known.pending = None
             return self.plan_untouched(rel, src_st, known, "", "task file touched, content unchanged")
+        if known is not None and known.kept is not None and known.pending is None and dst_fp == known.kept:
+            # The student's changed copy, as it was when it was last looked at: not read again.
+            self.add(rel, KEPT, KEPT_DETAIL)
+            return None
         # The copy's stat changed (or there is no record): look at the content.
         assert parent is not None
+        algorithms = digest.kinds(_recorded(known)) if known is not None else digest.kinds(())
         rendered: Rendered | None = None
         if known is None or known.pending is None:
             # Only a copy of a size we know can hold content we know: a student's 1 TB sparse
             # file at a task file's name is never hashed (it took minutes at every start).
             sizes = {known.dst[0]} if known is not None and known.dst and type(known.dst[0]) is int else set()
             if name.endswith(NOTEBOOK_SUFFIX):
-                rendered = render(self.source / rel, _basename(rel))
+                rendered = render(self.source / rel, _basename(rel), algorithms)
                 sizes.add(src_st.st_size if rendered.data is None else len(rendered.data))
             else:
                 sizes.add(src_st.st_size)
@@ -381,29 +403,39 @@ class _Syncer:
                 if known is None:
                     manifest.pop(rel, None)
                     return (rel, src_st, known, MOVED_ASIDE)
-                self.add(rel, KEPT, "changed by the student; the task version was not copied over it")
+                self.keep(rel, known, dst_fp)
                 return None
-        dst_sha = hash_file(name, dir_fd=parent)
-        if known is not None and known.pending is not None and dst_sha == known.pending.dst_sha:
+        dst = digest_file(name, parent, algorithms)
+        if known is not None and known.pending is not None and dst.matches(known.pending.dst_sha):
             # The copy an interrupted sync put there: the task's, as its record says.
-            known = manifest[rel] = Entry(known.pending.src, known.pending.src_sha, fingerprint(dst_st), dst_sha)
+            known = manifest[rel] = Entry(known.pending.src, known.pending.src_sha, dst_fp, dst.current)
             return self.plan_untouched(rel, src_st, known, "", "content unchanged")
         known = _settled(known)
         if known is None:
             manifest.pop(rel, None)
-        if known is not None and dst_sha == known.dst_sha:
-            known.dst = fingerprint(dst_st)
+        if known is not None and dst.matches(known.dst_sha):
+            known.dst, known.dst_sha, known.kept = dst_fp, dst.current, None
             return self.plan_untouched(rel, src_st, known, "copy touched, content unchanged", "content unchanged")
         if rendered is None:
-            rendered = render(self.source / rel, _basename(rel))
-        if dst_sha == rendered.dst_sha:
-            manifest[rel] = Entry(fingerprint(src_st), rendered.src_sha, fingerprint(dst_st), dst_sha)
+            rendered = render(self.source / rel, _basename(rel), algorithms)
+        if dst.current == rendered.dst.current:
+            manifest[rel] = Entry(fingerprint(src_st), rendered.src.current, dst_fp, dst.current)
             self.add(rel, ADOPTED, "already equal to the task file")
             return None
         if known is not None:
-            self.add(rel, KEPT, "changed by the student; the task version was not copied over it")
+            self.keep(rel, known, dst_fp)
             return None
         return (rel, src_st, known, MOVED_ASIDE)
+
+    def keep(self, rel: str, known: Entry, dst_fp: Fingerprint) -> None:
+        """Report a copy the student changed as kept, and record its stat, so that while it stays
+        as it is the next syncs keep it without reading it (a changed copy was hashed at every start).
+
+        A stat the student cannot forge (the ctime and inode change with any write or replacement)
+        decides only "kept" again, the direction that never overwrites anything.
+        """
+        known.kept = dst_fp
+        self.add(rel, KEPT, KEPT_DETAIL)
 
     def plan_untouched(
         self, rel: str, src_st: os.stat_result, known: Entry, same_stat: str, same_content: str
@@ -416,9 +448,9 @@ class _Syncer:
         if fingerprint(src_st) == known.src:
             self.add(rel, UNCHANGED, same_stat)
             return None
-        rendered = render(self.source / rel, _basename(rel))
-        if rendered.src_sha == known.src_sha:
-            known.src = fingerprint(src_st)
+        rendered = render(self.source / rel, _basename(rel), digest.kinds([known.src_sha]))
+        if rendered.src.matches(known.src_sha):
+            known.src, known.src_sha = fingerprint(src_st), rendered.src.current
             self.add(rel, UNCHANGED, same_content)
             return None
         return (rel, src_st, known, UPDATED)
@@ -469,20 +501,16 @@ class _Syncer:
         src_fd, st = open_regular(f"{self.source}/{rel}")
         try:
             mode = (stat.S_IMODE(st.st_mode) | 0o600) & ~self.umask & 0o777
-            fd, tmp = open_temp(name, dir_fd=dir_fd)
+            fd, tmp = open_temp(name, dir_fd=dir_fd, mode=mode)  # the mode from the start: no fchmod
             try:
                 if name.endswith(NOTEBOOK_SUFFIX):
                     raw = read_all(src_fd)
-                    src_sha = sha256_hex(raw)
+                    src_sha = digest.of_bytes(raw).current
                     fixed = fix_notebook_tags(raw, name)
                     write_all(fd, raw if fixed is None else fixed)
-                    dst_sha = src_sha if fixed is None else sha256_hex(fixed)
-                elif st.st_size <= DEFERRED_HASH_MAX:
-                    copy_fd(src_fd, fd, st.st_size)
-                    src_sha = dst_sha = ""  # filled in by finish_hashes()
+                    dst_sha = src_sha if fixed is None else digest.of_bytes(fixed).current
                 else:
-                    src_sha = dst_sha = copy_and_hash(src_fd, fd)
-                os.fchmod(fd, mode)
+                    src_sha = dst_sha = digest.copy_fd(src_fd, fd, self.buffer())
                 os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
             except BaseException:
                 os.close(fd)
@@ -493,39 +521,14 @@ class _Syncer:
             os.close(src_fd)
         # The source's stat as it was when it was opened: if the teacher changed it during
         # the copy, the next sync sees a different stat and looks again.
-        entry = Entry(fingerprint(st), src_sha, [], dst_sha)
-        if not dst_sha:
-            self.hash_later(entry, dir_fd, tmp)
-        return tmp, entry
+        return tmp, Entry(fingerprint(st), src_sha, [], dst_sha)
 
-    def hash_later(self, entry: Entry, dir_fd: int, temp: str) -> None:
-        """Hash a file just copied to ``temp`` (in ``dir_fd``) on a second thread.
-
-        The copy itself stays in the kernel, as ``cp``'s does, and the hash,
-        which would cost a third of a first sync, overlaps it (read back from
-        the page cache). A copy that cannot be read back gets no hash, so a
-        later sync treats it as changed by the student and keeps it. The manifest is written only after every
-        hash is in (:meth:`finish_hashes`). At most :data:`DEFERRED_HASH_QUEUE` files wait.
-        """
-        with self.lock:
-            if self.hasher is None:
-                self.hasher = ThreadPoolExecutor(1, thread_name_prefix="sync-hash")
-            self.pending.append((entry, self.hasher.submit(_sha256_of_copy, dir_fd, temp)))
-            while len(self.pending) > DEFERRED_HASH_QUEUE:
-                self._resolve_oldest()
-
-    def finish_hashes(self) -> None:
-        """Wait for the deferred hashes and put them into their manifest entries."""
-        with self.lock:
-            while self.pending:
-                self._resolve_oldest()
-            if self.hasher is not None:
-                self.hasher.shutdown()
-                self.hasher = None
-
-    def _resolve_oldest(self) -> None:
-        entry, future = self.pending.popleft()
-        entry.src_sha = entry.dst_sha = future.result()
+    def buffer(self) -> bytearray:
+        """This thread's copy buffer (one per copy thread, reused for every file)."""
+        buf: bytearray | None = getattr(self.buffers, "buf", None)
+        if buf is None:
+            buf = self.buffers.buf = bytearray(digest.CHUNK)
+        return buf
 
 
 def _batches(jobs: list[Job]) -> Iterator[list[Job]]:
@@ -552,14 +555,6 @@ def _settled(known: Entry | None) -> Entry | None:
         return known
     known.pending = None
     return known if (known.dst_sha or known.src_sha) else None
-
-
-def _sha256_of_copy(dir_fd: int, name: str) -> str:
-    """SHA-256 of a file sync just wrote, or "" when it cannot be read back (see hash_later)."""
-    try:
-        return hash_file(name, dir_fd=dir_fd)
-    except OSError:
-        return ""
 
 
 def _basename(rel: str) -> str:

@@ -43,10 +43,11 @@ def free_port() -> int:
 
 
 def singleuser_site() -> Path:
-    """``<cache>/singleuser-site-<versions>``: jupyterhub, jupyter_server, ipykernel (a real kernel), click."""
+    """``<cache>/singleuser-site-<versions>``: jupyterhub, jupyter_server, ipykernel (a real kernel), click, xxhash."""
     import ipykernel
     import jupyter_server
     import jupyterhub
+    import xxhash
 
     cache = images.cache_dir()
     wanted = [
@@ -54,9 +55,11 @@ def singleuser_site() -> Path:
         f"jupyter_server=={jupyter_server.__version__}",
         f"ipykernel=={ipykernel.__version__}",
         "click",
+        f"xxhash=={xxhash.VERSION}",  # the sync record's digest (setup syncs in the container)
     ]
-    target = (
-        cache / f"singleuser-site-jh{jupyterhub.__version__}-js{jupyter_server.__version__}-ik{ipykernel.__version__}"
+    target = cache / (
+        f"singleuser-site-jh{jupyterhub.__version__}-js{jupyter_server.__version__}-ik{ipykernel.__version__}"
+        f"-xx{xxhash.VERSION}"
     )
     with images._locked(cache / "singleuser-site.lock"):
         if (target / "jupyterhub" / "singleuser").is_dir():

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import xxhash
 
 from ipynb_tools.atomic import TEMP_SUFFIX
 from ipynb_tools.notebook import notebook_bytes, read_notebook
@@ -29,7 +30,14 @@ from ipynb_tools.sync import (
     sync_tree,
 )
 from ipynb_tools.sync import tree as sync_mod
+from ipynb_tools.sync.digest import CHUNK
 from ipynb_tools.tags import cell_codenum, cell_filename
+
+
+def xxh128(data: bytes) -> str:
+    """The digest the record stores (ipynb_tools/sync/digest.py), computed independently."""
+    return "xxh128:" + xxhash.xxh3_128_hexdigest(data)
+
 
 NOW = time.mktime((2026, 4, 1, 10, 20, 30, 0, 0, -1))
 STAMP = "20260401-102030"
@@ -104,7 +112,7 @@ def test_first_sync_copies_visible_files_and_keeps_a_hidden_manifest(dirs):
     assert set(manifest["files"]) == {"kadai-1.ipynb", "data/input.csv", "日本語 の ファイル.txt"}
     entry = manifest["files"]["data/input.csv"]
     assert entry["src"][0] == len("a,b\n1,2\n")
-    assert entry["src_sha"] == entry["dst_sha"] == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert entry["src_sha"] == entry["dst_sha"] == xxh128(b"a,b\n1,2\n")
     # cp -a like: the teacher's modification time is kept
     assert (personal / "data/input.csv").stat().st_mtime_ns == (task / "data/input.csv").stat().st_mtime_ns
     assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
@@ -115,7 +123,7 @@ def test_resync_with_nothing_changed_reads_no_file_and_rewrites_no_manifest(dirs
     sync_tree(task, personal)
     manifest_stat = (personal / MANIFEST_NAME).stat()
     calls = []
-    monkeypatch.setattr(sync_mod, "hash_file", lambda p: calls.append(p) or "")
+    monkeypatch.setattr(sync_mod, "digest_file", lambda *a: calls.append(a))
     monkeypatch.setattr(sync_mod, "render", lambda *a: calls.append(a))
     report = sync_tree(task, personal)
     assert set(actions(report).values()) == {UNCHANGED}
@@ -418,19 +426,116 @@ def test_an_update_interrupted_before_the_manifest_is_written_is_recognised(dirs
     assert (personal / "data" / "input.csv").read_text() == "v3\n"
 
 
-@pytest.mark.parametrize(("deferred_max", "queue"), [(0, 32), (1 << 20, 1)])
-def test_manifest_hashes_are_right_whichever_way_they_are_computed(dirs, monkeypatch, deferred_max, queue):
-    """Streamed (hashed inline) and deferred (hashed on the second thread, bounded queue) alike."""
+@pytest.mark.parametrize("size", [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 7])
+def test_the_record_holds_the_digest_of_the_bytes_written(dirs, size):
+    """Copied and digested in one pass, in CHUNK pieces: right at and around the piece boundaries."""
     task, personal = dirs
-    for i in range(5):
-        (task / f"blob{i}.bin").write_bytes(bytes([i]) * (1000 + i))
-    monkeypatch.setattr(sync_mod, "DEFERRED_HASH_MAX", deferred_max)
-    monkeypatch.setattr(sync_mod, "DEFERRED_HASH_QUEUE", queue)
+    data = os.urandom(size)
+    (task / "blob.bin").write_bytes(data)
     assert sync_tree(task, personal, now=NOW).ok
+    assert (personal / "blob.bin").read_bytes() == data
     files = json.loads((personal / MANIFEST_NAME).read_text())["files"]
     for rel, entry in files.items():
-        if rel.endswith(".ipynb"):
-            continue
-        assert entry["dst_sha"] == hashlib.sha256((personal / rel).read_bytes()).hexdigest(), rel
+        assert entry["dst_sha"] == xxh128((personal / rel).read_bytes()), rel
+        assert entry["src_sha"] == xxh128((task / rel).read_bytes()), rel
     again = sync_tree(task, personal, now=NOW)
     assert not again.changed
+
+
+def as_version_1(personal: Path) -> None:
+    """Rewrite the record as a version-1 sync wrote it: SHA-256 digests (bare hex), no ``kept``."""
+    path = personal / MANIFEST_NAME
+    record = json.loads(path.read_text())
+    for rel, entry in record["files"].items():
+        copy = (personal / rel).read_bytes()
+        assert entry["dst_sha"] == xxh128(copy)
+        entry["dst_sha"] = hashlib.sha256(copy).hexdigest()
+        entry["src_sha"] = entry["dst_sha"] if entry["src_sha"] == xxh128(copy) else "0" * 64
+    record["version"] = 1
+    path.write_text(json.dumps(record))
+
+
+def test_a_version_1_record_keeps_every_copys_history(dirs):
+    """After the upgrade a touched-but-equal copy still follows the task; a changed one is still kept."""
+    task, personal = dirs
+    write(task / "other.txt", "v1\n")
+    assert sync_tree(task, personal).ok
+    as_version_1(personal)
+    later(personal / "data" / "input.csv", "a,b\n1,2\n")  # touched, same bytes
+    later(personal / "other.txt", "v9\n")  # the student's change, same size
+    later(task / "data" / "input.csv", "a,b\n1,2\n3,4\n")
+    later(task / "other.txt", "v2\n")
+    report = sync_tree(task, personal)
+    assert actions(report)["data/input.csv"] == UPDATED, report.results
+    assert actions(report)["other.txt"] == KEPT
+    assert (personal / "data" / "input.csv").read_text() == "a,b\n1,2\n3,4\n"
+    assert (personal / "other.txt").read_text() == "v9\n"
+    files = json.loads((personal / MANIFEST_NAME).read_text())["files"]
+    assert files["data/input.csv"]["dst_sha"] == xxh128(b"a,b\n1,2\n3,4\n")  # upgraded as it was copied
+    assert set(actions(sync_tree(task, personal)).values()) <= {UNCHANGED, KEPT}
+
+
+def test_a_version_1_task_digest_still_tells_a_touched_task_file_from_a_changed_one(dirs):
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    as_version_1(personal)
+    later(task / "data" / "input.csv", "a,b\n1,2\n")  # the teacher touched it, same bytes
+    report = sync_tree(task, personal)
+    assert actions(report)["data/input.csv"] == UNCHANGED
+    assert json.loads((personal / MANIFEST_NAME).read_text())["files"]["data/input.csv"]["src_sha"] == xxh128(
+        b"a,b\n1,2\n"
+    )
+
+
+def test_a_kept_copy_is_not_read_again_while_it_stays_as_it_is(dirs, monkeypatch):
+    """A changed copy of a size sync knows is hashed once, then kept by its recorded stat; any change
+    of that stat (a write, a replacement, a restore of the task's bytes) looks at the content again."""
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    later(personal / "data" / "input.csv", "a,b\n9,9\n")  # same size as the task's
+    real = sync_mod.digest_file
+    calls: list[str] = []
+
+    def counting(name, dir_fd, algorithms):
+        calls.append(name)
+        return real(name, dir_fd, algorithms)
+
+    monkeypatch.setattr(sync_mod, "digest_file", counting)
+    assert actions(sync_tree(task, personal))["data/input.csv"] == KEPT
+    assert calls == ["input.csv"]
+    later(task / "data" / "input.csv", "a,b\n1,3\n")  # the teacher's update never reaches it
+    for _ in range(2):
+        assert actions(sync_tree(task, personal))["data/input.csv"] == KEPT
+    assert calls == ["input.csv"]
+    assert (personal / "data" / "input.csv").read_text() == "a,b\n9,9\n"
+    later(personal / "data" / "input.csv", "a,b\n8,8\n")  # changed again
+    assert actions(sync_tree(task, personal))["data/input.csv"] == KEPT
+    assert calls == ["input.csv"] * 2
+    # restored to what sync copied: the copy is the task's again and follows it
+    later(personal / "data" / "input.csv", "a,b\n1,2\n")
+    report = sync_tree(task, personal)
+    assert actions(report)["data/input.csv"] == UPDATED, report.results
+    assert (personal / "data" / "input.csv").read_text() == "a,b\n1,3\n"
+    assert not sync_tree(task, personal).changed
+
+
+def test_without_xxhash_sha256_is_written_and_a_later_sync_with_it_reads_it(dirs, monkeypatch):
+    task, personal = dirs
+    from ipynb_tools.sync import digest
+
+    with monkeypatch.context() as m:
+        m.setattr(digest, "_xxhash", None)
+        m.setattr(digest, "WRITTEN", digest.SHA256)
+        assert sync_tree(task, personal).ok
+        entry = json.loads((personal / MANIFEST_NAME).read_text())["files"]["data/input.csv"]
+        assert entry["dst_sha"] == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    later(personal / "data" / "input.csv", "a,b\n1,2\n")  # touched, same bytes
+    later(task / "data" / "input.csv", "a,b\n1,2\n3,4\n")
+    assert actions(sync_tree(task, personal))["data/input.csv"] == UPDATED
+    with monkeypatch.context() as m:  # and back: an XXH3 record read without xxhash keeps, never overwrites
+        m.setattr(digest, "_xxhash", None)
+        m.setattr(digest, "WRITTEN", digest.SHA256)
+        later(personal / "data" / "input.csv", "a,b\n1,2\n3,4\n")  # touched, same bytes
+        later(task / "data" / "input.csv", "v5\n")
+        assert actions(sync_tree(task, personal))["data/input.csv"] == KEPT
+        assert (personal / "data" / "input.csv").read_text() == "a,b\n1,2\n3,4\n"
