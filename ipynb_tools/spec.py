@@ -46,13 +46,12 @@ from .params.model import Params, ParamsError
 from .params.resources import resources
 from .params.rules import is_teacher, mounts
 from .usernames import user_name_problem
-from .volumes.naming import LABEL_PREFIX, VolumeKind, VolumeName, check_course, check_host
+from .volumes.naming import LABEL_PREFIX, LABEL_USER, VolumeKind, VolumeName, check_course, check_host
 
 DEFAULT_URL = "/lab"
 #: Docker's rule for container names.
 CONTAINER_NAME_RE = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 MAX_NAME_LENGTH = 200
-LABEL_USER = LABEL_PREFIX + "user"
 LABEL_LTI_ID = LABEL_PREFIX + "lti-id"
 LABEL_ROLE = LABEL_PREFIX + "role"
 

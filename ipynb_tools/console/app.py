@@ -28,6 +28,7 @@ PAGE_MODULES = [
     "ipynb_tools.console.pages.overview",
     "ipynb_tools.console.pages.myserver",
     "ipynb_tools.console.pages.users",
+    "ipynb_tools.console.pages.volumes",
 ]
 
 STATIC = Path(__file__).with_name("static")

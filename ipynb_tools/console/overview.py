@@ -7,7 +7,7 @@ when it is configured), and the effective settings: what the site configured, wi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -98,17 +98,22 @@ def lms_activities(moodle: MoodleDatabase, course: str) -> list[LmsActivity]:
 
 
 def course_overview(
-    store: LaunchStore, config: ConsoleConfig, course: str, moodle: MoodleDatabase | None = None
+    store: LaunchStore,
+    config: ConsoleConfig,
+    course: str,
+    open_moodle: Callable[[], MoodleDatabase] | None = None,
 ) -> Overview:
-    """The Overview of ``course``; with ``moodle`` (an open MoodleDatabase) also the LMS's activities.
+    """The Overview of ``course``; with ``open_moodle`` (the LMS adapter configured) also the LMS's activities.
 
-    An LMS that cannot be read is a line on the page (``lms_problem``), not an error page.
+    An LMS that cannot be opened or read is a line on the page (``lms_problem``: the adapter's
+    one-line message, which never holds the password), not an error page.
     """
     listed: list[LmsActivity] | None = None
     problem = None
-    if moodle is not None:
+    if open_moodle is not None:
         try:
-            listed = lms_activities(moodle, course)
+            with open_moodle() as moodle:
+                listed = lms_activities(moodle, course)
         except IpynbToolsError as exc:
             problem = str(exc)
     return Overview(store.course(course), course, store.activities(course), listed, effective_settings(config), problem)

@@ -60,6 +60,10 @@ class Console:
             password=os.environ.get("IPYNB_TOOLS_MOODLE_DB_PASSWORD"),
         )
 
+    def course_host(self, course: str) -> str | None:
+        """The LMS host in ``course``'s volume names: the site's ``lms_host``, else its latest launch's host."""
+        return self.config.lms_host or self.store.host_of(course)
+
     async def viewer(self, name: str) -> Viewer:
         """Who ``name`` is for the access rules: hub admin from the hub API, courses taught from the launches.
 

@@ -24,6 +24,7 @@ from .naming import (
     LABEL_KIND,
     LABEL_NAME,
     LABEL_PREFIX,
+    LABEL_USER,
     NAME_RE,
     VolumeKind,
     VolumeName,
@@ -66,6 +67,12 @@ class ContainerUse:
     name: str
     id: str
     state: str  # running, exited, created...
+    #: The hub user whose server the container is (the spawner's ``io.ipynb-tools.user`` label), if any.
+    user: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
 
     def __str__(self) -> str:
         return f"{self.name} ({self.state})"
@@ -120,7 +127,7 @@ class CourseVolume:
             "options": dict(self.options),
             "labelled": self.labelled,
             "in_use": self.in_use,
-            "used_by": [{"name": c.name, "id": c.id, "state": c.state} for c in self.used_by],
+            "used_by": [{"name": c.name, "id": c.id, "state": c.state, "user": c.user} for c in self.used_by],
         }
 
 
@@ -256,7 +263,13 @@ def _container_uses(engine: Engine) -> dict[str, list[ContainerUse]]:
     uses: dict[str, list[ContainerUse]] = {}
     for entry in containers:
         names = entry.get("Names") or [entry.get("Id", "")[:12]]
-        use = ContainerUse(names[0].lstrip("/"), entry.get("Id", ""), entry.get("State") or entry.get("Status") or "")
+        labels = entry.get("Labels") or {}
+        use = ContainerUse(
+            names[0].lstrip("/"),
+            entry.get("Id", ""),
+            entry.get("State") or entry.get("Status") or "",
+            labels.get(LABEL_USER) if isinstance(labels, dict) else None,
+        )
         for mount in entry.get("Mounts") or ():
             if mount.get("Type") == "volume" and mount.get("Name"):
                 uses.setdefault(mount["Name"], []).append(use)
@@ -500,3 +513,16 @@ def remove_volumes(
             remove_directory(storage, volume.full_name)
         results.append(RemoveResult(volume.full_name, tuple(gone)))
     return results
+
+
+def volume_sizes(engine: Engine) -> dict[str, int]:
+    """Volume name -> bytes used, from ONE ``GET /system/df`` (the engine walks every volume: slow on
+    big hosts). A volume the engine could not size (``-1``) is left out."""
+    with calling(engine, "reading disk usage"):
+        usage = engine.api.df()
+    sizes: dict[str, int] = {}
+    for entry in usage.get("Volumes") or ():
+        size = (entry.get("UsageData") or {}).get("Size")
+        if isinstance(size, int) and size >= 0 and entry.get("Name"):
+            sizes[entry["Name"]] = size
+    return sizes

@@ -74,6 +74,8 @@ LABEL_COURSE = LABEL_PREFIX + "course"
 LABEL_HOST = LABEL_PREFIX + "host"
 LABEL_KIND = LABEL_PREFIX + "kind"
 LABEL_NAME = LABEL_PREFIX + "name"
+#: On a container (set by the spawner, ipynb_tools/spec.py): the hub user whose server it is.
+LABEL_USER = LABEL_PREFIX + "user"
 
 
 class VolumeNameError(IpynbToolsError):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.hub.hubrun import HubStartError
+from tests.hub.hubrun import HubStartError, free_port
 from tests.requirements import unavailable
 
 from .hubconsole import ConsoleHub, start_console_hub
@@ -34,11 +34,36 @@ def console_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleHub
         hub.stop()
 
 
-@pytest.fixture
-def login(chromium: Any, console_hub: ConsoleHub) -> Iterator[Callable[..., Any]]:
-    """``login(user, role, custom, course=..., locale=...)`` -> a Playwright page logged in on the console
-    through a signed LTI 1.1 launch (the hub's login, then the console's OAuth)."""
-    contexts: list[Any] = []
+#: The LMS database password the engine hub's console gets (the LMS is unreachable: the Overview shows the
+#: adapter's one-line problem, which must not hold it).
+LMS_PASSWORD = "lms-Pa55word-never-shown"
+
+
+@pytest.fixture(scope="session")
+def engine_console_hub(docker_engine: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleHub]:
+    """A hub whose console manages the volumes of the private Docker engine (over mutual TLS when the
+    fixture offers it, so there are key files that must never show) and has an LMS adapter configured."""
+    environment = {"IPYNB_TOOLS_MOODLE_DB_PASSWORD": LMS_PASSWORD}
+    args = ["--moodle-db", f"postgresql://moodle@127.0.0.1:{free_port()}/moodle"]
+    if docker_engine.tls_url and docker_engine.tls_dir:
+        args += ["--engine-url", docker_engine.tls_url]
+        environment |= {"DOCKER_CERT_PATH": str(docker_engine.tls_dir), "DOCKER_TLS_VERIFY": "1"}
+    else:
+        args += ["--engine-url", docker_engine.url]
+    try:
+        hub = start_console_hub(
+            tmp_path_factory.mktemp("console-engine-hub"), console_args=args, environment=environment
+        )
+    except HubStartError as exc:
+        unavailable(str(exc))
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+def logger_in(chromium: Any, hub: ConsoleHub, contexts: list[Any]) -> Callable[..., Any]:
+    """``login(user, role, custom, course=..., locale=...)`` on ``hub`` (see :func:`login`)."""
 
     def _login(
         user: str,
@@ -52,11 +77,28 @@ def login(chromium: Any, console_hub: ConsoleHub) -> Iterator[Callable[..., Any]
         context = chromium.new_context(locale=locale)
         contexts.append(context)
         page = context.new_page()
-        page.set_content(console_hub.launch_form(user, role, custom or {}, course=course, link=link))
-        page.wait_for_url(f"{console_hub.console_url}**", timeout=60_000)
+        page.set_content(hub.launch_form(user, role, custom or {}, course=course, link=link))
+        page.wait_for_url(f"{hub.console_url}**", timeout=60_000)
         page.wait_for_load_state()
         return page
 
-    yield _login
+    return _login
+
+
+@pytest.fixture
+def engine_login(chromium: Any, engine_console_hub: ConsoleHub) -> Iterator[Callable[..., Any]]:
+    """:func:`login` on the engine hub."""
+    contexts: list[Any] = []
+    yield logger_in(chromium, engine_console_hub, contexts)
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def login(chromium: Any, console_hub: ConsoleHub) -> Iterator[Callable[..., Any]]:
+    """``login(user, role, custom, course=..., locale=...)`` -> a Playwright page logged in on the console
+    through a signed LTI 1.1 launch (the hub's login, then the console's OAuth)."""
+    contexts: list[Any] = []
+    yield logger_in(chromium, console_hub, contexts)
     for context in contexts:
         context.close()

@@ -77,6 +77,7 @@ c.JupyterHub.services = [
         "url": "http://127.0.0.1:{console_port}",
         "command": {command!r},
         "oauth_no_confirm": True,
+        "api_token": {console_token!r},
         "environment": {environment!r},
     }},
 ]
@@ -103,6 +104,7 @@ class ConsoleHub:
     db: str
     workdir: Path
     log_path: Path
+    console_token: str = ""
 
     @property
     def console_url(self) -> str:
@@ -163,6 +165,7 @@ def start_console_hub(
 
     port, hub_port, api_port, console_port = free_port(), free_port(), free_port(), free_port()
     token = os.urandom(16).hex()
+    console_token = os.urandom(16).hex()
     db = f"sqlite:///{workdir}/console.sqlite"
     (workdir / "homes").mkdir(exist_ok=True)
     config = CONFIG.format(
@@ -178,6 +181,7 @@ def start_console_hub(
         singleuser=str(Path(sys.executable).with_name("jupyterhub-singleuser")),
         token=token,
         console_port=console_port,
+        console_token=console_token,
         command=console_command(db, console_args or []),
         environment={"IPYNB_TOOLS_TIMEZONE": "Asia/Tokyo", **(environment or {})},
     )
@@ -197,7 +201,7 @@ def start_console_hub(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    hub = ConsoleHub(process, f"http://127.0.0.1:{port}", token, db, workdir, log_path)
+    hub = ConsoleHub(process, f"http://127.0.0.1:{port}", token, db, workdir, log_path, console_token)
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tornado import web
 
 from ..base import ConsoleHandler
@@ -19,14 +21,10 @@ class OverviewHandler(ConsoleHandler):
     @web.authenticated
     async def get(self, course: str) -> None:
         await self.require_course(course)
-        moodle = None
-        if self.console.config.has_lms:
-            moodle = self.console.moodle()
-        try:
-            overview = course_overview(self.console.store, self.console.config, course, moodle)
-        finally:
-            if moodle is not None:
-                moodle.close()
+        open_moodle = self.console.moodle if self.console.config.has_lms else None
+        overview = await asyncio.get_running_loop().run_in_executor(
+            None, course_overview, self.console.store, self.console.config, course, open_moodle
+        )
         self.render("overview.html", course=course, overview=overview)
 
 
