@@ -13,6 +13,8 @@ See docs/jupyterhub.md for what each part does and for building the single-user 
 
 import os
 
+from ipynb_tools.hub.embedding import configure_hub
+
 c = get_config()  # noqa: F821  (provided by JupyterHub)
 
 # -- where it listens -------------------------------------------------------------------------
@@ -22,10 +24,15 @@ c.JupyterHub.hub_ip = "127.0.0.1"  # the containers use the host network and rea
 c.JupyterHub.hub_port = 8081
 # After the LTI launch, go straight to the user's server (starting it).
 c.JupyterHub.default_url = "/hub/spawn"
-# Moodle shows the activity in an iframe when lms_iframe=1: allow Moodle to frame the hub
-# (single-user servers: see docs/jupyterhub.md, "Embedding in Moodle").
 MOODLE = "https://moodle.example.ac.jp"
-c.JupyterHub.tornado_settings = {"headers": {"Content-Security-Policy": f"frame-ancestors 'self' {MOODLE}"}}
+
+# -- embedding in Moodle (docs/jupyterhub.md, "Embedding in Moodle") --------------------------
+# Moodle shows the activity inside its page when the launch container is "embed" (lms_iframe=1).
+# One call sets the hub's Content-Security-Policy "frame-ancestors 'self' <origins>", its cookies
+# SameSite=None; Secure (c.JupyterHub.tornado_settings, merged with anything set above), and
+# c.LTIContainerSpawner.lms_origins, which gives every user's server the same policy and cookies.
+# Secure cookies need HTTPS: the hub is served through the site's TLS proxy (or c.JupyterHub.ssl_cert/ssl_key).
+configure_hub(c, [MOODLE])  # scheme://host[:port] of each LMS page that frames the hub; no paths
 
 # -- LTI 1.1 from Moodle --------------------------------------------------------------------
 c.JupyterHub.authenticator_class = "ltiauthenticator.lti11.auth.LTI11Authenticator"

@@ -28,7 +28,7 @@ from typing import Any
 from dockerspawner import DockerSpawner
 from jupyterhub.utils import random_port
 from tornado import web
-from traitlets import Bool, Callable, Int, List, Unicode, default
+from traitlets import Bool, Callable, Int, List, TraitError, Unicode, default, validate
 
 from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID, DEFAULT_THRGROUP
 from ..errors import IpynbToolsError
@@ -37,6 +37,7 @@ from ..identity import DEFAULT_GID, DEFAULT_GROUP, DEFAULT_UID_BASE, Identity, r
 from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, read_launch, refusal, teacher_rule
 from ..params.resources import CPU_SHARES_PER_CPU
 from ..spec import DEFAULT_URL, ContainerSpec, build_spec
+from .embedding import COOKIE_OPTIONS, Embedding, OriginError, parse_origins
 
 
 class LaunchRefused(web.HTTPError):
@@ -141,11 +142,36 @@ class LTIContainerSpawner(DockerSpawner):
         is recorded there, so records are attributed by the hub, never by what a client claims.""",
     )
 
+    lms_origins = List(
+        Unicode(),
+        config=True,
+        help="""The LMS origins allowed to show the user's server in their page (Moodle's "embed" launch
+        container, lms_iframe=1), each scheme://host[:port], e.g. ["https://moodle.example.ac.jp"]. The
+        server then sends "Content-Security-Policy: frame-ancestors 'self' <origins>" and sets its
+        cookies SameSite=None; Secure (the hub must be served over HTTPS). Empty: no embedding, only
+        the hub's own pages may frame the server. Set it, and the hub's own settings, with
+        ipynb_tools.hub.embedding.configure_hub(c, origins) (docs/jupyterhub.md, "Embedding in Moodle").""",
+    )
+    lms_origins_wildcards = Bool(
+        False,
+        config=True,
+        help="Allow wildcard hosts (https://*.example.ac.jp) in lms_origins; off: every origin is named.",
+    )
+
+    @validate("lms_origins")
+    def _valid_origins(self, proposal: Any) -> list[str]:
+        try:
+            return list(parse_origins(proposal["value"], allow_wildcards=self.lms_origins_wildcards))
+        except OriginError as exc:
+            raise TraitError(f"LTIContainerSpawner.lms_origins: {exc}") from None
+
     @default("remove")
     def _remove_default(self) -> bool:
         # every launch has a new name (random part) and its own spec: never reuse a container
         return True
 
+    #: JupyterHub's ``Spawner.cookie_options`` (a Dict trait: the hub's ``tornado_settings["cookie_options"]``).
+    cookie_options: dict[str, Any]
     #: Set by :meth:`prepare`: the launch and the spec of the running (or starting) server.
     launch: Launch | None = None
     spec: ContainerSpec | None = None
@@ -299,7 +325,15 @@ class LTIContainerSpawner(DockerSpawner):
         self.image = spec.image  # (re-renders object_name: set the name after it)
         self.object_name = spec.name
         self.volumes = {**site["volumes"], **{m.volume: {"bind": m.target, "mode": "rw"} for m in spec.mounts}}
-        self.environment = {**site["environment"], **spec.environment, **self.execlog_environment()}
+        self.environment = {
+            **site["environment"],
+            **spec.environment,
+            **self.execlog_environment(),
+            **self.embedding_environment(),
+        }
+        if self.lms_origins:
+            # the server's OAuth/state cookies (JUPYTERHUB_COOKIE_OPTIONS), even if the hub's settings lack them
+            self.cookie_options = {**self.cookie_options, **COOKIE_OPTIONS}
         # None: the site default; 0 (lms_memlimit=0, lms_cpulimit=0.0): no limit, not the site default
         self.mem_limit = site["mem_limit"] if spec.mem_limit is None else (spec.mem_limit or None)
         self.cpu_limit = site["cpu_limit"] if spec.nano_cpus is None else (spec.nano_cpus / 1e9 or None)
@@ -339,6 +373,13 @@ class LTIContainerSpawner(DockerSpawner):
             return merged
 
         self.extra_create_kwargs = create_kwargs
+
+    def embedding_environment(self) -> dict[str, str]:
+        """The container environment of embedding (:data:`~ipynb_tools.hub.embedding.FRAME_ANCESTORS_ENV`);
+        empty without :attr:`lms_origins`. The server extension turns it into the server's settings."""
+        if not self.lms_origins:
+            return {}
+        return Embedding.of(self.lms_origins, allow_wildcards=self.lms_origins_wildcards).singleuser_environment()
 
     def execlog_environment(self) -> dict[str, str]:
         """The container environment of execution-log capture (empty without :attr:`execlog_url`)."""

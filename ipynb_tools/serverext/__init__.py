@@ -6,7 +6,8 @@ it applies the user's umask that container start (``ipynb-tools setup``) left
 in ``~/.ipynb-tools/umask`` and adds the REST API under
 ``<base_url>ipynb-tools/api/``: ``targets``, ``submit``, ``submissions``
 (see ``docs/serverext.md``), and, when the spawner set a collector URL, captures every cell run
-(:mod:`ipynb_tools.execlog.capture`, ``docs/execlog.md``). The API calls the same library as
+(:mod:`ipynb_tools.execlog.capture`, ``docs/execlog.md``), and, when the spawner named LMS origins,
+lets the LMS frame the server (:mod:`ipynb_tools.serverext.embedding`). The API calls the same library as
 ``ipynb_submit`` (:mod:`ipynb_tools.submit`), so both hand in exactly alike.
 
 Nothing heavy is imported here: jupyter_server imports this module to find the
@@ -29,10 +30,12 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Apply the user's umask, keep checkpoints of shared notebooks private, register the REST handlers."""
     from .checkpoints import use_private_checkpoints
+    from .embedding import apply_embedding
     from .handlers import handlers
     from .umask import apply_user_umask
 
     apply_user_umask(log=serverapp.log)
+    apply_embedding(serverapp)  # in the LMS page: frame-ancestors, SameSite=None cookies (spawner's lms_origins)
     use_private_checkpoints(serverapp.contents_manager, serverapp.log)
     base_url = serverapp.web_app.settings.get("base_url", "/")
     serverapp.web_app.add_handlers(".*$", handlers(base_url))

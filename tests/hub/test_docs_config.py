@@ -32,3 +32,18 @@ def test_example_config_uses_only_real_settings(monkeypatch: pytest.MonkeyPatch)
             assert key in traits, f"{section}.{key}"
     assert config.JupyterHub.spawner_class == "ipynb_tools.hub.spawner.LTIContainerSpawner"
     assert config.Authenticator.enable_auth_state is True
+
+
+def test_example_config_lets_moodle_frame_the_hub_and_the_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 16 item 6: the documented embedding settings, as JupyterHub and the spawner will read them."""
+    monkeypatch.setenv("LTI_CONSUMER_KEY", "key")
+    monkeypatch.setenv("LTI_SHARED_SECRET", "secret")
+    config = PyFileConfigLoader("jupyterhub_config.py", path=str(DOCS)).load_config()
+    settings = config.JupyterHub.tornado_settings
+    moodle = "https://moodle.example.ac.jp"
+    assert settings["headers"]["Content-Security-Policy"] == f"frame-ancestors 'self' {moodle}"
+    # the names tornado's set_cookie takes; JupyterHub passes them to every hub cookie and to each server
+    assert settings["cookie_options"] == {"samesite": "None", "secure": True}
+    assert config.LTIContainerSpawner.lms_origins == [moodle]
+    # the same origin is the LTI 1.3 issuer in the commented example and the documented Moodle host
+    assert config.LTIContainerSpawner.lms_host == "moodle.example.ac.jp"
