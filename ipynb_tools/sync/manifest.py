@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +101,82 @@ def _ints(value: object) -> Fingerprint:
     return value
 
 
-def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[dict[str, Entry], str | None]:
+class Manifest(MutableMapping[str, Entry]):
+    """The record as read: relative path -> :class:`Entry`, each made from its JSON on first use.
+
+    An unchanged re-sync compares the stat data with the JSON as read (:meth:`unchanged`) and
+    makes no entry at all (building 2,000 entries and a copy of them to detect changes was a
+    third of a re-sync). An entry whose JSON is malformed counts as no record of that file (what
+    setting the whole record aside gave it too) and is dropped at the next write.
+    """
+
+    def __init__(self, files: dict[str, object] | None = None) -> None:
+        self._raw: dict[str, object] = files if files is not None else {}
+        self._entries: dict[str, Entry] = {}
+        self._gone: set[str] = set()  # read or dropped keys no longer in the record
+
+    def unchanged(self, rel: str, src: Fingerprint, dst: Fingerprint) -> bool:
+        """True when the record, as read, has ``rel``'s task file and copy with these stats and no pending copy."""
+        if rel in self._entries or rel in self._gone:
+            return False
+        raw = self._raw.get(rel)
+        return type(raw) is dict and raw.get("dst") == dst and raw.get("src") == src and "pending" not in raw
+
+    def get(self, rel: str, default: Entry | None = None) -> Entry | None:  # type: ignore[override]
+        found = self._entries.get(rel)
+        if found is not None or rel in self._gone:
+            return found if found is not None else default
+        raw = self._raw.get(rel)
+        if raw is None:
+            return default
+        try:
+            if not isinstance(raw, dict):
+                raise TypeError("an entry is not an object")
+            found = self._entries[rel] = Entry.from_json(raw)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            self._gone.add(rel)
+            return default
+        return found
+
+    def __getitem__(self, rel: str) -> Entry:
+        found = self.get(rel)
+        if found is None:
+            raise KeyError(rel)
+        return found
+
+    def __setitem__(self, rel: str, entry: Entry) -> None:
+        self._entries[rel] = entry
+        self._gone.discard(rel)
+
+    def __delitem__(self, rel: str) -> None:
+        if self.get(rel) is None:
+            raise KeyError(rel)
+        del self._entries[rel]
+        self._gone.add(rel)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._entries
+        yield from (rel for rel in self._raw if rel not in self._entries and rel not in self._gone)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def changed(self) -> bool:
+        """True when the record differs from what was read (an entry changed, added or dropped)."""
+        return any(rel in self._raw for rel in self._gone) or any(
+            self._raw.get(rel) != entry.to_json() for rel, entry in self._entries.items()
+        )
+
+    def files_json(self) -> dict[str, object]:
+        """The ``files`` object to write, sorted by path (entries never made are written as read)."""
+        out: dict[str, object] = {rel: entry.to_json() for rel, entry in self._entries.items()}
+        for rel, raw in self._raw.items():
+            if rel not in out and rel not in self._gone:
+                out[rel] = raw
+        return {rel: out[rel] for rel in sorted(out)}
+
+
+def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[Manifest, str | None]:
     """The manifest of ``dest`` (empty when missing) and the problem when it was unusable.
 
     With ``dir_fd`` (``dest`` opened), it is read there. A link, a FIFO, a directory, a file
@@ -111,38 +187,45 @@ def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[dict[str, E
     try:
         fd, st = open_regular(MANIFEST_NAME, dir_fd=dir_fd) if dir_fd is not None else open_regular(path)
     except FileNotFoundError:
-        return {}, None
+        return Manifest(), None
     except OSError as exc:
-        return {}, f"{path}: unusable manifest ({os_reason(exc)})"
+        return Manifest(), f"{path}: unusable manifest ({os_reason(exc)})"
     try:
         if st.st_size > MANIFEST_MAX_BYTES:  # a student's 10 GB sparse file must not be read into memory
-            return {}, f"{path}: unusable manifest (larger than {MANIFEST_MAX_BYTES >> 20} MB)"
+            return Manifest(), f"{path}: unusable manifest (larger than {MANIFEST_MAX_BYTES >> 20} MB)"
         raw = read_all(fd)
     except OSError as exc:
-        return {}, f"{path}: unusable manifest ({os_reason(exc)})"
+        return Manifest(), f"{path}: unusable manifest ({os_reason(exc)})"
     finally:
         os.close(fd)
     try:
-        data = json.loads(raw)
-        files = data["files"]
-        return {str(rel): Entry.from_json(e) for rel, e in files.items()}, None
+        files = json.loads(raw)["files"]
+        if not isinstance(files, dict):
+            raise TypeError("files is not an object")
+        return Manifest(files), None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return {}, f"{path}: unusable manifest ({exc.__class__.__name__})"
+        return Manifest(), f"{path}: unusable manifest ({exc.__class__.__name__})"
 
 
 def write_manifest(
-    dest: Path, entries: dict[str, Entry], source: Path, *, dir_fd: int | None = None, durable: bool = True
+    dest: Path,
+    entries: Manifest | dict[str, Entry],
+    source: Path,
+    *,
+    dir_fd: int | None = None,
+    durable: bool = True,
 ) -> None:
     """Write the manifest atomically (temp file, fsync, rename; a link at the name is replaced, never followed).
 
     With ``dir_fd`` (``dest`` opened), it is written there; ``durable=False`` skips the fsync.
     Raises ``OSError``.
     """
-    data = {
-        "version": MANIFEST_VERSION,
-        "source": str(source),
-        "files": {rel: entries[rel].to_json() for rel in sorted(entries)},
-    }
+    files = (
+        entries.files_json()
+        if isinstance(entries, Manifest)
+        else {rel: entries[rel].to_json() for rel in sorted(entries)}
+    )
+    data = {"version": MANIFEST_VERSION, "source": str(source), "files": files}
     raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     mode = 0o666 & ~current_umask()
     if dir_fd is not None:

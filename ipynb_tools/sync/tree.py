@@ -37,7 +37,16 @@ from ..notebook import CHECKPOINTS, NOTEBOOK_SUFFIX
 from ..numbering import fix_notebook_tags
 from . import digest
 from .digest import Digests
-from .manifest import MANIFEST_NAME, Entry, Fingerprint, Pending, fingerprint, read_manifest, write_manifest
+from .manifest import (
+    MANIFEST_NAME,
+    Entry,
+    Fingerprint,
+    Manifest,
+    Pending,
+    fingerprint,
+    read_manifest,
+    write_manifest,
+)
 from .report import (
     ADOPTED,
     COPIED,
@@ -249,8 +258,7 @@ class _Syncer:
 
     def add(self, rel: str, action: str, detail: str = "") -> None:
         result = FileSync(rel, action, detail)
-        with self.lock:
-            self.report.results.append(result)
+        self.report.results.append(result)  # list.append is atomic: no lock for the copy threads
         if self.progress and action != UNCHANGED:
             self.progress(result)
 
@@ -277,7 +285,6 @@ class _Syncer:
             except (OSError, IpynbToolsError) as exc:
                 self.add(MANIFEST_NAME, FAILED, f"{problem}; cannot set it aside ({_reason(exc)})")
                 return
-        original = {rel: e.copy() for rel, e in manifest.items()}
         jobs: list[Job] = []
         self.remove_temp_files("")
         for rel, entry in iter_task_files(self.source):
@@ -289,7 +296,17 @@ class _Syncer:
                 if not stat.S_ISREG(st.st_mode):
                     self.add(rel, SKIPPED, "not a regular file (symlinks and special files are not copied)")
                     continue
-                job = self.plan(rel, st, manifest.get(rel), manifest)
+                head, _, name = rel.rpartition("/")
+                parent = dirs.lookup(head)  # None: missing, or a link or file the copy will move aside
+                dst_st = _lstat_at(parent, name)
+                if (
+                    dst_st is not None
+                    and stat.S_ISREG(dst_st.st_mode)
+                    and manifest.unchanged(rel, fingerprint(st), fingerprint(dst_st))
+                ):
+                    self.add(rel, UNCHANGED)  # what plan() decides for it, without making its entry
+                    continue
+                job = self.plan(rel, st, parent, dst_st, manifest.get(rel), manifest)
                 if job is not None:
                     jobs.append(job)
             except (OSError, IpynbToolsError) as exc:
@@ -303,10 +320,10 @@ class _Syncer:
         finally:
             if pool is not None:
                 pool.shutdown()
-        if rewrite or manifest != original:
+        if rewrite or manifest.changed():
             write_manifest(self.dest, manifest, self.source, dir_fd=dirs.root, durable=self.durable)
 
-    def place(self, staged: list[Staged], manifest: dict[str, Entry]) -> None:
+    def place(self, staged: list[Staged], manifest: Manifest) -> None:
         """Record what is about to arrive, then rename every staged copy into place (issue 12, item 11).
 
         The manifest is written first with each file's coming copy as ``pending`` (its
@@ -361,17 +378,21 @@ class _Syncer:
             unlink_quiet(name, dir_fd=fd)
 
     # -- deciding ------------------------------------------------------------------------------
-    def plan(self, rel: str, src_st: os.stat_result, known: Entry | None, manifest: dict[str, Entry]) -> Job | None:
-        """Decide for one file; return a copy job, or None when done here."""
-        assert self.dirs is not None
-        head, _, name = rel.rpartition("/")
-        parent = self.dirs.lookup(head)  # None: missing, or a link or file the copy will move aside
-        dst_st: os.stat_result | None = None
-        if parent is not None:
-            try:
-                dst_st = os.stat(name, dir_fd=parent, follow_symlinks=False)
-            except FileNotFoundError:
-                dst_st = None
+    def plan(
+        self,
+        rel: str,
+        src_st: os.stat_result,
+        parent: int | None,
+        dst_st: os.stat_result | None,
+        known: Entry | None,
+        manifest: Manifest,
+    ) -> Job | None:
+        """Decide for one file; return a copy job, or None when done here.
+
+        ``parent``: the open directory the copy belongs in (None: missing, or a link or file in the
+        way); ``dst_st``: the ``lstat`` of the copy there (None: missing).
+        """
+        name = _basename(rel)
         if dst_st is None:
             return (rel, src_st, _settled(known), COPIED)
         if not stat.S_ISREG(dst_st.st_mode):
@@ -555,6 +576,16 @@ def _settled(known: Entry | None) -> Entry | None:
         return known
     known.pending = None
     return known if (known.dst_sha or known.src_sha) else None
+
+
+def _lstat_at(dir_fd: int | None, name: str) -> os.stat_result | None:
+    """``lstat`` of ``name`` in the open directory ``dir_fd``; None when either is missing."""
+    if dir_fd is None:
+        return None
+    try:
+        return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
 
 
 def _basename(rel: str) -> str:

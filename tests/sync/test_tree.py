@@ -539,3 +539,19 @@ def test_without_xxhash_sha256_is_written_and_a_later_sync_with_it_reads_it(dirs
         later(task / "data" / "input.csv", "v5\n")
         assert actions(sync_tree(task, personal))["data/input.csv"] == KEPT
         assert (personal / "data" / "input.csv").read_text() == "a,b\n1,2\n3,4\n"
+
+
+def test_one_malformed_record_entry_costs_only_that_file_its_history(dirs):
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    path = personal / MANIFEST_NAME
+    record = json.loads(path.read_text())
+    record["files"]["日本語 の ファイル.txt"] = {"src": "garbage"}
+    path.write_text(json.dumps(record))
+    later(personal / "data" / "input.csv", "a,b\n1,2\n")  # touched, same bytes: still ours
+    later(task / "data" / "input.csv", "a,b\n1,2\n3,4\n")
+    report = sync_tree(task, personal)
+    assert actions(report)["data/input.csv"] == UPDATED
+    assert actions(report)["日本語 の ファイル.txt"] == ADOPTED  # equal to the task file: taken back
+    assert json.loads(path.read_text())["files"]["日本語 の ファイル.txt"]["dst_sha"] == xxh128("こんにちは\n".encode())
+    assert not sync_tree(task, personal).changed
