@@ -247,11 +247,18 @@ c.LTIContainerSpawner.execlog_db = {db!r}
 
 
 def start_hub(
-    workdir: Path, *, image: str, docker_url: str, timeout: float = 60, execlog_db: Path | None = None
+    workdir: Path,
+    *,
+    image: str,
+    docker_url: str,
+    timeout: float = 60,
+    execlog_db: Path | None = None,
+    extra_config: str = "",
 ) -> Hub:
     """JupyterHub (LTI 1.1 + LTIContainerSpawner) on 127.0.0.1 behind configurable-http-proxy.
 
     With ``execlog_db``: the execution-log collector runs as a hub service on that store.
+    ``extra_config``: lines appended to the configuration (e.g. another spawner class).
     """
     import requests
 
@@ -281,7 +288,7 @@ def start_hub(
             db=str(execlog_db),
             port=port,
         )
-    (workdir / "jupyterhub_config.py").write_text(config)
+    (workdir / "jupyterhub_config.py").write_text(config + extra_config)
     env = {
         **os.environ,
         "DOCKER_HOST": docker_url,
