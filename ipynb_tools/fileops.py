@@ -195,9 +195,11 @@ TEMP_NAME_RE = re.compile(r"\..+\.(?P<pid>\d+)-\d+" + re.escape(TEMP_SUFFIX))
 STALE_TEMP_AGE = 24 * 3600
 
 
-def remove_stale_temps(directory: PathLike, *, now: float | None = None) -> list[str]:
+def remove_stale_temps(directory: PathLike | int, *, now: float | None = None) -> list[str]:
     """Remove the temp files a killed writer of this user left in ``directory``; return their names.
 
+    ``directory`` is a path or an open directory descriptor (sync works through those: a
+    directory a student replaced by a link is never listed or cleaned through).
     A temp file (a name :func:`temp_name` makes) is stale when it is a regular file owned by
     this user and its writer is gone: the pid in its name is no running process, or the file is
     older than :data:`STALE_TEMP_AGE` (a write never takes a day; a pid may be reused after a
@@ -205,6 +207,8 @@ def remove_stale_temps(directory: PathLike, *, now: float | None = None) -> list
     alone. Nothing is followed; errors are ignored (cleaning is best effort).
     """
     now = time.time() if now is None else now
+    dir_fd = directory if isinstance(directory, int) else None
+    folder = "" if isinstance(directory, int) else os.fspath(directory)
     removed: list[str] = []
     try:
         names = [n for n in os.listdir(directory) if n.endswith(TEMP_SUFFIX)]
@@ -214,9 +218,9 @@ def remove_stale_temps(directory: PathLike, *, now: float | None = None) -> list
         match = TEMP_NAME_RE.fullmatch(name)
         if not match:
             continue
-        path = os.path.join(directory, name)
+        path = name if dir_fd is not None else os.path.join(folder, name)
         try:
-            st = os.lstat(path)
+            st = os.stat(path, dir_fd=dir_fd, follow_symlinks=False)
         except OSError:
             continue
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
@@ -224,7 +228,7 @@ def remove_stale_temps(directory: PathLike, *, now: float | None = None) -> list
         if _process_alive(int(match.group("pid"))) and now - st.st_mtime < STALE_TEMP_AGE:
             continue
         try:
-            os.unlink(path)
+            os.unlink(path, dir_fd=dir_fd)
         except OSError:
             continue
         removed.append(name)

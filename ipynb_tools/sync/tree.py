@@ -28,6 +28,7 @@ from ..fileops import (
     open_regular,
     open_temp,
     read_all,
+    remove_stale_temps,
     rename_into_place,
     syncfs,
     unlink_quiet,
@@ -363,19 +364,15 @@ class _Syncer:
             self.add(s.rel, s.action, s.detail)
 
     def remove_temp_files(self, rel: str) -> None:
-        """Remove the temporary files an interrupted sync left in one destination directory (never through a link)."""
+        """Remove the temp files a killed sync left in one destination directory (never through a link).
+
+        Only a dead writer's (:func:`ipynb_tools.fileops.remove_stale_temps`): a sync still
+        running in this directory (a second start of the same server) keeps its temp files.
+        """
         assert self.dirs is not None
         fd = self.dirs.lookup(rel)
-        if fd is None:
-            return
-        with os.scandir(fd) as it:
-            names = [
-                e.name
-                for e in it
-                if e.name.startswith(".") and e.name.endswith(TEMP_SUFFIX) and e.is_file(follow_symlinks=False)
-            ]
-        for name in names:
-            unlink_quiet(name, dir_fd=fd)
+        if fd is not None:
+            remove_stale_temps(fd)
 
     # -- deciding ------------------------------------------------------------------------------
     def plan(

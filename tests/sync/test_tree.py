@@ -555,3 +555,22 @@ def test_one_malformed_record_entry_costs_only_that_file_its_history(dirs):
     assert actions(report)["日本語 の ファイル.txt"] == ADOPTED  # equal to the task file: taken back
     assert json.loads(path.read_text())["files"]["日本語 の ファイル.txt"]["dst_sha"] == xxh128("こんにちは\n".encode())
     assert not sync_tree(task, personal).changed
+
+
+def test_a_running_writers_temp_files_are_left_alone_and_a_killed_ones_removed(dirs):
+    """Two starts of one server can sync at once: the clean-up must not pull a temp file from under the other."""
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    try:
+        live = write(personal / "data" / f".input.csv.{running.pid}-1{TEMP_SUFFIX}", "being written")
+        stale = write(personal / "data" / f".input.csv.{int(gone.stdout)}-1{TEMP_SUFFIX}", "left by a kill")
+        assert sync_tree(task, personal).ok
+        assert live.exists()
+        assert not stale.exists()
+    finally:
+        running.kill()
+        running.wait()
+    assert sync_tree(task, personal).ok
+    assert not live.exists()  # its writer is gone now
