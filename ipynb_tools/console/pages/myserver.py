@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tornado import web
 
 from ..access import AccessDenied
 from ..base import ConsoleHandler
-from ..myserver import my_server, reset_my_server
+from ..launches import LaunchSeen
+from ..myserver import Found, my_server, reset_my_server, submissions_in_courses
 
 
 class MyServerHandler(ConsoleHandler):
@@ -15,7 +18,13 @@ class MyServerHandler(ConsoleHandler):
     @web.authenticated
     async def get(self) -> None:
         viewer = await self.viewer()
-        page = await my_server(self.console.hub, self.console.store, viewer)
+
+        async def submissions(launches: list[LaunchSeen]) -> Found:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, submissions_in_courses, self.console.engine, launches, viewer.name, self.console.course_host
+            )
+
+        page = await my_server(self.console.hub, self.console.store, viewer, submissions)
         self.render("myserver.html", page=page, done=self.get_query_argument("done", None))
 
 
