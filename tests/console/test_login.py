@@ -21,4 +21,4 @@ def test_teacher_lands_logged_in_on_the_console(login, console_hub) -> None:
     page.wait_for_url("**/course/98/")
     assert page.inner_text("h1") == "Overview"
     assert "プログラミング演習" in page.inner_text("main")  # the course title from the launch
-    page.screenshot(path=str(artifact_dir("console") / "overview-en.png"), full_page=True)
+    page.screenshot(path=str(artifact_dir("console") / "login-overview-en.png"), full_page=True)

@@ -80,7 +80,7 @@ def test_teacher_stops_a_students_server(login, console_hub: ConsoleHub) -> None
     row = teacher.locator("tr[data-user='ueda']")
     assert row.locator("td.state").inner_text() == "running"
     assert "teacher" in teacher.locator("tr[data-user='kato']").inner_text()
-    teacher.screenshot(path=str(artifact_dir("console") / "users-en.png"), full_page=True)
+    teacher.screenshot(path=str(artifact_dir("console") / "users-stop-en.png"), full_page=True)
     row.locator("button[value='stop']").click()
     teacher.wait_for_url("**/users?*done=stop*")
     assert "ueda" in teacher.inner_text("p.notice")

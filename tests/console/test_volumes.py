@@ -80,7 +80,7 @@ def test_teacher_deletes_volumes_in_the_browser(
     teacher.goto(engine_console_hub.console_url + f"course/{COURSE}/volumes")
     assert "ono (running)" in teacher.locator(f"tr[data-volume='{task}'] td.users").inner_text()
     assert "MB" in teacher.locator(f"tr[data-volume='{task}'] td.num").inner_text()
-    teacher.screenshot(path=str(artifact_dir("console") / "volumes-en.png"), full_page=True)
+    teacher.screenshot(path=str(artifact_dir("console") / "volumes-in-use-en.png"), full_page=True)
 
     # an unused volume: confirmation page, then gone from the engine
     teacher.locator(f"tr[data-volume='{submit}'] a.button").click()
@@ -95,7 +95,7 @@ def test_teacher_deletes_volumes_in_the_browser(
     teacher.wait_for_url("**/volumes/delete?volume=*")
     assert "ono" in teacher.inner_text("#in-use")
     assert teacher.locator("#confirm-delete").count() == 0
-    teacher.screenshot(path=str(artifact_dir("console") / "volume-delete-en.png"), full_page=True)
+    teacher.screenshot(path=str(artifact_dir("console") / "volume-in-use-en.png"), full_page=True)
     teacher.click("#stop-users")
     teacher.wait_for_url("**/volumes/delete?volume=*stopped=1")
     assert not server_running(engine_console_hub, "ono")
