@@ -13,6 +13,7 @@ from traitlets.config import Config
 from ipynb_tools.hub.spawner import LaunchRefused
 from ipynb_tools.hub.swarm import LTISwarmSpawner
 from ipynb_tools.spec import MAX_SERVICE_NAME_LENGTH, SERVICE_NAME_RE, container_name, service_name
+from ipynb_tools.volumes.shared import SharedStorage
 
 from .test_spawner import COURSE, HOST, SITE_IMAGE, lti11
 
@@ -166,3 +167,34 @@ def test_host_network_on_all_addresses_reaches_the_tasks_node() -> None:
 
     s.docker = fake_docker  # type: ignore[method-assign]
     assert asyncio.run(s.get_ip_and_port()) == ("192.0.2.7", s.port)
+
+
+def test_the_documented_config_uses_only_real_settings(tmp_path) -> None:
+    """docs/swarm.md's jupyterhub_config.py snippet (with the commented NFS lines on) loads onto real traits."""
+    from pathlib import Path
+
+    from jupyterhub.app import JupyterHub
+    from traitlets.config.loader import PyFileConfigLoader
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "swarm.md").read_text()
+    snippet = text.split("```python\n", 1)[1].split("```", 1)[0]
+    snippet = snippet.replace("# c.LTISwarmSpawner.", "c.LTISwarmSpawner.")
+    (tmp_path / "jupyterhub_config.py").write_text("c = get_config()  # noqa\n" + snippet)
+    config = PyFileConfigLoader("jupyterhub_config.py", path=str(tmp_path)).load_config()
+    classes = {"JupyterHub": JupyterHub}
+    for section in ("LTISwarmSpawner", "LTIContainerSpawner", "SwarmSpawner", "DockerSpawner"):
+        classes[section] = LTISwarmSpawner
+    for section, values in config.items():
+        traits = classes[section].class_trait_names(config=True)
+        for key in values:
+            assert key in traits, f"{section}.{key}"
+    assert config.JupyterHub.spawner_class == "ipynb_tools.hub.swarm.LTISwarmSpawner"
+    site = config.LTISwarmSpawner
+    storage = SharedStorage.from_settings(
+        site.shared_volume_root,
+        site.shared_volume_nfs_server,
+        site.shared_volume_nfs_options,
+        site.shared_volume_local_root,
+    )
+    assert storage is not None
+    assert storage.driver_opts("lms_vol_a_1_h")["o"] == "addr=10.0.0.5,nfsvers=4.1,hard,timeo=600"
