@@ -124,4 +124,6 @@ def copy_fd(src_fd: int, dst_fd: int, buf: bytearray) -> str:
         h.update(chunk)
         while chunk:
             chunk = chunk[os.write(dst_fd, chunk) :]
+        if n < len(buf):
+            break  # a short read of a regular file is its end: no read just to be told so
     return _PREFIX + h.hexdigest() if WRITTEN == XXH128 else h.hexdigest()

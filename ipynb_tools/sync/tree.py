@@ -63,8 +63,10 @@ from .report import (
 )
 
 #: Copies are placed (recorded as pending, renamed) in runs of this many files or bytes (see _batches).
-PLACE_BATCH_FILES = 1000
-PLACE_BATCH_BYTES = 128 << 20
+#: Each run writes the whole record once more: 2,000 files in runs of 1,000 made three writes of a
+#: 500 KB record, 7% of a first sync's Python time. A larger run only means more to redo after a kill.
+PLACE_BATCH_FILES = 4000
+PLACE_BATCH_BYTES = 256 << 20
 KEPT_DETAIL = "changed by the student; the task version was not copied over it"
 #: How every directory of the personal directory is opened: never through a symlink.
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
