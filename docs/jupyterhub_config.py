@@ -58,6 +58,9 @@ c.JupyterHub.spawner_class = "ipynb_tools.hub.spawner.LTIContainerSpawner"
 # jupyterhub (same major as the hub), jupyter_server and the start script (docs/jupyterhub.md).
 c.DockerSpawner.image = "registry.example.ac.jp/jupyter/ipynb-tools:2025.1"
 c.LTIContainerSpawner.image_filter = "registry.example.ac.jp/jupyter/"  # lms_image must contain this
+# Messages of ipynb_submit, ipynb_deploy, setup and the limit notices in Japanese (LANGUAGE=ja in every
+# container; English is the fallback): docs/languages.md.
+c.LTIContainerSpawner.language = "ja"
 c.DockerSpawner.pull_policy = "ifnotpresent"
 c.DockerSpawner.cmd = ["/usr/local/bin/start-singleuser.sh"]  # ipynb_tools/hub/start-singleuser.sh
 # Host network, one loopback port per server: nothing is published on other interfaces.

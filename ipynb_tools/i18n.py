@@ -178,8 +178,15 @@ def translation(domain: str = "ipynb_tools", languages: Sequence[str] | None = N
     """
     if domain not in DOMAINS:
         raise ValueError(f"unknown gettext domain {domain!r}; known: {', '.join(DOMAINS)}")
-    langs = languages_from_environ() if languages is None else languages
-    return _load(domain, _up_to_english(langs))
+    if languages is None:  # the process environment: keyed by the variables' values (each _() call comes here)
+        return _from_environ(domain, tuple(os.environ.get(name) for name in ENVIRON_VARIABLES))
+    return _load(domain, _up_to_english(languages))
+
+
+@functools.lru_cache(maxsize=16)
+def _from_environ(domain: str, values: tuple[str | None, ...]) -> gettext.NullTranslations:
+    environ = {name: value for name, value in zip(ENVIRON_VARIABLES, values, strict=True) if value is not None}
+    return _load(domain, _up_to_english(languages_from_environ(environ)))
 
 
 def available_languages(domain: str = "ipynb_tools") -> list[str]:

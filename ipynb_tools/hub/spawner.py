@@ -33,6 +33,7 @@ from traitlets import Bool, Callable, Int, List, TraitError, Unicode, default, v
 from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID, DEFAULT_THRGROUP
 from ..errors import IpynbToolsError
 from ..execlog.store import Launch as ExecLaunch
+from ..i18n import container_environment
 from ..identity import DEFAULT_GID, DEFAULT_GROUP, DEFAULT_UID_BASE, Identity, resolve_identity
 from ..launch import DEFAULT_TEACHER_ROLES, Launch, LaunchError, read_launch, refusal, teacher_rule
 from ..params.resources import CPU_SHARES_PER_CPU
@@ -164,6 +165,23 @@ class LTIContainerSpawner(DockerSpawner):
             return list(parse_origins(proposal["value"], allow_wildcards=self.lms_origins_wildcards))
         except OriginError as exc:
             raise TraitError(f"LTIContainerSpawner.lms_origins: {exc}") from None
+
+    language = Unicode(
+        "",
+        config=True,
+        help="""The site language of the messages users see in their containers (ipynb_submit, ipynb_deploy,
+        setup notices, limit notices): a language tag such as "ja" or "ja_JP", set as LANGUAGE in the
+        container. Empty: the image's LANG/LANGUAGE decide (English without them). docs/languages.md.""",
+    )
+
+    @validate("language")
+    def _valid_language(self, proposal: dict[str, Any]) -> str:
+        value = str(proposal["value"])
+        try:
+            container_environment(value)
+        except ValueError as exc:
+            raise TraitError(f"LTIContainerSpawner.language: {exc}") from exc
+        return value
 
     @default("remove")
     def _remove_default(self) -> bool:
@@ -327,6 +345,7 @@ class LTIContainerSpawner(DockerSpawner):
         self.volumes = {**site["volumes"], **{m.volume: {"bind": m.target, "mode": "rw"} for m in spec.mounts}}
         self.environment = {
             **site["environment"],
+            **container_environment(self.language),
             **spec.environment,
             **self.execlog_environment(),
             **self.embedding_environment(),
