@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import SymlinkError, WriteError, os_reason
 from .fileops import TEMP_SUFFIX, copy_fd, fsync_directory, open_temp, rename_into_place, unlink_quiet, write_all
+from .i18n import _
 
 __all__ = [
     "TEMP_SUFFIX",
@@ -88,13 +89,13 @@ def atomic_write_from(
     except OSError as exc:
         raise WriteError(target, os_reason(exc)) from exc
     if old is not None and stat.S_ISLNK(old.st_mode) and not replace_symlink:
-        raise SymlinkError(target, "is a symlink; refusing to replace it")
+        raise SymlinkError(target, _("is a symlink; refusing to replace it"))
     if old is not None and stat.S_ISDIR(old.st_mode):
-        raise WriteError(target, "is a directory")
+        raise WriteError(target, _("is a directory"))
     if old is not None and not stat.S_ISREG(old.st_mode) and not stat.S_ISLNK(old.st_mode):
         # renaming over a device, FIFO or socket would replace it with a plain file: as root,
         # `... -o /dev/null` would leave the machine without a /dev/null
-        raise WriteError(target, "is not a regular file (a device, FIFO or socket); refusing to replace it")
+        raise WriteError(target, _("is not a regular file (a device, FIFO or socket); refusing to replace it"))
 
     if mode is None:
         mode = stat.S_IMODE(old.st_mode) if old is not None and stat.S_ISREG(old.st_mode) else 438 & ~current_umask()
@@ -102,7 +103,11 @@ def atomic_write_from(
     try:
         fd, tmp = open_temp(str(target))
     except OSError as exc:
-        raise WriteError(target, f"cannot create a temporary file in {directory}: {os_reason(exc)}") from exc
+        raise WriteError(
+            target,
+            _("cannot create a temporary file in %(directory)s: %(reason)s")
+            % {"directory": directory, "reason": os_reason(exc)},
+        ) from exc
     try:
         try:
             write(fd)
@@ -116,7 +121,9 @@ def atomic_write_from(
     except BaseException as exc:
         unlink_quiet(tmp)
         if isinstance(exc, OSError):
-            raise WriteError(target, f"write failed ({os_reason(exc)}); the old file is unchanged") from exc
+            raise WriteError(
+                target, _("write failed (%(reason)s); the old file is unchanged") % {"reason": os_reason(exc)}
+            ) from exc
         raise
     fsync_directory(directory)
 

@@ -20,6 +20,7 @@ from typing import Any
 from .atomic import atomic_copy_file, atomic_write_bytes
 from .errors import FileProblem, IpynbToolsError, UsageError, os_reason
 from .fileops import read_all, remove_stale_temps
+from .i18n import _
 from .notebook import CHECKPOINTS, NOTEBOOK_SUFFIX, notebook_bytes, read_notebook_file
 from .numbering import number_cells, numbering_of, shifted_cells
 
@@ -79,10 +80,27 @@ class DeployReport:
         return self.failed == 0
 
     def summary(self) -> str:
-        prefix = "dry run: would have " if self.dry_run else ""
+        counts = {
+            "numbered": self.count(NUMBERED),
+            "cells": self.cells,
+            "copied": self.count(COPIED),
+            "unchanged": self.count(UNCHANGED),
+            "failed": self.failed,
+        }
+        if self.dry_run:
+            return (
+                _(
+                    "dry run: would have numbered %(numbered)s file(s), %(cells)s cell(s); copied %(copied)s; "
+                    "unchanged %(unchanged)s; failed %(failed)s"
+                )
+                % counts
+            )
         return (
-            f"{prefix}numbered {self.count(NUMBERED)} file(s), {self.cells} cell(s); "
-            f"copied {self.count(COPIED)}; unchanged {self.count(UNCHANGED)}; failed {self.failed}"
+            _(
+                "numbered %(numbered)s file(s), %(cells)s cell(s); copied %(copied)s; unchanged %(unchanged)s; "
+                "failed %(failed)s"
+            )
+            % counts
         )
 
 
@@ -95,7 +113,7 @@ def iter_sources(root: Path, *, recursive: bool) -> Iterator[Path]:
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
-        raise FileProblem(root, f"cannot list directory ({os_reason(exc)})") from None
+        raise FileProblem(root, _("cannot list directory (%(reason)s)") % {"reason": os_reason(exc)}) from None
     for entry in entries:
         if entry.name.startswith(".") or entry.name == CHECKPOINTS:
             continue
@@ -122,9 +140,9 @@ class Deployer:
         progress: Callable[[FileResult], None] | None = None,
     ) -> None:
         if step < 1:
-            raise DeployError(f"step must be a positive integer, not {step}")
+            raise DeployError(_("step must be a positive integer, not %(step)s") % {"step": step})
         if keep_backups < 0:
-            raise DeployError(f"keep_backups must be 0 (keep all) or more, not {keep_backups}")
+            raise DeployError(_("keep_backups must be 0 (keep all) or more, not %(keep)s") % {"keep": keep_backups})
         self.step = step
         self.recursive = recursive
         self.dry_run = dry_run
@@ -160,14 +178,14 @@ class Deployer:
         """Deploy ``sources`` (files or directories) in place (``dest`` None) or into ``dest``."""
         dest_path = Path(dest) if dest is not None else None
         if dest_path is not None and not dest_path.is_dir():
-            raise DeployError(f"{dest_path}: destination directory does not exist")
+            raise DeployError(_("%(path)s: destination directory does not exist") % {"path": dest_path})
         srcs = [Path(s) for s in sources]
         for s in srcs:
             if not s.exists() and not s.is_symlink():
-                raise DeployError(f"{s}: no such file or directory")
+                raise DeployError(_("%(path)s: no such file or directory") % {"path": s})
         jobs = self.plan(srcs, dest_path)
         if not self.dry_run:
-            for folder in dict.fromkeys(target.parent for _, target, _ in jobs):
+            for folder in dict.fromkeys(target.parent for _source, target, _backup in jobs):
                 self.report.stale_temps += [folder / name for name in remove_stale_temps(folder)]
         for source, target, backup_root in jobs:
             result = self._one(source, target, backup_root)
@@ -202,8 +220,11 @@ class Deployer:
             if shifts:
                 moves = ", ".join(f"{a}->{b}" for a, b in shifts[:5]) + (" ..." if len(shifts) > 5 else "")
                 result.warnings.append(
-                    f"{target}: re-deploy changes the numbers of {len(shifts)} existing cell(s) ({moves}); "
-                    "copies students already have keep the old numbers"
+                    _(
+                        "%(path)s: re-deploy changes the numbers of %(count)s existing cell(s) (%(moves)s); "
+                        "copies students already have keep the old numbers"
+                    )
+                    % {"path": target, "count": len(shifts), "moves": moves}
                 )
             if old_target.raw == data and (mode is None or old_target.mode == mode):
                 result.action = UNCHANGED
@@ -220,7 +241,7 @@ class Deployer:
         st = os.stat(source)
         if not stat.S_ISREG(st.st_mode):
             # opening a FIFO would wait for a writer forever; a device is no course material
-            raise FileProblem(source, "is not a regular file (a FIFO, socket or device); not copied")
+            raise FileProblem(source, _("is not a regular file (a FIFO, socket or device); not copied"))
         mode = self._mode(stat.S_IMODE(st.st_mode), target)
         result = FileResult(source, target, COPIED)
         if target.exists() and _same_content(source, target) and stat.S_IMODE(os.stat(target).st_mode) == mode:
@@ -339,7 +360,10 @@ def undo(directory: str | os.PathLike[str]) -> list[Path]:
     base = Path(directory)
     backup = latest_backup(base)
     if backup is None:
-        raise DeployError(f"{base}: no deploy backup to undo ({BACKUP_DIR} is empty or missing)")
+        raise DeployError(
+            _("%(path)s: no deploy backup to undo (%(backup)s is empty or missing)")
+            % {"path": base, "backup": BACKUP_DIR}
+        )
     restored = []
     for file in sorted(p for p in backup.rglob("*") if p.is_file()):
         target = base / file.relative_to(backup)
@@ -376,7 +400,7 @@ def resolve_legacy_arguments(
     if to is not None or in_place:
         return (args or ["."]), to, None
     if not args:
-        raise UsageError("nothing to deploy: give '.', a destination directory, or sources with --to DEST")
+        raise UsageError(_("nothing to deploy: give '.', a destination directory, or sources with --to DEST"))
     step: int | None = None
     if len(args) == 2 and args[1].isdigit() and not args[0].endswith(NOTEBOOK_SUFFIX):
         step = int(args[1])
@@ -388,5 +412,8 @@ def resolve_legacy_arguments(
         return ["."], target, step
     not_notebooks = [a for a in args if not a.endswith(NOTEBOOK_SUFFIX)]
     if not_notebooks:
-        raise UsageError(f"{not_notebooks[0]}: several arguments without --to must all be notebooks to number in place")
+        raise UsageError(
+            _("%(arg)s: several arguments without --to must all be notebooks to number in place")
+            % {"arg": not_notebooks[0]}
+        )
     return args, None, step

@@ -11,6 +11,8 @@ from __future__ import annotations
 import errno
 import os
 
+from .i18n import _
+
 
 class IpynbToolsError(Exception):
     """Base class of every error this project raises on purpose."""
@@ -74,7 +76,7 @@ def os_reason(exc: OSError) -> str:
     system's text (``Permission denied``...), else ``str(exc)``. Messages put it after the file and
     what was being done: ``<path>: cannot read (<reason>)``."""
     if exc.errno == errno.ENOSPC:
-        return "disk full"
+        return _("disk full")
     return exc.strerror or str(exc)
 
 

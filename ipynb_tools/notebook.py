@@ -33,6 +33,7 @@ from .errors import (
     UnreadableError,
     os_reason,
 )
+from .i18n import _
 
 Notebook = dict[str, Any]
 
@@ -95,7 +96,9 @@ def check_json_budget(raw: bytes, name: str | os.PathLike[str] = "<notebook>", l
     del skeleton
     if count > budget:
         raise TooLargeError(
-            name, f"holds about {count:,} JSON values, over the limit of {budget:,} (it would take too much memory)"
+            name,
+            _("holds about %(count)s JSON values, over the limit of %(limit)s (it would take too much memory)")
+            % {"count": f"{count:,}", "limit": f"{budget:,}"},
         )
 
 
@@ -127,9 +130,9 @@ def read_bytes_safely(
     try:
         lst = os.lstat(p)
     except FileNotFoundError:
-        raise NotARegularFileError(p, "no such file") from None
+        raise NotARegularFileError(p, _("no such file")) from None
     except OSError as exc:
-        raise UnreadableError(p, f"cannot read ({os_reason(exc)})") from None
+        raise UnreadableError(p, _("cannot read (%(reason)s)") % {"reason": os_reason(exc)}) from None
     flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
     if (
         stat.S_ISSOCK(lst.st_mode)
@@ -137,44 +140,48 @@ def read_bytes_safely(
         or stat.S_ISCHR(lst.st_mode)
         or stat.S_ISBLK(lst.st_mode)
     ):
-        raise NotARegularFileError(p, "is not a regular file")  # (a socket cannot even be opened)
+        raise NotARegularFileError(p, _("is not a regular file"))  # (a socket cannot even be opened)
     if stat.S_ISLNK(lst.st_mode):
         if not follow_symlinks:
-            raise SymlinkError(p, "is a symlink; a regular file is expected")
+            raise SymlinkError(p, _("is a symlink; a regular file is expected"))
         if lst.st_uid not in (os.geteuid(), 0):
-            raise SymlinkError(p, f"is a symlink owned by another user (uid {lst.st_uid}); not following it")
+            raise SymlinkError(
+                p, _("is a symlink owned by another user (uid %(uid)s); not following it") % {"uid": lst.st_uid}
+            )
         if not p.exists():
-            raise SymlinkError(p, f"is a dangling symlink (to {os.readlink(p)})")
+            raise SymlinkError(p, _("is a dangling symlink (to %(target)s)") % {"target": os.readlink(p)})
     else:
         flags |= os.O_NOFOLLOW
     try:
         fd = os.open(p, flags)
     except IsADirectoryError:
-        raise NotARegularFileError(p, "is a directory, not a notebook file") from None
+        raise NotARegularFileError(p, _("is a directory, not a notebook file")) from None
     except PermissionError:
-        raise UnreadableError(p, "permission denied") from None
+        raise UnreadableError(p, _("permission denied")) from None
     except OSError as exc:
-        raise UnreadableError(p, f"cannot read ({os_reason(exc)})") from None
+        raise UnreadableError(p, _("cannot read (%(reason)s)") % {"reason": os_reason(exc)}) from None
     try:
         st = os.fstat(fd)
         if stat.S_ISDIR(st.st_mode):
-            raise NotARegularFileError(p, "is a directory, not a notebook file")
+            raise NotARegularFileError(p, _("is a directory, not a notebook file"))
         if not stat.S_ISREG(st.st_mode):
-            raise NotARegularFileError(p, "is not a regular file")
+            raise NotARegularFileError(p, _("is not a regular file"))
         if st.st_size > limit:
-            raise TooLargeError(p, f"is {_mb(st.st_size)}, over the limit of {_mb(limit)}")
+            raise TooLargeError(
+                p, _("is %(size)s, over the limit of %(limit)s") % {"size": _mb(st.st_size), "limit": _mb(limit)}
+            )
         chunks = []
         total = 0
         while True:
             try:
                 chunk = os.read(fd, 1 << 20)
             except OSError as exc:
-                raise UnreadableError(p, f"read error ({os_reason(exc)})") from None
+                raise UnreadableError(p, _("read error (%(reason)s)") % {"reason": os_reason(exc)}) from None
             if not chunk:
                 break
             total += len(chunk)
             if total > limit:
-                raise TooLargeError(p, f"is over the limit of {_mb(limit)}")
+                raise TooLargeError(p, _("is over the limit of %(limit)s") % {"limit": _mb(limit)})
             chunks.append(chunk)
         return b"".join(chunks), stat.S_IMODE(st.st_mode)
     finally:
@@ -187,13 +194,17 @@ def parse_notebook(raw: bytes, name: str | os.PathLike[str] = "<notebook>") -> N
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise NotJSONError(name, f"not UTF-8 text (byte {exc.start})") from None
+        raise NotJSONError(name, _("not UTF-8 text (byte %(offset)s)") % {"offset": exc.start}) from None
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NotJSONError(name, f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+        raise NotJSONError(
+            name,
+            _("not valid JSON (%(reason)s at line %(line)s column %(column)s)")
+            % {"reason": exc.msg, "line": exc.lineno, "column": exc.colno},
+        ) from None
     except RecursionError:
-        raise NotJSONError(name, "not usable JSON (nested too deeply)") from None
+        raise NotJSONError(name, _("not usable JSON (nested too deeply)")) from None
     check_notebook_shape(nb, name)
     return cast("dict[str, Any]", nb)  # the shape check raised unless nb is a notebook dict
 
@@ -206,38 +217,43 @@ def check_notebook_shape(nb: object, name: str | os.PathLike[str] = "<notebook>"
     strings), not the whole JSON schema.
     """
     if not isinstance(nb, dict):
-        raise NotANotebookError(name, "is JSON but not a notebook (top level is not an object)")
+        raise NotANotebookError(name, _("is JSON but not a notebook (top level is not an object)"))
     if "nbformat" not in nb:
-        raise NotANotebookError(name, "is JSON but not a notebook (no 'nbformat' key)")
+        raise NotANotebookError(name, _("is JSON but not a notebook (no 'nbformat' key)"))
     version = nb["nbformat"]
     if version != 4 or isinstance(version, bool):  # before 'cells': nbformat 3 has worksheets instead
-        raise NotebookVersionError(name, f"is nbformat {version!r}; only nbformat 4 is supported")
+        raise NotebookVersionError(
+            name, _("is nbformat %(version)s; only nbformat 4 is supported") % {"version": repr(version)}
+        )
     if "cells" not in nb:
-        raise NotANotebookError(name, "is JSON but not a notebook (no 'cells' key)")
+        raise NotANotebookError(name, _("is JSON but not a notebook (no 'cells' key)"))
     if not isinstance(nb.get("nbformat_minor", 0), int):
-        raise NotANotebookError(name, "has a non-integer 'nbformat_minor'")
+        raise NotANotebookError(name, _("has a non-integer 'nbformat_minor'"))
     if not isinstance(nb.get("metadata", {}), dict):
-        raise NotANotebookError(name, "has notebook metadata that is not an object")
+        raise NotANotebookError(name, _("has notebook metadata that is not an object"))
     cells = nb["cells"]
     if not isinstance(cells, list):
-        raise NotANotebookError(name, "has 'cells' that is not a list")
+        raise NotANotebookError(name, _("has 'cells' that is not a list"))
     for i, cell in enumerate(cells, 1):
-        where = f"cell {i}"
         if not isinstance(cell, dict):
-            raise NotANotebookError(name, f"{where} is not an object")
+            raise NotANotebookError(name, _("cell %(number)s is not an object") % {"number": i})
         if cell.get("cell_type") not in CELL_TYPES:
-            raise NotANotebookError(name, f"{where} has unknown cell_type {cell.get('cell_type')!r}")
+            raise NotANotebookError(
+                name,
+                _("cell %(number)s has unknown cell_type %(type)s")
+                % {"number": i, "type": repr(cell.get("cell_type"))},
+            )
         source = cell.get("source", "")
         if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(s, str) for s in source))):
-            raise NotANotebookError(name, f"{where} has a source that is not text")
+            raise NotANotebookError(name, _("cell %(number)s has a source that is not text") % {"number": i})
         metadata = cell.get("metadata", {})
         if not isinstance(metadata, dict):
-            raise NotANotebookError(name, f"{where} has metadata that is not an object")
+            raise NotANotebookError(name, _("cell %(number)s has metadata that is not an object") % {"number": i})
         tags = metadata.get("tags", [])
         if not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
-            raise NotANotebookError(name, f"{where} has tags that are not a list of strings")
+            raise NotANotebookError(name, _("cell %(number)s has tags that are not a list of strings") % {"number": i})
         if cell["cell_type"] == "code" and not isinstance(cell.get("outputs", []), list):
-            raise NotANotebookError(name, f"{where} has outputs that are not a list")
+            raise NotANotebookError(name, _("cell %(number)s has outputs that are not a list") % {"number": i})
 
 
 def read_notebook_file(

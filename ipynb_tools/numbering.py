@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import IpynbToolsError
+from .i18n import _
 from .notebook import Notebook, cell_source, code_cells, notebook_bytes, parse_notebook
 from .tags import CODENUM_PREFIX, FILENAME_PREFIX, cell_codenum, cell_tags, filename_tag, numbered_tags
 
@@ -31,7 +32,7 @@ def number_cells(nb: Notebook, filename: str, step: int = 1) -> int:
     nothing else changes. Raises :class:`NumberingError` for a ``step`` below 1.
     """
     if step < 1:
-        raise NumberingError(f"step must be a positive integer, not {step}")
+        raise NumberingError(_("step must be a positive integer, not %(step)s") % {"step": step})
     cells = code_cells(nb)
     for index, cell in enumerate(cells, 1):
         metadata = cell.setdefault("metadata", {})

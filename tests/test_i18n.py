@@ -95,7 +95,10 @@ def catalogue_problems(catalog: Catalog, messages: dict[str | tuple[str, ...], l
                 if placeholders(text) != expected:
                     problems.append(f"placeholders differ: {label}: {placeholders(text)} != {expected}")
     known = {m if isinstance(m, str) else m[0] for m in messages}
-    problems += [f"stale (not in the source): {e.id!r}" for e in catalog if e.id and e.id not in known]
+    for entry in catalog:
+        key = entry.id if isinstance(entry.id, str) else entry.id[0]
+        if key and key not in known:
+            problems.append(f"stale (not in the source): {key!r}")
     return problems
 
 

@@ -14,6 +14,7 @@ import stat
 from dataclasses import dataclass
 
 from ..environ import VOLUMES_DIR, AccessName, StartEnvironment, VolumeEntry
+from ..i18n import _
 from ..volumes.naming import is_full_name
 
 #: ``Link.where`` of the links in the works directory itself.
@@ -103,8 +104,8 @@ def make_link(link: Link, dir_fd: int, owner: tuple[int, int]) -> str:
         st = None
     if st is not None:
         if stat.S_ISLNK(st.st_mode) and os.readlink(link.name, dir_fd=dir_fd) == link.target:
-            return f"{shown} (already there)"
-        return f"{link.where}/{link.name} exists; not linked (first wins)"
+            return _("%(link)s (already there)") % {"link": shown}
+        return _("%(path)s exists; not linked (first wins)") % {"path": f"{link.where}/{link.name}"}
     os.symlink(link.target, link.name, dir_fd=dir_fd)
     os.chown(link.name, owner[0], owner[1], dir_fd=dir_fd, follow_symlinks=False)
     return shown

@@ -22,6 +22,7 @@ import stat
 
 from ..environ import UserPaths, VolumeEntry
 from ..fileops import is_mount_root, open_no_follow
+from ..i18n import _
 from ..notebook import CHECKPOINTS
 from .directories import DIR_FLAGS, fix_owner_mode, open_dir_at, set_aside
 from .errors import SetupError
@@ -43,10 +44,19 @@ def open_volume(volumes_fd: int, entry: VolumeEntry, what: str, paths: UserPaths
     try:
         fd = os.open(entry.full_name, DIR_FLAGS, dir_fd=volumes_fd)
     except FileNotFoundError:
-        raise SetupError(f"{where}: {what} volume is not mounted") from None
+        raise SetupError(
+            (
+                _("%(path)s: task volume is not mounted")
+                if what == "task"
+                else _("%(path)s: submit volume is not mounted")
+            )
+            % {"path": where}
+        ) from None
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise SetupError(f"{where}: is a symlink or not a directory; not touching it") from None
+            raise SetupError(
+                _("%(path)s: is a symlink or not a directory; not touching it") % {"path": where}
+            ) from None
         raise
     try:
         mounted = is_mount_root(fd)
@@ -56,7 +66,12 @@ def open_volume(volumes_fd: int, entry: VolumeEntry, what: str, paths: UserPaths
     if not mounted:
         os.close(fd)
         raise SetupError(
-            f"{where}: {what} volume is not mounted (a plain directory, not a mount point); not touching it"
+            (
+                _("%(path)s: task volume is not mounted (a plain directory, not a mount point); not touching it")
+                if what == "task"
+                else _("%(path)s: submit volume is not mounted (a plain directory, not a mount point); not touching it")
+            )
+            % {"path": where}
         )
     return fd
 
@@ -109,7 +124,10 @@ def fix_submit_volume(vol_fd: int, *, teacher_uid: int | None, teachers_gid: int
     st = os.fstat(vol_fd)
     owner = teacher_uid if teacher_uid is not None else st.st_uid
     fix_owner_mode(vol_fd, (owner, teachers_gid), SUBMIT_MODE)
-    notes = [f"owner uid {owner}, group {teachers_gid}, mode {SUBMIT_MODE:04o}"]
+    notes = [
+        _("owner uid %(owner)s, group %(group)s, mode %(mode)s")
+        % {"owner": owner, "group": teachers_gid, "mode": f"{SUBMIT_MODE:04o}"}
+    ]
     retired = retire_shared_checkpoints(vol_fd, owner=(owner, teachers_gid), stamp=stamp)
     if retired:
         notes.append(retired)
@@ -132,19 +150,26 @@ def retire_shared_checkpoints(vol_fd: int, *, owner: tuple[int, int], stamp: str
         return None
     aside = set_aside(vol_fd, CHECKPOINTS, stamp, prefix=RETIRED_PREFIX)
     if not stat.S_ISDIR(cst.st_mode):
-        return f"{CHECKPOINTS} (not a directory) retired as {aside}"
+        return _("%(name)s (not a directory) retired as %(aside)s") % {"name": CHECKPOINTS, "aside": aside}
     try:
         fd = os.open(aside, DIR_FLAGS, dir_fd=vol_fd)
     except OSError as exc:  # swapped for something else between the rename and the open
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            return f"{CHECKPOINTS} retired as {aside} (replaced during the rename; not changed)"
+            return _("%(name)s retired as %(aside)s (replaced during the rename; not changed)") % {
+                "name": CHECKPOINTS,
+                "aside": aside,
+            }
         raise
     try:
         if stat.S_ISDIR(os.fstat(fd).st_mode):
             fix_owner_mode(fd, owner, RETIRED_MODE)
     finally:
         os.close(fd)
-    return f"shared {CHECKPOINTS} retired as {aside} ({RETIRED_MODE:04o}, students no longer reach it)"
+    return _("shared %(name)s retired as %(aside)s (%(mode)s, students no longer reach it)") % {
+        "name": CHECKPOINTS,
+        "aside": aside,
+        "mode": f"{RETIRED_MODE:04o}",
+    }
 
 
 def make_personal_dir(volumes_fd: int, entry: VolumeEntry, owner: tuple[int, int], *, stamp: str) -> str | None:

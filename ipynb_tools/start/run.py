@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ..environ import EnvironmentContractError, StartEnvironment, VolumeEntry
 from ..errors import IpynbToolsError, os_reason
+from ..i18n import _, ngettext
 from .directories import OpenDirs, open_home, open_state_dir
 from .links import WORKS, Link, make_link, planned_links, remove_stale_links
 from .log import SetupLog, SetupReport, Step, open_log_file
@@ -55,7 +56,7 @@ class SetupRun:
     def step(self, name: str, func: Callable[[], str | None]) -> bool:
         """Run one logged step; an error becomes a FAILED line, never an exception."""
         try:
-            message = func() or "done"
+            message = func() or _("done")
             ok = True
         except IpynbToolsError as exc:
             ok, message = False, str(exc)
@@ -73,8 +74,12 @@ class SetupRun:
         self.log.line(
             "start",
             True,
-            f"user {env.user} ({env.uid}:{env.gid}) {'teacher' if env.teacher else 'student'}, "
-            f"home {self.paths.home}, works {self.paths.works}",
+            (
+                _("user %(user)s (%(uid)s:%(gid)s) teacher, home %(home)s, works %(works)s")
+                if env.teacher
+                else _("user %(user)s (%(uid)s:%(gid)s) student, home %(home)s, works %(works)s")
+            )
+            % {"user": env.user, "uid": env.uid, "gid": env.gid, "home": self.paths.home, "works": self.paths.works},
         )
         try:
             for declared in STEPS:
@@ -89,7 +94,10 @@ class SetupRun:
         self.log.line(
             "end",
             self.report.ok,
-            "all steps ok" if not failed else f"{len(failed)} step(s) failed: " + ", ".join(s.name for s in failed),
+            _("all steps ok")
+            if not failed
+            else _("%(count)s step(s) failed: %(steps)s")
+            % {"count": len(failed), "steps": ", ".join(s.name for s in failed)},
         )
         return self.report
 
@@ -131,7 +139,7 @@ class SetupRun:
         def clean() -> str:
             works, volumes = self.dirs.need_works()
             removed = remove_stale_links(works, volumes, planned_links(self.env)[0])
-            return ("removed " + ", ".join(removed)) if removed else "no stale links"
+            return _("removed %(links)s") % {"links": ", ".join(removed)} if removed else _("no stale links")
 
         self.step("stale-links", clean)
 
@@ -146,10 +154,17 @@ class SetupRun:
                     owner, changed = fix_task_tree(fd, teacher_uid=teacher_uid, teachers_gid=env.teachers_gid)
                 finally:
                     os.close(fd)
-                return (
-                    f"owner uid {owner}, group {env.teachers_gid}, dirs {TASK_DIR_MODE:04o}, files "
-                    f"{TASK_FILE_MODE:04o}; {changed} entr{'y' if changed == 1 else 'ies'} changed"
-                )
+                return ngettext(
+                    "owner uid %(owner)s, group %(group)s, dirs %(dirs)s, files %(files)s; %(changed)s entry changed",
+                    "owner uid %(owner)s, group %(group)s, dirs %(dirs)s, files %(files)s; %(changed)s entries changed",
+                    changed,
+                ) % {
+                    "owner": owner,
+                    "group": env.teachers_gid,
+                    "dirs": f"{TASK_DIR_MODE:04o}",
+                    "files": f"{TASK_FILE_MODE:04o}",
+                    "changed": changed,
+                }
 
             if self.step(f"task {entry.full_name}", fix):
                 self.mounted.add(entry.full_name)
@@ -176,7 +191,12 @@ class SetupRun:
 
             def make(entry: VolumeEntry = entry) -> str:
                 note = make_personal_dir(self.dirs.need_works()[1], entry, self.owner, stamp=self.stamp)
-                done = f"{self.paths.volume(entry.full_name)}: {PERSONAL_MODE:04o}, owner {env.uid}:{env.gid}"
+                done = _("%(path)s: %(mode)s, owner %(uid)s:%(gid)s") % {
+                    "path": self.paths.volume(entry.full_name),
+                    "mode": f"{PERSONAL_MODE:04o}",
+                    "uid": env.uid,
+                    "gid": env.gid,
+                }
                 return f"{done}; {note}" if note else done
 
             if self.step(f"personal {entry.full_name}", make):
@@ -209,7 +229,9 @@ class SetupRun:
             def copy(entry: VolumeEntry = entry, name: str = name) -> str:
                 (pair,) = task_copies(self.env, [entry])
                 if pair.task is not None and pair.task not in self.mounted:
-                    return f"task volume {pair.task} is not mounted (see its task step); nothing copied"
+                    return _("task volume %(name)s is not mounted (see its task step); nothing copied") % {
+                        "name": pair.task
+                    }
                 return copy_as_user(self.env, pair, lambda ok, message: self.log.line(name, ok, message))
 
             self.step(name, copy)
@@ -261,7 +283,9 @@ def setup(
         try:
             env = StartEnvironment.from_environ()
         except EnvironmentContractError as exc:  # exit 2 like every refused value: the server is not started
-            raise SetupEnvironmentError(f"refusing to set up, nothing changed: {exc}") from None
+            raise SetupEnvironmentError(
+                _("refusing to set up, nothing changed: %(problem)s") % {"problem": exc}
+            ) from None
     check_environment(env, Path(etc))
     log = SetupLog(echo)
     try:

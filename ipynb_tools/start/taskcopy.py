@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..environ import StartEnvironment, VolumeEntry
+from ..i18n import _
 from ..volumes.naming import task_name_for_personal
 from .errors import SetupError
 from .privileges import Emit, run_as
@@ -56,7 +57,7 @@ def copy_as_user(env: StartEnvironment, copy: TaskCopy, report: Emit, *, durable
     Raises :class:`SetupError` when some files failed.
     """
     if copy.source is None:
-        return f"no task volume {copy.task_name} mounted; nothing to copy"
+        return _("no task volume %(name)s mounted; nothing to copy") % {"name": copy.task_name}
     source = copy.source
 
     def work(emit: Emit) -> bool:
@@ -72,7 +73,10 @@ def copy_as_user(env: StartEnvironment, copy: TaskCopy, report: Emit, *, durable
 
     preload()
     if not run_as(env, work, report):
-        raise SetupError(f"sync {copy.task_name} -> {copy.personal.full_name}: some files failed (see the lines above)")
+        raise SetupError(
+            _("sync %(task)s -> %(personal)s: some files failed (see the lines above)")
+            % {"task": copy.task_name, "personal": copy.personal.full_name}
+        )
     return f"{copy.task_name} -> {copy.dest}"
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..atomic import atomic_write_bytes
 from ..environ import UserPaths
 from ..fileops import replace_file
+from ..i18n import _
 from .directories import clear_for_file
 from .errors import SetupError
 
@@ -40,5 +41,6 @@ def write_umask(umask: int, paths: UserPaths, state_fd: int | None, etc: Path, *
         atomic_write_bytes(etc / PROFILE_SNIPPET, b"umask " + text, mode=0o644)
         where.append(str(etc / PROFILE_SNIPPET))
     if not where:
-        raise SetupError("umask: nowhere to write it (no home, no profile.d)")
-    return "; ".join([f"umask {umask:04o} written to " + ", ".join(where), *notes])
+        raise SetupError(_("umask: nowhere to write it (no home, no profile.d)"))
+    written = _("umask %(umask)s written to %(paths)s") % {"umask": f"{umask:04o}", "paths": ", ".join(where)}
+    return "; ".join([written, *notes])

@@ -37,6 +37,7 @@ from .. import __version__
 from ..environ import UserPaths, format_close_time, is_past_close
 from ..errors import FileProblem, IpynbToolsError, TooLargeError, os_reason
 from ..fileops import fsync_directory_fd, hash_file, read_file, sha256_hex, unlink_quiet
+from ..i18n import _
 from ..notebook import NOTEBOOK_SUFFIX, read_bytes_safely
 
 # The names in __all__ are the package's API (what the CLI, the server extension and the tests use);
@@ -102,21 +103,27 @@ def submit_notebook(
     tgt = target if isinstance(target, SubmitTarget) else resolve_target(target, e, now=now)
     limit = max_submit_bytes(e) if max_bytes is None else max_bytes
     try:
-        raw, _ = read_bytes_safely(src, max_bytes=limit)
+        raw = read_bytes_safely(src, max_bytes=limit)[0]
     except TooLargeError as exc:
-        raise TooLargeError(src, f"{exc.problem}; clear large outputs and submit again") from None
+        raise TooLargeError(
+            src, _("%(problem)s; clear large outputs and submit again") % {"problem": exc.problem}
+        ) from None
     source_sha = sha256_hex(raw)
 
     with _UserState(UserPaths.from_environ(e).state) as state:
         moment = _utc(now) if now is not None else datetime.now(UTC)
         if tgt.close_time is not None and is_past_close(tgt.close_time, moment.timestamp()):
             raise SubmitClosedError(
-                f"{tgt.access}: submissions closed at {format_close_time(tgt.close_time, env=e)}; nothing was submitted"
+                _("%(target)s: submissions closed at %(time)s; nothing was submitted")
+                % {"target": tgt.access, "time": format_close_time(tgt.close_time, env=e)}
             )
         try:
             dfd = os.open(tgt.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as exc:
-            raise SubmitError(f"{tgt.path}: cannot open the submit directory ({os_reason(exc)})") from None
+            raise SubmitError(
+                _("%(path)s: cannot open the submit directory (%(reason)s)")
+                % {"path": tgt.path, "reason": os_reason(exc)}
+            ) from None
         try:
             shown = tgt.path / name
 
@@ -163,7 +170,8 @@ def submit_notebook(
             except OSError as exc:
                 unlink_quiet(kept)
                 raise SubmitError(
-                    f"{shown}: could not write the copy ({os_reason(exc)}); nothing was submitted"
+                    _("%(path)s: could not write the copy (%(reason)s); nothing was submitted")
+                    % {"path": shown, "reason": os_reason(exc)}
                 ) from None
             except BaseException:
                 unlink_quiet(kept)
@@ -172,7 +180,7 @@ def submit_notebook(
         finally:
             os.close(dfd)
         if unchanged:
-            warnings.append(f"{src.name}: no changes since your last submission")
+            warnings.append(_("%(name)s: no changes since your last submission") % {"name": src.name})
         receipt = receipt_of(
             _iso(moment),
             data,
@@ -186,7 +194,10 @@ def submit_notebook(
         try:
             state.log({"event": "submit", **receipt.to_json()})
         except OSError as exc:
-            receipt.warnings.append(f"could not append to {state.root / LOG_FILE} ({os_reason(exc)})")
+            receipt.warnings.append(
+                _("could not append to %(path)s (%(reason)s)")
+                % {"path": state.root / LOG_FILE, "reason": os_reason(exc)}
+            )
     return receipt
 
 
@@ -195,7 +206,7 @@ def notebooks_in(directory: Path) -> list[Path]:
     try:
         entries = sorted(os.scandir(directory), key=lambda d: d.name)
     except OSError as exc:
-        raise FileProblem(directory, f"cannot list directory ({os_reason(exc)})") from None
+        raise FileProblem(directory, _("cannot list directory (%(reason)s)") % {"reason": os_reason(exc)}) from None
     return [
         Path(e.path)
         for e in entries
@@ -239,7 +250,8 @@ def submit_all(
                     path,
                     UNCHANGED,
                     receipt,
-                    f"{path.name}: no changes since your last submission ({receipt.submitted_at})",
+                    _("%(name)s: no changes since your last submission (%(time)s)")
+                    % {"name": path.name, "time": receipt.submitted_at},
                 )
             )
         else:
@@ -281,8 +293,8 @@ def list_submissions(
         root = UserPaths.from_environ(e).state / HISTORY_DIR
         for folder in _listing(root):
             for path in _listing(folder):
-                stamp, _, rest = path.name.partition("_")
-                _, _, name = rest.partition("_")
+                stamp, _sep, rest = path.name.partition("_")
+                name = rest.partition("_")[2]
                 sha = _hash_file(path)
                 if sha is None:
                     continue

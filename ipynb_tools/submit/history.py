@@ -25,6 +25,7 @@ from typing import Any
 from ..atomic import atomic_write_bytes
 from ..errors import os_reason
 from ..fileops import open_no_follow, write_all
+from ..i18n import _
 from .errors import SubmitError
 from .targets import SubmitTarget
 from .times import _iso
@@ -49,12 +50,15 @@ class _UserState:
                     os.mkdir(d, 0o700)
             lst = os.lstat(self.root)
             if not stat.S_ISDIR(lst.st_mode) or lst.st_uid != os.geteuid():
-                raise SubmitError(f"{self.root}: not a directory of yours; cannot keep your submissions there")
+                raise SubmitError(
+                    _("%(path)s: not a directory of yours; cannot keep your submissions there") % {"path": self.root}
+                )
             self.fd = open_no_follow(self.root / LOCK_FILE, flags=os.O_RDWR | os.O_CREAT)
             fcntl.flock(self.fd, fcntl.LOCK_EX)
         except OSError as exc:
             raise SubmitError(
-                f"{self.root}: cannot keep your submission history there ({os_reason(exc)}); nothing was submitted"
+                _("%(path)s: cannot keep your submission history there (%(reason)s); nothing was submitted")
+                % {"path": self.root, "reason": os_reason(exc)}
             ) from None
         return self
 

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 from ..environ import NB_USER
 from ..errors import shown
+from ..i18n import _
 from ..notebook import NOTEBOOK_SUFFIX
 from ..usernames import user_name_problem
 from .environment import _environ, _os_user
@@ -60,7 +61,10 @@ def check_user(name: str) -> str:
     """Refuse a user name the tools do not accept (the rule of :mod:`ipynb_tools.usernames`)."""
     problem = user_name_problem(name)
     if problem:
-        raise BadNameError(f"user name {shown(name)} {problem}: it cannot be used in a file name")
+        raise BadNameError(
+            _("user name %(name)s %(problem)s: it cannot be used in a file name")
+            % {"name": shown(name), "problem": problem}
+        )
     return name
 
 
@@ -81,29 +85,39 @@ def submission_name(source_name: str, user: str, name_format: str | None = None)
     fmt = NAME_FORMATS.get(name_format or DEFAULT_NAME_FORMAT, name_format or DEFAULT_NAME_FORMAT)
     base = os.path.basename(source_name)
     if not base.endswith(NOTEBOOK_SUFFIX) or base == NOTEBOOK_SUFFIX:
-        raise BadNameError(f"{source_name}: only .ipynb notebooks can be submitted")
+        raise BadNameError(_("%(name)s: only .ipynb notebooks can be submitted") % {"name": source_name})
     fields = {"stem": base[: -len(NOTEBOOK_SUFFIX)], "user": user, "suffix": NOTEBOOK_SUFFIX, "name": base}
     used = set()
     try:
-        for _, field_name, spec, conv in string.Formatter().parse(fmt):
+        for _literal, field_name, spec, conv in string.Formatter().parse(fmt):
             if field_name is None:
                 continue
             if field_name not in fields or spec or conv:
-                raise BadNameError(f"name format {fmt!r}: use only {{stem}} {{user}} {{suffix}} {{name}}")
+                raise BadNameError(
+                    _("name format %(format)s: use only %(fields)s")
+                    % {"format": repr(fmt), "fields": "{stem} {user} {suffix} {name}"}
+                )
             used.add(field_name)
     except ValueError as exc:
-        raise BadNameError(f"name format {fmt!r} is not valid ({exc})") from None
+        raise BadNameError(
+            _("name format %(format)s is not valid (%(reason)s)") % {"format": repr(fmt), "reason": exc}
+        ) from None
     if "user" not in used:
-        raise BadNameError(f"name format {fmt!r} must contain {{user}} (or students would overwrite each other)")
+        raise BadNameError(
+            _("name format %(format)s must contain %(field)s (or students would overwrite each other)")
+            % {"format": repr(fmt), "field": "{user}"}
+        )
     name = unicodedata.normalize("NFC", fmt.format_map(fields))  # one name for NFD (macOS) and NFC text
     if not name.endswith(NOTEBOOK_SUFFIX):
         name += NOTEBOOK_SUFFIX
     if "/" in name or "\0" in name or name in (".", "..") or name.startswith("."):
-        raise BadNameError(f"submission name {name!r} would not be a visible file in the submit directory")
+        raise BadNameError(
+            _("submission name %(name)s would not be a visible file in the submit directory") % {"name": repr(name)}
+        )
     if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise BadNameError(f"submission name {name!r} contains control characters")
+        raise BadNameError(_("submission name %(name)s contains control characters") % {"name": repr(name)})
     if len(name.encode("utf-8")) > NAME_MAX:
-        raise BadNameError(f"submission name {name!r} is too long for a file name")
+        raise BadNameError(_("submission name %(name)s is too long for a file name") % {"name": repr(name)})
     return name
 
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..i18n import _
 from ..notebook import Notebook, check_notebook_shape, notebook_bytes, parse_notebook
 from .environment import _environ
 from .errors import SubmitError
@@ -96,7 +97,10 @@ def max_submit_bytes(env: Mapping[str, str] | None = None) -> int:
         try:
             return int(float(value) * 1024 * 1024)
         except ValueError:
-            raise SubmitError(f"{ENV_MAX_MB}={value!r} is not a number of megabytes") from None
+            raise SubmitError(
+                _("%(variable)s=%(value)s is not a number of megabytes")
+                % {"variable": ENV_MAX_MB, "value": repr(value)}
+            ) from None
     return DEFAULT_MAX_BYTES
 
 

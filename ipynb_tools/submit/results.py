@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..i18n import _
 from .targets import SubmitTarget
 
 SUBMITTED = "submitted"
@@ -37,11 +38,23 @@ class Receipt:
 
     def line(self) -> str:
         """The one receipt line printed to the student."""
-        again = " (replaces your earlier copy, kept)" if self.replaced else ""
-        return (
-            f"submitted {self.source.name} -> {self.target}/{self.name} at {self.submitted_at}: "
-            f"{self.size} bytes, sha256 {self.sha256}{again}"
-        )
+        fields = {
+            "source": self.source.name,
+            "target": self.target,
+            "name": self.name,
+            "time": self.submitted_at,
+            "size": self.size,
+            "sha256": self.sha256,
+        }
+        if self.replaced:
+            return (
+                _(
+                    "submitted %(source)s -> %(target)s/%(name)s at %(time)s: %(size)s bytes, sha256 %(sha256)s "
+                    "(replaces your earlier copy, kept)"
+                )
+                % fields
+            )
+        return _("submitted %(source)s -> %(target)s/%(name)s at %(time)s: %(size)s bytes, sha256 %(sha256)s") % fields
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -77,10 +90,15 @@ class SubmitAllReport:
         return self.count(FAILED) == 0
 
     def summary(self) -> str:
-        return (
-            f"submitted {self.count(SUBMITTED)}, unchanged {self.count(UNCHANGED)}, "
-            f"failed {self.count(FAILED)} (from {self.directory} to {self.target.access})"
-        )
+        return _(
+            "submitted %(submitted)s, unchanged %(unchanged)s, failed %(failed)s (from %(directory)s to %(target)s)"
+        ) % {
+            "submitted": self.count(SUBMITTED),
+            "unchanged": self.count(UNCHANGED),
+            "failed": self.count(FAILED),
+            "directory": self.directory,
+            "target": self.target.access,
+        }
 
 
 @dataclass(frozen=True)
@@ -96,5 +114,5 @@ class Submission:
     kept: bool = False
 
     def line(self) -> str:
-        where = "kept   " if self.kept else "current"
-        return f"{where} {self.time}  {self.size:>10}  {self.sha256}  {self.target}/{self.name}"
+        where = _("kept") if self.kept else _("current")
+        return f"{where:<7} {self.time}  {self.size:>10}  {self.sha256}  {self.target}/{self.name}"

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..fileops import TEMP_FLAGS, open_regular, read_all, unlink_quiet, write_all
+from ..i18n import _
 from .errors import ForeignFileError, SubmitError
 from .naming import fallback_name, is_fallback_of
 
@@ -57,14 +58,16 @@ def _check_final(dfd: int, name: str, shown: Path) -> os.stat_result | None:
     if stat.S_ISLNK(st.st_mode):
         raise ForeignFileError(
             shown,
-            f"is a symlink made by {_owner_name(st.st_uid)}; not writing through or over it "
-            "(ask a teacher to remove it)",
+            _("is a symlink made by %(owner)s; not writing through or over it (ask a teacher to remove it)")
+            % {"owner": _owner_name(st.st_uid)},
         )
     if not stat.S_ISREG(st.st_mode):
-        raise ForeignFileError(shown, "exists and is not a regular file; not replacing it (ask a teacher)")
+        raise ForeignFileError(shown, _("exists and is not a regular file; not replacing it (ask a teacher)"))
     if st.st_uid != os.geteuid():
         raise ForeignFileError(
-            shown, f"belongs to {_owner_name(st.st_uid)}; not replacing another user's file (ask a teacher)"
+            shown,
+            _("belongs to %(owner)s; not replacing another user's file (ask a teacher)")
+            % {"owner": _owner_name(st.st_uid)},
         )
     return st
 
@@ -85,12 +88,15 @@ def _claim_name(dfd: int, name: str, shown: Path, user: str) -> tuple[str, os.st
         st = os.lstat(name, dir_fd=dfd)
         if stat.S_ISREG(st.st_mode) and _account_name(st.st_uid) == user:
             raise
-    what = "a symlink" if stat.S_ISLNK(st.st_mode) else "a file" if stat.S_ISREG(st.st_mode) else "something"
     own = _own_fallback(dfd, name)
     chosen, existing = own if own is not None else (fallback_name(name), None)
-    note = (
-        f"{name} is taken by {what} of {_owner_name(st.st_uid)}; your hand-in is saved as {chosen} (teachers see both)"
-    )
+    if stat.S_ISLNK(st.st_mode):
+        text = _("%(name)s is taken by a symlink of %(owner)s; your hand-in is saved as %(chosen)s (teachers see both)")
+    elif stat.S_ISREG(st.st_mode):
+        text = _("%(name)s is taken by a file of %(owner)s; your hand-in is saved as %(chosen)s (teachers see both)")
+    else:
+        text = _("%(name)s is taken by something of %(owner)s; your hand-in is saved as %(chosen)s (teachers see both)")
+    note = text % {"name": name, "owner": _owner_name(st.st_uid), "chosen": chosen}
     return chosen, existing, note
 
 
@@ -141,7 +147,7 @@ def _read_own(dfd: int, name: str, limit: int) -> bytes | None:
 def _clean_own_temps(dfd: int) -> None:
     """Remove hidden temp files this user left behind (a killed submission); we hold the user lock."""
     prefix = f"{TEMP_PREFIX}{os.geteuid()}."
-    for n, _ in _own_files(dfd, lambda n: n.startswith(prefix) and n.endswith(TEMP_SUFFIX)):
+    for n, _st in _own_files(dfd, lambda n: n.startswith(prefix) and n.endswith(TEMP_SUFFIX)):
         unlink_quiet(n, dir_fd=dfd)
 
 
@@ -167,8 +173,10 @@ def _write_complete(dfd: int, dir_gid: int, data: bytes) -> tuple[int, str | Non
             except OSError:
                 mode = 0o600
                 warnings.append(
-                    "the copy could not get the submit directory's group; it is private (0600) "
-                    "and teachers may not read it"
+                    _(
+                        "the copy could not get the submit directory's group; it is private (0600) "
+                        "and teachers may not read it"
+                    )
                 )
         os.fchmod(fd, mode)
         os.fsync(fd)
@@ -217,18 +225,21 @@ def _install(dfd: int, name: str, shown: Path, data: bytes, dir_gid: int, expect
             else:
                 _link_new(dfd, fd, temp if temp is None else _second_name(dfd, temp), name)
         except FileExistsError:
-            for _ in range(8):  # someone made the name just now: a name nobody can predict instead
+            for _attempt in range(8):  # someone made the name just now: a name nobody can predict instead
                 other = fallback_name(name)
                 try:
                     _link_new(dfd, fd, temp if temp is None else _second_name(dfd, temp), other)
                 except FileExistsError:
                     continue
-                warnings.append(f"{name} was taken just now by another user; your hand-in is saved as {other}")
+                warnings.append(
+                    _("%(name)s was taken just now by another user; your hand-in is saved as %(chosen)s")
+                    % {"name": name, "chosen": other}
+                )
                 return warnings, other
-            raise SubmitError(f"{shown}: appeared while submitting; try again") from None
+            raise SubmitError(_("%(path)s: appeared while submitting; try again") % {"path": shown}) from None
         except PermissionError:
             _check_final(dfd, name, shown)
-            raise SubmitError(f"{shown}: permission denied by the submit directory") from None
+            raise SubmitError(_("%(path)s: permission denied by the submit directory") % {"path": shown}) from None
     except BaseException:
         if temp is not None:
             unlink_quiet(temp, dir_fd=dfd)  # a named temp is ours alone: never leave it behind on failure

@@ -22,6 +22,7 @@ from ..environ import (
     parse_entries,
 )
 from ..errors import IpynbToolsError, os_reason, shown
+from ..i18n import _
 from ..notebook import read_bytes_safely
 from .environment import _environ
 from .errors import NotSubmitTargetError, SubmitError, TargetAccessError, UnknownTargetError
@@ -74,7 +75,7 @@ def _close_from_file(directory: Path, env: Mapping[str, str] | None = None) -> i
     if not stat.S_ISREG(lst.st_mode) or lst.st_uid not in (0, owner):
         return None  # planted by a student, or a symlink: ignored
     try:
-        raw, _ = read_bytes_safely(path, max_bytes=4096, follow_symlinks=False)
+        raw = read_bytes_safely(path, max_bytes=4096, follow_symlinks=False)[0]
         return parse_close_time(raw.decode("utf-8"), env=env)
     except (IpynbToolsError, ClosingTimeError, ValueError, UnicodeDecodeError):
         return None
@@ -152,9 +153,12 @@ def _directory(path: Path, shown_as: str) -> bool:
     except (FileNotFoundError, NotADirectoryError):
         return False
     except ValueError:  # an embedded NUL
-        raise UnknownTargetError(f"unknown submit target {shown_as}: not a path") from None
+        raise UnknownTargetError(_("unknown submit target %(target)s: not a path") % {"target": shown_as}) from None
     except OSError as exc:
-        raise TargetAccessError(f"submit target {shown_as}: cannot look at it ({os_reason(exc)})") from None
+        raise TargetAccessError(
+            _("submit target %(target)s: cannot look at it (%(reason)s)")
+            % {"target": shown_as, "reason": os_reason(exc)}
+        ) from None
 
 
 def resolve_target(
@@ -179,10 +183,13 @@ def resolve_target(
             return _check_exists(targets[0])
         if not targets:
             raise UnknownTargetError(
-                f"no submit target known ({NB_SUBMITS} is empty and {UserPaths.from_environ(env).works} "
-                "has no submit links); give the submit directory"
+                _(
+                    "no submit target known (%(variable)s is empty and %(works)s has no submit links); "
+                    "give the submit directory"
+                )
+                % {"variable": NB_SUBMITS, "works": UserPaths.from_environ(env).works}
             )
-        raise UnknownTargetError(f"several submit targets; choose one of: {_names(targets)}")
+        raise UnknownTargetError(_("several submit targets; choose one of: %(targets)s") % {"targets": _names(targets)})
     text = os.fspath(target)
     for t in targets:
         if text in (t.access, t.full_name):
@@ -195,18 +202,22 @@ def resolve_target(
                 return t
         if known_only:
             raise NotSubmitTargetError(
-                f"{shown(text)} is not a submit volume; hand in to one of: {_names(targets) or '(none known)'}"
+                _("%(target)s is not a submit volume; hand in to one of: %(targets)s")
+                % {"target": shown(text), "targets": _names(targets) or _("(none known)")}
             )
         closes = parse_close_times(_environ(env).get(NB_SUBMITS_CLOSE), env=env)
         close = close_time_of(Path(real), closes, env)
         closed = is_past_close(close, _utc(now).timestamp())
         return SubmitTarget(path.name or text, path, None, close, "path", closed)
-    known = (
-        f"; known targets: {_names(targets)}"
-        if targets
-        else f" (no submit targets known in {UserPaths.from_environ(env).works})"
+    if targets:
+        raise UnknownTargetError(
+            _("unknown submit target %(target)s; known targets: %(targets)s")
+            % {"target": shown(text), "targets": _names(targets)}
+        )
+    raise UnknownTargetError(
+        _("unknown submit target %(target)s (no submit targets known in %(works)s)")
+        % {"target": shown(text), "works": UserPaths.from_environ(env).works}
     )
-    raise UnknownTargetError(f"unknown submit target {shown(text)}{known}")
 
 
 def _names(targets: list[SubmitTarget]) -> str:
@@ -215,5 +226,8 @@ def _names(targets: list[SubmitTarget]) -> str:
 
 def _check_exists(t: SubmitTarget) -> SubmitTarget:
     if not _directory(t.path, repr(t.access)):
-        raise SubmitError(f"{t.access}: submit directory {t.path} does not exist (volume not mounted?)")
+        raise SubmitError(
+            _("%(target)s: submit directory %(path)s does not exist (volume not mounted?)")
+            % {"target": t.access, "path": t.path}
+        )
     return t

@@ -1,0 +1,174 @@
+"""The real ``ipynb_submit`` and ``ipynb_deploy`` processes speak the language their environment asks for.
+
+Issue 16 item 8: Japanese with ``LANG=ja_JP.UTF-8`` (or ``LANGUAGE``, as the spawner's site
+language sets it), English with ``LANG=C``/``en_US`` or an unknown language; what programs read
+(file names, hashes, tags, exit codes) is the same in every language.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ipynb_tools.notebook import dumps_notebook
+
+BIN = Path(sys.executable).parent
+FULL = "lms_sub_k1_42_lms.example.org"
+ACCESS = "課題1提出用"
+NB = {
+    "cells": [
+        {"cell_type": "code", "execution_count": None, "id": "a", "metadata": {}, "outputs": [], "source": ["1 + 1"]}
+    ],
+    "metadata": {},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+LANGUAGE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+
+@pytest.fixture
+def course(tmp_path: Path) -> dict[str, Path]:
+    """A works directory with one 3777 submit volume and its access link, a home, a notebook."""
+    works = tmp_path / "works"
+    volume = works / ".volumes" / FULL
+    volume.mkdir(parents=True)
+    os.chmod(volume, 0o3777)
+    (works / ACCESS).symlink_to(f".volumes/{FULL}")
+    (tmp_path / "home").mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "kadai-1.ipynb").write_text(dumps_notebook(NB), encoding="utf-8")
+    return {"works": works, "volume": volume, "home": tmp_path / "home", "work": work}
+
+
+def command(
+    name: str, args: list[str], cwd: Path, language: dict[str, str], **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script ``name`` with only ``language``'s locale variables set."""
+    env = {k: v for k, v in os.environ.items() if k not in LANGUAGE_VARIABLES and not k.startswith("NB_")}
+    env.update(language)
+    env.update(extra)
+    return subprocess.run(
+        [str(BIN / name), *args], cwd=cwd, env=env, capture_output=True, text=True, encoding="utf-8", timeout=120
+    )
+
+
+def submit(
+    course: dict[str, Path], language: dict[str, str], *args: str, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    return command(
+        "ipynb_submit",
+        list(args),
+        course["work"],
+        language,
+        HOME=str(course["home"]),
+        NB_WRKDIR=str(course["works"]),
+        NB_SUBMITS=f".volumes/{FULL}:{ACCESS}",
+        JUPYTERHUB_USER="alice",
+        **extra,
+    )
+
+
+def test_submit_receipt_in_japanese_and_english(course: dict[str, Path]) -> None:
+    ja = submit(course, {"LANG": "ja_JP.UTF-8"}, "kadai-1.ipynb", ACCESS)
+    assert ja.returncode == 0, ja.stderr
+    first = ja.stdout.splitlines()[0]
+    assert first.startswith(f"提出しました kadai-1.ipynb -> {ACCESS}/kadai-1_alice.ipynb（")
+    sha = re.search(r"sha256 ([0-9a-f]{64})", first)
+    assert sha is not None  # the hash is printed the same way in every language
+    assert "に保存し、受領記録を残しました" in ja.stdout
+    again = submit(course, {"LANG": "ja_JP.UTF-8"}, "kadai-1.ipynb", ACCESS)
+    assert again.stderr == "警告: kadai-1.ipynb: 前回の提出から変更がありません\n"
+
+    en = submit(course, {"LANG": "C.UTF-8"}, "kadai-1.ipynb", ACCESS)
+    assert en.returncode == 0, en.stderr
+    assert en.stdout.startswith(f"submitted kadai-1.ipynb -> {ACCESS}/kadai-1_alice.ipynb at ")
+    assert re.search(r"sha256 [0-9a-f]{64}", en.stdout)
+    assert en.stderr == "warning: kadai-1.ipynb: no changes since your last submission\n"
+    assert not JAPANESE.search(en.stdout.replace(ACCESS, ""))
+    # the receipt log is machine-read: the same JSON keys whatever the language
+    records = [json.loads(line) for line in (course["home"] / ".ipynb-tools" / "submit.log").read_text().splitlines()]
+    assert {r["event"] for r in records} == {"submit"} and len(records) == 3
+
+
+def test_closed_target_error_in_japanese_then_english(course: dict[str, Path]) -> None:
+    closed = {"NB_SUBMITS_CLOSE": f"{FULL}=1700000000"}
+    ja = submit(course, {"LANG": "ja_JP.UTF-8"}, "kadai-1.ipynb", **closed)
+    assert ja.returncode == 1
+    assert ja.stderr == (
+        f"ipynb_submit: エラー: {ACCESS}: 提出は 2023-11-14 22:13:20 UTC に締め切られました。何も提出していません\n"
+    )
+    en = submit(course, {"LANG": "en_US.UTF-8"}, "kadai-1.ipynb", **closed)
+    assert en.returncode == 1
+    assert en.stderr == (
+        f"ipynb_submit: error: {ACCESS}: submissions closed at 2023-11-14 22:13:20 UTC; nothing was submitted\n"
+    )
+    assert list(course["volume"].iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "japanese"),
+    [
+        ({"LANG": "ja_JP.UTF-8"}, True),
+        ({"LANG": "ja"}, True),
+        ({"LC_MESSAGES": "ja_JP.UTF-8", "LANG": "C.UTF-8"}, True),
+        ({"LANGUAGE": "ja", "LANG": "C.UTF-8"}, True),  # the spawner's site language
+        ({"LANGUAGE": "fr:ja", "LANG": "en_US.UTF-8"}, True),  # no French: the next one
+        ({"LANGUAGE": "en:ja", "LANG": "ja_JP.UTF-8"}, False),  # English first
+        ({"LC_ALL": "C", "LANG": "ja_JP.UTF-8"}, False),  # LC_ALL before LANG
+        ({"LANG": "C"}, False),
+        ({"LANG": "en_US.UTF-8"}, False),
+        ({"LANG": "xx_XX.UTF-8"}, False),  # no catalogue: English
+        ({}, False),
+    ],
+)
+def test_language_choice_of_a_real_process(course: dict[str, Path], language: dict[str, str], japanese: bool) -> None:
+    result = submit(course, language, "--list")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ("提出はありません\n" if japanese else "no submissions\n")
+
+
+def test_deploy_in_japanese_and_english(course: dict[str, Path], tmp_path: Path) -> None:
+    src = course["work"]
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    ja = command("ipynb_deploy", [str(dest)], src, {"LANG": "ja_JP.UTF-8"})
+    assert ja.returncode == 0, ja.stderr
+    assert f"番号付け: {dest / 'kadai-1.ipynb'}（1 セル）" in ja.stdout
+    assert ja.stdout.splitlines()[-1] == "番号付け 1 ファイル、1 セル、コピー 0、変更なし 0、失敗 0"
+    # the tags are the same in every language
+    tags = json.loads((dest / "kadai-1.ipynb").read_text())["cells"][0]["metadata"]["tags"]
+    assert tags == ["filename:kadai-1.ipynb", "codenum:1"]
+
+    en = command("ipynb_deploy", [str(dest)], src, {"LANG": "en_US.UTF-8"})
+    assert en.returncode == 0, en.stderr
+    assert en.stdout.splitlines()[-1] == "numbered 0 file(s), 1 cell(s); copied 0; unchanged 1; failed 0"
+
+    missing = command("ipynb_deploy", ["nothing-here", "--to", str(tmp_path / "nope")], src, {"LANG": "ja_JP.UTF-8"})
+    assert missing.returncode == 1
+    assert missing.stderr == f"ipynb_deploy: エラー: {tmp_path / 'nope'}: コピー先のディレクトリがありません\n"
+
+
+def test_help_in_japanese(course: dict[str, Path]) -> None:
+    submit_help = command("ipynb_submit", ["--help"], course["work"], {"LANG": "ja_JP.UTF-8"})
+    assert "ノートブックを提出します" in submit_help.stdout
+    assert "個人ディレクトリのすべてのノートブックを提出します。" in submit_help.stdout
+    deploy_help = command("ipynb_deploy", ["--help"], course["work"], {"LANGUAGE": "ja"})
+    assert "filename:/codenum: タグで番号を付けます" in deploy_help.stdout
+    english = command("ipynb_submit", ["--help"], course["work"], {"LANG": "C"})
+    assert "Hand in a notebook" in english.stdout and not JAPANESE.search(english.stdout.replace(ACCESS, ""))
+
+
+def test_bad_notebook_error_in_japanese(course: dict[str, Path]) -> None:
+    (course["work"] / "broken.ipynb").write_text("{not json", encoding="utf-8")
+    result = submit(course, {"LANG": "ja_JP.UTF-8"}, "broken.ipynb")
+    assert result.returncode == 1
+    assert result.stderr.startswith("ipynb_submit: エラー: broken.ipynb: 正しい JSON ではありません（1 行 2 桁: ")
+    assert list(course["volume"].iterdir()) == []
