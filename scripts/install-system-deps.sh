@@ -16,6 +16,8 @@ command -v chromium >/dev/null || need+=(chromium)
 # a Japanese font, so the console's Japanese screenshots (tests/console/) show text, not boxes
 dpkg -s fonts-ipafont-gothic >/dev/null 2>&1 || need+=(fonts-ipafont-gothic)
 command -v npm >/dev/null || need+=(npm)
+# Japanese glyphs for the console's browser screenshots in Japanese (tests/console; else every kana is a box)
+dpkg -s fonts-ipafont-gothic >/dev/null 2>&1 || need+=(fonts-ipafont-gothic)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 if [ ${#need[@]} -eq 0 ]; then

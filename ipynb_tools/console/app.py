@@ -29,6 +29,7 @@ PAGE_MODULES = [
     "ipynb_tools.console.pages.myserver",
     "ipynb_tools.console.pages.users",
     "ipynb_tools.console.pages.volumes",
+    "ipynb_tools.console.pages.dashboard",
 ]
 
 STATIC = Path(__file__).with_name("static")

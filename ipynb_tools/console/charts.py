@@ -86,6 +86,17 @@ class ChartKind(StrEnum):
     PROGRESS = "progress"
 
 
+def chart_titles(translate: Translate = _identity) -> dict[ChartKind, str]:
+    """The charts' titles (figures, links, page titles), in the language of ``translate``."""
+    _ = translate
+    return {
+        ChartKind.OKERROR: _("OK / error"),
+        ChartKind.CELLS: _("Activity per code cell"),
+        ChartKind.USERS: _("Activity per user"),
+        ChartKind.PROGRESS: _("User progress"),
+    }
+
+
 class ChartRequestError(UsageError):
     """A chart page's parameters have bad values; ``problems`` are one line each (``name: problem``)."""
 
@@ -321,7 +332,7 @@ def _layout(title: str, compact: bool) -> dict[str, Any]:
         "margin": {"l": 50, "r": 20, "t": 40, "b": 40} if compact else {"l": 60, "r": 30, "t": 60, "b": 80},
         "barmode": "stack",
         "showlegend": not compact,
-        "legend": {"orientation": "h"},
+        "legend": {"orientation": "h", "traceorder": "normal"},
         "paper_bgcolor": "rgba(0,0,0,0)",
     }
 
@@ -340,7 +351,7 @@ def okerror_figure(ok: int, error: int, *, translate: Translate = _identity, com
     import plotly.graph_objects as go
 
     _ = translate
-    fig = go.Figure(layout=_layout(_("OK / error"), compact))
+    fig = go.Figure(layout=_layout(chart_titles(translate)[ChartKind.OKERROR], compact))
     if ok + error == 0:
         _empty(fig, translate)
         return fig
@@ -388,7 +399,13 @@ def _bars(
             )
         )
     fig.update_xaxes(type="category", title_text=None if compact else axis)
-    fig.update_yaxes(title_text=None if compact else _("executions"), rangemode="tozero")
+    highest = max((a + b for a, b in zip(ok, error, strict=True)), default=0)
+    fig.update_yaxes(
+        title_text=None if compact else _("executions"),
+        rangemode="tozero",
+        tickformat="d",  # counts: no 0.5 ticks
+        dtick=1 if highest <= 8 else None,
+    )
     return fig
 
 
@@ -406,7 +423,7 @@ def cells_figure(
         labels.append(f"{name} {number}" if several else number)
         hover.append(f"{plain(notebook or '?', 60)} {number}")
     return _bars(
-        _("Activity per code cell"),
+        chart_titles(translate)[ChartKind.CELLS],
         _("code cell"),
         labels,
         hover,
@@ -425,7 +442,7 @@ def users_figure(
     labels = [plain(user if user is not None else NO_USER, 20) for user, *_rest in rows]
     hover = [plain(user if user is not None else NO_USER, 60) for user, *_rest in rows]
     return _bars(
-        _("Activity per user"),
+        chart_titles(translate)[ChartKind.USERS],
         _("user"),
         labels,
         hover,
@@ -459,7 +476,7 @@ def progress_figure(
     import plotly.graph_objects as go
 
     _ = translate
-    fig = go.Figure(layout=_layout(_("User progress"), compact))
+    fig = go.Figure(layout=_layout(chart_titles(translate)[ChartKind.PROGRESS], compact))
     if not lines:
         _empty(fig, translate)
         return fig
