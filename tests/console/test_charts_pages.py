@@ -80,7 +80,7 @@ def test_teacher_sees_the_dashboard_update_live(login, console_hub, course_log) 
     runs(course_log, "chiba", [(1, True), (2, True), (4, True), (5, False)], minutes_ago=1)
     page.wait_for_function(
         "() => document.getElementById('realtime-okerror').data[0].values[0] === 5",
-        timeout=(REFRESH_SECONDS * 3) * 1000,
+        timeout=REFRESH_SECONDS * 6 * 1000,  # a few refreshes: the machine may be busy
     )
     assert pie_values(page, "realtime-okerror") == [5, 2]
     assert page.evaluate("() => document.getElementById('realtime-users').data[0].x") == ["aoki", "chiba"]
