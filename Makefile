@@ -11,7 +11,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo-course
 
-.PHONY: demo test test-fast bench venv system-deps lint typecheck clean messages
+.PHONY: demo test test-fast bench venv system-deps lint typecheck clean messages catalogues
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,11 @@ system-deps:
 demo: venv
 	$(PY) -m ipynb_tools.demo $(DEMO_DIR)
 
-test: venv system-deps
+test: venv system-deps catalogues
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Unit tests only (no engine, no real containers): for the edit-test loop.
-test-fast: venv
+test-fast: venv catalogues
 	$(PY) -m pytest -m "not slow and not engine and not database" $(PYTEST_ARGS)
 
 lint: venv
@@ -45,6 +45,11 @@ typecheck: venv
 # After `make messages`, translate the new/changed entries (empty or "#, fuzzy") in each .po, then
 # run it again (or `python hatch_build.py`) to compile; tests/test_i18n.py fails on an untranslated one.
 LOCALE := ipynb_tools/locale
+# The .mo files of the .po files as they are now (a pull or rebase brings new .po text; the
+# editable install compiled the old one): what hatch_build.py does at install, in a second.
+catalogues: venv
+	$(PY) hatch_build.py >/dev/null
+
 messages: venv
 	$(VENV)/bin/pybabel -q extract -F babel.cfg --ignore-dirs '.* _* console locale' \
 		--no-location --sort-output --project ipynb-tools -o $(LOCALE)/ipynb_tools.pot ipynb_tools

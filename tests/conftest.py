@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 pytest_plugins = ["tests.engine.fixtures", "tests.browser"]
+
+# Messages are asserted in English (the msgids) whatever the developer's locale: LANGUAGE is what
+# ipynb_tools.i18n reads first, and "en" ends its list (LANG/LC_ALL, which set encodings, are left
+# alone). Tests of other languages set the variables themselves (tests/test_i18n*.py).
+os.environ["LANGUAGE"] = "en"
 
 DATA = Path(__file__).parent / "data"
 

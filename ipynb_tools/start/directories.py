@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..environ import VOLUMES_DIR, UserPaths
+from ..i18n import _
 from .errors import SetupError
 
 NEW_DIR_MODE = 0o755
@@ -49,7 +50,7 @@ def set_aside(parent_fd: int, name: str, stamp: str, *, prefix: str | None = Non
         except FileNotFoundError:
             os.rename(name, aside, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
             return aside
-    raise SetupError(f"{name}: no free name to set it aside")
+    raise SetupError(_("%(name)s: no free name to set it aside") % {"name": name})
 
 
 def clear_for_file(parent_fd: int, name: str, stamp: str) -> str | None:
@@ -66,7 +67,10 @@ def clear_for_file(parent_fd: int, name: str, stamp: str) -> str | None:
         return None
     if not stat.S_ISDIR(st.st_mode):
         return None
-    return f"{name} was a directory; set aside as {set_aside(parent_fd, name, stamp)}"
+    return _("%(name)s was a directory; set aside as %(aside)s") % {
+        "name": name,
+        "aside": set_aside(parent_fd, name, stamp),
+    }
 
 
 def open_dir_at(
@@ -101,10 +105,12 @@ def open_dir_at(
             raise
         # a symlink or a file where a directory belongs
         if aside_stamp is None or create_mode is None:
-            raise SetupError(f"{name}: is a symlink or not a directory; not touching it") from None
+            raise SetupError(_("%(path)s: is a symlink or not a directory; not touching it") % {"path": name}) from None
         aside = set_aside(parent_fd, name, aside_stamp)
         if notes is not None:
-            notes.append(f"{name} was a symlink or not a directory; set aside as {aside}")
+            notes.append(
+                _("%(name)s was a symlink or not a directory; set aside as %(aside)s") % {"name": name, "aside": aside}
+            )
         return open_dir_at(parent_fd, name, create_mode=create_mode, owner=owner, mode=mode)
     try:
         fix_owner_mode(fd, owner, mode)
@@ -133,13 +139,13 @@ class OpenDirs:
 
     def need_home(self) -> int:
         if self.home is None:
-            raise SetupError("the home is not open (see the home step)")
+            raise SetupError(_("the home is not open (see the home step)"))
         return self.home
 
     def need_works(self) -> tuple[int, int]:
         """The works directory and ``works/.volumes``."""
         if self.works is None or self.volumes is None:
-            raise SetupError("the works directory is not open (see the home step)")
+            raise SetupError(_("the works directory is not open (see the home step)"))
         return self.works, self.volumes
 
     def close(self) -> None:
