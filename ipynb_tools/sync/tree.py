@@ -290,6 +290,10 @@ class _Syncer:
                 return
         jobs: list[Job] = []
         self.remove_temp_files("")
+        # The walk gives a directory's files together: its descriptor (or None: missing, or a link
+        # or file the copy will move aside) is looked up once per directory, not once per file.
+        last_head: str | None = None
+        parent: int | None = None
         for rel, entry in iter_task_files(self.source):
             if entry is None:
                 self.remove_temp_files(rel.rstrip("/"))
@@ -300,7 +304,8 @@ class _Syncer:
                     self.add(rel, SKIPPED, "not a regular file (symlinks and special files are not copied)")
                     continue
                 head, _, name = rel.rpartition("/")
-                parent = dirs.lookup(head)  # None: missing, or a link or file the copy will move aside
+                if head != last_head:
+                    parent, last_head = dirs.lookup(head), head
                 dst_st = _lstat_at(parent, name)
                 if (
                     dst_st is not None
