@@ -44,6 +44,15 @@ from .errors import report_errors
 @click.option(
     "--wwwroot", "lms_wwwroot", default="", metavar="URL", help="The Moodle site's URL (default: config.php's)."
 )
+@click.option(
+    "--hub-url",
+    "lms_hub_urls",
+    multiple=True,
+    metavar="URL",
+    help="This hub's LTI launch URL as the LMS's tools name it (repeat): tells its activities from other tools'.",
+)
+@click.option("--hub-domain", "lms_hub_domains", multiple=True, help="This hub's tool domain in the LMS (repeat).")
+@click.option("--server-url", "lms_server_url", default="", metavar="URL", help="lms_serverurl written on save.")
 @click.option("--lms-host", default="", help="LMS host name in volume names (default: the host of the launches).")
 @click.option("--engine-url", default="", metavar="URL", help="Container engine of the volumes (default: DOCKER_HOST).")
 @click.option("--ssh-client", "engine_ssh_client", is_flag=True, help="For ssh:// engine URLs use the ssh command.")
@@ -65,4 +74,5 @@ def main(**options: Any) -> None:
     from ..console.app import serve
     from ..console.config import ConsoleConfig
 
-    serve(ConsoleConfig(**{k: v for k, v in options.items() if v is not None}))
+    given = {k: list(v) if isinstance(v, tuple) else v for k, v in options.items() if v is not None}
+    serve(ConsoleConfig(**given))

@@ -88,11 +88,11 @@ def check(config: ConsoleConfig) -> None:
 
     if not config.hub_api_url or not config.hub_api_token:
         raise UsageError(
-            "console: no hub API URL or token: run it as a JupyterHub service (JUPYTERHUB_API_URL, "
+            "no hub API URL or token: run it as a JupyterHub service (JUPYTERHUB_API_URL, "
             "JUPYTERHUB_API_TOKEN; docs/console.md)"
         )
     if not config.launches_url:
-        raise UsageError("console: give --db URL (the execution-log database; it also holds the launches)")
+        raise UsageError("give --db URL (the execution-log database; it also holds the launches)")
     config.zone  # noqa: B018 - raises for an unknown time zone name
 
 

@@ -58,6 +58,17 @@ class ConsoleConfig(Configurable):
     )
     lms_prefix = Unicode("", config=True, help="Moodle's table prefix (default: config.php's, else mdl_).")
     lms_wwwroot = Unicode("", config=True, help="The Moodle site's URL (default: config.php's).")
+    lms_hub_urls = List(
+        Unicode(),
+        config=True,
+        help="""How the LMS adapter tells this hub's LTI activities from other tools': the hub's launch URLs
+        (https://hub.example.ac.jp/hub/lti/launch), as `moodle ltis --hub-url`. Empty, and lms_hub_domains
+        empty: every LTI activity of the course is listed.""",
+    )
+    lms_hub_domains = List(Unicode(), config=True, help="The hub's tool domains, as `moodle ltis --hub-domain`.")
+    lms_server_url = Unicode(
+        "", config=True, help="lms_serverurl written on save (default: the Moodle site's wwwroot), as `moodle params`."
+    )
     lms_host = Unicode(
         "",
         config=True,

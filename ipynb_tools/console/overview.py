@@ -88,13 +88,16 @@ def effective_settings(config: ConsoleConfig) -> list[Setting]:
     ]
 
 
-def lms_activities(moodle: MoodleDatabase, course: str) -> list[LmsActivity]:
-    """The course's LTI activities from the LMS adapter (``moodle`` open), in course order."""
-    from ..lms.activities import list_activities
+def lms_activities(moodle: MoodleDatabase, course: str, config: ConsoleConfig) -> list[LmsActivity]:
+    """The course's LTI activities from the LMS adapter (``moodle`` open), as the Connections page lists
+    them (:func:`ipynb_tools.console.editing.connections`: this hub's when the console knows its launch
+    URLs or domains, else every LTI tool's; hidden ones marked), in course order."""
+    from .editing import LmsSite, connections
 
     if not course.isdigit():
         return []
-    return [LmsActivity(a.lti_id, a.name, a.ours, a.hidden) for a in list_activities(moodle, int(course))]
+    found = connections(moodle, int(course), LmsSite.from_config(config, moodle.wwwroot))
+    return [LmsActivity(a.lti_id, a.name, a.ours, a.hidden) for a in found]
 
 
 def course_overview(
@@ -113,7 +116,7 @@ def course_overview(
     if open_moodle is not None:
         try:
             with open_moodle() as moodle:
-                listed = lms_activities(moodle, course)
+                listed = lms_activities(moodle, course, config)
         except IpynbToolsError as exc:
             problem = str(exc)
     return Overview(store.course(course), course, store.activities(course), listed, effective_settings(config), problem)

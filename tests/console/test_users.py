@@ -86,3 +86,23 @@ def test_teacher_stops_a_students_server(login, console_hub: ConsoleHub) -> None
     assert "ueda" in teacher.inner_text("p.notice")
     assert not server_running(console_hub, "ueda")
     assert teacher.locator("tr[data-user='ueda'] td.state").inner_text() == "stopped"
+
+
+@pytest.mark.slow
+def test_teacher_deletes_a_students_named_server(login, console_hub: ConsoleHub) -> None:
+    login("kubo", LEARNER, teacher_custom("kato"), course="97").context.close()
+    teacher = login("kato", INSTRUCTOR, teacher_custom("kato"), course="97")
+    reply = console_hub.api("POST", "users/kubo/servers/extra")
+    assert reply.status_code in (201, 202), reply.text
+
+    def named() -> dict:
+        return console_hub.api("GET", "users/kubo?include_stopped_servers=1").json().get("servers") or {}
+
+    wait_for(lambda: (named().get("extra") or {}).get("ready"), what="kubo's named server")
+    teacher.goto(console_hub.console_url + "course/97/users?filter=kubo")
+    assert teacher.locator("tr[data-user]").count() == 1  # the filter is applied on the server
+    teacher.locator("tr[data-user='kubo'] button[value='delete']").click()
+    teacher.wait_for_url("**/users?*done=delete*")
+    assert "filter=kubo" in teacher.url  # back to the same view
+    # the hub answers 202 and deletes the server once it has stopped
+    wait_for(lambda: "extra" not in named(), what="kubo's named server deleted")
