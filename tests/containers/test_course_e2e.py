@@ -267,6 +267,21 @@ def test_after_a_restart_students_work_in_their_personal_directory_and_submit(co
     course.fails("bob", "bob", "ls /home/alice")
 
 
+def test_messages_in_the_container_follow_its_language(course):
+    """Issue 16 item 8 in a real container: the image's copy of the package carries the compiled catalogues;
+    LANGUAGE (what the spawner's site language sets) makes ipynb_submit answer in Japanese, else English."""
+    prs = f"{works('alice')}/作業"
+    ja = course.ok("alice", "alice", "LANGUAGE=ja ipynb_submit kadai-1.ipynb 提出", workdir=prs)
+    assert "提出しました kadai-1.ipynb -> 提出/kadai-1_alice.ipynb（" in ja, ja  # (stdout and stderr together)
+    assert "警告: kadai-1.ipynb: 前回の提出から変更がありません" in ja, ja  # handed in unchanged by the test before
+    code, unknown = course.sh("alice", "alice", f"cd {prs} && LANGUAGE=ja ipynb_submit kadai-1.ipynb nowhere")
+    # (the test image's wrapper runs the package with python3 -c: click names the command "-c" there)
+    assert code == 1 and ": エラー: 提出先 'nowhere' は不明です。既知の提出先: 提出" in unknown, unknown
+    assert "\t受付中" in course.ok("alice", "alice", "LANGUAGE=ja ipynb_submit --targets", workdir=prs)
+    en = course.ok("alice", "alice", "LANG=C.UTF-8 ipynb_submit --targets", workdir=prs)
+    assert "\topen" in en and "受付中" not in en
+
+
 def test_a_teacher_fix_reaches_untouched_copies_only(course):
     course.ok(
         "tea",
