@@ -47,7 +47,9 @@ def filter_options(func: Any) -> Any:
             click.option("--notebook", default=None, help="Notebook (its filename: tag, or its path)."),
             click.option("--since", default=None, help="From this ISO 8601 time (in --tz unless it has an offset)."),
             click.option("--until", default=None, help="Before this ISO 8601 time."),
-            click.option("--tz", default=None, help="Time zone (IANA name; default the site's, IPYNB_TOOLS_TZ)."),
+            click.option(
+                "--tz", default=None, help="Time zone (IANA name; default the site's IPYNB_TOOLS_TIMEZONE, else UTC)."
+            ),
         ]
     ):
         func = decorator(func)

@@ -11,15 +11,15 @@ for that LTI id.
 
 :func:`stats` gives the totals, per numbered cell and per user; :func:`progress` the per-user
 series of the progress chart (codenum over time, a new segment after a gap longer than
-``gap_seconds``, default 30 minutes as in the old module), in a time zone (default the site's:
-``$IPYNB_TOOLS_TZ``, then ``$TZ``, then ``/etc/localtime``, then UTC).
+``gap_seconds``, default 30 minutes as in the old module), in a time zone (default the site's,
+by the contract's one rule: ``$IPYNB_TOOLS_TIMEZONE``, else UTC;
+:func:`ipynb_tools.environ.closing.site_timezone`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,13 +27,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Select, and_, case, func, literal, null, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..environ.closing import site_timezone
+from ..environ.variables import EnvironmentContractError
 from ..errors import UsageError
 from .records import parse_date
 from .store import Store, StoreError, activities, client_records, server_records, sessions
 
 #: A gap longer than this starts a new segment of a user's progress line (the old module's 1,800 s).
 DEFAULT_GAP_SECONDS = 30 * 60
-TZ_ENV = "IPYNB_TOOLS_TZ"
 
 
 @dataclass(frozen=True)
@@ -75,25 +76,18 @@ class Stats:
         }
 
 
-def site_timezone() -> dt.tzinfo:
-    """The site's time zone: ``$IPYNB_TOOLS_TZ``, ``$TZ``, the ``/etc/localtime`` zone, else UTC."""
-    for name in (os.environ.get(TZ_ENV), os.environ.get("TZ")):
-        if name:
-            return timezone(name.lstrip(":"))
-    try:
-        target = os.readlink("/etc/localtime")
-        return ZoneInfo(target.split("zoneinfo/", 1)[1])
-    except (OSError, IndexError, ZoneInfoNotFoundError, ValueError):
-        return dt.UTC
-
-
 def timezone(name: str | None) -> dt.tzinfo:
-    """The zone called ``name`` (IANA, e.g. ``Asia/Tokyo``, or ``UTC``); ``None``: the site's.
+    """The zone called ``name`` (IANA, e.g. ``Asia/Tokyo``, or ``UTC``); ``None``: the site's
+    (``$IPYNB_TOOLS_TIMEZONE``, else UTC: :func:`ipynb_tools.environ.closing.site_timezone`, the
+    one rule for closing times, the console and the charts alike).
 
     Raises :class:`UsageError` for an unknown zone.
     """
     if name is None:
-        return site_timezone()
+        try:
+            return site_timezone()
+        except EnvironmentContractError as exc:
+            raise UsageError(str(exc)) from None
     if name.upper() == "UTC":
         return dt.UTC
     try:

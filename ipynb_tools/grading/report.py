@@ -158,11 +158,11 @@ def read_store_logs(
 
     Raises :class:`ipynb_tools.execlog.store.StoreError`.
     """
-    from ..execlog.query import Filters, progress, site_timezone, stats
+    from ..execlog.query import Filters, progress, stats, timezone
     from ..execlog.store import Store, database_url
 
     wanted = filters or Filters()
-    tz = zone or site_timezone()
+    tz = zone or timezone(None)
     with Store.open(db, create=False) as store:
         figures = stats(store, wanted)
         lines = progress(store, wanted, zone=tz)
@@ -362,13 +362,13 @@ def build_report(
     """Everything the ``report`` command does: read logs, analyse submissions, render them, write the page.
 
     The execution log comes from ``log_paths`` (files) or from the store ``db`` (with ``filters``);
-    times are drawn in ``zone`` (default the site's, :func:`ipynb_tools.execlog.query.site_timezone`).
+    times are drawn in ``zone`` (default the site's, :func:`ipynb_tools.execlog.query.timezone`).
     """
-    from ..execlog.query import site_timezone
+    from ..execlog.query import timezone
     from .analysis import analyze_submissions
     from .logs import load_logs
 
-    tz = zone or site_timezone()
+    tz = zone or timezone(None)
     logs: LogData | StoreLogs | None = None
     log_list = list(log_paths)
     if db is not None:
