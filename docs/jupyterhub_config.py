@@ -91,6 +91,11 @@ c.LTIContainerSpawner.default_group = "users"
 # c.LTIContainerSpawner.home_by_group = True
 # c.DockerSpawner.volumes = {"/home/{group}/{username}": "/home/{group}/{username}"}
 
+# The activity limit when the activity sets no lms_actlimit (0 = none), and the grace period after it:
+# the server warns at 90%, shows "your server will stop at HH:MM", saves open notebooks, stops at limit + grace.
+c.LTIContainerSpawner.actlimit_default = 6000
+c.LTIContainerSpawner.actlimit_grace = 120
+
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 # Stop servers nobody uses (lms_actlimit is the hard limit per activity); needs jupyterhub-idle-culler.

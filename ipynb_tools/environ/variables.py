@@ -58,3 +58,11 @@ LTI_NAME = "LTI_NAME"
 TZ = "TZ"
 #: The group name of users whose group nobody gave (SPEC 12: ``users``).
 DEFAULT_GROUP = "users"
+
+# -- the limits the server extension enforces in the container (issue 16 item 7) -----------------
+#: Seconds between the end of the activity limit (``NB_ACTLIMIT``) and the server's stop (default 120).
+IPYNB_ACTLIMIT_GRACE = "IPYNB_ACTLIMIT_GRACE"
+#: The site's activity limit when an activity sets no ``lms_actlimit`` (SPEC 12: the old spawner's 6,000 s).
+DEFAULT_ACTLIMIT = 6000
+#: Seconds from the activity limit to the stop (SPEC 12: the old health check stopped 120 s after the limit).
+DEFAULT_ACTLIMIT_GRACE = 120

@@ -9,8 +9,10 @@ message the user sees on the hub's page, decides the role (the old system's rule
 hub's start page), and applies :func:`ipynb_tools.spec.build_spec`'s
 container spec: image, memory and CPU limits, the course's task and submit volumes (created with
 their labels when missing), the NB_* start environment, labels, the default URL and the name
-``jupyterhub-<course>-<lti id>-<host>-<random>-<user>``. The activity limit (``lms_actlimit``)
-stops the server after that many seconds.
+``jupyterhub-<course>-<lti id>-<host>-<random>-<user>``. The activity limit (``lms_actlimit``, else
+:attr:`LTIContainerSpawner.actlimit_default`; 0 = none) goes to the container as ``NB_ACTLIMIT`` with
+the grace period ``IPYNB_ACTLIMIT_GRACE``: the server extension (:mod:`ipynb_tools.serverext.limits`)
+warns at 90% and stops the server at limit + grace; the hub stops it too, a little later, as a backstop.
 
 With ``network_name = "host"`` every server gets its own free port on 127.0.0.1 (the hub and the
 proxy reach it there; nothing listens on other interfaces).
@@ -31,6 +33,7 @@ from tornado import web
 from traitlets import Bool, Callable, Int, List, TraitError, Unicode, default, validate
 
 from ..environ import DEFAULT_HOME_ROOT, DEFAULT_THRGID, DEFAULT_THRGROUP
+from ..environ.variables import DEFAULT_ACTLIMIT, DEFAULT_ACTLIMIT_GRACE, IPYNB_ACTLIMIT_GRACE, NB_ACTLIMIT
 from ..errors import IpynbToolsError
 from ..execlog.store import Launch as ExecLaunch
 from ..i18n import container_environment
@@ -123,7 +126,32 @@ class LTIContainerSpawner(DockerSpawner):
     create_volumes = Bool(
         True, config=True, help="Create missing task and submit volumes, with their course labels, before starting."
     )
-    enforce_actlimit = Bool(True, config=True, help="Stop the server lms_actlimit seconds after it started.")
+    enforce_actlimit = Bool(
+        True,
+        config=True,
+        help="""Also stop the server from the hub (a backstop for images without the server extension):
+        actlimit_backstop seconds after the container's own stop at the activity limit plus actlimit_grace.""",
+    )
+    actlimit_default = Int(
+        DEFAULT_ACTLIMIT,
+        config=True,
+        help="""The activity limit in seconds when the activity sets no lms_actlimit (SPEC 12: the old spawner's
+        6,000 s); 0 = no limit. An lms_actlimit of 0 is "no limit" too, never this default. Passed to the container
+        as NB_ACTLIMIT: the server extension warns at 90% and stops the server at the limit plus actlimit_grace.""",
+    )
+    actlimit_grace = Int(
+        DEFAULT_ACTLIMIT_GRACE,
+        config=True,
+        help="""Seconds between the activity limit and the server's stop (SPEC 12: 120 s), during which the user
+        sees a sticky "your server will stop at HH:MM" notice and the open notebooks are saved
+        (IPYNB_ACTLIMIT_GRACE in the container).""",
+    )
+    actlimit_backstop = Int(
+        30,
+        config=True,
+        help="""With enforce_actlimit: seconds the hub waits after the container's own stop time (limit + grace)
+        before it stops the server itself.""",
+    )
     host_network_ip = Unicode(
         "127.0.0.1", config=True, help="With network_name = 'host': the address the single-user server listens on."
     )
@@ -349,6 +377,7 @@ class LTIContainerSpawner(DockerSpawner):
             **spec.environment,
             **self.execlog_environment(),
             **self.embedding_environment(),
+            **self.limits_environment(spec),
         }
         if self.lms_origins:
             # the server's OAuth/state cookies (JUPYTERHUB_COOKIE_OPTIONS), even if the hub's settings lack them
@@ -399,6 +428,17 @@ class LTIContainerSpawner(DockerSpawner):
         if not self.lms_origins:
             return {}
         return Embedding.of(self.lms_origins, allow_wildcards=self.lms_origins_wildcards).singleuser_environment()
+
+    def effective_actlimit(self, spec: ContainerSpec | None = None) -> int:
+        """The activity limit in seconds of a launch: ``lms_actlimit`` when set (0: none), else
+        :attr:`actlimit_default` (0: none). Issue 16: unset means the site default, 0 means no limit."""
+        spec = spec if spec is not None else self.spec
+        limit = spec.actlimit if spec is not None else None
+        return max(0, self.actlimit_default if limit is None else limit)
+
+    def limits_environment(self, spec: ContainerSpec) -> dict[str, str]:
+        """``NB_ACTLIMIT`` (the effective limit, ``0`` = none) and ``IPYNB_ACTLIMIT_GRACE`` for the container."""
+        return {NB_ACTLIMIT: str(self.effective_actlimit(spec)), IPYNB_ACTLIMIT_GRACE: str(max(0, self.actlimit_grace))}
 
     def execlog_environment(self) -> dict[str, str]:
         """The container environment of execution-log capture (empty without :attr:`execlog_url`)."""
@@ -476,17 +516,23 @@ class LTIContainerSpawner(DockerSpawner):
         return ip_port
 
     def _schedule_actlimit(self) -> None:
-        limit = self.spec.actlimit if self.spec is not None else None
-        if not self.enforce_actlimit or not limit or limit <= 0:
+        limit = self.effective_actlimit() if self.spec is not None else 0
+        if not self.enforce_actlimit or limit <= 0:
             return
         object_id = self.object_id
-        self._actlimit_task = asyncio.ensure_future(self._stop_after(limit, object_id))
+        after = limit + max(0, self.actlimit_grace) + max(0, self.actlimit_backstop)
+        self._actlimit_task = asyncio.ensure_future(self._stop_after(limit, after, object_id))
 
-    async def _stop_after(self, seconds: int, object_id: str | None) -> None:
+    async def _stop_after(self, limit: int, seconds: int, object_id: str | None) -> None:
         await asyncio.sleep(seconds * self.actlimit_unit)
         if self.object_id != object_id:
             return
-        self.log.info("ipynb-tools: activity limit of %s s reached: stopping the server of %s", seconds, self.user.name)
+        self.log.info(
+            "ipynb-tools: activity limit of %s s (+ grace and backstop: %s s) reached: stopping the server of %s",
+            limit,
+            seconds,
+            self.user.name,
+        )
         await self.user.stop(self.name)
 
     async def stop(self, now: bool = False) -> None:

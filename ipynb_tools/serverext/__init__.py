@@ -4,10 +4,11 @@ Enabled on install by ``etc/jupyter/jupyter_server_config.d/ipynb_tools.json``
 (shipped as a data file; source in ``jupyter-config/``). When the server starts
 it applies the user's umask that container start (``ipynb-tools setup``) left
 in ``~/.ipynb-tools/umask`` and adds the REST API under
-``<base_url>ipynb-tools/api/``: ``targets``, ``submit``, ``submissions``
+``<base_url>ipynb-tools/api/``: ``targets``, ``submit``, ``submissions``, ``limits``
 (see ``docs/serverext.md``), and, when the spawner set a collector URL, captures every cell run
 (:mod:`ipynb_tools.execlog.capture`, ``docs/execlog.md``), and, when the spawner named LMS origins,
-lets the LMS frame the server (:mod:`ipynb_tools.serverext.embedding`). The API calls the same library as
+lets the LMS frame the server (:mod:`ipynb_tools.serverext.embedding`), and enforces the activity limit
+with its notices (:mod:`ipynb_tools.serverext.limits`). The API calls the same library as
 ``ipynb_submit`` (:mod:`ipynb_tools.submit`), so both hand in exactly alike.
 
 Nothing heavy is imported here: jupyter_server imports this module to find the
@@ -43,6 +44,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     from ..execlog.capture import install as install_capture
 
     install_capture(serverapp)  # execution logs (docs/execlog.md): on when the spawner set IPYNB_EXECLOG_URL
+    from .limits import install as install_limits
+
+    install_limits(serverapp)  # activity/memory limits and their notices (docs/serverext.md); NB_ACTLIMIT
 
 
 # The name older jupyter_server versions (and the notebook server) look for.

@@ -321,6 +321,25 @@ class SubmissionsHandler(IpynbToolsHandler):
         )
 
 
+class LimitsHandler(IpynbToolsHandler):
+    """``GET limits``: the activity and memory limits' state and notices (:mod:`.limits`).
+
+    Authorized as jupyter_server's own ``/api/status`` (resource ``api``, action ``read``): whoever
+    may use the server may see when it stops. 503 when the extension's watch is not running.
+    """
+
+    auth_resource = "api"
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        watch = self.settings.get("ipynb_tools_limits")
+        if watch is None:
+            raise ApiError(503, "the limits watch is not running in this server", "Unavailable")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(watch.state()))
+
+
 def handlers(base_url: str) -> list[tuple[str, type[APIHandler]]]:
     """The URL patterns of the API under ``base_url``."""
     prefix = url_path_join(base_url, API_PREFIX)
@@ -328,4 +347,5 @@ def handlers(base_url: str) -> list[tuple[str, type[APIHandler]]]:
         (url_path_join(prefix, "targets"), TargetsHandler),
         (url_path_join(prefix, "submit"), SubmitHandler),
         (url_path_join(prefix, "submissions"), SubmissionsHandler),
+        (url_path_join(prefix, "limits"), LimitsHandler),
     ]

@@ -409,6 +409,53 @@ def test_a_memory_guarantee_above_the_site_limit_is_refused_with_a_reason() -> N
     assert s.mem_guarantee == 2 * 1024**3 and s.mem_limit is None
 
 
+@pytest.mark.parametrize(
+    ("custom", "site_default", "expected"),
+    [
+        ({}, None, "6000"),  # unset: the site default, the old spawner's 6,000 s (SPEC 12)
+        ({"lms_actlimit": "1800"}, None, "1800"),
+        ({"lms_actlimit": "0"}, None, "0"),  # 0: no limit, never the site default (issue 16 item 2's rule)
+        ({}, 900, "900"),
+        ({}, 0, "0"),  # a site without a default limit
+        ({"lms_actlimit": "1800"}, 0, "1800"),
+    ],
+)
+def test_activity_limit_and_grace_reach_the_container(
+    custom: dict[str, str], site_default: int | None, expected: str
+) -> None:
+    s = make_spawner()
+    if site_default is not None:
+        s.actlimit_default = site_default
+    s.actlimit_grace = 45
+    s.prepare(lti11(**COURSE, **custom))
+    assert (s.environment["NB_ACTLIMIT"], s.environment["IPYNB_ACTLIMIT_GRACE"]) == (expected, "45")
+    assert s.effective_actlimit() == int(expected)
+
+
+def test_hub_backstop_waits_for_the_container_s_own_stop() -> None:
+    """The hub's timer fires after limit + grace + backstop, so the container saves and stops first."""
+    s = make_spawner()
+    s.prepare(lti11(**COURSE, lms_actlimit="10"))
+    s.actlimit_grace, s.actlimit_backstop = 5, 3
+    waits: list[tuple[int, int]] = []
+
+    async def stop_after(limit: int, seconds: int, object_id: str | None) -> None:
+        waits.append((limit, seconds))
+
+    s._stop_after = stop_after  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        s._schedule_actlimit()
+        await asyncio.sleep(0)
+
+    asyncio.run(scenario())
+    assert waits == [(10, 18)]
+    s.prepare(lti11(**COURSE, lms_actlimit="0"))  # no limit: no timer
+    waits.clear()
+    asyncio.run(scenario())
+    assert waits == []
+
+
 def test_activity_limit_stops_the_server_once() -> None:
     s = make_spawner()
     s.prepare(lti11(**COURSE, lms_actlimit="1"))
@@ -422,6 +469,7 @@ def test_activity_limit_stops_the_server_once() -> None:
 
     async def scenario() -> None:
         s.actlimit_unit = 0.05  # seconds per lms_actlimit second, for the test
+        s.actlimit_grace = s.actlimit_backstop = 0  # the hub's backstop at the bare limit
         s._schedule_actlimit()
         await asyncio.sleep(0.3)
 
