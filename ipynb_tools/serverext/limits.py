@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from ..environ.variables import DEFAULT_ACTLIMIT_GRACE, IPYNB_ACTLIMIT_GRACE, NB_ACTLIMIT, EnvironmentContractError
+from ..i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +57,14 @@ V1_UNLIMITED = 1 << 60
 RUNNING, WARNING, GRACE, STOPPING = "running", "warning", "grace", "stopping"
 
 
-def _(text: str) -> str:
-    """The translation of ``text`` in the domain ``ipynb_tools`` (:mod:`ipynb_tools.i18n` when present)."""
-    try:
-        from .. import i18n  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return text
-    translate: Callable[[str], str] = getattr(i18n, "gettext", lambda t: t)
-    return translate(text)
-
-
 def notice_texts() -> dict[str, str]:
-    """The notice texts with ``{placeholders}``, translated; the one home of what the user reads."""
+    """The notice texts with ``{placeholders}``, translated (domain ``ipynb_tools``, the container's
+    language); the one home of what the user reads. ``{share}`` is ``90%``, ``{percent}`` e.g. ``93%``
+    (no literal ``%`` in a msgid: translators see only named fields)."""
     return {
-        "time-90": _("Your server has used 90% of its time limit. It will stop at {time}: save your work before then."),
+        "time-90": _(
+            "Your server has used {share} of its time limit. It will stop at {time}: save your work before then."
+        ),
         "time-limit": _(
             "Your server has reached its time limit and will stop at {time}. "
             "Your open notebooks are saved now; save any other work."
@@ -79,7 +74,7 @@ def notice_texts() -> dict[str, str]:
             "Start it again from the course page."
         ),
         "memory-90": _(
-            "Your server uses {percent}% of its memory limit ({used} of {limit}). Save your work: "
+            "Your server uses {percent} of its memory limit ({used} of {limit}). Save your work: "
             "a kernel that needs more memory will be stopped."
         ),
     }
@@ -291,14 +286,19 @@ class LimitWatch:
         out: list[Notice] = []
         phase = self.phase()
         if phase in (WARNING, GRACE, STOPPING):
-            out.append(Notice("time-90", texts["time-90"].format(time=self.stop_time_text())))
+            out.append(
+                Notice(
+                    "time-90",
+                    texts["time-90"].format(share=f"{round(NOTICE_FRACTION * 100)}%", time=self.stop_time_text()),
+                )
+            )
         if phase in (GRACE, STOPPING):
             out.append(Notice("time-limit", texts["time-limit"].format(time=self.stop_time_text()), sticky=True))
         sample = self.last_memory
         if self.memory_notices and sample is not None and sample[1]:
             used, limit = sample[0], sample[1]
             text = texts["memory-90"].format(
-                percent=int(100 * used / limit), used=human_bytes(used), limit=human_bytes(limit)
+                percent=f"{int(100 * used / limit)}%", used=human_bytes(used), limit=human_bytes(limit)
             )
             out.append(Notice(f"memory-90-{self.memory_notices}", text))
         return out

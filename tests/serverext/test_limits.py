@@ -130,7 +130,10 @@ def test_phases_and_notices_along_the_clock(tmp_path: Path) -> None:
     assert state["phase"] == WARNING and not state["save"]
     [toast] = state["notices"]
     assert toast["id"] == "time-90" and not toast["sticky"]
-    assert toast["message"] == notice_texts()["time-90"].format(time=stop_hhmm) and stop_hhmm in toast["message"]
+    assert (
+        toast["message"] == notice_texts()["time-90"].format(share="90%", time=stop_hhmm)
+        and stop_hhmm in toast["message"]
+    )
 
     clock.t += 10  # the limit: sticky notice, save now
     state = watch.state()
@@ -218,3 +221,19 @@ async def test_endpoint_needs_authentication(limited: Path, jp_fetch) -> None:
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch("ipynb-tools", "api", "limits", headers={"Authorization": ""})
     assert info.value.code == 403
+
+
+def test_notices_in_the_container_s_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spawner's site language (LANGUAGE=ja) gives Japanese notices; English is the fallback (issue 16 item 8)."""
+    clock = Clock()
+    watch = LimitWatch(LimitSettings(actlimit=100, grace=20), clock=clock, wall=lambda: 0.0, memory=lambda: None)
+    clock.t += 100
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANGUAGE", "ja")
+    japanese = {n["id"]: n["message"] for n in watch.state()["notices"]}
+    assert "90%" in japanese["time-90"] and "停止します" in japanese["time-90"]
+    assert "停止します" in japanese["time-limit"] and "ノートブック" in japanese["time-limit"]
+    monkeypatch.setenv("LANGUAGE", "en")
+    english = {n["id"]: n["message"] for n in watch.state()["notices"]}
+    assert english["time-90"].startswith("Your server has used 90% of its time limit")
