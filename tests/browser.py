@@ -2,7 +2,7 @@
 
 Playwright's own browser downloads are never used: :func:`launch_chromium` points Playwright at the
 system browser (``/usr/bin/chromium``, installed by ``scripts/install-system-deps.sh``). Use the
-``chromium`` fixture (one browser per test session) and open a fresh context per test::
+``chromium`` fixture (one browser per test module) and open a fresh context per test::
 
     def test_page(chromium):
         context = chromium.new_context(locale="ja-JP")
@@ -46,9 +46,14 @@ def artifact_dir(*parts: str) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    """A headless system Chromium (a Playwright ``Browser``) for the whole test session."""
+    """A headless system Chromium (a Playwright ``Browser``) for the tests of one module.
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main thread
+    while it is open, and every later test that runs its own loop (``asyncio.run``, pytest-jupyter)
+    would fail with "Cannot run the event loop while another loop is running".
+    """
     executable = chromium_path()
     if executable is None:
         unavailable("needs Debian's chromium (scripts/install-system-deps.sh)")
