@@ -1,8 +1,8 @@
-"""The limit notices in a real browser (issue 16 item 7): JupyterLab 4 + the server extension + the labextension.
+"""The limit notices in a real browser (issue 16 item 7): JupyterLab 4 and Notebook 7 + the server extension + the labextension.
 
 JupyterLab runs on loopback as installed by ``pip install -e .`` (the server extension enabled by its
 config data file, the prebuilt labextension found as shared data) with a short activity limit.
-Headless Chromium (the shared ``chromium`` fixture) opens a notebook, edits it without saving, and
+Headless Chromium (the shared ``chromium`` fixture) opens a notebook in JupyterLab, and in Notebook 7, edits it without saving, and
 must see the 90% toast, then the sticky "will stop at HH:MM" notice; the server must stop by itself
 at limit + grace with the edit saved to disk, and the page must say the server stopped.
 """
@@ -143,12 +143,22 @@ def test_labextension_is_listed_by_jupyter() -> None:
     ), listing
 
 
-def test_notices_in_jupyterlab_then_the_server_stops_with_the_edit_saved(chromium, lab: Lab) -> None:
-    shots = artifact_dir("limits")
+#: The front ends: JupyterLab 4's notebook page and Notebook 7's (served by the same server).
+FRONT_ENDS = {"jupyterlab": "lab/tree/work.ipynb", "notebook7": "notebooks/work.ipynb"}
+
+
+@pytest.mark.parametrize("front_end", list(FRONT_ENDS))
+def test_notices_then_the_server_stops_with_the_edit_saved(chromium, lab: Lab, front_end: str) -> None:
+    if front_end == "notebook7":
+        try:
+            import notebook  # noqa: F401
+        except ImportError:
+            unavailable("needs notebook 7 (pip install -e '.[test]')")
+    shots = artifact_dir("limits", front_end)
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     try:
-        page.goto(f"{lab.url}/lab/tree/work.ipynb?token={lab.token}", wait_until="domcontentloaded")
+        page.goto(f"{lab.url}/{FRONT_ENDS[front_end]}?token={lab.token}", wait_until="domcontentloaded")
         editor = page.locator(".jp-Notebook .jp-Cell .cm-content").first
         editor.wait_for(state="visible", timeout=90_000)
         editor.click()
