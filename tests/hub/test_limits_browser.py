@@ -1,9 +1,10 @@
-"""The limit notices in a real browser (issue 16 item 7): JupyterLab 4 and Notebook 7 + the server extension + the labextension.
+"""The limit notices in a real browser (issue 16 item 7): JupyterLab 4 and Notebook 7, the server
+extension and the labextension.
 
 JupyterLab runs on loopback as installed by ``pip install -e .`` (the server extension enabled by its
 config data file, the prebuilt labextension found as shared data) with a short activity limit.
-Headless Chromium (the shared ``chromium`` fixture) opens a notebook in JupyterLab, and in Notebook 7, edits it without saving, and
-must see the 90% toast, then the sticky "will stop at HH:MM" notice; the server must stop by itself
+Headless Chromium (the shared ``chromium`` fixture) opens a notebook in JupyterLab, and in Notebook 7,
+edits it without saving, and must see the 90% toast, then the sticky "will stop at HH:MM" notice; the server must stop by itself
 at limit + grace with the edit saved to disk, and the page must say the server stopped.
 """
 
