@@ -4,8 +4,9 @@ extension and the labextension.
 JupyterLab runs on loopback as installed by ``pip install -e .`` (the server extension enabled by its
 config data file, the prebuilt labextension found as shared data) with a short activity limit.
 Headless Chromium (the shared ``chromium`` fixture) opens a notebook in JupyterLab, and in Notebook 7,
-edits it without saving, and must see the 90% toast, then the sticky "will stop at HH:MM" notice; the server must stop by itself
-at limit + grace with the edit saved to disk, and the page must say the server stopped.
+edits it without saving, and must see the 90% toast, then the sticky "will stop at HH:MM" notice;
+the server must stop by itself at limit + grace with the edit saved to disk, and the page must say
+the server stopped.
 """
 
 from __future__ import annotations
