@@ -30,6 +30,9 @@ PAGE_MODULES = [
     "ipynb_tools.console.pages.users",
     "ipynb_tools.console.pages.volumes",
     "ipynb_tools.console.pages.dashboard",
+    "ipynb_tools.console.pages.connections",
+    "ipynb_tools.console.pages.edit",
+    "ipynb_tools.console.pages.submissions",
 ]
 
 STATIC = Path(__file__).with_name("static")

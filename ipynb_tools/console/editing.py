@@ -95,8 +95,8 @@ def engine_images(engine: Any, spec: str) -> list[str]:
     from ..volumes.engine import calling
 
     with calling(engine, "listing images"):
-        images = engine.api.images.list()
-    return filter_images((tag for image in images for tag in (image.tags or ())), spec)
+        images = engine.api.images()  # the low-level list: one dict per image, its RepoTags
+    return filter_images((tag for image in images for tag in (image.get("RepoTags") or ())), spec)
 
 
 def _view(stored: StoredParams, site: LmsSite, zone: tzinfo, data: FormData | None) -> EditView:
