@@ -38,6 +38,8 @@ LANGUAGE_COOKIE = "ipynb_tools_console_lang"
 #: The domain of the console's messages (ipynb_tools/locale/<lang>/LC_MESSAGES/console.mo).
 DOMAIN = "console"
 
+#: The tabs whose pages need the LMS adapter (SPEC 11's Lti Connections and Lti Settings).
+LMS_TABS = frozenset({"connections", "settings"})
 #: The course tabs in the old module's order (SPEC 11); a tab shows when a page module registers it.
 TAB_ORDER = ("overview", "connections", "settings", "volumes", "users", "dashboard", "charts", "submissions")
 
@@ -157,8 +159,11 @@ class ConsoleHandler(HubOAuthenticated, web.RequestHandler):  # type: ignore[mis
         return value.astimezone(self.console.config.zone).strftime("%Y-%m-%d %H:%M")
 
     def tabs(self) -> list[str]:
-        """The course tabs the app registered, in :data:`TAB_ORDER`."""
-        registered = self.settings.get("console_tabs", ())
+        """The course tabs the app registered, in :data:`TAB_ORDER`; the LMS tabs (:data:`LMS_TABS`) only
+        when the LMS adapter is configured (their pages are 404 without it)."""
+        registered = set(self.settings.get("console_tabs", ()))
+        if not self.console.config.has_lms:
+            registered -= LMS_TABS
         return [tab for tab in TAB_ORDER if tab in registered]
 
     def template_context(self) -> dict[str, Any]:
