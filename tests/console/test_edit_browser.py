@@ -115,6 +115,9 @@ def test_connections_settings_and_edit_save(enter: Any, edit_hub: ConsoleHub, mo
     page = enter(TEACHER, str(COURSE))
     base = edit_hub.console_url
     page.goto(f"{base}course/{COURSE}/connections")
+    # the LMS tabs are there because the LMS adapter is configured (docs/console.md)
+    assert page.locator("nav.tabs a[href$='/connections']").count() == 1
+    assert page.locator("nav.tabs a[href$='/settings']").count() == 1
     rows = page.locator("#connections tbody tr")
     assert [rows.nth(i).get_attribute("data-lti") for i in range(rows.count())] == ["1", "4", "3", "6"]
     shot(page, "connections-en")
