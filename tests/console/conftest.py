@@ -8,9 +8,18 @@ from typing import Any
 import pytest
 
 from tests.hub.hubrun import HubStartError, free_port
+from tests.lms import conftest as lms_fixtures
 from tests.requirements import unavailable
 
 from .hubconsole import ConsoleHub, start_console_hub
+
+# the LMS tests' private PostgreSQL/MariaDB servers and seeded Moodle sites (tests/lms/conftest.py), for
+# the Overview/Edit/Connections tests: defined once here, so the console's tests share one server of each kind
+postgres_server = lms_fixtures.postgres_server
+mariadb_server = lms_fixtures.mariadb_server
+db_server = lms_fixtures.db_server
+make_site = lms_fixtures.make_site
+site = lms_fixtures.site
 
 INSTRUCTOR = "Instructor"
 LEARNER = "Learner"

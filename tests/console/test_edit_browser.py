@@ -29,8 +29,6 @@ from .hubconsole import HOST, ConsoleHub, start_console_hub
 
 pytestmark = [pytest.mark.slow, pytest.mark.database, pytest.mark.engine]
 
-postgres_server = lms_fixtures.postgres_server
-
 GRADING = Path(__file__).resolve().parents[1] / "data" / "grading"
 TEACHER = "teacher1"  # lms_teachers of the seeded activity 1 (tests/lms/schema.py)
 OTHER_TEACHER = "yamada"

@@ -13,17 +13,9 @@ from ipynb_tools.lms.activities import HubTool
 from ipynb_tools.lms.automatic import SiteKeys
 from ipynb_tools.lms.database import open_database
 from ipynb_tools.lms.errors import ActivityNotFound, ParamsRefused
-from tests.lms import conftest as lms_fixtures
 from tests.lms.schema import COURSE, HUB_URL, OTHER_COURSE, WWWROOT
 
 pytestmark = pytest.mark.database
-
-# the LMS tests' fixtures: the private PostgreSQL and MariaDB servers and a seeded Moodle site on each
-postgres_server = lms_fixtures.postgres_server
-mariadb_server = lms_fixtures.mariadb_server
-db_server = lms_fixtures.db_server
-make_site = lms_fixtures.make_site
-site = lms_fixtures.site
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

@@ -10,14 +10,7 @@ from ipynb_tools.console.launches import LaunchStore, seen_from_auth_state
 from ipynb_tools.console.overview import course_overview, effective_settings
 from ipynb_tools.lms.database import open_database
 from tests.hub.hubrun import moodle_fields
-from tests.lms import conftest as lms_fixtures
 from tests.lms.schema import COURSE, OTHER_COURSE, WWWROOT
-
-postgres_server = lms_fixtures.postgres_server
-mariadb_server = lms_fixtures.mariadb_server
-db_server = lms_fixtures.db_server
-make_site = lms_fixtures.make_site
-site = lms_fixtures.site
 
 
 @pytest.fixture

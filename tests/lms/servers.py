@@ -283,15 +283,25 @@ def _setup(server: DatabaseServer, statements: list[str]) -> None:
     """Run administrator statements; the server is stopped when they fail."""
     import sqlalchemy as sa
 
-    try:
-        engine = sa.create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            for statement in statements:
-                conn.exec_driver_sql(statement.replace("%", "%%") if server.kind == "mariadb" else statement)
-        engine.dispose()
-    except Exception as exc:  # noqa: BLE001 - any failure: stop the server, report it as a start error
-        server.stop()
-        raise ServerStartError(f"setting up the {server.kind} server failed: {exc}") from None
+    # PostgreSQL accepts connections on its socket a moment before it takes logins ("the database
+    # system is starting up"): on a loaded machine that moment is seconds; wait it out, nothing else
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            engine = sa.create_engine(server.admin_url, isolation_level="AUTOCOMMIT")
+            try:
+                with engine.connect() as conn:
+                    for statement in statements:
+                        conn.exec_driver_sql(statement.replace("%", "%%") if server.kind == "mariadb" else statement)
+            finally:
+                engine.dispose()
+            return
+        except Exception as exc:  # noqa: BLE001 - any failure: stop the server, report it as a start error
+            if "starting up" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.2)
+                continue
+            server.stop()
+            raise ServerStartError(f"setting up the {server.kind} server failed: {exc}") from None
 
 
 STARTERS = {"postgresql": start_postgres, "mariadb": start_mariadb}
