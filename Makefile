@@ -11,15 +11,25 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_DIR ?= demo-course
 
-.PHONY: demo test test-fast bench venv system-deps lint typecheck clean messages catalogues
+.PHONY: demo test test-fast bench venv system-deps lint typecheck clean messages catalogues labextension
 
+# The install builds the limit notices' JupyterLab extension with npm (pyproject.toml, hatch-jupyter-builder):
+# on a fresh machine as root (CI) the system packages, npm among them, come first. Without npm the
+# install still succeeds, without that extension (a warning; tests/hub/test_limits_browser.py fails).
 $(VENV)/.installed: pyproject.toml
+	command -v npm >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || bash scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,hub,dev,lms,console]'
 	touch $@
 
 venv: $(VENV)/.installed
+
+# Rebuild the JupyterLab extension after editing labextension/ and reinstall it into the venv
+# (an editable install copies shared data: a rebuild alone does not reach the venv).
+labextension: venv
+	cd labextension && npm install --no-audit --no-fund && npm run build:prod
+	$(PY) -m pip install --quiet --no-deps -e .
 
 system-deps:
 	bash scripts/install-system-deps.sh
