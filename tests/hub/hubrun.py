@@ -162,6 +162,8 @@ class Hub:
     token: str
     workdir: Path
     log_path: Path
+    #: Where the REST API is asked (default: through ``url``); the hub's own port when the proxy speaks TLS.
+    api_base: str = ""
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -173,7 +175,8 @@ class Hub:
         import requests
 
         headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
-        return requests.request(method, f"{self.url}/hub/api/{path.lstrip('/')}", headers=headers, timeout=30, **kwargs)
+        base = self.api_base or self.url
+        return requests.request(method, f"{base}/hub/api/{path.lstrip('/')}", headers=headers, timeout=30, **kwargs)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -253,12 +256,15 @@ def start_hub(
     docker_url: str,
     timeout: float = 60,
     execlog_db: Path | None = None,
+    tls: tuple[Path, Path] | None = None,
     extra_config: str = "",
 ) -> Hub:
     """JupyterHub (LTI 1.1 + LTIContainerSpawner) on 127.0.0.1 behind configurable-http-proxy.
 
     With ``execlog_db``: the execution-log collector runs as a hub service on that store.
-    ``extra_config``: lines appended to the configuration (e.g. another spawner class).
+    ``extra_config``: lines appended to the configuration (e.g. another spawner class). With ``tls``
+    (certificate, key): the proxy serves HTTPS (``c.JupyterHub.ssl_cert``/``ssl_key``); ``url`` is
+    ``https://`` and the API is asked at the hub's own port.
     """
     import requests
 
@@ -288,7 +294,10 @@ def start_hub(
             db=str(execlog_db),
             port=port,
         )
-    (workdir / "jupyterhub_config.py").write_text(config + extra_config)
+    if tls is not None:
+        config += f"c.JupyterHub.ssl_cert = {str(tls[0])!r}\nc.JupyterHub.ssl_key = {str(tls[1])!r}\n"
+    config += extra_config
+    (workdir / "jupyterhub_config.py").write_text(config)
     env = {
         **os.environ,
         "DOCKER_HOST": docker_url,
@@ -307,13 +316,16 @@ def start_hub(
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    hub = Hub(process, f"http://127.0.0.1:{port}", token, workdir, log_path)
+    scheme = "https" if tls is not None else "http"
+    api_base = f"http://127.0.0.1:{hub_port}" if tls is not None else ""
+    hub = Hub(process, f"{scheme}://127.0.0.1:{port}", token, workdir, log_path, api_base)
     deadline = time.monotonic() + timeout
     while True:
         if process.poll() is not None:
             raise HubStartError(f"jupyterhub exited ({process.returncode}):\n{hub.log_tail()}")
         try:
-            if requests.get(f"{hub.url}/hub/api/", timeout=2).status_code == 200:
+            # through the proxy (with TLS: the test's self-signed certificate, not verified)
+            if requests.get(f"{hub.url}/hub/api/", timeout=2, verify=tls is None).status_code == 200:
                 return hub
         except requests.RequestException:
             pass

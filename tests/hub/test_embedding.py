@@ -1,6 +1,7 @@
 """Embedding in the LMS page (issue 16 item 6): origins, the hub's and the server's settings, the spawner.
 
-A real jupyter_server framed by the LMS in Chromium: tests/hub/test_embedding_server.py.
+A real jupyter_server framed by the LMS in Chromium: tests/hub/test_embedding_server.py; a real hub
+and the user's container: tests/hub/test_embedding_browser.py.
 """
 
 from __future__ import annotations
