@@ -60,6 +60,16 @@ def kinds(recorded: Iterable[str]) -> frozenset[str]:
     return frozenset({WRITTEN, *(kind(d) for d in recorded if d)})
 
 
+def comparable(recorded: Iterable[str]) -> bool:
+    """True when every ``recorded`` digest ("" ignored) can be computed here (XXH3-128 needs ``xxhash``).
+
+    A copy that only *seems* changed because its digest could not be computed is kept, never
+    overwritten, but that verdict must not be remembered (``kept``): a later sync that can
+    compute it must look again, or an untouched copy would stop following the task for good.
+    """
+    return _xxhash is not None or all(kind(d) != XXH128 for d in recorded if d)
+
+
 class Digests(dict[str, str]):
     """A content's digests by algorithm (at least :data:`WRITTEN`): what it is compared and recorded as."""
 

@@ -133,7 +133,7 @@ class Manifest(MutableMapping[str, Entry]):
             if not isinstance(raw, dict):
                 raise TypeError("an entry is not an object")
             found = self._entries[rel] = Entry.from_json(raw)
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             self._gone.add(rel)
             return default
         return found
@@ -203,7 +203,8 @@ def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[Manifest, s
         if not isinstance(files, dict):
             raise TypeError("files is not an object")
         return Manifest(files), None
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        # RecursionError: a student's "[[[[...]]]]" nested past the parser's depth limit.
         return Manifest(), f"{path}: unusable manifest ({exc.__class__.__name__})"
 
 
@@ -220,15 +221,34 @@ def write_manifest(
     With ``dir_fd`` (``dest`` opened), it is written there; ``durable=False`` skips the fsync.
     Raises ``OSError``.
     """
-    files = (
+    files: dict[str, object] = (
         entries.files_json()
         if isinstance(entries, Manifest)
         else {rel: entries[rel].to_json() for rel in sorted(entries)}
     )
-    data = {"version": MANIFEST_VERSION, "source": str(source), "files": files}
-    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        raw = _encode(files, source)
+    except (RecursionError, ValueError):
+        # An entry read as JSON and written back as it was can be nested too deep to write
+        # again (a student's edit that the parser still took): such entries are dropped, like
+        # any malformed entry, rather than failing this write and every later one.
+        raw = _encode({rel: entry for rel, entry in files.items() if _encodable(entry)}, source)
     mode = 0o666 & ~current_umask()
     if dir_fd is not None:
         replace_file(MANIFEST_NAME, raw, mode=mode, dir_fd=dir_fd, fsync=durable)
     else:
         replace_file(str(dest / MANIFEST_NAME), raw, mode=mode, fsync=durable)
+
+
+def _encode(files: dict[str, object], source: Path) -> bytes:
+    data = {"version": MANIFEST_VERSION, "source": str(source), "files": files}
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _encodable(value: object, depth: int = 6) -> bool:
+    """True when ``value`` nests at most ``depth`` levels (an entry's JSON needs 3), so it can be written."""
+    if isinstance(value, dict):
+        return depth > 0 and all(_encodable(v, depth - 1) for v in value.values())
+    if isinstance(value, list):
+        return depth > 0 and all(_encodable(v, depth - 1) for v in value)
+    return True

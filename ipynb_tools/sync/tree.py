@@ -174,12 +174,10 @@ class _DestDirs:
     def __init__(self, dest: Path) -> None:
         try:
             root = os.open(dest, _DIR_FLAGS)
-        except FileNotFoundError:
-            raise SyncError(f"{dest}: personal directory does not exist (or is not a directory)") from None
         except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
                 raise SyncError(f"{dest}: personal directory does not exist (or is not a directory)") from None
-            raise
+            raise SyncError(f"{dest}: cannot open the personal directory ({os_reason(exc)})") from None
         self.fds: dict[str, int] = {"": root}
 
     @property
@@ -329,7 +327,10 @@ class _Syncer:
             if pool is not None:
                 pool.shutdown()
         if rewrite or manifest.changed():
-            write_manifest(self.dest, manifest, self.source, dir_fd=dirs.root, durable=self.durable)
+            try:
+                write_manifest(self.dest, manifest, self.source, dir_fd=dirs.root, durable=self.durable)
+            except OSError as exc:  # e.g. the student made the personal directory read-only
+                self.add(MANIFEST_NAME, FAILED, f"cannot write the sync record ({_reason(exc)})")
 
     def place(self, staged: list[Staged], manifest: Manifest) -> None:
         """Record what is about to arrive, then rename every staged copy into place (issue 12, item 11).
@@ -349,11 +350,23 @@ class _Syncer:
                 old.dst_sha if old else "",
                 pending=Pending(s.entry.src, s.entry.src_sha, s.entry.dst_sha),
             )
-        write_manifest(
-            self.dest, manifest, self.source, dir_fd=self.dirs.root if self.dirs else None, durable=self.durable
-        )
-        if self.durable and self.dirs is not None:
-            fsync_directory_fd(self.dirs.root)
+        try:
+            write_manifest(
+                self.dest, manifest, self.source, dir_fd=self.dirs.root if self.dirs else None, durable=self.durable
+            )
+            if self.durable and self.dirs is not None:
+                fsync_directory_fd(self.dirs.root)
+        except OSError as exc:
+            # Without the pending record a placed copy could later pass for the student's: place nothing.
+            for s in staged:
+                unlink_quiet(s.temp, dir_fd=s.dir_fd)
+                self.add(s.rel, FAILED, f"cannot record the copy before placing it ({_reason(exc)})")
+                old = manifest.get(s.rel)
+                if old is not None:
+                    settled = _settled(old)
+                    if settled is None:
+                        del manifest[s.rel]
+            return
         for s in staged:
             try:
                 rename_into_place(s.temp, s.name, dir_fd=s.dir_fd)
@@ -377,7 +390,10 @@ class _Syncer:
         running in this directory (a second start of the same server) keeps its temp files.
         """
         assert self.dirs is not None
-        fd = self.dirs.lookup(rel)
+        try:
+            fd = self.dirs.lookup(rel)
+        except OSError:
+            return  # unreadable (the student's chmod 000): its files fail one by one, with the reason
         if fd is not None:
             remove_stale_temps(fd)
 
@@ -412,7 +428,8 @@ class _Syncer:
             return None
         # The copy's stat changed (or there is no record): look at the content.
         assert parent is not None
-        algorithms = digest.kinds(_recorded(known)) if known is not None else digest.kinds(())
+        recorded = _recorded(known) if known is not None else []
+        algorithms = digest.kinds(recorded)
         rendered: Rendered | None = None
         if known is None or known.pending is None:
             # Only a copy of a size we know can hold content we know: a student's 1 TB sparse
@@ -430,6 +447,11 @@ class _Syncer:
                     return (rel, src_st, known, MOVED_ASIDE)
                 self.keep(rel, known, dst_fp)
                 return None
+        if known is not None and known.pending is not None and not digest.comparable([known.pending.dst_sha]):
+            # An interrupted sync's copy that cannot be checked here (no xxhash): kept for now,
+            # and its pending record kept for a sync that can check it.
+            self.add(rel, KEPT, KEPT_DETAIL)
+            return None
         dst = digest_file(name, parent, algorithms)
         if known is not None and known.pending is not None and dst.matches(known.pending.dst_sha):
             # The copy an interrupted sync put there: the task's, as its record says.
@@ -448,18 +470,20 @@ class _Syncer:
             self.add(rel, ADOPTED, "already equal to the task file")
             return None
         if known is not None:
-            self.keep(rel, known, dst_fp)
+            # Unequal only because a recorded digest cannot be computed here (no xxhash): kept,
+            # but not remembered as kept, so a sync that can compute it looks again.
+            self.keep(rel, known, dst_fp, remember=digest.comparable(recorded))
             return None
         return (rel, src_st, known, MOVED_ASIDE)
 
-    def keep(self, rel: str, known: Entry, dst_fp: Fingerprint) -> None:
+    def keep(self, rel: str, known: Entry, dst_fp: Fingerprint, *, remember: bool = True) -> None:
         """Report a copy the student changed as kept, and record its stat, so that while it stays
         as it is the next syncs keep it without reading it (a changed copy was hashed at every start).
 
         A stat the student cannot forge (the ctime and inode change with any write or replacement)
         decides only "kept" again, the direction that never overwrites anything.
         """
-        known.kept = dst_fp
+        known.kept = dst_fp if remember else None
         self.add(rel, KEPT, KEPT_DETAIL)
 
     def plan_untouched(

@@ -9,9 +9,11 @@ between placing a copy and saving its record still knows the copy is the task's.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -257,3 +259,203 @@ def test_a_huge_sparse_file_at_a_task_files_name_is_not_hashed(tmp_path, name):
     assert report.ok and [r.action for r in report.results] == [MOVED_ASIDE]
     assert (personal / name).stat().st_size < 4096
     assert sum(p.stat().st_size == 1 << 40 for p in personal.iterdir()) == 1
+
+
+# -- review of the reworked sync: the record's JSON, permissions, a missing xxhash ----------------------------
+
+
+def deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("where", ["files", "entry", "field", "extra"])
+def test_a_record_nested_too_deep_never_fails_the_sync(dirs, where):
+    """Item 9's kind: "[[[[...]]]]" in the record, nested near or past the JSON parser's depth limit.
+
+    Past the limit the parser raised RecursionError (a traceback at every start, nothing synced);
+    just under it the record was read but could not be written back (the same, one level later).
+    Depths around the limit are all tried: where exactly it falls depends on the call stack.
+    """
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    record = personal / MANIFEST_NAME
+    good = record.read_text()
+    assert good.endswith("}}")
+    for depth in [*range(900, 1010, 2), 5000, 200_000]:
+        if where == "files":
+            text = '{"files":' + deep(depth) + "}"
+        elif where == "entry":
+            text = good.replace('"kadai-1.txt":{', '"kadai-1.txt":' + deep(depth) + ',"was":{', 1)
+        elif where == "field":
+            text = good.replace('"kadai-1.txt":{', '"kadai-1.txt":{"kept":' + deep(depth) + ",", 1)
+        else:
+            text = good[:-2] + ',"elsewhere.txt":' + deep(depth) + "}}"
+        record.write_text(text)
+        later(task / "kadai-1.txt", f"v{depth}\n")
+        report = sync_tree(task, personal, now=NOW)  # raised RecursionError
+        assert report.ok, (depth, report.results)
+        assert (personal / "kadai-1.txt").read_text() == f"v{depth}\n", depth
+        assert sync_tree(task, personal).ok, depth  # and the record written is usable
+        for p in personal.iterdir():  # what was set aside, out of the way of the next round
+            if p.name.startswith(".ipynb-tools-sync.") and p.name != MANIFEST_NAME:
+                p.unlink()
+        good = record.read_text()
+
+
+STUDENT_UID = 47_321  # an unprivileged uid of no account: sync runs as the owner of the personal directory
+
+
+@pytest.fixture
+def owned_dirs():
+    """A task and a personal directory owned by STUDENT_UID (in a directory it can reach)."""
+    from tests.requirements import require_root
+
+    require_root("a student's chmod only binds a sync that is not root")
+    base = Path(tempfile.mkdtemp(prefix="sync-perm-", dir="/tmp"))
+    try:
+        os.chmod(base, 0o755)
+        task, personal = base / "task", base / "personal"
+        write(task / "kadai-1.txt", "v1\n")
+        write(task / "data" / "input.csv", "a,b\n")
+        personal.mkdir()
+        for p in [personal, *task.rglob("*"), task]:
+            os.chown(p, STUDENT_UID, STUDENT_UID)
+        yield task, personal
+    finally:
+        for p in [base, *base.rglob("*")]:
+            if p.is_dir() and not p.is_symlink():
+                os.chmod(p, 0o755)
+        shutil.rmtree(base)
+
+
+def sync_as_student(task: Path, personal: Path) -> subprocess.CompletedProcess[str]:
+    """``ipynb-tools sync TASK PERSONAL`` as STUDENT_UID (what ``ipynb-tools sync`` in the container is).
+
+    Run in a forked child that drops to the uid, as setup's sync child does (this interpreter may
+    live where the uid cannot exec it); its stdout, stderr and exit code are returned.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            code = 70
+            try:
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 - not pytest's capture
+                sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+                os.setgroups([])
+                os.setgid(STUDENT_UID)
+                os.setuid(STUDENT_UID)
+                from ipynb_tools.cli.main import main
+
+                try:
+                    main(["sync", "--no-flush", str(task), str(personal)])
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else 1
+            except BaseException:  # noqa: BLE001 - the child must always exit, with what went wrong
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(
+            [], os.waitstatus_to_exitcode(status), out.read().decode(), err.read().decode()
+        )
+
+
+@pytest.mark.root
+def test_a_sub_directory_the_student_made_unreadable_fails_its_files_with_one_line_each(owned_dirs):
+    task, personal = owned_dirs
+    assert sync_as_student(task, personal).returncode == 0
+    later(task / "kadai-1.txt", "v2\n")
+    os.chmod(personal / "data", 0)
+    proc = sync_as_student(task, personal)  # a PermissionError traceback from the temp clean-up
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == ["failed: data/input.csv: data: Permission denied"]
+    assert (personal / "kadai-1.txt").read_text() == "v2\n"  # the rest is done
+    os.chmod(personal / "data", 0o755)
+    assert sync_as_student(task, personal).returncode == 0
+
+
+@pytest.mark.root
+def test_a_personal_directory_the_student_made_unreadable_is_one_line(owned_dirs):
+    task, personal = owned_dirs
+    os.chmod(personal, 0)
+    proc = sync_as_student(task, personal)
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    assert str(personal) in proc.stderr and "Permission denied" in proc.stderr
+
+
+@pytest.mark.root
+def test_a_read_only_personal_directory_places_no_copy_it_cannot_record(owned_dirs):
+    """The record cannot be written (the student's chmod 555 on the top): an update in a writable
+    sub-directory is not placed (its pending record could not be written first), no temp file is
+    left, the other files stay, and after the chmod is undone the update arrives."""
+    task, personal = owned_dirs
+    assert sync_as_student(task, personal).returncode == 0
+    record = (personal / MANIFEST_NAME).read_bytes()
+    later(task / "data" / "input.csv", "a,b\n1,2\n")
+    os.chmod(personal, 0o555)
+    proc = sync_as_student(task, personal)  # a PermissionError traceback from the record's write
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("failed: data/input.csv: cannot record the copy"), lines
+    assert (personal / "data" / "input.csv").read_text() == "a,b\n"
+    assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
+    assert (personal / MANIFEST_NAME).read_bytes() == record
+    os.chmod(personal, 0o755)
+    proc = sync_as_student(task, personal)
+    assert proc.returncode == 0, proc.stderr
+    assert "updated: data/input.csv" in proc.stdout
+    assert (personal / "data" / "input.csv").read_text() == "a,b\n1,2\n"
+
+
+def without_xxhash(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ipynb_tools.sync import digest
+
+    monkeypatch.setattr(digest, "_xxhash", None)
+    monkeypatch.setattr(digest, "WRITTEN", digest.SHA256)
+
+
+def test_a_copy_kept_only_for_want_of_xxhash_follows_the_task_once_it_is_back(dirs, monkeypatch):
+    """An XXH3 record read without xxhash: the touched (same bytes) copy cannot be checked and is
+    kept, but that must not be remembered as "changed by the student" (it was, for good)."""
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    later(personal / "kadai-1.txt", "v1\n")  # touched (a restore from a backup), same bytes
+    later(task / "kadai-1.txt", "v2\n")
+    with monkeypatch.context() as m:
+        without_xxhash(m)
+        assert actions(sync_tree(task, personal))["kadai-1.txt"] == KEPT
+    assert (personal / "kadai-1.txt").read_text() == "v1\n"
+    report = sync_tree(task, personal)
+    assert actions(report)["kadai-1.txt"] == UPDATED, report.results
+    assert (personal / "kadai-1.txt").read_text() == "v2\n"
+
+
+def test_an_interrupted_copy_met_without_xxhash_still_follows_the_task_later(dirs, monkeypatch):
+    task, personal = dirs
+    (task / "data" / "input.csv").unlink()
+    assert sync_tree(task, personal).ok
+    later(task / "kadai-1.txt", "v2\n")
+    run_killed(task, personal, "after-rename")  # its pending record: an XXH3 digest
+    later(task / "kadai-1.txt", "v3\n")
+    with monkeypatch.context() as m:
+        without_xxhash(m)
+        assert actions(sync_tree(task, personal))["kadai-1.txt"] == KEPT  # cannot tell: never overwritten
+    assert (personal / "kadai-1.txt").read_text() == "v2\n"
+    report = sync_tree(task, personal)
+    assert actions(report)["kadai-1.txt"] == UPDATED, report.results
+    assert (personal / "kadai-1.txt").read_text() == "v3\n"
