@@ -56,6 +56,7 @@ from ..params.model import (
     split_users,
 )
 from ..params.storage import StorageLimit, StoredLength
+from ..params.text import classify_key
 from ..params.validate import validate
 from ..params.values import BadValue, parse_cpu, parse_memory, parse_seconds
 from ..volumes.naming import VolumeKind
@@ -428,7 +429,36 @@ def params_from_form(data: FormData, base: Params, zone: tzinfo) -> tuple[Params
     for name, when in base.closes.items():
         if name not in defined_submits and base.volume(VolumeKind.SUBMIT, name) is None:
             result.closes[name] = when
+    shown = form_from_params(base, zone)
+    result.others = [line for line in base.others if not _replaced_by_form(line, form, shown)]
     return result, findings, form
+
+
+def _replaced_by_form(line: str, form: ParamsForm, shown: ParamsForm) -> bool:
+    """True for a kept line whose value the parser could not read (``lms_memlimit=lots``,
+    ``lms_sub_a_close=someday``) when the teacher changed its field from what the form showed (the
+    field was shown empty): the new value replaces it. Left alone, the line stays, with its error."""
+    key, sep, _ = line.partition("=")
+    if not sep:
+        return False
+    category, ckey, _, _ = classify_key(key.strip())
+    if category == "fixed" and ckey in _FIXED_FIELDS:
+        name = _FIXED_FIELDS[ckey]
+        return bool(getattr(form, name) != getattr(shown, name))
+    if category == "close":
+        before = {f"{PREFIX}{r.kind}_{r.name}": r.close for r in shown.volumes}
+        for row in form.volumes:
+            row_key = f"{PREFIX}{row.kind}_{row.name.strip()}"
+            if row_key + CLOSE_SUFFIX == ckey and row.close != before.get(row_key, ""):
+                return True
+    return False
+    category, ckey, _, _ = classify_key(key.strip())
+    if category == "fixed":
+        return ckey in _FIXED_FIELDS
+    if category in ("volume", "close"):
+        rows = {f"{PREFIX}{row.kind}_{row.name.strip()}" for row in form.volumes}
+        return ckey.removesuffix(CLOSE_SUFFIX) in rows if category == "close" else ckey in rows
+    return False
 
 
 def _volume(row: VolumeRow, findings: list[Finding]) -> VolumeParam | None:
@@ -571,7 +601,9 @@ def preview(
         text = compact_text(params)
     except ParamsError as exc:  # a set the text cannot say; params_from_form never builds one
         return Preview("", None, None, (*form_findings, _error("volumes", str(exc))))
-    findings = list(form_findings) + validate(params, now=now)
+    # the text's findings, as the LMS adapter finds them before writing (parsing it again reports the
+    # lines kept as they are: unknown lms_* keys, lines without '=')
+    findings = list(form_findings) + validate(text, now=now, source_name="<form>")
     stored = None
     column = None
     if storage is not None:

@@ -310,3 +310,26 @@ def test_round_trip_property(users, volumes, cpu, memory, close) -> None:  # typ
     params = Params(users=tuple(users), teachers=("t",), cpulimit=cpu, memlimit=memory, volumes=entries, closes=closes)
     back = round_trip(params, TOKYO)
     assert back == params
+
+
+def test_preview_reports_the_kept_lines_as_the_adapter_does() -> None:
+    params = parse("lms_users=*\r\nlms_teachers=t\r\nlms_futur=x\r\nmine=1")
+    shown = preview(params, now=NOW)
+    assert shown.ok
+    assert any(f.severity == WARNING and "unknown key 'lms_futur'" in f.message for f in shown.findings)
+    assert shown.lines[-2:] == ["lms_futur=x", "mine=1"]
+
+
+def test_a_field_replaces_the_stored_line_it_could_not_read() -> None:
+    params = parse("lms_users=*\r\nlms_teachers=t\r\nlms_memlimit=lots\r\nlms_sub_a=x\r\nlms_sub_a_close=someday")
+    assert params.others == ["lms_memlimit=lots", "lms_sub_a_close=someday"]
+    form = form_from_params(params, UTC)
+    assert form.memlimit == "" and form.volumes[0].close == ""
+    data = form.data() | {"memlimit": "1G", "vol-0-close": "2030-01-01T00:00"}
+    back, findings, _ = params_from_form(data, params, UTC)
+    assert findings == [] and back.others == []
+    shown = preview(back, now=NOW)
+    assert shown.ok and "lms_memlimit=1073741824" in shown.lines and "lms_sub_a_close=1893456000" in shown.lines
+    # left alone, the unreadable line stays (and stays an error: nothing is saved until it is fixed)
+    kept, _, _ = params_from_form(form.data(), params, UTC)
+    assert "lms_memlimit=lots" in kept.others and not preview(kept, now=NOW).ok
