@@ -161,6 +161,10 @@ def test_every_install_mode_enables_the_extension(tmp_path: Path, mode: str) -> 
     assert Path(where).is_relative_to(expected), where  # this install, not the test venv's
     installed = tmp_path / "venv" / "etc" / "jupyter" / "jupyter_server_config.d" / "ipynb_tools.json"
     assert json.loads(installed.read_text()) == {"ServerApp": {"jpserver_extensions": {"ipynb_tools.serverext": True}}}
+    # the limit notices' prebuilt JupyterLab extension, built from labextension/ by the install (npm)
+    labext = tmp_path / "venv" / "share" / "jupyter" / "labextensions" / "ipynb-tools-limits"
+    assert json.loads((labext / "package.json").read_text())["jupyterlab"]["_build"]["load"].startswith("static/")
+    assert (labext / "install.json").is_file() and list((labext / "static").glob("remoteEntry.*.js"))
     root = tmp_path / "works"
     root.mkdir()
     assert _server_answers(python, env, root) == {"targets": []}
