@@ -155,7 +155,11 @@ def plan_edit(stored: StoredParams, edit: Edit, site: SiteKeys, *, force: bool =
         )
     old = Counter(_identity(f) for f in validate(before) if f.severity == WARNING)
     new_warnings = []
-    for finding in [*edit_findings, *findings]:
+    # replace_with's findings are the new text's parse findings, which validate(after) gives again:
+    # counted twice, a warning the stored text already had looked new and needed --force.
+    seen_in_after = {_identity(f) for f in findings}
+    merged = [*findings, *(f for f in edit_findings if _identity(f) not in seen_in_after)]
+    for finding in merged:
         if finding.severity != WARNING:
             continue
         if old[_identity(finding)] > 0:

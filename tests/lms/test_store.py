@@ -113,6 +113,20 @@ def test_refuses_errors_and_new_warnings(site):
         assert edit_params(db, 3, COURSE, partial(set_param, key="lms_cpulimit", value="1"), SITE).written
 
 
+def test_replacing_with_a_text_that_keeps_an_old_warning_needs_no_force(site):
+    """``moodle params replace`` counted the new text's warnings twice (the parse's and validate's),
+    so a warning the stored text already had (activity 1's unknown ``lms_future_key``) looked new."""
+    text = site.text(1)[0]
+    with open_database(site.url, site.prefix) as db:
+        stored = read_params(db, 1, COURSE)
+        plan = plan_edit(stored, replace_with(text), SITE)
+        assert any("lms_future_key" in f.message for f in plan.findings)
+        assert plan.new_warnings == ()
+        # a warning the replacement really brings in still needs --force
+        with pytest.raises(ParamsRefused, match="new warning"):
+            plan_edit(stored, replace_with(text + "lms_imgae=x\r\n"), SITE)
+
+
 def test_dry_run_and_unchanged_write_nothing(site):
     before = site.text(1)
     with open_database(site.url, site.prefix) as db:
