@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from docker.types import DriverConfig, Mount
+from docker.types import DriverConfig, Mount, RestartPolicy
 from dockerspawner import SwarmSpawner
 from traitlets import Float, List, Unicode
 
@@ -111,6 +111,7 @@ class LTISwarmSpawner(LTIContainerSpawner, SwarmSpawner):  # type: ignore[misc] 
         site = super()._site_config()
         site.setdefault("extra_container_spec", dict(self.extra_container_spec))
         site.setdefault("extra_placement_spec", dict(self.extra_placement_spec))
+        site.setdefault("extra_task_spec", dict(self.extra_task_spec))
         return site
 
     def _apply(self, spec: ContainerSpec, site: dict[str, Any]) -> None:
@@ -132,6 +133,12 @@ class LTISwarmSpawner(LTIContainerSpawner, SwarmSpawner):  # type: ignore[misc] 
         if self.placement_preferences:
             placement["preferences"] = [*placement.get("preferences", []), *self._preferences()]
         self.extra_placement_spec = placement
+        task = dict(site["extra_task_spec"])
+        # A server that stops itself at its activity limit (serverext/limits.py) must stay stopped:
+        # swarm's default policy restarts any exited task, with a fresh clock. A site may still
+        # choose its own policy in extra_task_spec.
+        task.setdefault("restart_policy", RestartPolicy(condition="none"))
+        self.extra_task_spec = task
 
     def _preferences(self) -> list[tuple[str, str]]:
         out = []

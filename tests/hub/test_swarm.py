@@ -107,6 +107,18 @@ def test_the_service_is_the_launch_spec(monkeypatch: pytest.MonkeyPatch) -> None
     assert mounts["/srv/shared-ro"]["Type"] == "bind"  # a host path stays a bind
 
 
+def test_a_server_stopped_at_its_limit_is_not_restarted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Swarm restarts any exited task by default: a server that stopped itself at its activity
+    limit would come back with a fresh clock. The site may still set its own policy."""
+    s = make_spawner()
+    s.prepare(lti11(**COURSE))
+    assert created_service(monkeypatch, s)["task_template"]["RestartPolicy"]["Condition"] == "none"
+    s = make_spawner(extra_task_spec={"restart_policy": {"Condition": "on-failure", "MaxAttempts": 2}})
+    s.prepare(lti11(**COURSE))
+    policy = created_service(monkeypatch, s)["task_template"]["RestartPolicy"]
+    assert policy == {"Condition": "on-failure", "MaxAttempts": 2}
+
+
 def test_guarantees_are_reservations(monkeypatch: pytest.MonkeyPatch) -> None:
     s = make_spawner()
     s.prepare(lti11(**{**COURSE, "lms_memgrnt": "100000000", "lms_cpugrnt": "0.5"}))
