@@ -43,11 +43,13 @@ def fingerprint(st: os.stat_result) -> Fingerprint:
 
 @dataclass
 class Pending:
-    """A copy a sync is about to rename into place: the task file's stat and hash, the copy's hash."""
+    """A copy a sync is about to rename into place: the task file's stat and hash, the copy's hash
+    and size in bytes (None in records written before the size was: the copy is then read whatever its size)."""
 
     src: Fingerprint
     src_sha: str
     dst_sha: str
+    size: int | None = None
 
 
 @dataclass
@@ -65,7 +67,10 @@ class Entry:
         data: dict[str, object] = {"src": self.src, "src_sha": self.src_sha, "dst": self.dst, "dst_sha": self.dst_sha}
         if self.pending is not None:
             p = self.pending
-            data["pending"] = {"src": p.src, "src_sha": p.src_sha, "dst_sha": p.dst_sha}
+            pending: dict[str, object] = {"src": p.src, "src_sha": p.src_sha, "dst_sha": p.dst_sha}
+            if p.size is not None:
+                pending["size"] = p.size
+            data["pending"] = pending
         if self.kept is not None:
             data["kept"] = self.kept
         return data
@@ -78,7 +83,10 @@ class Entry:
         if p is not None:
             if not isinstance(p, dict):
                 raise TypeError("pending is not an object")
-            pending = Pending(_ints(p["src"]), str(p["src_sha"]), str(p["dst_sha"]))
+            size = p.get("size")
+            pending = Pending(
+                _ints(p["src"]), str(p["src_sha"]), str(p["dst_sha"]), size if type(size) is int else None
+            )
         kept = data.get("kept")
         return cls(
             _ints(data["src"]),

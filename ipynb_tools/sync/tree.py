@@ -161,6 +161,7 @@ class Staged:
     entry: Entry
     action: str
     detail: str
+    written: os.stat_result  # the temp file's fstat once written: what must arrive under ``name``
 
 
 class _DestDirs:
@@ -348,7 +349,7 @@ class _Syncer:
                 old.src_sha if old else "",
                 old.dst if old else [],
                 old.dst_sha if old else "",
-                pending=Pending(s.entry.src, s.entry.src_sha, s.entry.dst_sha),
+                pending=Pending(s.entry.src, s.entry.src_sha, s.entry.dst_sha, s.written.st_size),
             )
         try:
             write_manifest(
@@ -379,7 +380,12 @@ class _Syncer:
                 else:
                     pending.pending = None
                 continue
-            s.entry.dst = fingerprint(st)
+            w = s.written
+            # Written to between the rename and the stat (the student's editor saving that very
+            # moment, or a file renamed over it): that stat must not pass for sync's own copy.
+            # Recorded without one, the copy's content is looked at next time.
+            same = (st.st_ino, st.st_size, st.st_mtime_ns) == (w.st_ino, w.st_size, w.st_mtime_ns)
+            s.entry.dst = fingerprint(st) if same else []
             manifest[s.rel] = s.entry
             self.add(s.rel, s.action, s.detail)
 
@@ -428,6 +434,12 @@ class _Syncer:
             return None
         # The copy's stat changed (or there is no record): look at the content.
         assert parent is not None
+        if known is not None and known.pending is not None and known.pending.size not in (None, dst_st.st_size):
+            # Not the size of the copy an interrupted sync was placing: that copy never arrived, or
+            # the student changed it since (a 1 TB sparse file is not read to find that out).
+            known = _settled(known)
+            if known is None:
+                manifest.pop(rel, None)
         recorded = _recorded(known) if known is not None else []
         algorithms = digest.kinds(recorded)
         rendered: Rendered | None = None
@@ -523,8 +535,8 @@ class _Syncer:
                 detail = "student's " + ", ".join(f"{a} moved to {b}" for a, b in moved)
                 if action != UPDATED:
                     action = MOVED_ASIDE
-            temp, entry = self.copy_file(rel, parent, name)
-            return Staged(rel, parent, name, temp, entry, action, detail)
+            temp, entry, written = self.copy_file(rel, parent, name)
+            return Staged(rel, parent, name, temp, entry, action, detail, written)
         except (OSError, IpynbToolsError) as exc:
             self.add(rel, FAILED, _reason(exc))
             return None
@@ -542,8 +554,9 @@ class _Syncer:
                 return rel, str(Path(rel).with_name(candidate))
         raise FileProblem(self.dest / rel, "cannot find a free name to move it aside")
 
-    def copy_file(self, rel: str, dir_fd: int, name: str) -> tuple[str, Entry]:
-        """Copy one task file to a temp file beside its target (in ``dir_fd``); return the temp name and its entry.
+    def copy_file(self, rel: str, dir_fd: int, name: str) -> tuple[str, Entry, os.stat_result]:
+        """Copy one task file to a temp file beside its target (in ``dir_fd``); return the temp name,
+        its entry and its ``fstat`` once written.
 
         The entry's ``dst`` is filled in when the temp file is renamed into place (:meth:`place`).
         """
@@ -561,6 +574,7 @@ class _Syncer:
                 else:
                     src_sha = dst_sha = digest.copy_fd(src_fd, fd, self.buffer())
                 os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
+                written = os.fstat(fd)
             except BaseException:
                 os.close(fd)
                 unlink_quiet(tmp, dir_fd=dir_fd)
@@ -570,7 +584,7 @@ class _Syncer:
             os.close(src_fd)
         # The source's stat as it was when it was opened: if the teacher changed it during
         # the copy, the next sync sees a different stat and looks again.
-        return tmp, Entry(fingerprint(st), src_sha, [], dst_sha)
+        return tmp, Entry(fingerprint(st), src_sha, [], dst_sha), written
 
     def buffer(self) -> bytearray:
         """This thread's copy buffer (one per copy thread, reused for every file)."""

@@ -459,3 +459,53 @@ def test_an_interrupted_copy_met_without_xxhash_still_follows_the_task_later(dir
     report = sync_tree(task, personal)
     assert actions(report)["kadai-1.txt"] == UPDATED, report.results
     assert (personal / "kadai-1.txt").read_text() == "v3\n"
+
+
+def test_a_sparse_file_over_an_interrupted_copy_is_not_read(dirs):
+    """After a kill between the pending record and the final one, the student truncates the copy to
+    1 TB: its size is not the pending copy's, so it is kept without being read (it took minutes)."""
+    task, personal = dirs
+    (task / "data" / "input.csv").unlink()
+    assert sync_tree(task, personal).ok
+    later(task / "kadai-1.txt", "v2\n")
+    run_killed(task, personal, "after-rename")
+    with open(personal / "kadai-1.txt", "r+b") as f:
+        f.truncate(1 << 40)
+    later(task / "kadai-1.txt", "v3\n")
+    started = time.monotonic()
+    report = sync_tree(task, personal)
+    assert time.monotonic() - started < 10
+    assert actions(report)["kadai-1.txt"] == KEPT
+    assert (personal / "kadai-1.txt").stat().st_size == 1 << 40
+
+
+@pytest.mark.parametrize("save", ["in-place", "by-rename"])
+def test_a_save_between_placing_a_copy_and_recording_it_is_never_taken_for_sync_s_copy(dirs, monkeypatch, save):
+    """The student's editor saves the very moment sync renames its copy into place, before sync
+    stats it: the record must not call that version untouched, or the teacher's next update
+    would overwrite the student's work. (A same-size write with the mtime put back inside that
+    microsecond window is not told apart: only the student can do it, to their own copy.)"""
+    from ipynb_tools.sync import tree
+
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    later(task / "kadai-1.txt", "v2\n")
+    real = tree.rename_into_place
+
+    def rename_then_student_saves(temp, target, *, dir_fd=None):
+        real(temp, target, dir_fd=dir_fd)
+        if target == "kadai-1.txt":
+            name = target if save == "in-place" else ".kadai-1.txt.editor"
+            fd = os.open(name, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o644, dir_fd=dir_fd)
+            os.write(fd, b"MY\n")  # the student's work, same size as "v2\n"
+            os.close(fd)
+            if save == "by-rename":
+                os.rename(name, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+    monkeypatch.setattr(tree, "rename_into_place", rename_then_student_saves)
+    sync_tree(task, personal)
+    monkeypatch.setattr(tree, "rename_into_place", real)
+    later(task / "kadai-1.txt", "v3\n")
+    report = sync_tree(task, personal)
+    assert (personal / "kadai-1.txt").read_text() == "MY\n", report.results
+    assert actions(report)["kadai-1.txt"] == KEPT
