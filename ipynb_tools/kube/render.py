@@ -12,8 +12,8 @@ engine volumes of the Docker spawner). Everything is plain dicts in the API's ow
 Names. Kubernetes object names are RFC 1123 DNS subdomains (``[a-z0-9]([-a-z0-9.]*[a-z0-9])?``,
 at most 253 characters) and pod volume names RFC 1123 labels (at most 63); a volume's full name
 (``lms_sub_k1_98_moodle.example.ac.jp``) is neither, so :func:`claim_name` maps it to
-``lms-sub-k1-98-moodle.example.ac.jp`` (cut and given a hash when too long) and keeps the full
-name in the annotation :data:`FULL_NAME_ANNOTATION`; :func:`volume_name` gives the pod's short
+``lms-sub-k1-98-moodle.example.ac.jp`` (given a hash when that could merge two full names, cut when too
+long) and keeps the full name in the annotation :data:`FULL_NAME_ANNOTATION`; :func:`volume_name` gives the pod's short
 name ``<kind>-<hash>``.
 
 Resources, from the spec (:mod:`ipynb_tools.params.resources`): ``mem_limit``/``nano_cpus`` None
@@ -58,13 +58,16 @@ def _digest(text: str, length: int = 10) -> str:
 def claim_name(full_name: str) -> str:
     """The PersistentVolumeClaim name of a task or submit volume: an RFC 1123 subdomain.
 
-    Lower case, each run of characters outside ``[a-z0-9.-]`` one ``-``; longer than 253: cut,
-    with ``-<hash of the full name>``. Two different full names never share a claim name (the
-    only mapping that can merge two is ``_`` vs ``-``, which the NAME rule never produces).
-    Raises :class:`KubeRenderError` for an empty result.
+    Lower case, each run of characters outside ``[a-z0-9.-]`` one ``-``. When that cannot be read
+    back as the full name (``-`` for ``_`` only), ``-<hash of the full name>`` is added, and a
+    name longer than 253 is cut before it: course ids may hold capitals, ``_``, ``-`` and a
+    trailing ``_`` (``COURSE_RE``), so ``lms_sub_k1_A_h`` and ``lms_sub_k1_a_h``, or course ``98``
+    at ``moodle-x.jp`` and course ``98_moodle`` at ``x.jp``, would otherwise share one claim, and
+    one course's pods would mount another course's submissions. Raises :class:`KubeRenderError`
+    for an empty result.
     """
     name = re.sub(r"[^a-z0-9.-]+", "-", full_name.lower()).strip("-.")
-    if len(name) > _MAX_NAME:
+    if name.replace("-", "_") != full_name or len(name) > _MAX_NAME:
         name = name[: _MAX_NAME - 11].rstrip("-.") + "-" + _digest(full_name)
     if not _SUBDOMAIN.fullmatch(name):
         raise KubeRenderError(f"volume {full_name!r}: no Kubernetes claim name can be made from it")
@@ -110,8 +113,10 @@ def resources(spec: ContainerSpec, site: Mapping[str, Mapping[str, str]] | None 
 
     ``site`` is ``{"limits": {...}, "requests": {...}}`` as KubeSpawner made it (may be None).
     ``lms_memlimit``/``lms_cpulimit`` replace the limits (0: removed, no limit); ``lms_memgrnt`` /
-    ``lms_cpugrnt`` the requests. A request above its limit is left for the API server to refuse
-    (the Docker spawner's refusal of the same launch happens in ``params.resources``).
+    ``lms_cpugrnt`` the requests. A CPU request above ``lms_cpulimit`` is cut to it (the limit wins,
+    as with Docker); a memory request above its limit is left for the API server to refuse (the
+    Docker spawner's refusal of the same launch happens in ``params.resources``), as is a request
+    above a limit of the site's.
     """
     limits = dict((site or {}).get("limits") or {})
     requests = dict((site or {}).get("requests") or {})
@@ -128,7 +133,12 @@ def resources(spec: ContainerSpec, site: Mapping[str, Mapping[str, str]] | None 
     if spec.mem_reservation is not None:
         requests["memory"] = str(spec.mem_reservation)
     if spec.cpu_shares is not None:
-        requests["cpu"] = millicores(spec.cpu_shares * 1_000_000_000 // CPU_SHARES_PER_CPU)
+        wanted_cpu = spec.cpu_shares * 1_000_000_000 // CPU_SHARES_PER_CPU
+        if spec.nano_cpus:
+            # lms_cpugrnt above lms_cpulimit is a warning and the limit wins (params.resources, as Docker
+            # runs it); the API server would refuse the whole pod for a CPU request above its limit
+            wanted_cpu = min(wanted_cpu, spec.nano_cpus)
+        requests["cpu"] = millicores(wanted_cpu)
     result: dict[str, dict[str, str]] = {}
     if limits:
         result["limits"] = limits

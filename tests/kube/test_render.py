@@ -31,6 +31,7 @@ from ipynb_tools.kube.render import (
 )
 from ipynb_tools.params.text import parse
 from ipynb_tools.spec import build_spec
+from ipynb_tools.volumes.naming import parse_full_name
 
 HOST = "moodle.example.ac.jp"
 PARAMS = """\
@@ -116,6 +117,24 @@ def test_claim_names_follow_rfc_1123_and_stay_distinct() -> None:
 
 
 @pytest.mark.parametrize(
+    "first,second",
+    [
+        (f"lms_sub_k1_A_{HOST}", f"lms_sub_k1_a_{HOST}"),  # LTI context ids are case-sensitive
+        ("lms_sub_k1_98_moodle-x.jp", "lms_sub_k1_98_moodle_x.jp"),  # course 98 at moodle-x.jp, 98_moodle at x.jp
+        (f"lms_sub_k1_9_8_{HOST}", f"lms_sub_k1_9-8_{HOST}"),
+        (f"lms_sub_k1_98__{HOST}", f"lms_sub_k1_98_{HOST}"),  # course "98_" (COURSE_RE allows it) and "98"
+    ],
+)
+def test_claim_names_of_two_courses_never_merge(first: str, second: str) -> None:
+    """Two volumes that lowercasing and ``_`` -> ``-`` would map together keep separate claims
+    (one claim would give one course's pods the other's submissions)."""
+    assert parse_full_name(first) != parse_full_name(second)  # both are real, different volumes
+    names = {claim_name(first), claim_name(second)}
+    assert len(names) == 2
+    assert all(SUBDOMAIN.fullmatch(n) and len(n) <= 253 for n in names)
+
+
+@pytest.mark.parametrize(
     "params,limits,requests",
     [
         ("lms_users=*", {"memory": "2Gi", "cpu": "2"}, {"memory": "1Gi"}),  # the site's values stay
@@ -130,6 +149,20 @@ def test_unset_keeps_the_site_default_and_zero_means_no_limit(params, limits, re
     assert result.get("requests", {}) == requests
     if result:
         as_model(result, "V1ResourceRequirements")
+
+
+def test_a_cpu_guarantee_above_the_cpu_limit_is_cut_to_the_limit() -> None:
+    """lms_cpugrnt above lms_cpulimit is only a warning (the limit wins, as Docker runs it); the pod
+    must stay one the API server takes: a CPU request never above the CPU limit."""
+    spec = spec_for(text="lms_users=*\nlms_cpulimit=0.5\nlms_cpugrnt=1\nlms_vol_k1=x")
+    result = resources(spec, {"limits": {"cpu": "2"}})
+    assert result == {"limits": {"cpu": "500m"}, "requests": {"cpu": "500m"}}
+    pod = round_trip(pod_manifest(spec, name="jupyter-alice"), "V1Pod")
+    [notebook] = pod.spec.containers
+    assert parse_quantity(notebook.resources.requests["cpu"]) <= parse_quantity(notebook.resources.limits["cpu"])
+    # below the limit the guarantee is the request as it is
+    below = spec_for(text="lms_users=*\nlms_cpulimit=2\nlms_cpugrnt=0.5\nlms_vol_k1=x")
+    assert resources(below)["requests"] == {"cpu": "500m"}
 
 
 def test_millicores_round_up() -> None:
