@@ -134,6 +134,10 @@ class SharedStorage:
 def _check_root(what: str, path: str) -> None:
     if not path.startswith("/") or path != os.path.normpath(path) or path.startswith("//"):
         raise SharedStorageError(f"{what} {path!r} is not a normalised absolute path")
+    if path == "/":
+        # every volume would be a top-level directory: a site home volume named for a user ("{username}")
+        # called etc or root would bind the node's own /etc or /root into that user's server
+        raise SharedStorageError(f"{what} '/' is the file system's root: give a directory of the shared storage")
     if any(ch in path for ch in ",\"'") or any(ch.isspace() or ord(ch) < 32 for ch in path):
         raise SharedStorageError(f"{what} {path!r}: commas, quotes, spaces and control characters cannot be used")
 

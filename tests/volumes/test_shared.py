@@ -46,6 +46,8 @@ def test_nfs_options_name_the_server_and_the_export() -> None:
     [
         ({"root": "relative/path"}, "is not a normalised absolute path"),
         ({"root": "/srv/../etc"}, "is not a normalised absolute path"),
+        ({"root": "/"}, "the file system's root"),
+        ({"root": "/srv/v", "local_root": "/"}, "local shared root '/' is the file system's root"),
         ({"root": "/srv/a,b"}, "commas"),
         ({"root": "/srv/a b"}, "spaces"),
         ({"root": "/export", "nfs_addr": "10.0.0.5"}, "local root"),
