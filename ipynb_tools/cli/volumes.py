@@ -97,7 +97,8 @@ def _cluster(func: Callable[..., Any]) -> Callable[..., Any]:
             "node_urls",
             multiple=True,
             metavar="URL",
-            help="With --swarm: the engine of another node (repeat for each), to list and remove its volumes.",
+            help="With --swarm: the engine of another node (repeat for each), to list and remove its volumes; "
+            "rm --swarm needs every node's.",
         ),
     ]
     for option in reversed(options):
@@ -339,7 +340,8 @@ def rm_command(
     """Remove task/submit volumes of this course; refused if any is in use (unless --force).
 
     With --shared-root the volume's data (its directory in the shared root) goes too. With --swarm
-    a volume any service or any node's container uses is refused; it is removed from every node given.
+    every node's engine must be given (--node-url for each node besides the manager); a volume any
+    service or any node's container uses is refused; it is removed from every node.
     """
     from ..errors import UsageError
     from ..volumes.course import remove_volumes

@@ -10,8 +10,8 @@ of the nodes the caller can reach (one :func:`ipynb_tools.volumes.course.list_vo
   service that mounts it (the engine made it there);
 - the services that use a volume are the services whose task template mounts it (whatever the
   state of their tasks: the hub removes a user's service when the server stops);
-- :func:`remove_cluster_volumes` refuses a volume that any service or any container on any given
-  node uses, and otherwise removes it from every given engine that holds it and, with shared
+- :func:`remove_cluster_volumes` needs every node's engine, refuses a volume that any service or
+  any container on any node uses, and otherwise removes it from every given engine that holds it and, with shared
   storage, its directory in the shared root.
 """
 
@@ -295,16 +295,26 @@ def remove_cluster_volumes(
 ) -> list[ClusterRemoveResult]:
     """Remove the named task/submit volumes of this course from every node engine given that holds them.
 
-    Everything is checked before anything is removed: an unknown name, a personal or another
-    course's volume, or a volume used by any service (its users' servers: stop them in the hub
-    first) or by any container on a node asked stops the whole call (:class:`VolumeInUse` names
-    them). Then each volume is removed from each asked engine that holds it and, with
+    Everything is checked before anything is removed: a swarm node whose engine is not in
+    ``node_engines`` (its containers cannot be seen: :class:`EngineError` naming it), an unknown
+    name, a personal or another course's volume, or a volume used by any service (its users'
+    servers: stop them in the hub first) or by any container on any node stops the whole call
+    (:class:`VolumeInUse` names them). Then each volume is removed from each asked engine that holds it and, with
     ``storage``, its directory in the shared root (the data every node saw) is removed.
     """
     if not refs:
         raise EngineError("name at least one volume to remove")
     parsed = [parse_ref(ref, course, host) for ref in refs]
     listing = list_cluster_volumes(manager, node_engines, course, host, storage=storage)
+    if listing.unasked:
+        # a container there (not a service's: someone's `docker run`, a task still stopping) is not
+        # seen, and the volume's data in the shared root is what that container works in
+        raise EngineError(
+            "not every node's engine was given: "
+            + ", ".join(str(n) for n in listing.unasked)
+            + " (a container there may use the volumes; give each node's engine, or take a node that is"
+            " gone out of the swarm with 'docker node rm'; nothing removed)"
+        )
     chosen = choose({v.full_name: v for v in listing.volumes}, parsed, course, host, f"the swarm of {manager.url}")
     busy = [v for v in chosen if v.in_use]
     if busy:

@@ -484,10 +484,22 @@ def remove_volumes(
     Everything is checked before anything is removed: an unknown name, a personal volume or
     another course's volume stops the whole call. A volume in use by containers (running or
     stopped) is refused, naming them, unless ``force``: then those containers are removed first.
-    With ``storage`` the volume's directory in the shared root (its data) is removed too.
+    With ``storage`` the volume's directory in the shared root (its data) is removed too, and an
+    engine that is a swarm node is refused (:class:`EngineError`): other nodes' servers are not seen
+    here (:func:`ipynb_tools.volumes.cluster.remove_cluster_volumes` is the swarm's removal).
     """
     if not refs:
         raise EngineError("name at least one volume to remove")
+    if storage is not None:
+        # on a swarm node this engine sees only its own containers, and the data in the shared root is
+        # what every node's servers work in: ipynb_tools.volumes.cluster checks all of them
+        with calling(engine, "asking the engine whether it is a swarm node"):
+            swarm = engine.api.info().get("Swarm") or {}
+        if swarm.get("LocalNodeState") == "active":
+            raise EngineError(
+                f"the engine at {engine.url} is a swarm node: servers on other nodes may use the volumes' data "
+                "in the shared root; use --swarm (nothing removed)"
+            )
     chosen = resolve(engine, refs, course, host)
     busy = [v for v in chosen if v.in_use]
     if busy and not force:

@@ -271,6 +271,14 @@ def test_a_course_over_two_nodes(docker_swarm: Swarm, swarm_course: SwarmCourse)
     assert refused.exit_code == 1
     assert "is in use by service" in refused.output and "nothing removed" in refused.output
     assert (course.root / SUBMIT / "kadai-1_alice.ipynb").exists()
+    # a careless rm without --swarm (the manager's engine, the shared root) sees no other node's servers
+    # and would take the data they work in: refused
+    manager_only = ["--course", COURSE, "--host", HOST, "--engine-url", docker_swarm.manager.url]
+    single = CliRunner().invoke(
+        cli, ["volumes", "rm", "py", *manager_only, "--shared-root", str(course.root)], catch_exceptions=False
+    )
+    assert single.exit_code == 1 and "is a swarm node" in single.output and "use --swarm" in single.output
+    assert (course.root / SUBMIT / "kadai-1_alice.ipynb").exists() and (course.root / TASK).is_dir()
 
     # the servers stop (the hub removes their services); then rm removes it from both nodes and its data
     for user in list(course.spawners):
@@ -282,6 +290,31 @@ def test_a_course_over_two_nodes(docker_swarm: Swarm, swarm_course: SwarmCourse)
             break
         assert time.monotonic() < deadline, data
         time.sleep(0.5)
+    # a container that is no service's (someone's docker run on the worker) still works in the task
+    # volume: rm given only the manager cannot see it and refuses; given both nodes it names it
+    worker = docker_swarm.workers[0].client()
+    squatter = worker.containers.run(
+        course.image,
+        ["600"],
+        entrypoint=["sleep"],
+        detach=True,
+        name="not-a-service",
+        volumes={TASK: {"bind": "/data"}},
+    )
+    try:
+        base = ["--course", COURSE, "--host", HOST, "--engine-url", docker_swarm.manager.url, "--swarm"]
+        only_manager = CliRunner().invoke(
+            cli, ["volumes", "rm", "py", *base, "--shared-root", str(course.root)], catch_exceptions=False
+        )
+        assert only_manager.exit_code == 1, only_manager.output
+        assert "not every node's engine was given" in only_manager.output
+        assert "nothing removed" in only_manager.output and "Traceback" not in only_manager.output
+        assert (course.root / TASK).is_dir() and (course.root / SUBMIT / "kadai-1_alice.ipynb").exists()
+        seen = volumes_cli(docker_swarm, course.root, "rm", "py")
+        assert seen.exit_code == 1 and "not-a-service" in seen.output, seen.output
+        assert (course.root / TASK).is_dir()
+    finally:
+        squatter.remove(force=True)
     removed = volumes_cli(docker_swarm, course.root, "rm", "py", "--json")
     assert removed.exit_code == 0, removed.output
     results = {r["full_name"]: r for r in json.loads(removed.stdout)}
