@@ -19,6 +19,7 @@ The language: ``?lang=ja|en`` (remembered in a cookie), else the cookie, else th
 from __future__ import annotations
 
 import gettext
+import logging
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
@@ -100,6 +101,12 @@ class ConsoleHandler(HubOAuthenticated, web.RequestHandler):  # type: ignore[mis
     def console(self) -> Console:
         console: Console = self.settings["console"]
         return console
+
+    @property
+    def log(self) -> logging.Logger:
+        """The console's log (tornado's ``RequestHandler`` has none: every ``self.log`` of a page's error
+        path was an AttributeError, a 500 instead of the page's 503)."""
+        return logging.getLogger("ipynb_tools.console")
 
     def prepare(self) -> Awaitable[None] | None:
         self.language = choose_language(

@@ -67,6 +67,10 @@ LINES_PER_PAGE = 10
 MAX_NAME = 200
 MAX_NOTEBOOK = 1024
 MAX_PAGE = 1_000_000
+#: The dates a period may name: the execution log starts with the Unix epoch, and a date near Python's
+#: year 1 or 9999 cannot be moved between zones or given its end of day (OverflowError, a 500).
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.UTC)
 UNNUMBERED = "-"
 NO_USER = "(unknown)"
 
@@ -178,7 +182,8 @@ def parse_request(
         value = (args.get(name) or "").strip()
         if not value:
             return default
-        if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        # the length first: int() refuses more than 4,300 digits with a ValueError (CPython's limit)
+        if not (value.isascii() and value.isdigit()) or len(value) > len(str(high)) or not low <= int(value) <= high:
             problems.append(_("%(name)s: %(value)s is not a whole number from %(low)d to %(high)d") % {
                 "name": name, "value": repr(shown(value, 40)), "low": low, "high": high
             })  # fmt: skip
@@ -196,10 +201,18 @@ def parse_request(
             problems.append(problem % {"name": name, "value": repr(shown(value, 40))})
             return None
         date_only = len(value) <= len("2024-04-17")
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
-        if end_of_day and date_only:
-            moment += dt.timedelta(days=1)
+        try:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=zone)
+            if end_of_day and date_only:
+                moment += dt.timedelta(days=1)
+            inside = EARLIEST <= moment <= LATEST
+        except OverflowError:
+            inside = False
+        if not inside:
+            problem = _("%(name)s: %(value)s is not between 1970 and 9000")
+            problems.append(problem % {"name": name, "value": repr(shown(value, 40))})
+            return None
         return moment
 
     user = text("user", MAX_NAME)

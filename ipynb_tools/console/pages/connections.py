@@ -59,7 +59,8 @@ class SettingsHandler(ConnectionsHandler):
         number = await self.open_course(course)
         lti_id = self.get_body_argument("lti_id", "")
         hidden = self.get_body_argument("hidden", "")
-        if not lti_id.isdigit() or len(lti_id) > 18 or hidden not in ("0", "1"):
+        # isascii: str.isdigit() is true for '²', which int() refuses (a 500)
+        if not (lti_id.isascii() and lti_id.isdigit()) or len(lti_id) > 18 or hidden not in ("0", "1"):
             raise web.HTTPError(400)
         with self.moodle() as db:
             try:

@@ -146,7 +146,9 @@ class EditHandler(LmsPage):
                         data,
                         site,
                         zone,
-                        made_from=int(made_from) if made_from.isdigit() else None,
+                        made_from=int(made_from)
+                        if made_from.isascii() and made_from.isdigit() and len(made_from) <= 18
+                        else None,
                         force=force,
                     )
                 except (ParamsRefused, TextTooLong, ConcurrentEdit, StaleForm) as exc:

@@ -73,7 +73,8 @@ class UserActionHandler(ConsoleHandler):
             self.log.error("console: %s %s's server: %s", action, user, exc)
             raise web.HTTPError(503) from None
         back = self.get_body_argument("back", "")
-        query = back if back.startswith("?") and "\n" not in back else "?"
+        # only this page's own query, and nothing a Location header refuses (any control character: a 500)
+        query = back if back.startswith("?") and back.isascii() and back.isprintable() else "?"
         separator = "&" if len(query) > 1 else ""
         self.redirect(
             self.url(f"course/{course}/users") + query + separator + urlencode({"done": action, "user": user})
