@@ -15,7 +15,8 @@ cannot use instead of failing.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,26 @@ def table_of(frame: pd.DataFrame) -> Table:
     for record in frame.itertuples(index=False, name=None):
         rows.append(tuple("" if (not isinstance(v, (list, tuple)) and pd.isna(v)) else v for v in record))
     return Table(tuple(str(c) for c in frame.columns), tuple(rows))
+
+
+def in_zone(table: Table, column: str, zone: tzinfo) -> Table:
+    """``table`` with the ISO 8601 times of ``column`` shown in the site's ``zone`` (``2024-04-17 19:05:00``;
+    issue 15: times in the site's zone). The hand-in records keep UTC (``...Z`` or ``+00:00``); a value
+    that is no time with an offset (a student wrote the record) is shown as it is."""
+    if column not in table.columns:
+        return table
+    at = table.columns.index(column)
+
+    def shown(value: Any) -> Any:
+        try:
+            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+        except ValueError:
+            return value
+        if moment is None or moment.tzinfo is None:
+            return value
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+    return replace(table, rows=tuple((*row[:at], shown(row[at]), *row[at + 1 :]) for row in table.rows))
 
 
 def course_volumes(engine: Any, course: str, host: str) -> list[CourseVolume]:

@@ -12,7 +12,9 @@ import pytest
 
 from ipynb_tools.console.submissions import (
     SubmissionsUnavailable,
+    Table,
     analyze_volume,
+    in_zone,
     render_submission,
     submit_names,
     table_of,
@@ -91,3 +93,17 @@ def test_unreadable_or_missing_volumes(volumes) -> None:  # type: ignore[no-unty
     # without its task volume the analysis still runs; 'changed' is unknown
     only_submit = [v for v in volumes if v.kind is VolumeKind.SUBMIT]
     assert analyze_volume(only_submit, "kadai1").task_dir is None
+
+
+def test_handin_times_in_the_site_zone(volumes) -> None:  # type: ignore[no-untyped-def]
+    """The hand-ins' submitted_at (UTC in the records, '...Z' or '+00:00') in the site's zone (issue 15)."""
+    from zoneinfo import ZoneInfo
+
+    handins = in_zone(table_of(analyze_volume(volumes, "kadai1").submissions), "submitted_at", ZoneInfo("Asia/Tokyo"))
+    at = handins.columns.index("submitted_at")
+    alice = next(row for row in handins.rows if row[0] == "alice")
+    assert alice[at] == "2024-04-17 19:05:00"  # 10:05Z
+    # a value a student forged (no time, or no offset) is shown as it is
+    forged = Table(("user", "submitted_at"), (("x", "<b>soon</b>"), ("y", "2024-04-17T10:05:00"), ("z", "")))
+    assert in_zone(forged, "submitted_at", ZoneInfo("Asia/Tokyo")) == forged
+    assert in_zone(forged, "no such column", ZoneInfo("UTC")) == forged

@@ -23,6 +23,7 @@ from ..submissions import (
     SubmissionsUnavailable,
     analyze_volume,
     course_volumes,
+    in_zone,
     render_submission,
     submit_names,
     table_of,
@@ -80,7 +81,7 @@ class SubmissionsHandler(SubmissionsPage):
                     name=name,
                     per_user=table_of(analysis.per_user()),
                     per_cell=table_of(analysis.per_cell()),
-                    handins=table_of(analysis.submissions),
+                    handins=in_zone(table_of(analysis.submissions), "submitted_at", self.console.config.zone),
                     problems=[(str(path.name), message) for path, message in analysis.problems],
                     compared=analysis.task_dir is not None,
                 )
