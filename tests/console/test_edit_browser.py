@@ -189,6 +189,16 @@ def test_teacher_of_another_course_and_missing_xsrf(enter: Any, edit_hub: Consol
     assert answer.status == 403
     assert "yamada" not in (moodle.text(1)[0] or "")
     assert other.request.post(f"{base}course/{COURSE}/edit/1/check", form={"_xsrf": token}).status == 403
+    # the other course's activity under their own course id: no such activity there, nothing written or hidden
+    mine = f"{base}course/{OTHER_COURSE}/"
+    assert other.goto(mine + "edit/1").status == 404
+    form = {"_xsrf": token, "action": "save", "timemodified": str(stored[1]), "users": "*", "teachers": "yamada"}
+    assert other.request.post(mine + "edit/1", form=form).status == 404
+    assert other.request.post(mine + "edit/1/check", form={"_xsrf": token}).status == 404
+    assert other.request.post(mine + "settings", form={"_xsrf": token, "lti_id": "1", "hidden": "1"}).status == 404
+    assert moodle.text(1) == stored
+    # a lti id str.isdigit() takes and int() refuses ('²'): a 400, not a 500
+    assert other.request.post(mine + "settings", form={"_xsrf": token, "lti_id": "²", "hidden": "1"}).status == 400
 
     teacher = enter(TEACHER, str(COURSE))
     teacher.goto(f"{base}course/{COURSE}/edit/4")
