@@ -10,7 +10,8 @@
 #      teacher, none for a student, from the environment, never looked up by name), HOME=$NB_HOME, working directory =
 #      $NB_WRKDIR (the Jupyter server's root). Both are set by the spawner (ipynb_tools.spec, from
 #      the contract's UserPaths); this script derives no path of its own.
-#   3. exec jupyterhub-singleuser "$@" (it reads JUPYTERHUB_* from the environment).
+#   3. exec jupyterhub-singleuser "$@" (it reads JUPYTERHUB_* from the environment); with an activity
+#      limit (NB_ACTLIMIT > 0) under a root `timeout` that ends it if the user turned the limit off.
 #
 # Started as another user (an image with USER set), it skips 1 and 2.
 # IPYNB_TOOLS_PYTHON names the Python that has ipynb_tools and jupyterhub (default python3) when
@@ -65,4 +66,30 @@ if [ -n "${NB_TEACHER:-}" ] && [ "$NB_TEACHER" = "$NB_USER" ]; then
 else
   groups=--clear-groups
 fi
-exec setpriv --reuid="$NB_UID" --regid="$NB_GID" "$groups" -- "$@"
+set -- setpriv --reuid="$NB_UID" --regid="$NB_GID" "$groups" -- "$@"
+
+# The activity limit, held by root (issue 16 item 7). The server extension stops the server at
+# NB_ACTLIMIT + IPYNB_ACTLIMIT_GRACE with its notices, but it runs as the user, who can turn it off
+# (`jupyter server extension disable --user ipynb_tools.serverext`, or a ~/.jupyter config file that
+# unsets NB_ACTLIMIT) and start the server again from the course page; the hub's backstop is gone
+# once the hub restarts. So `timeout`, started here as root (the user cannot signal it), ends the
+# server IPYNB_ACTLIMIT_GUARD (default 60) seconds after the extension's own stop time: SIGTERM
+# (jupyter_server shuts its kernels down), SIGKILL 30 s later. Whole seconds only, else no guard.
+strip0() { v=$(printf '%s' "$1" | sed 's/^0*//'); printf '%s' "${v:-0}"; }
+limit=$(strip0 "${NB_ACTLIMIT:-0}")
+grace=$(strip0 "${IPYNB_ACTLIMIT_GRACE:-120}")
+guard=$(strip0 "${IPYNB_ACTLIMIT_GUARD:-60}")
+for v in "$limit" "$grace" "$guard"; do
+  case "$v" in
+    *[!0-9]* | ??????????*) limit=0  # not digits, or 10 digits and more (over 300 years)
+       echo "start-singleuser: NB_ACTLIMIT, IPYNB_ACTLIMIT_GRACE or IPYNB_ACTLIMIT_GUARD is not whole seconds: no root guard of the activity limit" >&2
+       break ;;
+  esac
+done
+if [ "$limit" -gt 0 ]; then
+  if command -v timeout >/dev/null 2>&1; then
+    exec timeout --kill-after=30 "$((limit + grace + guard))" "$@"
+  fi
+  echo "start-singleuser: no timeout command in the image: the activity limit is held by the server extension only" >&2
+fi
+exec "$@"

@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,53 @@ def test_a_group_name_the_contract_refuses_starts_no_server(box):
     assert proc.returncode == 2, proc.stderr
     assert "uid=" not in proc.stdout and "NB_GROUP" in proc.stderr
     assert (box / "etc" / "group").read_bytes() == before
+
+
+def server_that_stays(base: Path) -> None:
+    """A server that says who started it (its parent's command) and then runs until it is signalled."""
+    server = base / "bin" / "jupyterhub-singleuser"
+    server.write_text('#!/bin/sh\necho "parent=$(cat /proc/$PPID/comm) uid=$(id -u)"\nexec sleep 120\n')
+    server.chmod(0o755)
+
+
+def test_a_student_who_turned_the_limit_off_is_still_stopped_by_root(box):
+    """The server extension runs as the student, who can disable it (``jupyter server extension disable
+    --user``) and restart from the course page; root's ``timeout`` still ends the server at limit + grace +
+    guard, and the student's uid cannot signal it."""
+    server_that_stays(box)
+    env = nb_env(box, "s2024005", 47205, teacher=False)
+    started = time.monotonic()
+    proc = run_entry(box, **env, NB_ACTLIMIT="2", IPYNB_ACTLIMIT_GRACE="1", IPYNB_ACTLIMIT_GUARD="1")
+    lived = time.monotonic() - started
+    assert proc.returncode == 124, (proc.returncode, proc.stderr)  # timeout's "the time ran out"
+    assert proc.stdout.startswith("parent=timeout uid=47205"), proc.stdout
+    assert lived < 60, lived  # 4 s of limit + grace + guard, plus setup
+
+
+@pytest.mark.parametrize(
+    ("limit", "grace", "guard"),
+    [("0", "120", "60"), ("", "120", "60"), ("5", "1", "12x"), ("5", "1", "-1"), ("5", "1", "1" * 12)],
+)
+def test_no_root_guard_without_a_limit_or_with_a_value_that_is_not_whole_seconds(box, limit, grace, guard):
+    """(setup itself refuses an NB_ACTLIMIT that is no integer: exit 2, no server)"""
+    server = box / "bin" / "jupyterhub-singleuser"
+    server.write_text('#!/bin/sh\necho "parent=$(cat /proc/$PPID/comm)"\n')
+    proc = run_entry(
+        box,
+        **nb_env(box, "s2024006", 47206, teacher=False),
+        NB_ACTLIMIT=limit,
+        IPYNB_ACTLIMIT_GRACE=grace,
+        IPYNB_ACTLIMIT_GUARD=guard,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "parent=timeout" not in proc.stdout
+    assert ("no root guard" in proc.stderr) == (limit not in ("0", "")), proc.stderr
+
+
+def test_leading_zeros_are_decimal_seconds(box):
+    """``NB_ACTLIMIT=09`` is 9 s, not an octal error that would stop the start (``set -e``)."""
+    server = box / "bin" / "jupyterhub-singleuser"
+    server.write_text('#!/bin/sh\necho "parent=$(cat /proc/$PPID/comm)"\n')
+    proc = run_entry(box, **nb_env(box, "s2024007", 47207, teacher=False), NB_ACTLIMIT="09", IPYNB_ACTLIMIT_GRACE="08")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "parent=timeout"
