@@ -190,8 +190,16 @@ def check_setup_ran(container, user: str, *, teacher: bool) -> None:
     )
     groups = run(container, "id", "-nG", user).split()
     assert ("teachers" in groups) == teacher
-    # the server runs as the user, with the role's umask applied by the server extension
-    status = run(container, "cat", "/proc/1/status")
+    # the server runs as the user, with the role's umask applied by the server extension; with an
+    # activity limit (the site default 6000 s here) it runs under root's `timeout` (PID 1), which the
+    # user cannot signal, so a student who turns the server extension off is still stopped
+    assert run(container, "cat", "/proc/1/comm").strip() == "timeout"
+    assert run(container, "stat", "-c", "%u", "/proc/1").strip() == "0"
+    listing = run(container, "sh", "-c", "for d in /proc/[0-9]*; do echo ${d#/proc/} $(awk '{print $4}' $d/stat); done")
+    server = next(
+        pid for pid, ppid in (line.split() for line in listing.splitlines() if line.count(" ") == 1) if ppid == "1"
+    )
+    status = run(container, "cat", f"/proc/{server}/status")
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     assert fields["Uid"].split()[0] == run(container, "id", "-u", user).strip()
     assert fields["Umask"].strip() == ("0033" if teacher else "0037")
