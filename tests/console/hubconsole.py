@@ -24,6 +24,7 @@ from typing import Any
 from tests.hub.hubrun import (
     CONSUMER_KEY,
     CONSUMER_SECRET,
+    LOOPBACK_HUB_CONFIG,
     HubStartError,
     chp_command,
     free_port,
@@ -34,17 +35,9 @@ from tests.hub.hubrun import (
 HOST = "moodle.example.ac.jp"
 ADMIN = "hubadmin"
 
-CONFIG = """
-c = get_config()  # noqa
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = {port}
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = {hub_port}
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
-c.ConfigurableHTTPProxy.command = [{chp!r}]
-c.JupyterHub.db_url = "sqlite:///{workdir}/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "{workdir}/cookie_secret"
-c.JupyterHub.pid_file = "{workdir}/jupyterhub.pid"
+CONFIG = (
+    LOOPBACK_HUB_CONFIG
+    + """
 c.JupyterHub.cleanup_servers = True
 # the tests land on the console after the launch (a site links to it instead: docs/console.md)
 c.JupyterHub.default_url = "/services/console/"
@@ -91,6 +84,7 @@ c.JupyterHub.load_roles = [
     {{"name": "user", "scopes": ["self", "access:services!service=console"]}},
 ]
 """
+)
 
 
 @dataclass

@@ -17,22 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.hub.hubrun import HubStartError, chp_command, free_port
+from tests.hub.hubrun import LOOPBACK_HUB_CONFIG, HubStartError, chp_command, free_port
 
 #: The old proxy's web-service token the collector service accepts.
 WSTOKEN = "0123456789abcdef0123456789abcdef"
 
-CONFIG = """
-c = get_config()  # noqa
-c.JupyterHub.ip = "127.0.0.1"
-c.JupyterHub.port = {port}
-c.JupyterHub.hub_ip = "127.0.0.1"
-c.JupyterHub.hub_port = {hub_port}
-c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api_port}"
-c.ConfigurableHTTPProxy.command = [{chp!r}]
-c.JupyterHub.db_url = "sqlite:///{workdir}/jupyterhub.sqlite"
-c.JupyterHub.cookie_secret_file = "{workdir}/cookie_secret"
-c.JupyterHub.pid_file = "{workdir}/jupyterhub.pid"
+CONFIG = (
+    LOOPBACK_HUB_CONFIG
+    + """
 c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.allow_all = True
 # docs/execlog.md: the collector as a JupyterHub-managed service
@@ -50,6 +42,7 @@ c.JupyterHub.load_roles = [
     {{"name": "admin-svc", "scopes": ["admin:users", "tokens", "read:users"], "services": ["admin"]}},
 ]
 """
+)
 
 
 @dataclass

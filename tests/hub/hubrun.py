@@ -188,8 +188,9 @@ class Hub:
                 self.process.wait(10)
 
 
-CONFIG_TEMPLATE = """
-# written by tests/hub/hubrun.py: docs/jupyterhub_config.py, set up for loopback and the test engine
+#: The start of every test hub's jupyterhub_config.py: all of it on loopback, its state in ``workdir``
+#: (format fields port, hub_port, proxy_api_port, chp, workdir). The console and collector hubs use it too.
+LOOPBACK_HUB_CONFIG = """
 c = get_config()  # noqa
 c.JupyterHub.ip = "127.0.0.1"
 c.JupyterHub.port = {port}
@@ -200,6 +201,12 @@ c.ConfigurableHTTPProxy.command = [{chp!r}]
 c.JupyterHub.db_url = "sqlite:///{workdir}/jupyterhub.sqlite"
 c.JupyterHub.cookie_secret_file = "{workdir}/cookie_secret"
 c.JupyterHub.pid_file = "{workdir}/jupyterhub.pid"
+"""
+
+CONFIG_TEMPLATE = (
+    LOOPBACK_HUB_CONFIG
+    + """
+# written by tests/hub/hubrun.py: docs/jupyterhub_config.py, set up for loopback and the test engine
 c.JupyterHub.cleanup_servers = True
 # after the LTI launch, go straight to the user's server (spawning it)
 c.JupyterHub.default_url = "/hub/spawn"
@@ -234,6 +241,7 @@ c.JupyterHub.load_roles = [{{
     "services": ["e2e"],
 }}]
 """
+)
 
 
 EXECLOG_TEMPLATE = """
