@@ -17,6 +17,7 @@ import ipaddress
 import json
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -155,3 +156,37 @@ def browser_allowing_third_party_cookies(chromium: Any, profile: Path) -> Any:
     return chromium.browser_type.launch_persistent_context(
         str(profile), executable_path=chromium_path(), headless=True, args=CHROMIUM_ARGS, ignore_https_errors=True
     )
+
+
+# -- looking at the course page's frame in Chromium (test_embedding_server, test_embedding_browser) --
+
+
+def framed(context: Any, page_url: str) -> tuple[Any, Any, list[str]]:
+    """Open ``page_url`` (a course page with an iframe) in a new page of ``context``: (page, frame, console)."""
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(page_url)
+    page.wait_for_load_state("load")
+    # a refused frame is swapped for Chromium's error document: on a loaded machine its name may be
+    # missing for a moment after "load" (seen once in three runs here), so wait for it
+    frame = page.frame(name="activity")
+    deadline = time.monotonic() + 15
+    while frame is None and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        frame = page.frame(name="activity")
+    assert frame is not None, [f.name for f in page.frames]
+    return page, frame, console
+
+
+def refused(page: Any, frame: Any, console: list[str], framed_url: str) -> bool:
+    """Chromium refused to show ``framed_url`` in the frame: its frame-ancestors console message, and the
+    frame never shows that page (it ends on Chromium's error document; the wait allows for that)."""
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        said = any("frame-ancestors" in line and "blocked" in line for line in console)
+        if said and frame.url.startswith("chrome-error://"):
+            break
+        page.wait_for_timeout(200)
+    said = any("frame-ancestors" in line and "blocked" in line for line in console)
+    return said and not frame.url.startswith(framed_url)

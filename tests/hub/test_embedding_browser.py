@@ -18,7 +18,6 @@ origin (https://127.0.0.2) whose course page frames Moodle's launch page, which 
 from __future__ import annotations
 
 import contextlib
-import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +31,15 @@ from tests.browser import artifact_dir
 from tests.requirements import require_root, unavailable
 
 from .hubrun import Hub, HubStartError, moodle_fields, signed_launch, start_hub
-from .lmspage import LmsSite, browser_allowing_third_party_cookies, course_page, launch_form, self_signed
+from .lmspage import (
+    LmsSite,
+    browser_allowing_third_party_cookies,
+    course_page,
+    framed,
+    launch_form,
+    refused,
+    self_signed,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.engine, pytest.mark.root]
 
@@ -106,35 +113,6 @@ def serve_launch(hub: Hub, site: LmsSite, user: str, custom: dict[str, str]) -> 
     return f"{site.origin}/course-{user}"
 
 
-def open_course(context: Any, url: str) -> tuple[Any, Any, list[str]]:
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda message: console.append(message.text))
-    page.goto(url)
-    # a refused frame is swapped for Chromium's error document: on a loaded machine its name may be
-    # missing for a moment after "load" (seen once in three runs here), so wait for it
-    frame = page.frame(name="activity")
-    deadline = time.monotonic() + 15
-    while frame is None and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-        frame = page.frame(name="activity")
-    assert frame is not None, [f.name for f in page.frames]
-    return page, frame, console
-
-
-def refused(page: Any, frame: Any, console: list[str], framed_url: str) -> bool:
-    """Chromium refused to show ``framed_url`` in the frame: its frame-ancestors console message, and the
-    frame never shows that page (it ends on Chromium's error document; the wait allows for that)."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        said = any("frame-ancestors" in line and "blocked" in line for line in console)
-        if said and frame.url.startswith("chrome-error://"):
-            break
-        page.wait_for_timeout(200)
-    said = any("frame-ancestors" in line and "blocked" in line for line in console)
-    return said and not frame.url.startswith(framed_url)
-
-
 def test_the_hub_works_inside_moodles_page_and_nowhere_else(hub: Hub, lms, chromium, tmp_path: Path) -> None:
     _, moodle, other = lms
     home = insecure_get(f"{hub.url}/hub/login")
@@ -142,7 +120,7 @@ def test_the_hub_works_inside_moodles_page_and_nowhere_else(hub: Hub, lms, chrom
 
     context = browser_allowing_third_party_cookies(chromium, tmp_path / "profile")
     try:
-        page, frame, console = open_course(context, serve_launch(hub, moodle, "hana", CUSTOM))
+        page, frame, console = framed(context, serve_launch(hub, moodle, "hana", CUSTOM))
         frame.wait_for_url(f"{hub.url}/hub/home", timeout=60_000)
         frame.wait_for_load_state("load")
         # the hub's home page for the logged-in user, inside Moodle's page
@@ -154,7 +132,7 @@ def test_the_hub_works_inside_moodles_page_and_nowhere_else(hub: Hub, lms, chrom
         for cookie in cookies.values():
             assert (cookie["sameSite"], cookie["secure"]) == ("None", True), cookie
         # the same launch from an origin the hub does not name: refused by the browser
-        page, frame, console = open_course(context, serve_launch(hub, other, "kenta", CUSTOM))
+        page, frame, console = framed(context, serve_launch(hub, other, "kenta", CUSTOM))
         assert refused(page, frame, console, hub.url), (frame.url, console)
     finally:
         context.close()
@@ -166,9 +144,7 @@ def test_the_users_server_works_inside_moodles_page(hub: Hub, lms, chromium, doc
     _, moodle, _ = lms
     context = browser_allowing_third_party_cookies(chromium, tmp_path / "profile")
     try:
-        page, frame, _console = open_course(
-            context, serve_launch(hub, moodle, "hana", {**CUSTOM, "next": "/hub/spawn"})
-        )
+        page, frame, _console = framed(context, serve_launch(hub, moodle, "hana", {**CUSTOM, "next": "/hub/spawn"}))
         visited: list[str] = []
         page.on("response", lambda response: visited.append(response.url))
         # spawn page -> the server (its default URL: the test image has no JupyterLab, a 404 page)

@@ -18,7 +18,6 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -27,7 +26,15 @@ import urllib3
 from ipynb_tools.hub.embedding import FRAME_ANCESTORS_ENV
 from tests.browser import artifact_dir
 from tests.hub.hubrun import free_port
-from tests.hub.lmspage import Certificate, LmsSite, browser_allowing_third_party_cookies, course_page, self_signed
+from tests.hub.lmspage import (
+    Certificate,
+    LmsSite,
+    browser_allowing_third_party_cookies,
+    course_page,
+    framed,
+    refused,
+    self_signed,
+)
 
 pytestmark = pytest.mark.slow  # a jupyter_server process and Chromium windows per test
 TOKEN = "embedding-test-token"
@@ -100,37 +107,6 @@ def sites(tmp_path: Path) -> Iterator[tuple[Certificate, LmsSite, LmsSite]]:
     finally:
         moodle.stop()
         other.stop()
-
-
-def framed(context: Any, page_url: str) -> tuple[Any, Any, list[str]]:
-    """Open ``page_url`` (a course page with an iframe) in a new page of ``context``: (page, frame, console)."""
-    page = context.new_page()
-    console: list[str] = []
-    page.on("console", lambda message: console.append(message.text))
-    page.goto(page_url)
-    page.wait_for_load_state("load")
-    # a refused frame is swapped for Chromium's error document: on a loaded machine its name may be
-    # missing for a moment after "load" (seen once in three runs here), so wait for it
-    frame = page.frame(name="activity")
-    deadline = time.monotonic() + 15
-    while frame is None and time.monotonic() < deadline:
-        page.wait_for_timeout(100)
-        frame = page.frame(name="activity")
-    assert frame is not None, [f.name for f in page.frames]
-    return page, frame, console
-
-
-def refused(page: Any, frame: Any, console: list[str], framed_url: str) -> bool:
-    """Chromium refused to show ``framed_url`` in the frame: its frame-ancestors console message, and the
-    frame never shows that page (it ends on Chromium's error document; the wait allows for that)."""
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        said = any("frame-ancestors" in line and "blocked" in line for line in console)
-        if said and frame.url.startswith("chrome-error://"):
-            break
-        page.wait_for_timeout(200)
-    said = any("frame-ancestors" in line and "blocked" in line for line in console)
-    return said and not frame.url.startswith(framed_url)
 
 
 def test_the_lms_frames_a_real_server_and_its_cookies_work_only_there(chromium, sites, tmp_path: Path) -> None:
