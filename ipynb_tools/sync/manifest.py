@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Container, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +30,25 @@ from ..fileops import open_regular, read_all, replace_file
 MANIFEST_NAME = ".ipynb-tools-sync.json"
 #: 2: XXH3-128 digests (``xxh128:...``) and ``kept``; version 1's SHA-256 digests are still read.
 MANIFEST_VERSION = 2
-#: A larger manifest is not read (set aside and rebuilt): about 1,000,000 task files' records.
+#: A larger manifest is never read (set aside and rebuilt), whatever the task: about 1,000,000 task files' records.
 MANIFEST_MAX_BYTES = 512 << 20
+#: What a record may hold beyond its task files' entries (bytes; the header, entries of files the
+#: teacher removed since the last sync): see :func:`record_limit`.
+MANIFEST_BASE_BYTES = 1 << 20
+#: The room one task file's entry may take (bytes): an entry with a pending copy and a kept stat is
+#: about 400 bytes plus its path (UTF-8).
+MANIFEST_BYTES_PER_FILE = 1 << 10
+
+
+def record_limit(task_files: int) -> int:
+    """The largest record (bytes) read for a task of ``task_files`` files: 1 MiB + 1 KiB per file.
+
+    The record only holds entries for the task's files (others are pruned when it is read), so a
+    larger one is not sync's: a student's junk (a valid 30 MB record of 2.5 million entries took
+    79 s and 506 MB at every start, issue 12 item 9's kind) is set aside without being parsed.
+    """
+    return min(MANIFEST_MAX_BYTES, MANIFEST_BASE_BYTES + MANIFEST_BYTES_PER_FILE * max(0, task_files))
+
 
 Fingerprint = list[int]
 
@@ -118,10 +135,12 @@ class Manifest(MutableMapping[str, Entry]):
     setting the whole record aside gave it too) and is dropped at the next write.
     """
 
-    def __init__(self, files: dict[str, object] | None = None) -> None:
+    def __init__(self, files: dict[str, object] | None = None, pruned: int = 0) -> None:
         self._raw: dict[str, object] = files if files is not None else {}
         self._entries: dict[str, Entry] = {}
         self._gone: set[str] = set()  # read or dropped keys no longer in the record
+        #: Entries of the record as read that named no task file, dropped (written without them).
+        self.pruned = pruned
 
     def unchanged(self, rel: str, src: Fingerprint, dst: Fingerprint) -> bool:
         """True when the record, as read, has ``rel``'s task file and copy with these stats and no pending copy."""
@@ -170,9 +189,11 @@ class Manifest(MutableMapping[str, Entry]):
         return sum(1 for _ in self)
 
     def changed(self) -> bool:
-        """True when the record differs from what was read (an entry changed, added or dropped)."""
-        return any(rel in self._raw for rel in self._gone) or any(
-            self._raw.get(rel) != entry.to_json() for rel, entry in self._entries.items()
+        """True when the record differs from what was read (an entry changed, added, dropped or pruned)."""
+        return (
+            bool(self.pruned)
+            or any(rel in self._raw for rel in self._gone)
+            or any(self._raw.get(rel) != entry.to_json() for rel, entry in self._entries.items())
         )
 
     def files_json(self) -> dict[str, object]:
@@ -184,12 +205,20 @@ class Manifest(MutableMapping[str, Entry]):
         return {rel: out[rel] for rel in sorted(out)}
 
 
-def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[Manifest, str | None]:
+def read_manifest(
+    dest: Path,
+    *,
+    dir_fd: int | None = None,
+    max_bytes: int = MANIFEST_MAX_BYTES,
+    keep: Container[str] | None = None,
+) -> tuple[Manifest, str | None]:
     """The manifest of ``dest`` (empty when missing) and the problem when it was unusable.
 
     With ``dir_fd`` (``dest`` opened), it is read there. A link, a FIFO, a directory, a file
-    over :data:`MANIFEST_MAX_BYTES` or garbage at the name is a problem (never followed, never
-    waited on, never read whole): the caller sets it aside and rebuilds.
+    over ``max_bytes`` (:func:`record_limit` of the task; at most :data:`MANIFEST_MAX_BYTES`)
+    or garbage at the name is a problem (never followed, never waited on, never read, or
+    parsed, whole): the caller sets it aside and rebuilds. With ``keep`` (the task's relative
+    paths), entries naming anything else are dropped as read (:attr:`Manifest.pruned` counts them).
     """
     path = dest / MANIFEST_NAME
     try:
@@ -199,8 +228,9 @@ def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[Manifest, s
     except OSError as exc:
         return Manifest(), f"{path}: unusable manifest ({os_reason(exc)})"
     try:
-        if st.st_size > MANIFEST_MAX_BYTES:  # a student's 10 GB sparse file must not be read into memory
-            return Manifest(), f"{path}: unusable manifest (larger than {MANIFEST_MAX_BYTES >> 20} MB)"
+        max_bytes = min(max_bytes, MANIFEST_MAX_BYTES)
+        if st.st_size > max_bytes:  # a student's 10 GB sparse file, or 30 MB of junk, is never read
+            return Manifest(), f"{path}: unusable manifest ({st.st_size} bytes, over the {max_bytes} this task allows)"
         raw = read_all(fd)
     except OSError as exc:
         return Manifest(), f"{path}: unusable manifest ({os_reason(exc)})"
@@ -210,7 +240,10 @@ def read_manifest(dest: Path, *, dir_fd: int | None = None) -> tuple[Manifest, s
         files = json.loads(raw)["files"]
         if not isinstance(files, dict):
             raise TypeError("files is not an object")
-        return Manifest(files), None
+        if keep is None:
+            return Manifest(files), None
+        kept = {rel: entry for rel, entry in files.items() if rel in keep}
+        return Manifest(kept, len(files) - len(kept)), None
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         # RecursionError: a student's "[[[[...]]]]" nested past the parser's depth limit.
         return Manifest(), f"{path}: unusable manifest ({exc.__class__.__name__})"

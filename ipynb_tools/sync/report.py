@@ -16,6 +16,7 @@ MOVED_ASIDE = "moved-aside"  # a student's own entry was in the way; renamed, th
 UNCHANGED = "unchanged"
 SKIPPED = "skipped"  # symlinks and special files in the task volume
 FAILED = "failed"
+PRUNED = "pruned"  # the sync record's entries naming no task file, dropped (reported on the record's name)
 
 
 class SyncError(IpynbToolsError):
@@ -55,7 +56,7 @@ class SyncReport:
     def summary(self) -> str:
         parts = [
             f"{a} {self.count(a)}"
-            for a in (COPIED, UPDATED, KEPT, ADOPTED, MOVED_ASIDE, UNCHANGED, SKIPPED, FAILED)
+            for a in (COPIED, UPDATED, KEPT, ADOPTED, MOVED_ASIDE, UNCHANGED, SKIPPED, PRUNED, FAILED)
             if self.count(a)
         ]
         return (

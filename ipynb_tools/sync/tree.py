@@ -46,6 +46,7 @@ from .manifest import (
     Pending,
     fingerprint,
     read_manifest,
+    record_limit,
     write_manifest,
 )
 from .report import (
@@ -54,6 +55,7 @@ from .report import (
     FAILED,
     KEPT,
     MOVED_ASIDE,
+    PRUNED,
     SKIPPED,
     UNCHANGED,
     UPDATED,
@@ -277,7 +279,15 @@ class _Syncer:
         return self.report
 
     def sync(self, dirs: _DestDirs) -> None:
-        manifest, problem = read_manifest(self.dest, dir_fd=dirs.root)
+        # The task is listed first: the record is read only up to the size its files' entries
+        # can take, and keeps entries for them only (a student's junk costs no start its time).
+        walk = list(iter_task_files(self.source))
+        task_files = {rel for rel, entry in walk if entry is not None}
+        manifest, problem = read_manifest(
+            self.dest, dir_fd=dirs.root, max_bytes=record_limit(len(task_files)), keep=task_files
+        )
+        if manifest.pruned:
+            self.add(MANIFEST_NAME, PRUNED, f"{manifest.pruned} record entries naming no task file dropped")
         rewrite = False
         if problem:  # unusable (a FIFO, a link, garbage): kept aside, rebuilt (issue 12, item 9)
             rewrite = True
@@ -293,7 +303,7 @@ class _Syncer:
         # or file the copy will move aside) is looked up once per directory, not once per file.
         last_head: str | None = None
         parent: int | None = None
-        for rel, entry in iter_task_files(self.source):
+        for rel, entry in walk:
             if entry is None:
                 self.remove_temp_files(rel.rstrip("/"))
                 continue  # directories are made when a file needs them

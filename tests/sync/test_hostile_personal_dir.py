@@ -8,6 +8,7 @@ between placing a copy and saving its record still knows the copy is the task's.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from ipynb_tools.fileops import TEMP_SUFFIX
-from ipynb_tools.sync import KEPT, MANIFEST_NAME, MOVED_ASIDE, UNCHANGED, UPDATED, sync_tree
+from ipynb_tools.sync import KEPT, MANIFEST_NAME, MOVED_ASIDE, PRUNED, UNCHANGED, UPDATED, sync_tree
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = time.mktime((2026, 4, 1, 10, 20, 30, 0, 0, -1))
@@ -509,3 +510,78 @@ def test_a_save_between_placing_a_copy_and_recording_it_is_never_taken_for_sync_
     report = sync_tree(task, personal)
     assert (personal / "kadai-1.txt").read_text() == "MY\n", report.results
     assert actions(report)["kadai-1.txt"] == KEPT
+
+
+# -- item 9's kind: a valid record full of junk ----------------------------------------------------------------
+
+
+def test_a_huge_valid_junk_record_is_set_aside_in_bounded_time_and_memory(dirs):
+    """A student's valid 30 MB record of 2.5 million entries (79 s and 506 MB at every start) is over
+    what a two-file task's record can take: it is set aside unparsed, kept, and the record rebuilt."""
+    from ipynb_tools.sync.manifest import record_limit
+
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    later(personal / "kadai-1.txt", "mine\n")  # a changed copy: rebuilt without its history, it is kept aside
+    good = (personal / MANIFEST_NAME).read_text()
+    junk = ",".join(f'"j{i:07}":0' for i in range(2_500_000))
+    (personal / MANIFEST_NAME).write_text(good.replace('"files":{', '"files":{' + junk + ",", 1))
+    size = (personal / MANIFEST_NAME).stat().st_size
+    assert size > 30_000_000 > record_limit(2)
+    code = (
+        f"import sys, time; sys.path.insert(0, {str(REPO)!r}); from ipynb_tools.sync import sync_tree; "
+        f"t = time.monotonic(); r = sync_tree(sys.argv[1], sys.argv[2], now={NOW}); "
+        # VmHWM: this process's peak resident memory since its exec (ru_maxrss carries the parent's over)
+        "hwm = [l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:')][0]; "
+        "print(time.monotonic() - t, hwm); "
+        "print('\\n'.join(f'{x.action}: {x.rel} ({x.detail})' for x in r.changed)); sys.exit(0 if r.ok else 1)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(task), str(personal)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    seconds, maxrss_kb = done.stdout.split("\n", 1)[0].split()
+    assert float(seconds) < 5  # was 79 s
+    assert int(maxrss_kb) < 120 << 10  # KB: the interpreter and the sync, never the record parsed (was 506 MB)
+    assert f"moved-aside: {MANIFEST_NAME} (" in done.stdout and f"over the {record_limit(2)}" in done.stdout
+    assert (personal / ASIDE).stat().st_size == size  # kept as it was
+    rebuilt = json.loads((personal / MANIFEST_NAME).read_text())["files"]
+    assert set(rebuilt) == {"kadai-1.txt", "data/input.csv"}
+    # nothing lost: the changed copy was moved aside (no history to tell it by), the task's copy placed
+    assert (personal / f"kadai-1.{STAMP}.txt").read_text() == "mine\n"
+    assert (personal / "kadai-1.txt").read_text() == "v1\n"
+
+
+def test_record_entries_naming_no_task_file_are_pruned_with_a_notice(dirs):
+    """Junk under the limit is dropped as read, once, with a line; the task files' history stays."""
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    later(personal / "kadai-1.txt", "mine\n")
+    path = personal / MANIFEST_NAME
+    record = json.loads(path.read_text())
+    entry = record["files"]["kadai-1.txt"]
+    record["files"].update({f"gone/{i}.txt": entry for i in range(500)})
+    path.write_text(json.dumps(record))
+    later(task / "kadai-1.txt", "v2\n")
+    report = sync_tree(task, personal)
+    assert report.ok
+    pruned = [r for r in report.results if r.action == PRUNED]
+    assert [(r.rel, r.detail) for r in pruned] == [(MANIFEST_NAME, "500 record entries naming no task file dropped")]
+    assert "pruned 1" in report.summary()
+    assert actions(report)["kadai-1.txt"] == KEPT  # its entry was kept: still known as the student's change
+    assert (personal / "kadai-1.txt").read_text() == "mine\n"
+    assert set(json.loads(path.read_text())["files"]) == {"kadai-1.txt", "data/input.csv"}
+    before = path.stat()
+    again = sync_tree(task, personal)
+    assert PRUNED not in actions(again).values()
+    assert path.stat().st_ino == before.st_ino  # nothing left to prune: the record is not rewritten
+
+
+def test_the_entry_of_a_file_the_teacher_removed_is_dropped_and_the_copy_stays(dirs):
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    (task / "kadai-1.txt").unlink()
+    report = sync_tree(task, personal)
+    assert actions(report)[MANIFEST_NAME] == PRUNED
+    assert (personal / "kadai-1.txt").read_text() == "v1\n"  # never deleted
+    assert set(json.loads((personal / MANIFEST_NAME).read_text())["files"]) == {"data/input.csv"}
