@@ -51,7 +51,9 @@ lint: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
-# Domain ipynb_tools: the package without the console; domain console: the console's code and templates.
+# Domain ipynb_tools: the package without the console; domain console: the console's code and templates;
+# domain click: click's own messages (Usage:, Error: No such option ...), extracted from the INSTALLED click,
+# so after a click upgrade `make messages` shows its new/changed messages (ipynb_tools/cli/scripts.py binds it).
 # After `make messages`, translate the new/changed entries (empty or "#, fuzzy") in each .po, then
 # run it again (or `python hatch_build.py`) to compile; tests/test_i18n.py fails on an untranslated one.
 LOCALE := ipynb_tools/locale
@@ -67,6 +69,9 @@ messages: venv
 	$(if $(wildcard ipynb_tools/console),$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output \
 		--project ipynb-tools -o $(LOCALE)/console.pot ipynb_tools/console && \
 		$(VENV)/bin/pybabel -q update --no-wrap --ignore-pot-creation-date -D console -i $(LOCALE)/console.pot -d $(LOCALE))
+	$(VENV)/bin/pybabel -q extract -F babel.cfg --no-location --sort-output --project click \
+		-o $(LOCALE)/click.pot "$$($(PY) -c 'import click, os; print(os.path.dirname(click.__file__))')"
+	$(VENV)/bin/pybabel -q update --no-wrap --ignore-pot-creation-date -D click -i $(LOCALE)/click.pot -d $(LOCALE)
 	$(PY) hatch_build.py
 
 bench: venv

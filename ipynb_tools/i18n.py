@@ -1,6 +1,6 @@
 """Translations: the one home for message catalogues, language choice and gettext (issue 16, item 8).
 
-Two gettext domains, each a catalogue per language under ``ipynb_tools/locale``::
+Three gettext domains, each a catalogue per language under ``ipynb_tools/locale``::
 
     ipynb_tools/locale/<lang>/LC_MESSAGES/<domain>.po   (source, committed)
     ipynb_tools/locale/<lang>/LC_MESSAGES/<domain>.mo   (compiled by hatch_build.py at install/build time)
@@ -22,6 +22,12 @@ Two gettext domains, each a catalogue per language under ``ipynb_tools/locale``:
   ``{% trans %}...{% endtrans %}`` or ``{{ _("...") }}`` (newstyle: ``_("%(n)s files", n=3)``).
   In the console's Python code call the translation's ``gettext`` through a name Babel extracts
   (``_``, ``gettext``, ``ngettext``), e.g. ``_ = translation("console", langs).gettext``.
+- ``click``: click's own parser and help messages (``Usage:``, ``Error: No such option ...``,
+  ``Show this message and exit.``), whose msgids are click's: ``make messages`` extracts them from
+  the installed click. Click translates through the standard library's ``gettext.gettext`` /
+  ``gettext.ngettext`` (the process's current gettext domain), so a command-line entry point calls
+  :func:`bind_click_catalogue` before it imports its click command; a program that imports
+  ipynb_tools as a library keeps its own gettext domain.
 
 English is the source language: every msgid is the English text, and the English text is what
 the user sees when no catalogue matches (``NullTranslations``). A language list is cut at its
@@ -43,11 +49,14 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
+    "CLICK_DOMAIN",
     "DOMAINS",
     "LOCALE_DIR",
     "N_",
     "_",
     "available_languages",
+    "bind_click_catalogue",
+    "click_message",
     "container_environment",
     "languages_from_accept_language",
     "languages_from_environ",
@@ -55,8 +64,11 @@ __all__ = [
     "translation",
 ]
 
+#: The domain of click's own messages (its msgids are the installed click's: ``make messages``).
+CLICK_DOMAIN = "click"
+
 #: The gettext domains this package ships catalogues for.
-DOMAINS: tuple[str, ...] = ("ipynb_tools", "console")
+DOMAINS: tuple[str, ...] = ("ipynb_tools", "console", CLICK_DOMAIN)
 
 #: Where the catalogues are: ``<LOCALE_DIR>/<lang>/LC_MESSAGES/<domain>.mo``.
 LOCALE_DIR: str = os.path.join(os.path.dirname(os.path.abspath(__file__)), "locale")
@@ -197,6 +209,43 @@ def available_languages(domain: str = "ipynb_tools") -> list[str]:
         return [SOURCE_LANGUAGE]
     found = [lang for lang in entries if os.path.isfile(os.path.join(LOCALE_DIR, lang, "LC_MESSAGES", f"{domain}.mo"))]
     return [SOURCE_LANGUAGE, *found]
+
+
+def bind_click_catalogue() -> bool:
+    """Make click's own messages speak the process's language: for command-line entry points only.
+
+    Click marks its messages (``Usage:``, ``Options``, ``Error: No such option {name!r}.``,
+    ``Try '{command} {option}' for help.``, ...) with the standard library's ``gettext.gettext`` and
+    ``gettext.ngettext``, which look them up in the process's *current* gettext domain (``messages``
+    unless a program changes it; Python's ``gettext.textdomain``). When this package's language
+    rule (:func:`languages_from_environ`, the list cut at its first English entry) finds a
+    catalogue of the ``click`` domain, this binds that domain to :data:`LOCALE_DIR`
+    (``gettext.bindtextdomain``) and makes it the current one (``gettext.textdomain``), and returns
+    True; else (English, ``C``, a language without a catalogue) it changes nothing and returns
+    False, so click prints its English msgids.
+
+    Process-wide, which is why only the console scripts call it (``ipynb_tools/cli/scripts.py``),
+    first thing, before their click commands are imported: ``click.version_option`` translates its
+    help when the command is defined. Importing ipynb_tools as a library never calls it, so a host
+    program's own gettext domain is left alone. Click's lookup reads the same environment variables
+    as :func:`translation` (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``) at each message.
+    """
+    if type(translation(CLICK_DOMAIN)) is gettext.NullTranslations:
+        return False
+    gettext.bindtextdomain(CLICK_DOMAIN, LOCALE_DIR)
+    gettext.textdomain(CLICK_DOMAIN)
+    return True
+
+
+def click_message(msgid: str) -> str:
+    """One of click's own messages (domain ``click``) in the process's language, for code that reuses it.
+
+    For a heading click would print itself, e.g. the ``Commands`` of a group that lists its
+    sub-commands without importing them (``ipynb_tools/cli/main.py``). ``msgid`` must be click's
+    msgid (the ``click`` catalogue has it only while the installed click uses it); not extracted
+    into the ``ipynb_tools`` domain.
+    """
+    return translation(CLICK_DOMAIN).gettext(msgid)
 
 
 def container_environment(language: str) -> dict[str, str]:

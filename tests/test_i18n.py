@@ -4,6 +4,9 @@ The completeness check extracts every message from the source with Babel's own e
 same mapping file, babel.cfg, that ``make messages`` uses) and requires, for each language's
 catalogue, a non-empty, non-fuzzy translation whose placeholders are the msgid's. The checker is
 tested on catalogues that lack an entry, so a test that cannot fail is not what guards it.
+
+The ``click`` domain's messages are extracted from the INSTALLED click's source, so a click that
+gains (or rewords) a message fails the completeness test until ``make messages`` and a translation.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+import click
 import pytest
 from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
@@ -33,6 +37,7 @@ LOCALE = PACKAGE / "locale"
 DOMAIN_DIRS: dict[str, tuple[Path, tuple[str, ...]]] = {
     "ipynb_tools": (PACKAGE, ("console", "locale")),
     "console": (PACKAGE / "console", ()),
+    i18n.CLICK_DOMAIN: (Path(click.__file__).resolve().parent, ()),  # click's own messages, from the installed click
 }
 
 
@@ -190,6 +195,88 @@ def _mo_bytes(catalog: Catalog) -> bytes:
 
 def test_japanese_is_shipped() -> None:
     assert "ja" in i18n.available_languages("ipynb_tools")
+    assert "ja" in i18n.available_languages(i18n.CLICK_DOMAIN)
+
+
+# -- click's own messages (domain click) -------------------------------------------------------------
+def test_click_messages_come_from_the_installed_click() -> None:
+    """The extraction the completeness test relies on finds click's messages (an empty one would pass anything)."""
+    messages = extract(i18n.CLICK_DOMAIN)
+    assert len(messages) >= 50
+    for msgid in (
+        "Usage:",
+        "Options",
+        "Show this message and exit.",
+        "No such option {name!r}.",
+        "Invalid value for {param_hint}: {message}",
+        "Missing argument",
+        "Try '{command} {option}' for help.",
+        "{value!r} is not a valid {number_type}.",
+        "Error: {message}",
+    ):
+        assert msgid in messages, msgid
+    assert ("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})") in messages
+    files = {where.split(":")[0] for found in messages.values() for where in found}
+    assert "core.py" in files and files <= {p.name for p in DOMAIN_DIRS[i18n.CLICK_DOMAIN][0].glob("*.py")}
+
+
+def test_a_click_message_we_do_not_translate_fails_the_check() -> None:
+    """A click upgrade's new message, or a translation removed, is reported: the guard can fail."""
+    messages = extract(i18n.CLICK_DOMAIN)
+    catalog = read_catalogue("ja", i18n.CLICK_DOMAIN)
+    assert catalogue_problems(catalog, messages) == []
+    gained = {**messages, "Option {name!r} is new in click 9.": ["click/core.py:1"]}
+    assert catalogue_problems(catalog, gained) == ["missing: 'Option {name!r} is new in click 9.' (click/core.py:1)"]
+    catalog.delete("Usage:")
+    assert [p for p in catalogue_problems(catalog, messages) if p.startswith("missing: 'Usage:'")]
+
+
+def _in_a_process(code: str, **environ: str) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in i18n.ENVIRON_VARIABLES}
+    env.update(environ)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    return out.stdout.strip()
+
+
+BIND = (
+    "import gettext, click; from ipynb_tools import i18n; bound = i18n.bind_click_catalogue();"
+    "print(bound, gettext.textdomain(), gettext.gettext('Usage:'), gettext.ngettext('Got unexpected extra argument"
+    " ({args})', 'Got unexpected extra arguments ({args})', 2).format(args='a b'), sep='|')"
+)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({"LANG": "ja_JP.UTF-8"}, "True|click|使い方:|余分な引数があります（a b）"),
+        ({"LANGUAGE": "fr:ja", "LANG": "C.UTF-8"}, "True|click|使い方:|余分な引数があります（a b）"),
+        ({"LANG": "C"}, "False|messages|Usage:|Got unexpected extra arguments (a b)"),
+        # English first: this package's rule (gettext alone would go on to ja for click's messages)
+        ({"LANGUAGE": "en:ja", "LANG": "ja_JP.UTF-8"}, "False|messages|Usage:|Got unexpected extra arguments (a b)"),
+        ({"LANG": "xx_XX.UTF-8"}, "False|messages|Usage:|Got unexpected extra arguments (a b)"),
+    ],
+)
+def test_bind_click_catalogue(environ: dict[str, str], expected: str) -> None:
+    assert _in_a_process(BIND, **environ) == expected
+
+
+def test_importing_the_commands_leaves_the_gettext_domain_alone() -> None:
+    """A program that imports ipynb_tools (its commands too) keeps its gettext domain: only console scripts bind it."""
+    code = (
+        "import gettext; import ipynb_tools.cli.submit, ipynb_tools.cli.deploy, ipynb_tools.cli.main;"
+        "import ipynb_tools.cli.scripts;"
+        "print(gettext.textdomain(), gettext.gettext('Usage:'))"
+    )
+    assert _in_a_process(code, LANG="ja_JP.UTF-8") == "messages Usage:"
+
+
+def test_click_message_reuses_clicks_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in i18n.ENVIRON_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    assert i18n.click_message("Commands") == "コマンド"
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    assert i18n.click_message("Commands") == "Commands"
 
 
 # -- language choice -------------------------------------------------------------------------------

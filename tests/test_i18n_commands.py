@@ -172,3 +172,98 @@ def test_bad_notebook_error_in_japanese(course: dict[str, Path]) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("ipynb_submit: エラー: broken.ipynb: 正しい JSON ではありません（1 行 2 桁: ")
     assert list(course["volume"].iterdir()) == []
+
+
+# -- click's own parser and help messages (domain click, bound by ipynb_tools/cli/scripts.py) -----------
+JA = {"LANG": "ja_JP.UTF-8"}
+EN = {"LANG": "en_US.UTF-8"}
+
+
+def test_unknown_option_in_japanese_then_english(course: dict[str, Path]) -> None:
+    ja = command("ipynb_submit", ["--lst"], course["work"], JA)
+    assert ja.returncode == 2
+    assert ja.stdout == ""
+    assert ja.stderr == (
+        "使い方: ipynb_submit [OPTIONS] FILE [TARGET] | --all [TARGET] | --list\n"
+        "'ipynb_submit --help' で使い方を表示できます。\n"
+        "\n"
+        "エラー: '--lst' というオプションはありません。 もしかして: '--all', '--list'\n"
+    )
+    en = command("ipynb_submit", ["--lst"], course["work"], {"LANG": "C"})
+    assert en.returncode == 2
+    assert en.stderr == (
+        "Usage: ipynb_submit [OPTIONS] FILE [TARGET] | --all [TARGET] | --list\n"
+        "Try 'ipynb_submit --help' for help.\n"
+        "\n"
+        "Error: No such option '--lst'. (Did you mean one of: '--all', '--list'?)\n"
+    )
+    one = command("ipynb_deploy", ["--dry-rn"], course["work"], {"LANGUAGE": "ja", "LANG": "C.UTF-8"})
+    assert one.returncode == 2
+    assert one.stderr.endswith("エラー: '--dry-rn' というオプションはありません。 もしかして: '--dry-run'\n")
+
+
+def test_missing_argument_in_japanese_then_english(course: dict[str, Path]) -> None:
+    ja = command("ipynb-tools", ["tocsv"], course["work"], JA)
+    assert ja.returncode == 2
+    assert ja.stderr == (
+        "使い方: ipynb-tools tocsv [OPTIONS] BASE\n"
+        "'ipynb-tools tocsv --help' で使い方を表示できます。\n"
+        "\n"
+        "エラー: 引数が足りません: 'BASE'.\n"
+    )
+    en = command("ipynb-tools", ["tocsv"], course["work"], EN)
+    assert en.stderr.splitlines()[-1] == "Error: Missing argument 'BASE'."
+    # an option without its value
+    to = command("ipynb_deploy", ["--to"], course["work"], JA)
+    assert (to.returncode, to.stderr) == (2, "エラー: オプション '--to' には値が 1 個必要です。\n")
+    to_en = command("ipynb_deploy", ["--to"], course["work"], EN)
+    assert to_en.stderr == "Error: Option '--to' requires an argument.\n"
+
+
+def test_invalid_value_in_japanese_then_english(course: dict[str, Path]) -> None:
+    word = command("ipynb_deploy", ["--step", "x"], course["work"], JA)
+    assert word.returncode == 2
+    assert word.stderr.splitlines() == [
+        "使い方: ipynb_deploy [OPTIONS] [. | DEST [STEP] | SRC...]",
+        "'ipynb_deploy --help' で使い方を表示できます。",
+        "",
+        "エラー: '--step' の値が正しくありません: 'x' は正しい数値（integer range）ではありません。",
+    ]
+    zero = command("ipynb_deploy", ["--step", "0"], course["work"], JA)
+    assert zero.stderr.splitlines()[-1] == "エラー: '--step' の値が正しくありません: 0 は範囲 x>=1 に入っていません。"
+    en = command("ipynb_deploy", ["--step", "x"], course["work"], EN)
+    assert en.stderr.splitlines()[-1] == "Error: Invalid value for '--step': 'x' is not a valid integer range."
+    # nothing was written in either language
+    assert sorted(p.name for p in course["work"].iterdir()) == ["kadai-1.ipynb"]
+
+
+def test_extra_argument_and_unknown_command_in_japanese(course: dict[str, Path]) -> None:
+    extra = command("ipynb-tools", ["tocsv", "a", "b", "c"], course["work"], JA)
+    assert extra.returncode == 2
+    assert extra.stderr.splitlines()[-1] == "エラー: 余分な引数があります（b c）"
+    unknown = command("ipynb-tools", ["submt"], course["work"], JA)
+    assert unknown.returncode == 2
+    assert unknown.stderr.splitlines()[-1] == "エラー: 'submt' というコマンドはありません。"
+
+
+def test_clicks_help_words_in_japanese_then_english(course: dict[str, Path]) -> None:
+    ja = command("ipynb_submit", ["--help"], course["work"], JA)
+    assert ja.returncode == 0
+    lines = ja.stdout.splitlines()
+    assert lines[0] == "使い方: ipynb_submit [OPTIONS] FILE [TARGET] | --all [TARGET] | --list"
+    assert "オプション:" in lines
+    assert re.search(r"^  -V, --version +バージョンを表示して終了します。$", ja.stdout, re.M)
+    assert re.search(r"^  -h, --help +このメッセージを表示して終了します。$", ja.stdout, re.M)
+    group = command("ipynb-tools", ["--help"], course["work"], {"LC_MESSAGES": "ja_JP.UTF-8", "LANG": "C.UTF-8"})
+    assert group.stdout.startswith("使い方: ipynb-tools [OPTIONS] COMMAND [ARGS]...\n")
+    assert "\nコマンド:\n" in group.stdout and "\nオプション:\n" in group.stdout
+    version = command("ipynb_deploy", ["--version"], course["work"], JA)
+    assert version.stdout.startswith("ipynb_deploy バージョン ")
+
+    for language in ({"LANG": "C"}, EN, {"LANGUAGE": "en:ja", "LANG": "ja_JP.UTF-8"}):
+        en = command("ipynb_submit", ["--help"], course["work"], language)
+        assert en.stdout.startswith("Usage: ipynb_submit [OPTIONS]"), language
+        assert "\nOptions:\n" in en.stdout and "Show this message and exit." in en.stdout
+        assert not JAPANESE.search(en.stdout.replace(ACCESS, "")), language
+        group_en = command("ipynb-tools", ["--help"], course["work"], language)
+        assert "\nCommands:\n" in group_en.stdout and not JAPANESE.search(group_en.stdout)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from .. import __version__
+from ..i18n import click_message
 
 #: name -> (module:attribute of the click command, one-line help shown in the list).
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -50,7 +51,7 @@ class LazyGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
+        with formatter.section(click_message("Commands")):  # click's own heading, in click's catalogue
             formatter.write_dl(rows)
 
 

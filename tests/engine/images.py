@@ -233,9 +233,9 @@ def tiny_image(client: Any) -> str:
 
 #: The in-container commands of the course image (the package's entry points, without installing it).
 COURSE_WRAPPERS = {
-    "ipynb-tools": "from ipynb_tools.cli.main import main; main()",
-    "ipynb_deploy": "from ipynb_tools.cli.deploy import main; main()",
-    "ipynb_submit": "from ipynb_tools.cli.submit import main; main()",
+    "ipynb-tools": "from ipynb_tools.cli.scripts import ipynb_tools; ipynb_tools()",
+    "ipynb_deploy": "from ipynb_tools.cli.scripts import ipynb_deploy; ipynb_deploy()",
+    "ipynb_submit": "from ipynb_tools.cli.scripts import ipynb_submit; ipynb_submit()",
 }
 
 
