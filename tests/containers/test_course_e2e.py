@@ -280,6 +280,11 @@ def test_messages_in_the_container_follow_its_language(course):
     assert "\t受付中" in course.ok("alice", "alice", "LANGUAGE=ja ipynb_submit --targets", workdir=prs)
     en = course.ok("alice", "alice", "LANG=C.UTF-8 ipynb_submit --targets", workdir=prs)
     assert "\topen" in en and "受付中" not in en
+    # click's own parser messages too (domain click, bound by the console-script functions the wrappers call)
+    code, typo = course.sh("alice", "alice", f"cd {prs} && LANGUAGE=ja ipynb_submit --lst")
+    assert code == 2 and "使い方: " in typo and "エラー: '--lst' というオプションはありません。" in typo, typo
+    code, typo_en = course.sh("alice", "alice", f"cd {prs} && LANG=C.UTF-8 ipynb_submit --lst")
+    assert code == 2 and "Error: No such option '--lst'." in typo_en and "使い方" not in typo_en, typo_en
 
 
 def test_a_teacher_fix_reaches_untouched_copies_only(course):
