@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import gc
 import os
 import stat
 import threading
@@ -294,9 +295,16 @@ class _Syncer:
         if not self.source.is_dir():
             raise SyncError(f"{self.source}: task directory does not exist")
         self.dirs = _DestDirs(self.dest)
+        # A sync makes a few objects per file and frees them all at its end: the cyclic
+        # collector's passes over them (and over the parsed record) found nothing to collect and
+        # cost 5-7% of a first sync's CPU and a quarter of parsing the record.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self.sync(self.dirs)
         finally:
+            if collecting:
+                gc.enable()
             self.dirs.close()
             for fd in self.src_fds.values():
                 os.close(fd)
