@@ -29,7 +29,12 @@ reads only files whose stat changed; a copy the student changed is read once,
 then kept by its recorded stat while that stays. A first copy stays near
 ``cp -a``: each data file is read once, into a cache-sized buffer that is
 digested (XXH3-128, :mod:`.digest` says why that keeps the guarantees) and
-written; on larger machines files are copied in a few threads.
+written; on larger machines files are copied in a few threads. Both trees are
+worked through directory descriptors (one name looked up per ``lstat`` or open),
+and the cyclic garbage collector is paused while a sync runs. The record holds
+entries for the task's files only and is read only up to the size those can take
+(:func:`.manifest.record_limit`): a student's junk costs no start its time.
+Figures and where the time goes: docs/container-start.md.
 
 This package must run as the owner of the personal directory (``setup`` drops
 privileges before calling it); it never follows a symlink in the personal

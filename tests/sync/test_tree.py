@@ -307,6 +307,19 @@ def test_a_broken_manifest_loses_nothing(dirs):
     assert sync_tree(task, personal, now=NOW).ok
 
 
+@pytest.mark.parametrize("junk", [b'{"files":{"\xff\xfe":{}}}', b"\xef\xbb\xbf{}", b'{"files":[]}', b"\x00" * 64])
+def test_a_record_that_is_not_utf_8_json_of_files_is_set_aside_and_rebuilt(dirs, junk):
+    """Invalid UTF-8, a byte-order mark, files not an object, NULs: one set-aside line, then a sync that works."""
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    (personal / MANIFEST_NAME).write_bytes(junk)
+    report = sync_tree(task, personal, now=NOW)
+    assert report.ok and actions(report)[MANIFEST_NAME] == MOVED_ASIDE
+    assert (personal / MANIFEST_NAME.replace(".json", f".{STAMP}.json")).read_bytes() == junk
+    assert actions(report)["kadai-1.ipynb"] == ADOPTED  # the copies are recognised by content
+    assert all(a == UNCHANGED for a in actions(sync_tree(task, personal)).values())
+
+
 def test_missing_directories_are_refused(tmp_path):
     with pytest.raises(SyncError, match="task directory does not exist"):
         sync_tree(tmp_path / "nope", tmp_path)
