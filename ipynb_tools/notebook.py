@@ -54,6 +54,24 @@ DEFAULT_MAX_JSON_VALUES = 3_000_000
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 
 
+def is_utf8_name(name: str) -> bool:
+    """True when the file name ``name`` can be written as UTF-8 text, as a notebook's JSON is.
+
+    A file name whose bytes are not UTF-8 reaches Python with each bad byte as a lone surrogate
+    (``b"x\\xff.ipynb"`` -> ``"x\\udcff.ipynb"``, PEP 383): such a file can be opened and copied,
+    but its name cannot go into a ``filename:`` tag (deploy, sync) or a submission's name and
+    receipt (submit). Callers refuse it with one line naming it through
+    :func:`ipynb_tools.errors.shown` (``'x\\udcff.ipynb'``).
+    """
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def max_notebook_bytes() -> int:
     """The size limit in force: ``$IPYNB_TOOLS_MAX_NOTEBOOK_MB`` or 100 MB."""
     value = os.environ.get("IPYNB_TOOLS_MAX_NOTEBOOK_MB")

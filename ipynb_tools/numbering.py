@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import IpynbToolsError
+from .errors import IpynbToolsError, shown
 from .i18n import _
-from .notebook import Notebook, cell_source, code_cells, notebook_bytes, parse_notebook
+from .notebook import Notebook, cell_source, code_cells, is_utf8_name, notebook_bytes, parse_notebook
 from .tags import CODENUM_PREFIX, FILENAME_PREFIX, cell_codenum, cell_tags, filename_tag, numbered_tags
 
 
 class NumberingError(IpynbToolsError):
-    """Cells cannot be numbered as asked (a step below 1)."""
+    """Cells cannot be numbered as asked (a step below 1, a file name no tag can hold)."""
 
 
 def number_cells(nb: Notebook, filename: str, step: int = 1) -> int:
@@ -29,10 +29,16 @@ def number_cells(nb: Notebook, filename: str, step: int = 1) -> int:
     Code cells only, in document order: ``filename:<filename>`` and
     ``codenum:<index*step>`` (index from 1). Old numbering tags are replaced,
     other tags keep their order, ``metadata``/``tags`` are created when missing,
-    nothing else changes. Raises :class:`NumberingError` for a ``step`` below 1.
+    nothing else changes. Raises :class:`NumberingError` for a ``step`` below 1 and for a
+    ``filename`` that is not valid UTF-8 (:func:`ipynb_tools.notebook.is_utf8_name`).
     """
     if step < 1:
         raise NumberingError(_("step must be a positive integer, not %(step)s") % {"step": step})
+    if not is_utf8_name(filename):
+        raise NumberingError(
+            _("%(name)s: the file name is not valid UTF-8, so no filename: tag can name it; rename the file")
+            % {"name": shown(filename)}
+        )
     cells = code_cells(nb)
     for index, cell in enumerate(cells, 1):
         metadata = cell.setdefault("metadata", {})
@@ -90,8 +96,11 @@ def fix_notebook_tags(raw: bytes, name: str) -> bytes | None:
     Cells already numbered keep their numbers; only ``filename:`` tags that name
     another file are corrected. A notebook with no numbered cell at all (never
     deployed) is numbered 1, 2, 3... A file that is not a usable notebook is
-    copied unchanged.
+    copied unchanged, and so is a notebook whose name is not valid UTF-8 (:func:`is_utf8_name`:
+    no tag can name it).
     """
+    if not is_utf8_name(name):
+        return None
     if _tags_look_right(raw, name):
         return None
     try:

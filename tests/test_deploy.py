@@ -98,6 +98,19 @@ def test_one_bad_notebook_does_not_stop_the_others(course: Path) -> None:
     assert report.count(NUMBERED) == len(CASES) - 1  # no-code.ipynb is unchanged
 
 
+def test_a_notebook_whose_name_is_not_utf8_fails_alone(course: Path) -> None:
+    """Its name cannot go into its filename: tags: one failed line, the file unchanged, the rest numbered."""
+    bad = course / os.fsdecode(b"bad\xff.ipynb")
+    shutil.copy2(DATA / CASES[0], bad)
+    before = bad.read_bytes()
+    report = deploy([course], backup=False)
+    failed = [r for r in report.results if r.action == FAILED]
+    assert [r.source for r in failed] == [bad] and report.failed == 1
+    assert (failed[0].error or "").startswith("'bad\\udcff.ipynb': the file name is not valid UTF-8")
+    assert bad.read_bytes() == before
+    assert report.count(NUMBERED) == len(CASES) - 1  # no-code.ipynb is unchanged
+
+
 def test_into_destination_numbers_with_output_name_and_copies_files(course: Path, tmp_path: Path) -> None:
     (course / "data.csv").write_text("a,b\n1,2\n")
     (course / ".hidden.ipynb").write_text("{}")

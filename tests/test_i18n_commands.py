@@ -267,3 +267,27 @@ def test_clicks_help_words_in_japanese_then_english(course: dict[str, Path]) -> 
         assert not JAPANESE.search(en.stdout.replace(ACCESS, "")), language
         group_en = command("ipynb-tools", ["--help"], course["work"], language)
         assert "\nCommands:\n" in group_en.stdout and not JAPANESE.search(group_en.stdout)
+
+
+def test_a_file_name_that_is_not_utf8_is_one_line_in_japanese(course: dict[str, Path]) -> None:
+    """A file name whose bytes are not UTF-8 (a student's ``touch $'\\xff.ipynb'``): one line, never a traceback."""
+    bad = course["work"] / os.fsdecode(b"bad\xff.ipynb")
+    before = (course["work"] / "kadai-1.ipynb").read_bytes()
+    bad.write_bytes(before)
+    one = submit(course, JA, os.fsdecode(b"bad\xff.ipynb"))
+    assert (one.returncode, one.stdout) == (1, "")
+    assert one.stderr == (
+        "ipynb_submit: エラー: 'bad\\udcff.ipynb': ファイル名が正しい UTF-8 ではありません。"
+        "ノートブックの名前を変更してから提出してください\n"
+    )
+    every = submit(course, JA, "--all", "-q")
+    assert every.returncode == 1 and "Traceback" not in every.stderr
+    assert every.stderr.startswith("失敗: 'bad\\udcff.ipynb': ファイル名が正しい UTF-8 ではありません。")
+    assert sorted(p.name for p in course["volume"].iterdir()) == ["kadai-1_alice.ipynb"]  # the others are handed in
+    deployed = command("ipynb_deploy", ["."], course["work"], JA)
+    assert deployed.returncode == 1 and "Traceback" not in deployed.stderr
+    assert deployed.stderr == (
+        "失敗: 'bad\\udcff.ipynb': ファイル名が正しい UTF-8 ではないため、filename: タグに書けません。"
+        "ファイル名を変更してください\n"
+    )
+    assert bad.read_bytes() == before  # failed: not rewritten

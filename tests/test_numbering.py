@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from pathlib import Path
 
 import pytest
 
-from ipynb_tools.notebook import notebook_bytes, parse_notebook
+from ipynb_tools.notebook import is_utf8_name, notebook_bytes, parse_notebook
 from ipynb_tools.numbering import NumberingError, fix_notebook_tags, number_cells, numbering_of, shifted_cells
 from ipynb_tools.tags import cell_codenum, cell_filename
 
@@ -55,6 +56,22 @@ def test_a_step_below_one_is_a_numbering_error() -> None:
     with pytest.raises(NumberingError, match="step must be a positive integer, not 0"):
         number_cells(nb, "x.ipynb", 0)
     assert nb["cells"][0]["metadata"] == {}
+
+
+def test_a_file_name_that_is_not_utf8_is_a_numbering_error_and_sync_copies_it_as_it_is() -> None:
+    """``b"k\\xff.ipynb"`` reaches Python as ``"k\\udcff.ipynb"`` (PEP 383): no tag can hold it."""
+    name = os.fsdecode(b"k\xff.ipynb")
+    nb = _notebook("a = 1")
+    with pytest.raises(NumberingError) as exc:
+        number_cells(nb, name)
+    assert str(exc.value).startswith("'k\\udcff.ipynb': the file name is not valid UTF-8")
+    str(exc.value).encode("ascii")  # a message any terminal can show
+    assert nb["cells"][0]["metadata"] == {}
+    # sync (fix_notebook_tags): copied unchanged, deployed or not
+    assert fix_notebook_tags(notebook_bytes(nb), name) is None
+    number_cells(nb, "k.ipynb")
+    assert fix_notebook_tags(notebook_bytes(nb), name) is None
+    assert not is_utf8_name(name) and is_utf8_name("課題 1.ipynb") and is_utf8_name("k.ipynb")
 
 
 def test_shifted_cells_match_by_id_then_by_source() -> None:

@@ -107,6 +107,7 @@ def test_japanese_and_spaces_in_names() -> None:
         ("kadai-1.txt", "alice", None, "only .ipynb"),
         (".ipynb", "alice", None, "only .ipynb"),
         ("k" * 300 + ".ipynb", "alice", None, "too long"),
+        (os.fsdecode(b"k\xff.ipynb"), "alice", None, "'k\\udcff.ipynb': the file name is not valid UTF-8"),
     ],
 )
 def test_names_that_would_escape_or_collide_are_refused(source: str, user: str, fmt: str | None, message: str) -> None:

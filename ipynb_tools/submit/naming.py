@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from ..environ import NB_USER
 from ..errors import shown
 from ..i18n import _
-from ..notebook import NOTEBOOK_SUFFIX
+from ..notebook import NOTEBOOK_SUFFIX, is_utf8_name
 from ..usernames import user_name_problem
 from .environment import _environ, _os_user
 from .errors import BadNameError
@@ -79,13 +79,18 @@ def submission_name(source_name: str, user: str, name_format: str | None = None)
 
     The result must be one visible ``.ipynb`` file name that contains the user
     name; anything else (a ``/``, ``..``, a hidden name, a format without
-    ``{user}``) is refused.
+    ``{user}``, a source name that is not valid UTF-8) is refused with :class:`BadNameError`.
     """
     check_user(user)
     fmt = NAME_FORMATS.get(name_format or DEFAULT_NAME_FORMAT, name_format or DEFAULT_NAME_FORMAT)
     base = os.path.basename(source_name)
     if not base.endswith(NOTEBOOK_SUFFIX) or base == NOTEBOOK_SUFFIX:
         raise BadNameError(_("%(name)s: only .ipynb notebooks can be submitted") % {"name": source_name})
+    if not is_utf8_name(base):
+        raise BadNameError(
+            _("%(name)s: the file name is not valid UTF-8; rename the notebook, then submit it")
+            % {"name": shown(source_name)}
+        )
     fields = {"stem": base[: -len(NOTEBOOK_SUFFIX)], "user": user, "suffix": NOTEBOOK_SUFFIX, "name": base}
     used = set()
     try:
