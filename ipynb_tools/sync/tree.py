@@ -337,13 +337,15 @@ class _Syncer:
         # or file the copy will move aside) is looked up once per directory, not once per file.
         last_head: str | None = None
         parent: int | None = None
+        # The loop an unchanged re-sync spends its Python time in: names bound once.
+        results, unchanged, is_reg = self.report.results, manifest.unchanged, stat.S_ISREG
         for rel, entry in walk:
             if entry is None:
                 self.remove_temp_files(rel.rstrip("/"))
                 continue  # directories are made when a file needs them
             try:
                 st = entry.stat(follow_symlinks=False)
-                if not stat.S_ISREG(st.st_mode):
+                if not is_reg(st.st_mode):
                     self.add(rel, SKIPPED, "not a regular file (symlinks and special files are not copied)")
                     continue
                 head, _, name = rel.rpartition("/")
@@ -352,10 +354,11 @@ class _Syncer:
                 dst_st = _lstat_at(parent, name)
                 if (
                     dst_st is not None
-                    and stat.S_ISREG(dst_st.st_mode)
-                    and manifest.unchanged(rel, fingerprint(st), fingerprint(dst_st))
+                    and is_reg(dst_st.st_mode)
+                    and unchanged(rel, fingerprint(st), fingerprint(dst_st))
                 ):
-                    self.add(rel, UNCHANGED)  # what plan() decides for it, without making its entry
+                    # What plan() decides for it, without making its entry (nor telling progress).
+                    results.append(FileSync(rel, UNCHANGED))
                     continue
                 job = self.plan(rel, st, parent, dst_st, manifest.get(rel), manifest)
                 if job is not None:
