@@ -195,7 +195,14 @@ def open_home(paths: UserPaths, owner: tuple[int, int], dirs: OpenDirs, stamp: s
     dirs.volumes = open_dir_at(
         dirs.works, VOLUMES_DIR, create_mode=NEW_DIR_MODE, owner=owner, aside_stamp=stamp, notes=notes
     )
-    return "; ".join([f"{home}, {works}, {paths.volumes} owned by {owner[0]}:{owner[1]}", *notes])
+    owned = _("%(home)s, %(works)s, %(volumes)s owned by %(uid)s:%(gid)s") % {
+        "home": home,
+        "works": works,
+        "volumes": paths.volumes,
+        "uid": owner[0],
+        "gid": owner[1],
+    }
+    return "; ".join([owned, *notes])
 
 
 def open_state_dir(paths: UserPaths, dirs: OpenDirs, owner: tuple[int, int], stamp: str) -> int:

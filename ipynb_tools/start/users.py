@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write_bytes
 from ..environ import StartEnvironment
+from ..i18n import _
 from .errors import SetupError
 
 
@@ -32,7 +33,11 @@ def _write_db(path: Path, rows: list[list[str]]) -> None:
 
 
 def ensure_user(env: StartEnvironment, home: Path, etc: Path = Path("/etc")) -> str:
-    """Make the user, their group and the teachers' group exist; return what changed."""
+    """Make the user, their group and the teachers' group exist; return what changed (one line for the setup log).
+
+    The line is in the container's language (:mod:`ipynb_tools.i18n`: the setup log is the user's).
+    Raises :class:`SetupError` when the teachers' group name exists with another gid.
+    """
     done: list[str] = []
     groups = _read_db(etc / "group")
     changed_groups = False
@@ -40,26 +45,27 @@ def ensure_user(env: StartEnvironment, home: Path, etc: Path = Path("/etc")) -> 
         wanted = env.group or env.user  # NB_GROUP (the old spawner's group name), else the user's name
         name = wanted if not any(g[0] == wanted for g in groups) else f"{wanted}-{env.gid}"
         groups.append([name, "x", str(env.gid), ""])
-        done.append(f"group {name} ({env.gid}) added")
+        done.append(_("group %(group)s (%(gid)s) added") % {"group": name, "gid": env.gid})
         changed_groups = True
     thr = next((g for g in groups if len(g) > 3 and g[2] == str(env.teachers_gid)), None)
     if thr is None:
         if any(g[0] == env.teachers_group for g in groups):
             raise SetupError(
-                f"{etc / 'group'}: group name {env.teachers_group} exists with another gid than {env.teachers_gid}"
+                _("%(path)s: group name %(group)s exists with another gid than %(gid)s")
+                % {"path": etc / "group", "group": env.teachers_group, "gid": env.teachers_gid}
             )
         thr = [env.teachers_group, "x", str(env.teachers_gid), ""]
         groups.append(thr)
-        done.append(f"group {env.teachers_group} ({env.teachers_gid}) added")
+        done.append(_("group %(group)s (%(gid)s) added") % {"group": env.teachers_group, "gid": env.teachers_gid})
         changed_groups = True
     members = [m for m in thr[3].split(",") if m]
     if env.teacher and env.user not in members:
         thr[3] = ",".join([*members, env.user])
-        done.append(f"{env.user} added to group {thr[0]}")
+        done.append(_("%(user)s added to group %(group)s") % {"user": env.user, "group": thr[0]})
         changed_groups = True
     elif not env.teacher and env.user in members:
         thr[3] = ",".join(m for m in members if m != env.user)
-        done.append(f"{env.user} (not a teacher) removed from group {thr[0]}")
+        done.append(_("%(user)s (not a teacher) removed from group %(group)s") % {"user": env.user, "group": thr[0]})
         changed_groups = True
     if changed_groups:
         _write_db(etc / "group", groups)
@@ -68,7 +74,7 @@ def ensure_user(env: StartEnvironment, home: Path, etc: Path = Path("/etc")) -> 
     row = next((u for u in users if u[0] == env.user), None)
     if row is None:
         users.append([env.user, "x", str(env.uid), str(env.gid), "", str(home), "/bin/bash"])
-        done.append(f"user {env.user} ({env.uid}:{env.gid}) added")
+        done.append(_("user %(user)s (%(uid)s:%(gid)s) added") % {"user": env.user, "uid": env.uid, "gid": env.gid})
         _write_db(etc / "passwd", users)
         shadow = etc / "shadow"
         if shadow.exists() and not any(r[0] == env.user for r in _read_db(shadow)):
@@ -76,6 +82,15 @@ def ensure_user(env: StartEnvironment, home: Path, etc: Path = Path("/etc")) -> 
             _write_db(shadow, [*_read_db(shadow), [env.user, "!", days, "0", "99999", "7", "", "", ""]])
     elif len(row) >= 7 and (row[2], row[3], row[5]) != (str(env.uid), str(env.gid), str(home)):
         row[2], row[3], row[5] = str(env.uid), str(env.gid), str(home)
-        done.append(f"user {env.user} set to {env.uid}:{env.gid}, home {home}")
+        done.append(
+            _("user %(user)s set to %(uid)s:%(gid)s, home %(home)s")
+            % {"user": env.user, "uid": env.uid, "gid": env.gid, "home": home}
+        )
         _write_db(etc / "passwd", users)
-    return "; ".join(done) or f"user {env.user} ({env.uid}:{env.gid}) and group {thr[0]} ({env.teachers_gid}) present"
+    return "; ".join(done) or _("user %(user)s (%(uid)s:%(gid)s) and group %(group)s (%(group_gid)s) present") % {
+        "user": env.user,
+        "uid": env.uid,
+        "gid": env.gid,
+        "group": thr[0],
+        "group_gid": env.teachers_gid,
+    }

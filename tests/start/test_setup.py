@@ -6,6 +6,7 @@ Marked ``root``: skipped when not root, failing instead when ``CI`` is set.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -713,3 +714,28 @@ def test_a_name_with_a_line_break_cannot_forge_a_log_line(course):
     assert "\n" not in line and "x\\n2026" in line
     log = (course.home("ipt-alice") / SETUP_LOG_RELATIVE).read_text()
     assert not any(ln.startswith("2026-01-01") for ln in log.splitlines())
+
+
+def test_the_setup_log_speaks_the_containers_language(course, monkeypatch):
+    """LANGUAGE=ja (the spawner's site language): the setup log's messages are Japanese (issue 16 item 8).
+
+    The line's structure (time, step name, ok/FAILED) stays as it is: programs read it. Every step
+    that says something in words says it in Japanese (the links' and the log's lines are only paths).
+    """
+    monkeypatch.setenv("LANGUAGE", "ja")
+    course.mount("ipt-alice", fulls=(TASK,))  # the submit volume is not mounted: one step fails
+    report = course.setup(course.env("ipt-alice"))
+    assert not report.ok
+    log = (course.home("ipt-alice") / SETUP_LOG_RELATIVE).read_text()
+    worded = ("start", "user", "home", "umask", "stale-links", f"task {TASK}", f"submit {SUBMIT}", "personal", "end")
+    seen = set()
+    for line in log.splitlines():
+        step, _status, message = re.fullmatch(r"\S+ \S+ (.+?): (ok|FAILED): (.*)", line).groups()  # type: ignore[union-attr]
+        if step.startswith(worded):
+            seen.add(step.split()[0])
+            assert re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", message), line
+    assert seen == {w.split()[0] for w in worded}, log
+    assert f"submit {SUBMIT}: FAILED: " in log and "1 個のステップが失敗しました" in log
+    assert re.search(r" user: ok: ユーザ ipt-alice を 47002:100、ホーム .* にしました", log) or re.search(
+        r" user: ok: ユーザ ipt-alice（47002:100）", log
+    ), log
