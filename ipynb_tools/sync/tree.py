@@ -282,7 +282,7 @@ class _Syncer:
         self.lock = threading.Lock()
         self.buffers = threading.local()  # each copy thread's read buffer (digest.CHUNK bytes)
         self.dirs: _DestDirs | None = None
-        self.src_fds: dict[str, int] = {}  # the task's directories, opened by the walk
+        self.src_fds: dict[str, int] = {}  # the task's directories, opened by the walk, closed after their files' stat
 
     def add(self, rel: str, action: str, detail: str = "") -> None:
         result = FileSync(rel, action, detail)
@@ -317,6 +317,12 @@ class _Syncer:
         # can take, and keeps entries for them only (a student's junk costs no start its time).
         walk = list(iter_task_files(self.source, dir_fds=self.src_fds))
         task_files = {rel for rel, entry in walk if entry is not None}
+        # Each task directory's descriptor is closed after its last file's stat, so a sync holds
+        # about as many open directories as before it listed through them (the personal
+        # directory's are kept open; a container's limit on open files is often 1,024).
+        last_file = {rel.rpartition("/")[0]: i for i, (rel, entry) in enumerate(walk) if entry is not None}
+        for head in [head for head in self.src_fds if head not in last_file]:
+            os.close(self.src_fds.pop(head))
         manifest, problem = read_manifest(
             self.dest, dir_fd=dirs.root, max_bytes=record_limit(len(task_files)), keep=task_files
         )
@@ -339,12 +345,17 @@ class _Syncer:
         parent: int | None = None
         # The loop an unchanged re-sync spends its Python time in: names bound once.
         results, unchanged, is_reg = self.report.results, manifest.unchanged, stat.S_ISREG
-        for rel, entry in walk:
+        for i, (rel, entry) in enumerate(walk):
             if entry is None:
                 self.remove_temp_files(rel.rstrip("/"))
                 continue  # directories are made when a file needs them
             try:
-                st = entry.stat(follow_symlinks=False)
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                finally:
+                    src_head = rel.rpartition("/")[0]
+                    if last_file[src_head] == i:
+                        os.close(self.src_fds.pop(src_head))
                 if not is_reg(st.st_mode):
                     self.add(rel, SKIPPED, "not a regular file (symlinks and special files are not copied)")
                     continue
@@ -607,9 +618,7 @@ class _Syncer:
 
         The entry's ``dst`` is filled in when the temp file is renamed into place (:meth:`place`).
         """
-        head = rel.rpartition("/")[0]
-        src_dir = self.src_fds.get(head)
-        src_fd, st = open_regular(name, dir_fd=src_dir) if src_dir is not None else open_regular(self.source / rel)
+        src_fd, st = open_regular(f"{self.source}/{rel}")
         try:
             mode = (stat.S_IMODE(st.st_mode) | 0o600) & ~self.umask & 0o777
             fd, tmp = open_temp(name, dir_fd=dir_fd, mode=mode)  # the mode from the start: no fchmod

@@ -587,3 +587,34 @@ def test_a_running_writers_temp_files_are_left_alone_and_a_killed_ones_removed(d
         running.wait()
     assert sync_tree(task, personal).ok
     assert not live.exists()  # its writer is gone now
+
+
+def test_a_task_of_many_directories_syncs_under_a_low_limit_on_open_files(tmp_path):
+    """Sync keeps the personal directory's directories open and lists the task's through descriptors:
+    with a container's low limit on open files, 300 directories under 400 descriptors still sync,
+    first and again (each task directory is closed once its files are looked at)."""
+    import resource
+
+    task, personal = tmp_path / "task", tmp_path / "personal"
+    for i in range(300):
+        write(task / f"d{i:03}" / "f.txt", f"{i}\n")
+    personal.mkdir()
+    code = (
+        "import sys; from ipynb_tools.sync import sync_tree; r = sync_tree(sys.argv[1], sys.argv[2]); "
+        "r2 = sync_tree(sys.argv[1], sys.argv[2]); print(r.summary()); print(r2.summary())"
+    )
+
+    def low_limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (400, 400))
+
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(task), str(personal)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=low_limit,
+    )
+    assert done.returncode == 0, done.stderr
+    first, again = done.stdout.splitlines()
+    assert ": copied 300 (" in first and ": unchanged 300 (" in again, done.stdout
+    assert (personal / "d299" / "f.txt").read_text() == "299\n"
