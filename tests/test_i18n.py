@@ -198,6 +198,20 @@ def test_japanese_is_shipped() -> None:
     assert "ja" in i18n.available_languages(i18n.CLICK_DOMAIN)
 
 
+def test_no_japanese_message_starts_with_a_particle() -> None:
+    """A file's problem ('is a directory', 'has ... that is not a list') is shown after '<path>: ':
+    'dir.ipynb: はディレクトリです' is broken Japanese; 'dir.ipynb: ディレクトリです' reads as a label."""
+    catalog = read_catalogue("ja", "ipynb_tools")
+    starts = [
+        message.id
+        for message in catalog
+        if message.id
+        and isinstance(message.string, str)
+        and re.match(r"(は|が|を|の|に|で|と|も)[^\u3040-\u309f]|には", message.string)
+    ]
+    assert starts == []
+
+
 # -- click's own messages (domain click) -------------------------------------------------------------
 def test_click_messages_come_from_the_installed_click() -> None:
     """The extraction the completeness test relies on finds click's messages (an empty one would pass anything)."""

@@ -171,6 +171,15 @@ def test_bad_notebook_error_in_japanese(course: dict[str, Path]) -> None:
     result = submit(course, {"LANG": "ja_JP.UTF-8"}, "broken.ipynb")
     assert result.returncode == 1
     assert result.stderr.startswith("ipynb_submit: エラー: broken.ipynb: 正しい JSON ではありません（1 行 2 桁: ")
+    # a file's problem after '<path>: ' reads as a label, never with a dangling particle ('は...')
+    (course["work"] / "dir.ipynb").mkdir()
+    (course["work"] / "list.ipynb").write_text("[]", encoding="utf-8")
+    assert submit(course, JA, "dir.ipynb").stderr == (
+        "ipynb_submit: エラー: dir.ipynb: ディレクトリで、ノートブックのファイルではありません\n"
+    )
+    assert submit(course, JA, "list.ipynb").stderr == (
+        "ipynb_submit: エラー: list.ipynb: JSON ですがノートブックではありません（最上位がオブジェクトではない）\n"
+    )
     assert list(course["volume"].iterdir()) == []
 
 
