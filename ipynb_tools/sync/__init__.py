@@ -29,10 +29,11 @@ reads only files whose stat changed; a copy the student changed is read once,
 then kept by its recorded stat while that stays. A first copy stays near
 ``cp -a``: each data file is read once, into a cache-sized buffer that is
 digested (XXH3-128, :mod:`.digest` says why that keeps the guarantees) and
-written; on larger machines files are copied in a few threads. Both trees are
-worked through directory descriptors (one name looked up per ``lstat`` or open),
-and the cyclic garbage collector is paused while a sync runs. The record holds
-entries for the task's files only and is read only up to the size those can take
+written; on larger machines files are copied in a few threads. The task tree is
+listed through directory descriptors (each ``lstat`` looks up one name; each
+descriptor is closed once its files are looked at), and the cyclic garbage
+collector is paused while a sync runs. The record holds entries for the task's
+files only and is read only up to the size those can take
 (:func:`.manifest.record_limit`): a student's junk costs no start its time.
 Figures and where the time goes: docs/container-start.md.
 

@@ -141,8 +141,8 @@ def iter_task_files(
 
     With ``dir_fds`` (relative directory -> open descriptor; the caller closes them), every
     directory is opened (sub-directories with ``O_NOFOLLOW``) and listed through its descriptor,
-    and kept there: an entry's ``stat`` and the copy's open then look up one name, not the whole
-    path (a third of an unchanged re-sync's time went to resolving paths).
+    and kept there: an entry's ``stat`` then looks up one name, not the whole
+    path (the walk's 2,000 ``lstat`` calls of the benchmark's task: 16-18 ms by path, 13-16 ms so).
     Raises :class:`FileProblem` for a directory that cannot be listed.
     """
     where = source / rel if rel else source
