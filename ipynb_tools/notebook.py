@@ -33,7 +33,7 @@ from .errors import (
     UnreadableError,
     os_reason,
 )
-from .i18n import _
+from .i18n import N_, _
 
 Notebook = dict[str, Any]
 
@@ -52,6 +52,25 @@ CELL_TYPES = frozenset({"code", "markdown", "raw"})
 DEFAULT_MAX_JSON_VALUES = 3_000_000
 #: A JSON string (with its escapes): removed before counting structure, so text never counts.
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+
+
+#: The JSON parser's reasons (CPython's ``json``/``_json``; 3.13 adds the trailing-comma ones), translated
+#: where a "not valid JSON" message shows them; a reason not listed here is shown as the parser wrote it.
+JSON_REASONS = frozenset(
+    {
+        N_("Expecting value"),
+        N_("Expecting property name enclosed in double quotes"),
+        N_("Expecting ':' delimiter"),
+        N_("Expecting ',' delimiter"),
+        N_("Extra data"),
+        N_("Unterminated string starting at"),
+        N_("Invalid control character at"),
+        N_("Invalid \\escape"),
+        N_("Invalid \\uXXXX escape"),
+        N_("Illegal trailing comma before end of object"),
+        N_("Illegal trailing comma before end of array"),
+    }
+)
 
 
 def is_utf8_name(name: str) -> bool:
@@ -219,7 +238,7 @@ def parse_notebook(raw: bytes, name: str | os.PathLike[str] = "<notebook>") -> N
         raise NotJSONError(
             name,
             _("not valid JSON (%(reason)s at line %(line)s column %(column)s)")
-            % {"reason": exc.msg, "line": exc.lineno, "column": exc.colno},
+            % {"reason": _(exc.msg) if exc.msg in JSON_REASONS else exc.msg, "line": exc.lineno, "column": exc.colno},
         ) from None
     except RecursionError:
         raise NotJSONError(name, _("not usable JSON (nested too deeply)")) from None

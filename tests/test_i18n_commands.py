@@ -170,7 +170,10 @@ def test_bad_notebook_error_in_japanese(course: dict[str, Path]) -> None:
     (course["work"] / "broken.ipynb").write_text("{not json", encoding="utf-8")
     result = submit(course, {"LANG": "ja_JP.UTF-8"}, "broken.ipynb")
     assert result.returncode == 1
-    assert result.stderr.startswith("ipynb_submit: エラー: broken.ipynb: 正しい JSON ではありません（1 行 2 桁: ")
+    assert result.stderr == (
+        "ipynb_submit: エラー: broken.ipynb: 正しい JSON ではありません"
+        '（1 行 2 桁: ダブルクォート（"）で囲んだキーが必要です）\n'
+    )
     # a file's problem after '<path>: ' reads as a label, never with a dangling particle ('は...')
     (course["work"] / "dir.ipynb").mkdir()
     (course["work"] / "list.ipynb").write_text("[]", encoding="utf-8")

@@ -11,6 +11,7 @@ import pytest
 
 from ipynb_tools import errors
 from ipynb_tools.notebook import (
+    JSON_REASONS,
     check_notebook_shape,
     dumps_notebook,
     parse_notebook,
@@ -75,6 +76,38 @@ def test_write_refuses_to_replace_a_symlink(tmp_path: Path) -> None:
     with pytest.raises(errors.SymlinkError, match=r"link\.ipynb: is a symlink"):
         write_notebook(link, read_notebook(DATA / "v40.ipynb"))
     assert real.read_text() == "keep" and link.is_symlink()
+
+
+@pytest.mark.parametrize(
+    ("text", "japanese"),
+    [
+        ("{not json", 'ダブルクォート（"）で囲んだキーが必要です'),
+        ("", "値が必要です"),
+        ('{"a" 1}', "区切りの ':' が必要です"),
+        ("[1 2]", "区切りの ',' が必要です"),
+        ('"abc', "閉じていない文字列があります"),
+        ('"a\x01"', "文字列の中に制御文字があります"),
+        ('"\\q"', "正しくないエスケープ（\\）があります"),
+        ('"\\u12"', "正しくない \\uXXXX エスケープがあります"),
+        ("{} x", "余分なデータがあります"),
+    ],
+)
+def test_the_json_parsers_reason_is_in_the_users_language(
+    text: str, japanese: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken notebook's 'not valid JSON (<reason> ...)' reads the parser's reason in Japanese too (issue 16 item 8).
+
+    Each reason here is what this Python's json writes: a Python that rewords one fails this test
+    (add the new text to ``JSON_REASONS`` and translate it), instead of showing English silently.
+    """
+    with pytest.raises(json.JSONDecodeError) as raised:
+        json.loads(text)
+    assert raised.value.msg in JSON_REASONS
+    monkeypatch.setenv("LANGUAGE", "ja")
+    with pytest.raises(errors.NotJSONError) as exc:
+        parse_notebook(text.encode(), "k.ipynb")
+    assert str(exc.value).startswith("k.ipynb: 正しい JSON ではありません（")
+    assert str(exc.value).endswith(f": {japanese}）"), str(exc.value)
 
 
 def _bad(tmp_path: Path, name: str, content: bytes | str) -> Path:
