@@ -284,7 +284,12 @@ def write_manifest(
 
 def _encode(files: dict[str, object], source: Path) -> bytes:
     data = {"version": MANIFEST_VERSION, "source": str(source), "files": files}
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        # A file name whose bytes are not UTF-8 (a lone surrogate, PEP 383) has no UTF-8 form:
+        # escaped as \udcXX, which json.loads reads back as the same name.
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 def _encodable(value: object, depth: int = 6) -> bool:

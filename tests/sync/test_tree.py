@@ -118,6 +118,27 @@ def test_first_sync_copies_visible_files_and_keeps_a_hidden_manifest(dirs):
     assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
 
 
+def test_a_task_file_whose_name_is_not_utf8_is_copied_and_recorded(dirs):
+    """A teacher's file from an old archive, named in bytes that are not UTF-8 (``x\\xfe.ipynb``).
+
+    It reached Python as ``x\\udcfe.ipynb`` (PEP 383) and the record could not be written: nothing
+    was copied (temp files left) and setup's sync step failed at every start. Now it is copied as it
+    is (no tag can name it: ``notebook.is_utf8_name``), recorded, and unchanged the next time.
+    """
+    task, personal = dirs
+    name = os.fsdecode(b"x\xfe.ipynb")
+    raw = notebook("print(1)", deployed_as="kadai-1.ipynb")
+    write(task / name, raw)
+    report = sync_tree(task, personal, now=NOW)
+    assert report.ok and actions(report)[name] == COPIED
+    assert (personal / name).read_bytes() == raw
+    assert (personal / "kadai-1.ipynb").is_file()
+    assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
+    assert name in json.loads((personal / MANIFEST_NAME).read_bytes())["files"]
+    again = sync_tree(task, personal, now=NOW)
+    assert set(actions(again).values()) == {UNCHANGED}
+
+
 def test_resync_with_nothing_changed_reads_no_file_and_rewrites_no_manifest(dirs, monkeypatch):
     task, personal = dirs
     sync_tree(task, personal)
