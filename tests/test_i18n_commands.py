@@ -160,6 +160,8 @@ def test_help_in_japanese(course: dict[str, Path]) -> None:
     submit_help = command("ipynb_submit", ["--help"], course["work"], {"LANG": "ja_JP.UTF-8"})
     assert "ノートブックを提出します" in submit_help.stdout
     assert "個人ディレクトリのすべてのノートブックを提出します。" in submit_help.stdout
+    # click wraps only at spaces (or inside a word too long for the line): the example names stay whole
+    assert "kadai-1_alice.ipynb（既定）" in submit_help.stdout and " alice_kadai-1.ipynb、" in submit_help.stdout
     deploy_help = command("ipynb_deploy", ["--help"], course["work"], {"LANGUAGE": "ja"})
     assert "filename:/codenum: タグで番号を付けます" in deploy_help.stdout
     english = command("ipynb_submit", ["--help"], course["work"], {"LANG": "C"})
