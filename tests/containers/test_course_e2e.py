@@ -275,14 +275,17 @@ def test_messages_in_the_container_follow_its_language(course):
     assert "提出しました kadai-1.ipynb -> 提出/kadai-1_alice.ipynb（" in ja, ja  # (stdout and stderr together)
     assert "警告: kadai-1.ipynb: 前回の提出から変更がありません" in ja, ja  # handed in unchanged by the test before
     code, unknown = course.sh("alice", "alice", f"cd {prs} && LANGUAGE=ja ipynb_submit kadai-1.ipynb nowhere")
-    # (the test image's wrapper runs the package with python3 -c: click names the command "-c" there)
-    assert code == 1 and ": エラー: 提出先 'nowhere' は不明です。既知の提出先: 提出" in unknown, unknown
+    assert code == 1 and "ipynb_submit: エラー: 提出先 'nowhere' は不明です。既知の提出先: 提出" in unknown, unknown
     assert "\t受付中" in course.ok("alice", "alice", "LANGUAGE=ja ipynb_submit --targets", workdir=prs)
     en = course.ok("alice", "alice", "LANG=C.UTF-8 ipynb_submit --targets", workdir=prs)
     assert "\topen" in en and "受付中" not in en
     # click's own parser messages too (domain click, bound by the console-script functions the wrappers call)
     code, typo = course.sh("alice", "alice", f"cd {prs} && LANGUAGE=ja ipynb_submit --lst")
-    assert code == 2 and "使い方: " in typo and "エラー: '--lst' というオプションはありません。" in typo, typo
+    assert code == 2 and "使い方: ipynb_submit [OPTIONS]" in typo, typo
+    assert (
+        "'ipynb_submit --help' で使い方を表示できます。" in typo
+        and "エラー: '--lst' というオプションはありません。" in typo
+    )
     code, typo_en = course.sh("alice", "alice", f"cd {prs} && LANG=C.UTF-8 ipynb_submit --lst")
     assert code == 2 and "Error: No such option '--lst'." in typo_en and "使い方" not in typo_en, typo_en
 

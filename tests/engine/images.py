@@ -232,10 +232,14 @@ def tiny_image(client: Any) -> str:
 
 
 #: The in-container commands of the course image (the package's entry points, without installing it).
+#: argv[0] is the command's name, as an installed console script has it (click names the program after it).
 COURSE_WRAPPERS = {
-    "ipynb-tools": "from ipynb_tools.cli.scripts import ipynb_tools; ipynb_tools()",
-    "ipynb_deploy": "from ipynb_tools.cli.scripts import ipynb_deploy; ipynb_deploy()",
-    "ipynb_submit": "from ipynb_tools.cli.scripts import ipynb_submit; ipynb_submit()",
+    name: f'import sys; sys.argv[0] = "{name}"; from ipynb_tools.cli.scripts import {function}; {function}()'
+    for name, function in (
+        ("ipynb-tools", "ipynb_tools"),
+        ("ipynb_deploy", "ipynb_deploy"),
+        ("ipynb_submit", "ipynb_submit"),
+    )
 }
 
 
