@@ -38,7 +38,11 @@ formats (``filename:``/``codenum:``), receipt fields that tests and graders pars
 (docs/languages.md).
 
 Cheap to import (in-container commands start fast): the standard library's gettext only; Babel is
-needed only to build (hatch_build.py) and to extract (``make messages``), never at run time.
+needed only to build (hatch_build.py) and to extract (``make messages``), never by this module (the
+console alone formats its dates and numbers with Babel at run time: ``console/formats.py``).
+
+A library that cannot know its reader's language (the params findings) makes a :class:`Message`,
+translated where it is shown.
 """
 
 from __future__ import annotations
@@ -46,13 +50,15 @@ from __future__ import annotations
 import functools
 import gettext
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 __all__ = [
     "CLICK_DOMAIN",
     "DOMAINS",
     "LOCALE_DIR",
     "N_",
+    "JoinedMessage",
+    "Message",
     "_",
     "available_languages",
     "bind_click_catalogue",
@@ -283,3 +289,70 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it now (a table entry translated at use)."""
     return message
+
+
+class Message:
+    """A message translated where it is shown, not where it is made: an ``N_``-marked English msgid and
+    its named arguments (``%(name)s`` fields).
+
+    A library that cannot know its reader's language (the params library's validation findings: the
+    ``params`` CLI reads ``LANG``, the console the request's language) makes these; the edge renders
+    them: ``str(message)`` is the English text (logs, JSON, exceptions), ``message.render(gettext)``
+    the text in the language of ``gettext`` (e.g. ``translation("ipynb_tools", ["ja"]).gettext``).
+    An argument that is itself a :class:`Message` is rendered in the same language (a finding that
+    quotes a value reader's problem); other arguments are formatted as they are. Without arguments the
+    msgid is not %-formatted (text with a ``%`` may be used as a message of its own).
+
+    ``Message(N_("%(key)s is given again (first on line %(first)d)"), key="lms_users", first=3)``
+    """
+
+    __slots__ = ("args", "msgid")
+
+    def __init__(self, msgid: str, /, **args: object) -> None:
+        self.msgid = msgid
+        self.args: dict[str, object] = args
+
+    def render(self, gettext: Callable[[str], str] | None = None) -> str:
+        """The text in the language of ``gettext`` (None: English, the msgids themselves)."""
+        text = self.msgid if gettext is None else gettext(self.msgid)
+        if not self.args:
+            return text
+        return text % {
+            name: value.render(gettext) if isinstance(value, Message) else value for name, value in self.args.items()
+        }
+
+    def __str__(self) -> str:
+        return self.render(None)
+
+    def __repr__(self) -> str:
+        return f"Message({self.msgid!r}, **{self.args!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Message) and (self.msgid, self.args) == (other.msgid, other.args)
+
+    def __hash__(self) -> int:
+        return hash(self.msgid)
+
+
+class JoinedMessage(Message):
+    """Messages shown one after the other, each translated on its own: clauses of one finding
+    (``"the text is ... over ...; 'params format --compact' ..."``) or a list (``", "`` as ``separator``)."""
+
+    __slots__ = ("parts", "separator")
+
+    def __init__(self, *parts: Message, separator: str = "") -> None:
+        super().__init__("")
+        self.parts = parts
+        self.separator = separator
+
+    def render(self, gettext: Callable[[str], str] | None = None) -> str:
+        return self.separator.join(part.render(gettext) for part in self.parts)
+
+    def __repr__(self) -> str:
+        return f"JoinedMessage(*{self.parts!r}, separator={self.separator!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, JoinedMessage) and (self.parts, self.separator) == (other.parts, other.separator)
+
+    def __hash__(self) -> int:
+        return hash(self.parts)

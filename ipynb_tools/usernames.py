@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from .i18n import N_, Message
+
 #: Longest user name, in UTF-8 bytes (one file name component: the home directory).
 MAX_USER_BYTES = 255
 #: Characters a user name never contains besides white space and control characters.
@@ -27,22 +29,28 @@ _FORBIDDEN = frozenset("/:\\")
 
 
 def user_name_problem(name: object) -> str | None:
-    """Why ``name`` cannot be a user name of the tools (a few words), or None when it can."""
+    """Why ``name`` cannot be a user name of the tools (a few words, English), or None when it can."""
+    problem = user_name_problem_message(name)
+    return None if problem is None else str(problem)
+
+
+def user_name_problem_message(name: object) -> Message | None:
+    """:func:`user_name_problem` as a message to translate where it is shown (the params findings)."""
     if not isinstance(name, str) or not name:
-        return "is empty"
+        return Message(N_("is empty"))
     if name in (".", ".."):
-        return "is not a name"
+        return Message(N_("is not a name"))
     if len(name.encode("utf-8", "surrogatepass")) > MAX_USER_BYTES:
-        return f"is longer than {MAX_USER_BYTES} bytes"
+        return Message(N_("is longer than %(most)d bytes"), most=MAX_USER_BYTES)
     for ch in name:
         if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Zl", "Zp") or ch == "\x7f":
-            return "contains a control character"
+            return Message(N_("contains a control character"))
         if ch.isspace():
-            return "contains white space"
+            return Message(N_("contains white space"))
         if ch in _FORBIDDEN:
-            return f"contains {ch!r}"
+            return Message(N_("contains %(char)r"), char=ch)
     if name[0] in "-.":
-        return f"starts with {name[0]!r}"
+        return Message(N_("starts with %(char)r"), char=name[0])
     return None
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..i18n import _
 from .errors import report_errors
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def _kind(value: str) -> str:
 def _print_findings(findings: list[Finding], source: str) -> None:
     colours = {"error": "red", "warning": "yellow", "info": None}
     for finding in findings:
-        click.secho(finding.format(source), fg=colours[finding.severity], err=True)
+        click.secho(finding.format(source, _), fg=colours[finding.severity], err=True)
 
 
 def _length_options(func: F) -> F:
@@ -127,7 +128,7 @@ def check(
         click.echo(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2))
     else:
         for finding in findings:
-            click.echo(finding.format(source))
+            click.echo(finding.format(source, _))  # the message in the language of LANG (docs/languages.md)
         counts = {s: sum(f.severity == s for f in findings) for s in ("error", "warning", "info")}
         click.echo(
             f"{source}: {counts['error']} error(s), {counts['warning']} warning(s), {counts['info']} note(s)", err=True

@@ -10,7 +10,9 @@ cross-site request forgery check) on a tornado ``RequestHandler``. Every page ha
   may see ``course`` (the rule lives in :mod:`ipynb_tools.console.access`);
 - ``self.render("page.html", **context)`` -- a Jinja2 template under ``templates/`` (extending
   ``base.html``) with ``_``/``gettext``/``ngettext`` of the ``console`` domain in the viewer's
-  language, ``xsrf_form_html()`` for every form, ``url(path)`` for links under the service prefix.
+  language, ``xsrf_form_html()`` for every form, ``url(path)`` for links under the service prefix,
+  ``format_time(t)`` and ``formats`` (:class:`ipynb_tools.console.formats.Formats`: dates, numbers,
+  sizes, yes/no for the page's language in the site's zone).
 
 The language: ``?lang=ja|en`` (remembered in a cookie), else the cookie, else the browser's
 ``Accept-Language``; English when nothing matches.
@@ -18,10 +20,11 @@ The language: ``?lang=ja|en`` (remembered in a cookie), else the cookie, else th
 
 from __future__ import annotations
 
+import functools
 import gettext
 import logging
-from collections.abc import Awaitable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -29,7 +32,9 @@ from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
 from ..i18n import N_, languages_from_accept_language, translation
+from ..params.findings import Finding
 from .access import COURSE_REFUSED, AccessDenied, Viewer, require_course
+from .formats import Formats
 from .hubapi import HubAPIError
 from .service import Console
 
@@ -48,6 +53,20 @@ TAB_ORDER = ("overview", "connections", "settings", "volumes", "users", "dashboa
 def translations(language: str) -> gettext.NullTranslations:
     """The ``console`` domain's catalogue for ``language`` (:func:`ipynb_tools.i18n.translation`)."""
     return translation(DOMAIN, [language])
+
+
+@functools.cache
+def finding_gettext(language: str) -> Callable[[str], str]:
+    """How a params finding reads in ``language``: its msgid in the ``console`` catalogue (the Edit form's
+    own findings, :mod:`ipynb_tools.console.forms`), else in ``ipynb_tools`` (the params library's, which
+    the ``params`` CLI shares); English when neither has it (docs/languages.md)."""
+    console, library = translations(language), translation("ipynb_tools", [language])
+
+    def gettext(message: str) -> str:
+        text = console.gettext(message)
+        return text if text != message else library.gettext(message)
+
+    return gettext
 
 
 def choose_language(query: str | None, cookie: str | None, accept_language: str | None) -> str:
@@ -157,13 +176,19 @@ class ConsoleHandler(HubOAuthenticated, web.RequestHandler):  # type: ignore[mis
         """``message`` in the page's language."""
         return translations(self.language).gettext(message)
 
+    @property
+    def formats(self) -> Formats:
+        """Dates, numbers, sizes and yes/no in the page's language and the site's zone (:mod:`.formats`)."""
+        return Formats(getattr(self, "language", LANGUAGES[0]), self.console.config.zone)
+
     def format_time(self, value: datetime | float | int | None) -> str:
-        """A time in the site's zone (``2026-11-30 18:05``); a number is UTC microseconds; None -> ``-``."""
-        if value is None:
-            return "-"
-        if isinstance(value, (int, float)):
-            value = datetime.fromtimestamp(value / 1_000_000, tz=UTC)
-        return value.astimezone(self.console.config.zone).strftime("%Y-%m-%d %H:%M")
+        """A time in the site's zone for the page's language (``Nov 30, 2026, 6:05 PM``, ``2026年11月30日
+        18:05``: :meth:`.formats.Formats.datetime`); a number is UTC microseconds; None -> ``-``."""
+        return self.formats.datetime(value)
+
+    def finding_text(self, finding: Finding) -> str:
+        """A validation finding's message in the page's language (:func:`finding_gettext`)."""
+        return finding.translated(finding_gettext(self.language))
 
     def tabs(self) -> list[str]:
         """The course tabs the app registered, in :data:`TAB_ORDER`; the LMS tabs (:data:`LMS_TABS`) only
@@ -182,6 +207,8 @@ class ConsoleHandler(HubOAuthenticated, web.RequestHandler):  # type: ignore[mis
             "static_url": self.static_url,
             "xsrf_form_html": self.xsrf_form_html,
             "format_time": self.format_time,
+            "formats": self.formats,
+            "finding_text": self.finding_text,
             "viewer": self._viewer,
             "tabs": self.tabs(),
             "tab": self.tab,

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 
 from ..environ.closing import ClosingTimeError, parse_close_time
+from ..i18n import N_, Message
 from ..params.compact import compact_text
 from ..params.findings import ERROR, Finding, has_errors
 from ..params.model import (
@@ -286,26 +287,45 @@ def form_from_params(params: Params, zone: tzinfo) -> ParamsForm:
 # -- form -> Params --------------------------------------------------------------------------------
 
 
-def _error(field_name: str, message: str) -> Finding:
-    return Finding(ERROR, None, field_name, message)
+def _error(field_name: str, message: Message | str) -> Finding:
+    """An error finding about a form field; a :class:`~ipynb_tools.i18n.Message` is translated where the
+    page shows it (the ``console`` domain's msgids here, the params library's in ``ipynb_tools``)."""
+    text = message if isinstance(message, Message) else Message(message)
+    return Finding(ERROR, None, field_name, str(text), text)
 
 
-def _clean(field_name: str, raw: str, findings: list[Finding], what: str) -> str | None:
+def _too_long(what: Message, raw: str) -> Message:
+    return Message(
+        N_("%(what)s is %(length)d characters long (at most %(most)d)"),
+        what=what,
+        length=len(raw),
+        most=MAX_FIELD_CHARS,
+    )
+
+
+def _clean(field_name: str, raw: str, findings: list[Finding], what: Message) -> str | None:
     """``raw`` stripped, or None (and an error finding) when it holds what the text cannot carry."""
     if len(raw) > MAX_FIELD_CHARS:
-        findings.append(_error(field_name, f"{what} is {len(raw)} characters long (at most {MAX_FIELD_CHARS})"))
+        findings.append(_error(field_name, _too_long(what, raw)))
         return None
     bad = sorted({ch for ch in raw if ch in FORBIDDEN})
     if bad:
         shown = "".join(bad).encode("unicode_escape").decode("ascii")
-        findings.append(_error(field_name, f"{what} has characters a custom parameter cannot carry: {shown!r}"))
+        findings.append(
+            _error(
+                field_name,
+                Message(
+                    N_("%(what)s has characters a custom parameter cannot carry: %(chars)r"), what=what, chars=shown
+                ),
+            )
+        )
         return None
     return raw.replace("\t", " ").strip()
 
 
-def _users(field_name: str, raw: str, findings: list[Finding], what: str) -> tuple[str, ...] | None:
+def _users(field_name: str, raw: str, findings: list[Finding], what: Message) -> tuple[str, ...] | None:
     if len(raw) > MAX_FIELD_CHARS:
-        findings.append(_error(field_name, f"{what} is {len(raw)} characters long (at most {MAX_FIELD_CHARS})"))
+        findings.append(_error(field_name, _too_long(what, raw)))
         return None
     # line breaks and tabs separate names like spaces do (a pasted column of names); other forbidden
     # characters are refused
@@ -313,7 +333,17 @@ def _users(field_name: str, raw: str, findings: list[Finding], what: str) -> tup
     for user in users:
         if any(ch in FORBIDDEN for ch in user):
             bad = "".join(sorted({ch for ch in user if ch in FORBIDDEN})).encode("unicode_escape").decode("ascii")
-            findings.append(_error(field_name, f"{what}: {user!r} has characters a user name cannot have: {bad!r}"))
+            findings.append(
+                _error(
+                    field_name,
+                    Message(
+                        N_("%(what)s: %(user)r has characters a user name cannot have: %(chars)r"),
+                        what=what,
+                        user=user,
+                        chars=bad,
+                    ),
+                )
+            )
             return None
     return users
 
@@ -323,7 +353,7 @@ def _limit(
     raw: str,
     findings: list[Finding],
     reader: Callable[[str], float],
-    what: str,
+    what: Message,
 ) -> float | int | None:
     text = _clean(field_name, raw, findings, what)
     if text is None or text == "":
@@ -331,10 +361,12 @@ def _limit(
     try:
         value = reader(text)
     except BadValue as exc:
-        findings.append(_error(field_name, str(exc)))
+        findings.append(_error(field_name, exc.message))
         return None
     if value < 0:
-        findings.append(_error(field_name, f"{what} {text!r} is negative (0 means no limit)"))
+        findings.append(
+            _error(field_name, Message(N_("%(what)s %(value)r is negative (0 means no limit)"), what=what, value=text))
+        )
         return None
     return value
 
@@ -388,29 +420,29 @@ def params_from_form(data: FormData, base: Params, zone: tzinfo) -> tuple[Params
     )
     result = replace(base, volumes=[], closes={}, others=list(base.others), line_numbers={})
 
-    users = _users("users", form.users, findings, KEY_USERS)
+    users = _users("users", form.users, findings, Message(KEY_USERS))
     result.users = base.users if users is None else users
-    teachers = _users("teachers", form.teachers, findings, KEY_TEACHERS)
+    teachers = _users("teachers", form.teachers, findings, Message(KEY_TEACHERS))
     result.teachers = base.teachers if teachers is None else teachers
 
-    image = _clean("image", form.image, findings, KEY_IMAGE)
+    image = _clean("image", form.image, findings, Message(KEY_IMAGE))
     if image is not None:
         # "default" and empty both mean the site default; the key is left out for both
         result.image = None if image in ("", "default") else image
-    defurl = _clean("defurl", form.defurl, findings, KEY_DEFURL)
+    defurl = _clean("defurl", form.defurl, findings, Message(KEY_DEFURL))
     if defurl is not None:
         result.defurl = defurl or None
 
     before = len(findings)
-    cpu = _limit("cpulimit", form.cpulimit, findings, parse_cpu, "CPU limit")
+    cpu = _limit("cpulimit", form.cpulimit, findings, parse_cpu, Message(N_("CPU limit")))
     if len(findings) == before:
         result.cpulimit = None if cpu is None else float(cpu)
     before = len(findings)
-    memory = _limit("memlimit", form.memlimit, findings, parse_memory, "memory limit")
+    memory = _limit("memlimit", form.memlimit, findings, parse_memory, Message(N_("memory limit")))
     if len(findings) == before:
         result.memlimit = None if memory is None else int(memory)
     before = len(findings)
-    seconds = _limit("actlimit", form.actlimit, findings, parse_seconds, "activity limit")
+    seconds = _limit("actlimit", form.actlimit, findings, parse_seconds, Message(N_("activity limit")))
     if len(findings) == before:
         result.actlimit = None if seconds is None else int(seconds)
 
@@ -468,19 +500,28 @@ def _volume(row: VolumeRow, findings: list[Finding]) -> VolumeParam | None:
     try:
         kind = VolumeKind(row.kind)
     except ValueError:
-        findings.append(_error(row.field("kind"), f"volume kind {row.kind!r} is not one of vol, sub, prs"))
+        findings.append(
+            _error(row.field("kind"), Message(N_("volume kind %(kind)r is not one of vol, sub, prs"), kind=row.kind))
+        )
         return None
     name = row.name.strip()
     if not re.fullmatch(r"[a-z0-9]+", name):
         findings.append(
-            _error(row.field("name"), f"volume NAME {name!r} of a {kind.label} volume must be lowercase a-z and 0-9")
+            _error(
+                row.field("name"),
+                Message(
+                    N_("volume NAME %(name)r of a %(kind)s volume must be lowercase a-z and 0-9"),
+                    name=name,
+                    kind=kind.label,
+                ),
+            )
         )
         return None
     key = f"{PREFIX}{kind}_{name}"
-    access = _clean(row.field("access"), row.access, findings, f"the access name of {key}")
+    access = _clean(row.field("access"), row.access, findings, Message(N_("the access name of %(key)s"), key=key))
     if access is None or access == "":
         return None
-    users = _users(row.field("users"), row.users, findings, f"the users of {key}")
+    users = _users(row.field("users"), row.users, findings, Message(N_("the users of %(key)s"), key=key))
     if users is None:
         return None
     try:
@@ -491,7 +532,8 @@ def _volume(row: VolumeRow, findings: list[Finding]) -> VolumeParam | None:
 
 
 def _close(row: VolumeRow, base: Params, zone: tzinfo, findings: list[Finding]) -> int | None:
-    text = _clean(row.field("close"), row.close, findings, f"the closing time of lms_sub_{row.name.strip()}")
+    what = Message(N_("the closing time of %(key)s"), key=f"lms_sub_{row.name.strip()}")
+    text = _clean(row.field("close"), row.close, findings, what)
     if not text:
         return None
     stored = base.closes.get(row.name.strip())
@@ -500,7 +542,7 @@ def _close(row: VolumeRow, base: Params, zone: tzinfo, findings: list[Finding]) 
     try:
         return _close_from_local(text, zone)
     except ClosingTimeError as exc:
-        findings.append(_error(row.field("close"), str(exc)))
+        findings.append(_error(row.field("close"), exc.args[0] if isinstance(exc.args[0], Message) else str(exc)))
         return None
 
 
@@ -567,9 +609,10 @@ class Preview:
         """True when the text may be saved (no error finding)."""
         return not has_errors(list(self.findings))
 
-    def to_dict(self, form: ParamsForm | None = None) -> dict[str, object]:
+    def to_dict(self, form: ParamsForm | None = None, gettext: Callable[[str], str] | None = None) -> dict[str, object]:
         """JSON-ready for the live-validation endpoint: ``text``, ``lines``, ``size``, ``column_size``,
-        ``left``, ``ok`` and ``findings`` (each with ``field`` when ``form`` is given)."""
+        ``left``, ``ok`` and ``findings`` (each with ``field`` when ``form`` is given, and ``shown``: its
+        message in the language of ``gettext``, for the page to show; ``message`` stays English)."""
         return {
             "text": self.text,
             "lines": self.lines,
@@ -578,7 +621,12 @@ class Preview:
             "left": self.left,
             "ok": self.ok,
             "findings": [
-                {**f.to_dict(), "field": field_of(f, form) if form is not None else None} for f in self.findings
+                {
+                    **f.to_dict(),
+                    "field": field_of(f, form) if form is not None else None,
+                    "shown": f.translated(gettext),
+                }
+                for f in self.findings
             ],
         }
 

@@ -16,18 +16,42 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import IpynbToolsError
+from ..i18n import N_
 from ..volumes.naming import VolumeKind
+from .formats import aware
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..grading.analysis import Analysis
     from ..volumes.course import CourseVolume
+
+
+#: What the page shows for each column of the analysis tables (display only: the CSV and Excel downloads
+#: keep the analysis's own English column names, which scripts read; docs/languages.md). Translated in
+#: the ``console`` domain where the page shows them; a column not listed is shown by its name.
+COLUMN_LABELS: dict[str, str] = {
+    "user": N_("Student"),
+    "notebooks": N_("Notebooks"),
+    "notebook": N_("Notebook"),
+    "codenum": N_("Code cell"),
+    "rows": N_("Cells"),
+    "present": N_("Present"),
+    "changed": N_("Changed"),
+    "executed": N_("Executed"),
+    "errors": N_("Errors"),
+    "output_bytes": N_("Output (bytes)"),
+    "file": N_("File"),
+    "submitted_at": N_("Handed in at"),
+    "bytes": N_("Size (bytes)"),
+    "code_cells": N_("Code cells"),
+    "in_task": N_("In the task"),
+}
 
 
 class SubmissionsUnavailable(IpynbToolsError):
@@ -53,21 +77,17 @@ def table_of(frame: pd.DataFrame) -> Table:
 
 
 def in_zone(table: Table, column: str, zone: tzinfo) -> Table:
-    """``table`` with the ISO 8601 times of ``column`` shown in the site's ``zone`` (``2024-04-17 19:05:00``;
-    issue 15: times in the site's zone). The hand-in records keep UTC (``...Z`` or ``+00:00``); a value
-    that is no time with an offset (a student wrote the record) is shown as it is."""
+    """``table`` with the ISO 8601 times of ``column`` as times in the site's ``zone`` (issue 15: times in
+    the site's zone; the page shows them for the viewer's locale, :meth:`ipynb_tools.console.formats.
+    Formats.cell`). The hand-in records keep UTC (``...Z`` or ``+00:00``); a value that is no time with
+    an offset (a student wrote the record) is kept as it is."""
     if column not in table.columns:
         return table
     at = table.columns.index(column)
 
     def shown(value: Any) -> Any:
-        try:
-            moment = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            return value
-        if moment is None or moment.tzinfo is None:
-            return value
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+        moment = aware(value)
+        return value if moment is None else moment.astimezone(zone)
 
     return replace(table, rows=tuple((*row[:at], shown(row[at]), *row[at + 1 :]) for row in table.rows))
 

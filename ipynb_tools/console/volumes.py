@@ -106,18 +106,6 @@ def delete_volume(engine: Engine, course: str, host: str, full_name: str) -> Rem
     return results[0]
 
 
-def format_size(size: int | None) -> str:
-    """Bytes for people (``1.5 MB``; ``-`` when unknown); units of 1000 as the engines print them."""
-    if size is None:
-        return "-"
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover - the loop always returns
-
-
 def stop_list(rows: Sequence[VolumeRow]) -> list[str]:
     """The users whose servers must stop before these volumes can go."""
     return sorted({user for row in rows for user in row.running_users})

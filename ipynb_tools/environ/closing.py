@@ -31,6 +31,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import IpynbToolsError
+from ..i18n import N_, Message
 from .variables import IPYNB_TOOLS_TIMEZONE, NB_SUBMITS_CLOSE, EnvironmentContractError
 
 DEFAULT_TIMEZONE = "UTC"
@@ -76,15 +77,17 @@ def parse_close_time(text: str, *, zone: tzinfo | None = None, env: Mapping[str,
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ClosingTimeError(f"time {text!r} is neither a unix time nor an ISO date/time") from None
+        raise ClosingTimeError(
+            Message(N_("time %(text)r is neither a unix time nor an ISO date/time"), text=text)
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=zone if zone is not None else site_timezone(env))
     try:
         stamp = moment.timestamp()
     except (OverflowError, OSError, ValueError):
-        raise ClosingTimeError(f"time {text!r} is out of range") from None
+        raise ClosingTimeError(Message(N_("time %(text)r is out of range"), text=text)) from None
     if stamp < 0:
-        raise ClosingTimeError(f"time {text!r} is before 1970")
+        raise ClosingTimeError(Message(N_("time %(text)r is before 1970"), text=text))
     return int(stamp)
 
 

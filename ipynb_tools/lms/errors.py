@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..errors import FileProblem, IpynbToolsError
+
+if TYPE_CHECKING:
+    from ..params.findings import Finding
 
 
 class LmsError(IpynbToolsError):
@@ -22,11 +27,24 @@ class ActivityNotFound(LmsError):
 
 
 class ParamsRefused(LmsError):
-    """The new parameter text has error findings (or new warnings without ``--force``)."""
+    """The new parameter text has error findings (or new warnings without ``--force``).
+
+    ``finding``: the first error (or new warning), for a page that shows it in its reader's language;
+    ``new_warnings``: how many new warnings refused the edit (0: an error did)."""
+
+    def __init__(self, message: str, *, finding: Finding | None = None, new_warnings: int = 0) -> None:
+        super().__init__(message)
+        self.finding = finding
+        self.new_warnings = new_warnings
 
 
 class TextTooLong(LmsError):
-    """The new parameter text does not fit the column of ``<prefix>lti`` (never truncated)."""
+    """The new parameter text does not fit the column of ``<prefix>lti`` (never truncated); ``finding`` is
+    the params library's length finding (:meth:`ipynb_tools.params.storage.StorageLimit.check`)."""
+
+    def __init__(self, message: str, *, finding: Finding | None = None) -> None:
+        super().__init__(message)
+        self.finding = finding
 
 
 class ConcurrentEdit(LmsError):

@@ -125,7 +125,8 @@ def check_fits(text: str, column: ColumnLimit, table: str) -> None:
         if finding.severity == ERROR:
             raise TextTooLong(
                 f"{finding.message}; {table}.{PARAMS_COLUMN} is {column.type_name} in this database; "
-                "nothing was written"
+                "nothing was written",
+                finding=finding,
             )
 
 
@@ -151,7 +152,8 @@ def plan_edit(stored: StoredParams, edit: Edit, site: SiteKeys, *, force: bool =
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ParamsRefused(
             f"LTI activity {stored.activity.lti_id}: the new text has an error: "
-            f"{'' if first.line is None else f'line {first.line}: '}{first.message}{more}; nothing was written"
+            f"{'' if first.line is None else f'line {first.line}: '}{first.message}{more}; nothing was written",
+            finding=first,
         )
     old = Counter(_identity(f) for f in validate(before) if f.severity == WARNING)
     new_warnings = []
@@ -170,7 +172,9 @@ def plan_edit(stored: StoredParams, edit: Edit, site: SiteKeys, *, force: bool =
         first = new_warnings[0]
         raise ParamsRefused(
             f"LTI activity {stored.activity.lti_id}: the edit brings {len(new_warnings)} new warning(s), first: "
-            f"{first.message}; nothing was written (--force writes it anyway)"
+            f"{first.message}; nothing was written (--force writes it anyway)",
+            finding=first,
+            new_warnings=len(new_warnings),
         )
     check_fits(after, stored.column, table)
     return Plan(stored, after, tuple(findings), tuple(new_warnings), tuple(edit_findings))

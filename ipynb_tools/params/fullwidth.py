@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from ..i18n import N_, Message
+
 FULLWIDTH_COLON = "\uff1a"
 FULLWIDTH_EQUALS = "\uff1d"
 FULLWIDTH_HYPHEN = "\uff0d"
@@ -31,25 +33,31 @@ FULLWIDTH_HYPHEN = "\uff0d"
 VOLUME_SEPARATOR_RE = re.compile("[:" + FULLWIDTH_COLON + "]")
 
 
-def split_volume_value(value: str) -> tuple[str, bool, str, list[str]]:
+def split_volume_value(value: str) -> tuple[str, bool, str, list[Message]]:
     """``access[:users]`` split at the first ``:`` or ``：``; (access, has a list, users, notes).
 
     A leading ``－`` of the access name becomes ``-``. Each note says what was read differently
     from the text (a full-width character read as its ASCII separator).
     """
-    notes: list[str] = []
+    notes: list[Message] = []
     parts = VOLUME_SEPARATOR_RE.split(value, maxsplit=1)
     access = parts[0]
     users = parts[1] if len(parts) > 1 else ""
     if len(parts) > 1 and value[len(access)] == FULLWIDTH_COLON:
         notes.append(
-            "the full-width colon '：' is read as ':' (access name, then the users who may mount it); "
-            "write ':' to say so"
+            Message(
+                N_(
+                    "the full-width colon '：' is read as ':' (access name, then the users who may mount it); "
+                    "write ':' to say so"
+                )
+            )
         )
     stripped = access.lstrip()
     if stripped.startswith(FULLWIDTH_HYPHEN):
         access = "-" + stripped[1:]
-        notes.append("the full-width '－' before the access name is read as '-' (link for teachers only); write '-'")
+        notes.append(
+            Message(N_("the full-width '－' before the access name is read as '-' (link for teachers only); write '-'"))
+        )
     return access, len(parts) > 1, users, notes
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ..i18n import N_, Message
 from .findings import ERROR, WARNING
 from .model import Params, ParamsError
 from .values import BadValue, parse_cpu, parse_memory
@@ -57,39 +58,59 @@ class Resources:
         return max(MIN_CPU_SHARES, round(self.cpu_guarantee * CPU_SHARES_PER_CPU))
 
 
-def guarantee_findings(params: Params) -> list[tuple[str, str, str]]:
+def guarantee_findings(params: Params) -> list[tuple[str, str, Message]]:
     """(severity, key, problem) for each guarantee that cannot be read (error), a memory guarantee
     above the memory limit (error: the engine refuses such a container) and a CPU guarantee above
-    the CPU limit (warning: the limit wins)."""
-    problems: list[tuple[str, str, str]] = []
+    the CPU limit (warning: the limit wins). Each problem is a message to translate where it is shown."""
+    problems: list[tuple[str, str, Message]] = []
     for key, text in ((KEY_CPUGRNT, params.cpugrnt), (KEY_MEMGRNT, params.memgrnt)):
-        try:
-            _guarantee(key, text)
-        except ParamsError as exc:
-            problems.append((ERROR, key, exc.problem))
+        problem = _read_guarantee(key, text)[1]
+        if problem is not None:
+            problems.append((ERROR, key, problem))
     if problems:
         return problems
     res = resources(params)
     if res.mem_guarantee and res.mem_limit and res.mem_guarantee > res.mem_limit:
         problems.append(
-            (ERROR, KEY_MEMGRNT, f"memory guarantee {res.mem_guarantee} bytes is above lms_memlimit ({res.mem_limit})")
+            (
+                ERROR,
+                KEY_MEMGRNT,
+                Message(
+                    N_("memory guarantee %(bytes)d bytes is above lms_memlimit (%(limit)d)"),
+                    bytes=res.mem_guarantee,
+                    limit=res.mem_limit,
+                ),
+            )
         )
     if res.cpu_guarantee and res.cpu_limit and res.cpu_guarantee > res.cpu_limit:
-        problems.append((WARNING, KEY_CPUGRNT, f"CPU guarantee {res.cpu_guarantee:g} is above lms_cpulimit"))
+        problems.append(
+            (WARNING, KEY_CPUGRNT, Message(N_("CPU guarantee %(cpus)g is above lms_cpulimit"), cpus=res.cpu_guarantee))
+        )
     return problems
 
 
-def _guarantee(key: str, text: str | None) -> float | None:
+def _read_guarantee(key: str, text: str | None) -> tuple[float | None, Message | None]:
+    """(the guarantee, None), or (None, why it cannot be read)."""
     if text is None or not text.strip():
-        return None
+        return None, None
     try:
         value = parse_memory(text) if key == KEY_MEMGRNT else parse_cpu(text)
     except BadValue:
-        like = "a number of bytes (like 536870912, 512M or 2G)" if key == KEY_MEMGRNT else "a number of CPUs (like 0.5)"
-        raise ParamsError(f"{key}={text!r} is not {like}") from None
+        if key == KEY_MEMGRNT:
+            return None, Message(
+                N_("%(key)s=%(text)r is not a number of bytes (like 536870912, 512M or 2G)"), key=key, text=text
+            )
+        return None, Message(N_("%(key)s=%(text)r is not a number of CPUs (like 0.5)"), key=key, text=text)
     if value < 0:
-        raise ParamsError(f"{key}: {text!r} is negative (0 or empty means no guarantee)")
-    return value or None
+        return None, Message(N_("%(key)s: %(text)r is negative (0 or empty means no guarantee)"), key=key, text=text)
+    return value or None, None
+
+
+def _guarantee(key: str, text: str | None) -> float | None:
+    value, problem = _read_guarantee(key, text)
+    if problem is not None:
+        raise ParamsError(str(problem))
+    return value
 
 
 def resources(params: Params) -> Resources:

@@ -38,6 +38,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..i18n import N_, JoinedMessage, Message
 from .findings import ERROR, INFO, WARNING, Finding, has_errors
 from .model import (
     AUTOMATIC_KEYS,
@@ -117,16 +118,17 @@ TYPICAL_AUTOMATIC: dict[str, str] = {
 }
 
 #: What a stored line is counted as, in the order the breakdown lists them.
+#: (Marked for translation: a finding names them; the JSON of ``params length`` keeps them as they are.)
 CATEGORIES: tuple[str, ...] = (
-    "automatic keys",
-    "volumes",
-    "closing times",
-    "users",
-    "teachers",
-    "image and limits",
-    "reserved keys",
-    "other lines",
-    "blank lines",
+    N_("automatic keys"),
+    N_("volumes"),
+    N_("closing times"),
+    N_("users"),
+    N_("teachers"),
+    N_("image and limits"),
+    N_("reserved keys"),
+    N_("other lines"),
+    N_("blank lines"),
 )
 _SETTINGS = frozenset({KEY_IMAGE, KEY_CPULIMIT, KEY_MEMLIMIT, KEY_ACTLIMIT, KEY_DEFURL})
 _UNITS = ("characters", "bytes")
@@ -335,12 +337,17 @@ def is_near(size: int, column_size: int) -> bool:
     return left >= 0 and left * NEAR_DIVISOR < column_size
 
 
-def _typical_note(measured: StoredLength) -> str:
-    """How many automatic keys were counted with typical values (empty when none)."""
+def _typical_note(measured: StoredLength) -> list[Message]:
+    """How many automatic keys were counted with typical values (nothing when none)."""
     typical = sum(a.origin == "typical" and a.value is not None for a in measured.automatic)
     if not typical:
-        return ""
-    return f"; {typical} automatic key(s) counted with typical values (--automatic KEY=VALUE gives the real ones)"
+        return []
+    return [
+        Message(
+            N_("; %(count)d automatic key(s) counted with typical values (--automatic KEY=VALUE gives the real ones)"),
+            count=typical,
+        )
+    ]
 
 
 def _check_column_size(column_size: int | None) -> None:
@@ -352,6 +359,18 @@ def _check_column_size(column_size: int | None) -> None:
 
 def _unit_word(unit: str) -> str:
     return "bytes" if unit == "bytes" else "characters"
+
+
+def _unit_words(unit: str) -> tuple[Message, Message]:
+    """The unit's word for an amount and for a column's size ("300 characters", "a 255-character column")."""
+    if unit == "bytes":
+        return Message(N_("bytes")), Message(N_("byte"))
+    return Message(N_("characters")), Message(N_("character"))
+
+
+def _finding(severity: str, *parts: Message) -> Finding:
+    text = parts[0] if len(parts) == 1 else JoinedMessage(*parts)
+    return Finding(severity, None, COLUMN, str(text), text)
 
 
 @dataclass(frozen=True)
@@ -386,33 +405,94 @@ class StorageLimit:
         much, the biggest parts, and what ``params format --compact`` would give), a warning when
         less than a tenth of the column is left, else a note with what is left."""
         measured = self.measure(source)
-        size, column, word = measured.size, self.column_size, _unit_word(self.unit)
+        size, column = measured.size, self.column_size
+        units, unit = _unit_words(self.unit)
         if column is None:
-            return [Finding(INFO, None, COLUMN, f"the text is {size} {word} as stored (a text column: no limit)")]
-        what = "with the automatic keys" if any(a.value is not None for a in measured.automatic) else "as stored"
-        room = ", ".join(f"{name} {amount}" for name, amount in measured.biggest())
+            return [
+                _finding(
+                    INFO,
+                    Message(
+                        N_("the text is %(size)d %(units)s as stored (a text column: no limit)"), size=size, units=units
+                    ),
+                )
+            ]
+        what = Message(
+            N_("with the automatic keys") if any(a.value is not None for a in measured.automatic) else N_("as stored")
+        )
+        room = JoinedMessage(
+            *(
+                Message(N_("%(part)s %(amount)d"), part=Message(name), amount=amount)
+                for name, amount in measured.biggest()
+            ),
+            separator=", ",
+        )
         compact = self._compact_size(source)
         if size > column:
-            message = (
-                f"the text is {size} {word} {what}: {size - column} over the {column}-{word[:-1]} column {COLUMN} "
-                f"(Moodle refuses it or cuts it); the room goes to {room}"
-            )
+            parts = [
+                Message(
+                    N_(
+                        "the text is %(size)d %(units)s %(what)s: %(over)d over the %(column)d-%(unit)s column "
+                        "%(name)s (Moodle refuses it or cuts it); the room goes to %(room)s"
+                    ),
+                    size=size,
+                    units=units,
+                    what=what,
+                    over=size - column,
+                    column=column,
+                    unit=unit,
+                    name=COLUMN,
+                    room=room,
+                )
+            ]
             if compact is not None and compact < size:
                 if compact <= column:
-                    message += (
-                        f"; 'params format --compact' writes the same meaning in {compact} ({column - compact} left)"
+                    parts.append(
+                        Message(
+                            N_("; 'params format --compact' writes the same meaning in %(compact)d (%(left)d left)"),
+                            compact=compact,
+                            left=column - compact,
+                        )
                     )
                 else:
-                    message += f"; even 'params format --compact' needs {compact} ({compact - column} over)"
-            return [Finding(ERROR, None, COLUMN, message + _typical_note(measured))]
+                    parts.append(
+                        Message(
+                            N_("; even 'params format --compact' needs %(compact)d (%(over)d over)"),
+                            compact=compact,
+                            over=compact - column,
+                        )
+                    )
+            return [_finding(ERROR, *parts, *_typical_note(measured))]
         if is_near(size, column):
-            message = (
-                f"the text is {size} of {column} {word} {what}: only {column - size} left; the room goes to {room}"
-            )
+            parts = [
+                Message(
+                    N_(
+                        "the text is %(size)d of %(column)d %(units)s %(what)s: only %(left)d left; "
+                        "the room goes to %(room)s"
+                    ),
+                    size=size,
+                    column=column,
+                    units=units,
+                    what=what,
+                    left=column - size,
+                    room=room,
+                )
+            ]
             if compact is not None and compact < size:
-                message += f"; 'params format --compact' would leave {column - compact}"
-            return [Finding(WARNING, None, COLUMN, message + _typical_note(measured))]
-        return [Finding(INFO, None, COLUMN, f"the text is {size} of {column} {word} {what} ({column - size} left)")]
+                parts.append(Message(N_("; 'params format --compact' would leave %(left)d"), left=column - compact))
+            return [_finding(WARNING, *parts, *_typical_note(measured))]
+        return [
+            _finding(
+                INFO,
+                Message(
+                    N_("the text is %(size)d of %(column)d %(units)s %(what)s (%(left)d left)"),
+                    size=size,
+                    column=column,
+                    units=units,
+                    what=what,
+                    left=column - size,
+                ),
+            )
+        ]
 
     def check_change(self, before: str, after: str, source: str) -> list[Finding]:
         """The length finding for ``after``, the new text of a file that held ``before`` (an edit,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from ..atomic import atomic_write_text
 from ..errors import os_reason
+from ..i18n import N_
 from ..volumes.naming import NAME_RE, VolumeKind
 from .findings import ERROR, INFO, WARNING, Finding
 from .fullwidth import has_fullwidth_equals, looks_like_lms_key, split_volume_value
@@ -134,12 +135,19 @@ def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Find
     findings: list[Finding] = []
     seen: dict[str, int] = {}
 
-    def note(severity: str, lineno: int, key: str | None, message: str) -> None:
-        findings.append(Finding(severity, lineno, key, message))
+    def note(severity: str, lineno: int, key: str | None, msgid: str, /, **args: object) -> None:
+        findings.append(Finding.of(severity, lineno, key, msgid, **args))
 
     def again(lineno: int, key: str) -> None:
         if key in seen:
-            note(WARNING, lineno, key, f"{key} is given again (first on line {seen[key]}); this line wins")
+            note(
+                WARNING,
+                lineno,
+                key,
+                N_("%(key)s is given again (first on line %(first)d); this line wins"),
+                key=key,
+                first=seen[key],
+            )
         else:
             seen[key] = lineno
 
@@ -151,45 +159,62 @@ def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Find
         category, ckey, kind, raw_name = classify_key(key)
         if not sep and has_fullwidth_equals(raw) and (category != "other" or looks_like_lms_key(raw)):
             params.others.append(raw)
-            note(ERROR, lineno, None, "the full-width '＝' is not '=': Moodle ignores this line; write '='")
+            note(ERROR, lineno, None, N_("the full-width '＝' is not '=': Moodle ignores this line; write '='"))
             continue
         if category == "other":
             params.others.append(raw)
             if not sep:
-                note(INFO, lineno, None, "not a key=value line (Moodle ignores it); kept as it is")
+                note(INFO, lineno, None, N_("not a key=value line (Moodle ignores it); kept as it is"))
             elif looks_like_lms_key(key):
                 note(
                     WARNING,
                     lineno,
                     None,
-                    f"key {key!r} has full-width characters: it is not an lms_ key; kept as it is",
+                    N_("key %(key)r has full-width characters: it is not an lms_ key; kept as it is"),
+                    key=key,
                 )
             continue
         if not sep:
             params.others.append(raw)
-            note(WARNING, lineno, ckey, f"{key!r} has no '=' (Moodle ignores this line); kept as it is")
+            note(WARNING, lineno, ckey, N_("%(key)r has no '=' (Moodle ignores this line); kept as it is"), key=key)
             continue
         if category == "unknown":
             params.others.append(raw)
             close = difflib.get_close_matches(key.lower(), FIXED_KEYS, n=1, cutoff=0.75)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            note(WARNING, lineno, key, f"unknown key {key!r}{hint} (kept as it is)")
+            if close:
+                note(
+                    WARNING,
+                    lineno,
+                    key,
+                    N_("unknown key %(key)r; did you mean %(meant)s? (kept as it is)"),
+                    key=key,
+                    meant=close[0],
+                )
+            else:
+                note(WARNING, lineno, key, N_("unknown key %(key)r (kept as it is)"), key=key)
             continue
 
         value, removed = strip_forbidden(raw_value)
         value = value.strip()
         if removed:
             shown = "".join(sorted(set(removed))).encode("unicode_escape").decode("ascii")
-            note(WARNING, lineno, ckey, f"removed forbidden characters {shown!r} from the value of {ckey}")
+            note(
+                WARNING,
+                lineno,
+                ckey,
+                N_("removed forbidden characters %(chars)r from the value of %(key)s"),
+                chars=shown,
+                key=ckey,
+            )
         if category == "fixed" and key != ckey:
-            note(INFO, lineno, ckey, f"key {key!r} read as {ckey}")
+            note(INFO, lineno, ckey, N_("key %(key)r read as %(read)s"), key=key, read=ckey)
 
         if category == "fixed":
             try:
                 typed = None if value == "" and ckey in _EMPTY_IS_DEFAULT else _READERS[ckey](value)
             except BadValue as exc:
                 params.others.append(f"{ckey}={value}")
-                note(ERROR, lineno, ckey, f"{ckey}: {exc} (kept as it is)")
+                note(ERROR, lineno, ckey, N_("%(key)s: %(problem)s (kept as it is)"), key=ckey, problem=exc.message)
                 continue
             again(lineno, ckey)
             setattr(params, attribute_of(ckey), typed)
@@ -200,17 +225,39 @@ def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Find
         what = f"{PREFIX}{kind}_{raw_name}" + (CLOSE_SUFFIX if category == "close" else "")
         if not name:
             params.others.append(f"{key}={value}")
-            note(ERROR, lineno, key, f"{what}: NAME {raw_name!r} has no letters a-z or digits (kept as it is)")
+            note(
+                ERROR,
+                lineno,
+                key,
+                N_("%(key)s: NAME %(name)r has no letters a-z or digits (kept as it is)"),
+                key=what,
+                name=raw_name,
+            )
             continue
         if name != raw_name:
-            note(WARNING, lineno, ckey, f"NAME {raw_name!r} may only have a-z and 0-9; read as {name!r} ({ckey})")
+            note(
+                WARNING,
+                lineno,
+                ckey,
+                N_("NAME %(name)r may only have a-z and 0-9; read as %(read)r (%(key)s)"),
+                name=raw_name,
+                read=name,
+                key=ckey,
+            )
 
         if category == "close":
             try:
                 when = parse_time(value)
             except BadValue as exc:
                 params.others.append(f"{key}={value}")
-                note(ERROR, lineno, ckey, f"{ckey}: closing {exc} (kept as it is)")
+                note(
+                    ERROR,
+                    lineno,
+                    ckey,
+                    N_("%(key)s: closing %(problem)s (kept as it is)"),
+                    key=ckey,
+                    problem=exc.message,
+                )
                 continue
             again(lineno, ckey)
             params.closes[name] = when
@@ -219,16 +266,30 @@ def _parse_lines(numbered: Iterable[tuple[int, str]]) -> tuple[Params, list[Find
 
         access_raw, colon, users_raw, read_as = split_volume_value(value)
         for what_was_read in read_as:
-            note(WARNING, lineno, ckey, f"{ckey}: {what_was_read}")
+            note(WARNING, lineno, ckey, N_("%(key)s: %(note)s"), key=ckey, note=what_was_read)
         access = access_raw.strip()
         if "/" in access:
             access = access.replace("/", "")
-            note(WARNING, lineno, ckey, f"removed '/' from the access name of {ckey}: now {access!r}")
+            note(
+                WARNING,
+                lineno,
+                ckey,
+                N_("removed '/' from the access name of %(key)s: now %(access)r"),
+                key=ckey,
+                access=access,
+            )
         if any(ch.isspace() for ch in access):
             access = re.sub(r"\s+", "_", access)
-            note(WARNING, lineno, ckey, f"white space in the access name of {ckey} became '_': now {access!r}")
+            note(
+                WARNING,
+                lineno,
+                ckey,
+                N_("white space in the access name of %(key)s became '_': now %(access)r"),
+                key=ckey,
+                access=access,
+            )
         if not access:
-            note(INFO, lineno, ckey, f"{ckey} has no access name: the entry is removed")
+            note(INFO, lineno, ckey, N_("%(key)s has no access name: the entry is removed"), key=ckey)
             continue
         users = split_users(users_raw) if colon else ()
         again(lineno, ckey)

@@ -11,7 +11,8 @@ import time
 from collections import Counter
 
 from ..environ.closing import format_close_time
-from ..usernames import normalize_user_name, same_user, user_name_problem, widened_form
+from ..i18n import N_, Message
+from ..usernames import normalize_user_name, same_user, user_name_problem_message, widened_form
 from ..volumes.naming import VolumeKind
 from .findings import ERROR, INFO, WARNING, Finding, has_errors
 from .model import (
@@ -111,27 +112,45 @@ def _user_list_findings(key: str, users: tuple[str, ...], lineno: int | None) ->
     for user in dict.fromkeys(users):
         if user == "*":
             continue
-        problem = user_name_problem(user)
+        problem = user_name_problem_message(user)
         folded = widened_form(user)
         if problem:
-            found.append(Finding(WARNING, lineno, key, f"{key}: {user!r} {problem}: it can never match a user"))
-        elif folded is not None:
             found.append(
-                Finding(
+                Finding.of(
                     WARNING,
                     lineno,
                     key,
-                    f"{key}: {user!r} has full-width characters and can never match a Moodle login; "
-                    f"did you mean {normalize_user_name(folded)!r}?",
+                    N_("%(key)s: %(user)r %(problem)s: it can never match a user"),
+                    key=key,
+                    user=user,
+                    problem=problem,
+                )
+            )
+        elif folded is not None:
+            found.append(
+                Finding.of(
+                    WARNING,
+                    lineno,
+                    key,
+                    N_(
+                        "%(key)s: %(user)r has full-width characters and can never match a Moodle login; "
+                        "did you mean %(meant)r?"
+                    ),
+                    key=key,
+                    user=user,
+                    meant=normalize_user_name(folded),
                 )
             )
         elif normalize_user_name(user) != user:
             found.append(
-                Finding(
+                Finding.of(
                     INFO,
                     lineno,
                     key,
-                    f"{key}: {user!r} is read as {normalize_user_name(user)!r} (JupyterHub user names are lower case)",
+                    N_("%(key)s: %(user)r is read as %(read)r (JupyterHub user names are lower case)"),
+                    key=key,
+                    user=user,
+                    read=normalize_user_name(user),
                 )
             )
     return found
@@ -143,55 +162,83 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
     found: list[Finding] = []
     line = params.line_numbers.get
 
-    def add(severity: str, key: str | None, message: str, at: int | None = None) -> None:
-        found.append(Finding(severity, at if at is not None else (line(key) if key else None), key, message))
+    def add(severity: str, key: str | None, msgid: str, /, **args: object) -> None:
+        found.append(Finding.of(severity, line(key) if key else None, key, msgid, **args))
+
+    def add_problem(severity: str, key: str, problem: Message) -> None:
+        found.append(Finding(severity, line(key), key, str(problem), problem))
 
     # resources
     if params.memlimit is not None and params.memlimit > 0:
         if params.memlimit < MIN_ENGINE_MEMORY:
-            add(ERROR, KEY_MEMLIMIT, f"memory limit {params.memlimit} bytes is below the engine minimum of 6 MiB")
+            add(
+                ERROR,
+                KEY_MEMLIMIT,
+                N_("memory limit %(bytes)d bytes is below the engine minimum of 6 MiB"),
+                bytes=params.memlimit,
+            )
         elif params.memlimit < MIN_USABLE_MEMORY:
             add(
                 WARNING,
                 KEY_MEMLIMIT,
-                f"memory limit {_mib(params.memlimit)} is under 200 MB: the Jupyter server may not start",
+                N_("memory limit %(mib)s is under 200 MB: the Jupyter server may not start"),
+                mib=_mib(params.memlimit),
             )
     if params.cpulimit is not None:
         if params.cpulimit < 0:
-            add(ERROR, KEY_CPULIMIT, f"CPU limit {params.cpulimit} is negative (0.0 means no limit)")
+            add(ERROR, KEY_CPULIMIT, N_("CPU limit %(cpus)s is negative (0.0 means no limit)"), cpus=params.cpulimit)
         elif 0 < params.cpulimit < MIN_SENSIBLE_CPUS:
             add(
                 WARNING,
                 KEY_CPULIMIT,
-                f"CPU limit {params.cpulimit} is below {MIN_SENSIBLE_CPUS}: the server will crawl",
+                N_("CPU limit %(cpus)s is below %(least)s: the server will crawl"),
+                cpus=params.cpulimit,
+                least=MIN_SENSIBLE_CPUS,
             )
         elif params.cpulimit > MAX_SENSIBLE_CPUS:
-            add(WARNING, KEY_CPULIMIT, f"CPU limit {params.cpulimit} is over {MAX_SENSIBLE_CPUS:g} CPUs")
+            add(
+                WARNING,
+                KEY_CPULIMIT,
+                N_("CPU limit %(cpus)s is over %(most)g CPUs"),
+                cpus=params.cpulimit,
+                most=MAX_SENSIBLE_CPUS,
+            )
     for severity, key, problem in guarantee_findings(params):
-        add(severity, key, problem)
+        add_problem(severity, key, problem)
     if params.defurl not in (None, "") and not any(
         params.defurl == url or params.defurl.startswith(url + "/") for url in DEFAULT_URLS
     ):
-        add(WARNING, KEY_DEFURL, f"default URL {params.defurl!r} is neither /lab nor /tree")
+        add(WARNING, KEY_DEFURL, N_("default URL %(url)r is neither /lab nor /tree"), url=params.defurl)
     if params.sessioninfo not in (None, "") and params.session_ids is None:
-        add(WARNING, KEY_SESSIONINFO, f"lms_sessioninfo {params.sessioninfo!r} is not '<instance id>,<lti id>'")
+        add(
+            WARNING,
+            KEY_SESSIONINFO,
+            N_("lms_sessioninfo %(value)r is not '<instance id>,<lti id>'"),
+            value=params.sessioninfo,
+        )
 
     # people
     if "*" in params.teachers:
-        add(WARNING, KEY_TEACHERS, "lms_teachers contains '*': everyone is a teacher")
+        add(WARNING, KEY_TEACHERS, N_("lms_teachers contains '*': everyone is a teacher"))
     for key, users in ((KEY_USERS, params.users), (KEY_TEACHERS, params.teachers)):
         if "*" in users and len(users) > 1:
-            add(INFO, key, f"{key} has '*' and names: '*' already means everyone")
+            add(INFO, key, N_("%(key)s has '*' and names: '*' already means everyone"), key=key)
         for user, count in Counter(normalize_user_name(u) for u in users).items():
             if count > 1:
-                add(INFO, key, f"{key} lists {user!r} {count} times")
+                add(INFO, key, N_("%(key)s lists %(user)r %(count)d times"), key=key, user=user, count=count)
         found.extend(_user_list_findings(key, users, line(key)))
 
     # volumes
     counts = Counter((v.kind, v.name) for v in params.volumes)
     for (kind, name), count in counts.items():
         if count > 1:
-            add(WARNING, f"lms_{kind}_{name}", f"lms_{kind}_{name} is given {count} times: the last one is used")
+            add(
+                WARNING,
+                f"lms_{kind}_{name}",
+                N_("%(key)s is given %(count)d times: the last one is used"),
+                key=f"lms_{kind}_{name}",
+                count=count,
+            )
     everyone = "*" in params.users
     effective = params.effective_volumes()
     task_names = {v.name for v in effective if v.kind is VolumeKind.TASK}
@@ -200,20 +247,31 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
     for volume in effective:
         key = volume.key
         if not volume.access_name.usable:
-            add(ERROR, key, f"access name {volume.access!r} of {key} leaves no usable link name")
+            add(
+                ERROR,
+                key,
+                N_("access name %(access)r of %(key)s leaves no usable link name"),
+                access=volume.access,
+                key=key,
+            )
         if volume.kind is VolumeKind.SUBMIT and volume.access.startswith("-"):
             add(
                 WARNING,
                 key,
-                f"'-' on the submit volume {key} is not a teacher-only marker: everyone gets the link "
-                f"{volume.link_name('<full name>')!r} (students need it to hand in)",
+                N_(
+                    "'-' on the submit volume %(key)s is not a teacher-only marker: everyone gets the link "
+                    "%(link)r (students need it to hand in)"
+                ),
+                key=key,
+                link=volume.link_name("<full name>"),
             )
         if volume.kind is VolumeKind.PERSONAL and volume.name not in task_names:
             add(
                 INFO,
                 key,
-                f"personal volume {key} has no task volume lms_{VolumeKind.TASK}_{volume.name}: "
-                "nothing is copied into it",
+                N_("personal volume %(key)s has no task volume %(task)s: nothing is copied into it"),
+                key=key,
+                task=f"lms_{VolumeKind.TASK}_{volume.name}",
             )
         if volume.users is None:
             open_to_list = True
@@ -227,26 +285,39 @@ def check_model(params: Params, *, now: float | None = None) -> list[Finding]:
                 add(
                     INFO,
                     key,
-                    f"{key} lists users who are not in lms_users: {', '.join(strangers)} "
-                    "(they mount this volume all the same)",
+                    N_("%(key)s lists users who are not in lms_users: %(users)s (they mount this volume all the same)"),
+                    key=key,
+                    users=", ".join(strangers),
                 )
             if "*" in volume.users and len(volume.users) > 1:
-                add(INFO, key, f"{key} has '*' and names: '*' already means everyone")
+                add(INFO, key, N_("%(key)s has '*' and names: '*' already means everyone"), key=key)
             found.extend(_user_list_findings(key, volume.users, line(key)))
     if open_to_list and not params.users and effective:
-        add(INFO, KEY_USERS, "lms_users is empty: only teachers mount the volumes that have no user list of their own")
+        add(
+            INFO,
+            KEY_USERS,
+            N_("lms_users is empty: only teachers mount the volumes that have no user list of their own"),
+        )
     if task_names and not params.teachers:
-        add(WARNING, KEY_TEACHERS, "lms_teachers is empty: nobody can write to the task volumes")
+        add(WARNING, KEY_TEACHERS, N_("lms_teachers is empty: nobody can write to the task volumes"))
 
     # closing times
     for name, when in params.closes.items():
         key = f"lms_sub_{name}_close"
         if name not in submit_names:
-            add(WARNING, key, f"{key} is a closing time for lms_sub_{name}, which is not defined")
+            add(
+                WARNING,
+                key,
+                N_("%(key)s is a closing time for %(volume)s, which is not defined"),
+                key=key,
+                volume=f"lms_sub_{name}",
+            )
         elif when < now:
             add(
                 WARNING,
                 key,
-                f"{key}: the closing time {format_close_time(when)} is in the past: submissions are refused",
+                N_("%(key)s: the closing time %(time)s is in the past: submissions are refused"),
+                key=key,
+                time=format_close_time(when),
             )
     return sorted(found, key=lambda f: (f.line is None, f.line or 0))

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from ..environ.closing import ClosingTimeError, parse_close_time
 from ..environ.variables import EnvironmentContractError
+from ..i18n import N_, Message
 from .model import ParamsError
 
 _MEMORY_RE = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*([kmgt]?)(i?b)?", re.IGNORECASE)
@@ -40,7 +41,12 @@ _FALSE = {"", "0", "false", "no", "off"}
 
 
 class BadValue(Exception):
-    """A value that cannot be read for its key (becomes an error finding)."""
+    """A value that cannot be read for its key (becomes an error finding); ``message`` is the problem to
+    translate where it is shown (:class:`ipynb_tools.i18n.Message`), ``str()`` of it is English."""
+
+    def __init__(self, message: Message | str) -> None:
+        self.message = message if isinstance(message, Message) else Message(message)
+        super().__init__(str(self.message))
 
 
 # -- value readers ------------------------------------------------------------------------
@@ -54,15 +60,26 @@ def parse_memory(value: str) -> int:
     text = value.replace(",", "").strip()
     match = _MEMORY_RE.fullmatch(text)
     if not match:
-        raise BadValue(f"memory {value!r} is not a number of bytes (like 1073741824, 1,073,741,824, 512M or 2G)")
+        raise BadValue(
+            Message(
+                N_("memory %(value)r is not a number of bytes (like 1073741824, 1,073,741,824, 512M or 2G)"),
+                value=value,
+            )
+        )
     number, unit, suffix = match.groups()
     if not unit and "." in number:
-        raise BadValue(f"memory {value!r}: a number of bytes has no fraction")
+        raise BadValue(Message(N_("memory %(value)r: a number of bytes has no fraction"), value=value))
     if suffix and suffix.lower() == "ib" and not unit:
-        raise BadValue(f"memory {value!r}: 'iB' needs a unit (KiB, MiB, GiB, TiB)")
+        raise BadValue(Message(N_("memory %(value)r: 'iB' needs a unit (KiB, MiB, GiB, TiB)"), value=value))
     size = int(Decimal(number) * _MULTIPLIERS[unit.lower()])
     if size > MAX_INT64:
-        raise BadValue(f"memory {value!r} is more than any machine has (the limit is {MAX_INT64:,} bytes)")
+        raise BadValue(
+            Message(
+                N_("memory %(value)r is more than any machine has (the limit is %(most)s bytes)"),
+                value=value,
+                most=f"{MAX_INT64:,}",
+            )
+        )
     return size
 
 
@@ -70,22 +87,30 @@ def parse_seconds(value: str) -> int:
     """Seconds from ``3600``, ``3,600``, ``90m``, ``2h``, ``1d``."""
     match = _SECONDS_RE.fullmatch(value.replace(",", "").strip())
     if not match:
-        raise BadValue(f"activity limit {value!r} is not a number of seconds (like 3600, 90m, 2h)")
+        raise BadValue(
+            Message(N_("activity limit %(value)r is not a number of seconds (like 3600, 90m, 2h)"), value=value)
+        )
     seconds = int(match.group(1)) * _SECONDS[match.group(2).lower()]
     if seconds > MAX_INT64:  # the spawner's timer takes a float: a 400-digit limit overflowed it there
-        raise BadValue(f"activity limit {value!r} is longer than any course (at most {MAX_INT64:,} seconds)")
+        raise BadValue(
+            Message(
+                N_("activity limit %(value)r is longer than any course (at most %(most)s seconds)"),
+                value=value,
+                most=f"{MAX_INT64:,}",
+            )
+        )
     return seconds
 
 
 def parse_cpu(value: str) -> float:
     """A CPU count (float); ``0.0`` means no limit."""
     if not _FLOAT_RE.fullmatch(value.strip()):
-        raise BadValue(f"CPU limit {value!r} is not a number (like 0.5, 1.0, 2)")
+        raise BadValue(Message(N_("CPU limit %(value)r is not a number (like 0.5, 1.0, 2)"), value=value))
     number = float(value)
     if number != number or number in (float("inf"), float("-inf")):
-        raise BadValue(f"CPU limit {value!r} is not a finite number")
+        raise BadValue(Message(N_("CPU limit %(value)r is not a finite number"), value=value))
     if abs(number) * 1e9 > MAX_INT64:
-        raise BadValue(f"CPU limit {value!r} is more than any machine has")
+        raise BadValue(Message(N_("CPU limit %(value)r is more than any machine has"), value=value))
     return number
 
 
@@ -100,8 +125,13 @@ def parse_image(value: str) -> str:
     name = f"{repository}/{last.split(':')[0]}" if repository else last.split(":")[0]
     if not _IMAGE_RE.fullmatch(text) or len(name) > MAX_IMAGE_NAME:
         raise BadValue(
-            f"image {value!r} is not an image name (like jupyter/scipy-notebook:2024-01: "
-            "lowercase, no spaces, an optional :tag)"
+            Message(
+                N_(
+                    "image %(value)r is not an image name (like jupyter/scipy-notebook:2024-01: "
+                    "lowercase, no spaces, an optional :tag)"
+                ),
+                value=value,
+            )
         )
     return text
 
@@ -112,7 +142,8 @@ def parse_time(value: str) -> int:
     try:
         return parse_close_time(value)
     except (ClosingTimeError, EnvironmentContractError) as exc:
-        raise BadValue(str(exc)) from None
+        problem = exc.args[0] if exc.args and isinstance(exc.args[0], Message) else str(exc)
+        raise BadValue(problem) from None
 
 
 def parse_bool(value: str) -> bool:
@@ -122,7 +153,7 @@ def parse_bool(value: str) -> bool:
         return True
     if lowered in _FALSE:
         return False
-    raise BadValue(f"{value!r} is not 1 or 0")
+    raise BadValue(Message(N_("%(value)r is not 1 or 0"), value=value))
 
 
 def read_time(value: str) -> int:

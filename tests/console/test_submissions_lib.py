@@ -97,12 +97,19 @@ def test_unreadable_or_missing_volumes(volumes) -> None:  # type: ignore[no-unty
 
 def test_handin_times_in_the_site_zone(volumes) -> None:  # type: ignore[no-untyped-def]
     """The hand-ins' submitted_at (UTC in the records, '...Z' or '+00:00') in the site's zone (issue 15)."""
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
-    handins = in_zone(table_of(analyze_volume(volumes, "kadai1").submissions), "submitted_at", ZoneInfo("Asia/Tokyo"))
+    from ipynb_tools.console.formats import Formats
+
+    tokyo = ZoneInfo("Asia/Tokyo")
+    handins = in_zone(table_of(analyze_volume(volumes, "kadai1").submissions), "submitted_at", tokyo)
     at = handins.columns.index("submitted_at")
     alice = next(row for row in handins.rows if row[0] == "alice")
-    assert alice[at] == "2024-04-17 19:05:00"  # 10:05Z
+    assert alice[at] == datetime(2024, 4, 17, 19, 5, tzinfo=tokyo) and alice[at].utcoffset() == timedelta(hours=9)
+    # shown for the viewer's locale with seconds (a hand-in near its deadline)
+    assert Formats("ja", tokyo).cell(alice[at]) == "2024年4月17日 19:05:00"
+    assert Formats("en", tokyo).cell(alice[at]) == "Apr 17, 2024, 7:05:00\u202fPM"
     # a value a student forged (no time, or no offset) is shown as it is
     forged = Table(("user", "submitted_at"), (("x", "<b>soon</b>"), ("y", "2024-04-17T10:05:00"), ("z", "")))
     assert in_zone(forged, "submitted_at", ZoneInfo("Asia/Tokyo")) == forged

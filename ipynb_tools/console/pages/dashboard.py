@@ -41,6 +41,8 @@ from ..charts import (
     parse_request,
     to_json,
 )
+from ..formats import Formats
+from ..plotly_locale import plotly_locale
 
 #: Seconds between two refreshes of a real-time view (the page's script polls the JSON endpoint).
 REFRESH_SECONDS = 10
@@ -79,6 +81,14 @@ class PlotlyScript(web.RequestHandler):
         return f'"plotly-{plotly_script()[0]}"'
 
 
+@functools.cache
+def plotly_locale_json(language: str) -> str:
+    """The plotly.js locale of ``language`` (:func:`~ipynb_tools.console.plotly_locale.plotly_locale`) as
+    JSON for the page's ``plotly-locale`` element (safe inside ``<script>``); ``""`` for English."""
+    locale = plotly_locale(language)
+    return "" if locale is None else to_json(locale)
+
+
 _stores: dict[str, Store] = {}
 
 
@@ -103,12 +113,15 @@ def dashboard_context(
     live_url: str,
     plotly: str,
     translate: Translate,
+    language: str = "en",
 ) -> dict[str, Any]:
-    """The values dashboard.html shows besides every page's (the benchmark renders the page with them too)."""
+    """The values dashboard.html shows besides every page's (the benchmark renders the page with them too);
+    times for ``language`` in ``zone`` (:class:`~ipynb_tools.console.formats.Formats`)."""
     since, until = board.period_request.window(now)
+    formats = Formats(language, zone)
 
     def wall(moment: dt.datetime | None) -> str:
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M") if moment else ""
+        return formats.datetime(moment) if moment else ""
 
     return {
         "course": course,
@@ -121,7 +134,8 @@ def dashboard_context(
         "refresh": REFRESH_SECONDS,
         "minutes": board.realtime_request.minutes,
         "period": (wall(since), wall(until)),
-        "updated": now.astimezone(zone).strftime("%H:%M:%S"),
+        "updated": formats.time(now),
+        "plotly_locale": plotly_locale_json(language),
     }
 
 
@@ -149,8 +163,8 @@ class ChartsHandler(ConsoleHandler):
         self.render("charts-unavailable.html", course=course)
 
     def updated(self) -> str:
-        """The time of the figures (the site's zone), shown as "updated at"."""
-        return dt.datetime.now(self.zone).strftime("%H:%M:%S")
+        """The time of the figures (the site's zone, the page's language), shown as "updated at"."""
+        return self.formats.time(dt.datetime.now(dt.UTC))
 
     def xsrf(self) -> str:
         """The XSRF token the page's script sends with its GETs: JupyterHub's service auth refuses a
@@ -188,6 +202,7 @@ class DashboardPage(ChartsHandler):
             live_url=self.url(f"course/{course}/dashboard/live"),
             plotly=plotly_url(self),
             translate=self.gettext,
+            language=self.language,
         )
         self.render("dashboard.html", xsrf=self.xsrf(), **context)
 
@@ -273,7 +288,8 @@ class ChartPage(ChartsHandler):
             notebooks=view.notebooks,
             args=args,
             window=(self.format_time(since), self.format_time(until) if until else ""),
-            updated=now.astimezone(self.zone).strftime("%H:%M:%S"),
+            updated=self.formats.time(now),
+            plotly_locale=plotly_locale_json(self.language),
             since_value=(request.since or since).astimezone(self.zone).strftime("%Y-%m-%dT%H:%M"),
             until_value=(request.until or until or now).astimezone(self.zone).strftime("%Y-%m-%dT%H:%M"),
             page_url=functools.partial(self.page_url, args),

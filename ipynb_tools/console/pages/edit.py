@@ -22,7 +22,7 @@ from tornado import web
 
 from ...errors import IpynbToolsError
 from ...lms.errors import ActivityNotFound, ConcurrentEdit, DatabaseError, ParamsRefused, TextTooLong
-from ..base import ConsoleHandler
+from ..base import ConsoleHandler, finding_gettext, translations
 from ..editing import EditView, LmsSite, StaleForm, check_form, create_volumes_now, engine_images, open_form, save_form
 from ..forms import (
     ACTIVITY_CHOICES,
@@ -153,8 +153,8 @@ class EditHandler(LmsPage):
                     )
                 except (ParamsRefused, TextTooLong, ConcurrentEdit, StaleForm) as exc:
                     view = check_form(db, number, int(lti_id), data, site, zone)
-                    new_warnings = isinstance(exc, ParamsRefused) and "new warning" in str(exc)
-                    self.show(course, view, status=409, problem=str(exc), offer_force=new_warnings)
+                    new_warnings = isinstance(exc, ParamsRefused) and exc.new_warnings > 0
+                    self.show(course, view, status=409, problem=self.refusal(exc), offer_force=new_warnings)
                     return
                 if result.outcome is None:
                     problem = self.gettext("Nothing was saved: fix the errors below.")
@@ -166,6 +166,27 @@ class EditHandler(LmsPage):
                 self.log.error("console: %s", exc)
                 raise web.HTTPError(503) from None
         self.redirect(self.url(f"course/{course}/edit/{lti_id}?saved=1"), status=303)
+
+    def refusal(self, exc: Exception) -> str:
+        """Why a save wrote nothing, in the page's language (the adapter's English message otherwise)."""
+        finding = getattr(exc, "finding", None)
+        if isinstance(exc, (ConcurrentEdit, StaleForm)):
+            return self.gettext(
+                "Someone saved this activity since this form was opened; nothing was written: "
+                "reload the page and make the change again."
+            )
+        if finding is None:
+            return str(exc)
+        problem = self.finding_text(finding)
+        if isinstance(exc, ParamsRefused) and exc.new_warnings:
+            return translations(self.language).ngettext(
+                "Nothing was written: the change brings %(count)d new warning: %(problem)s",
+                "Nothing was written: the change brings %(count)d new warnings, the first: %(problem)s",
+                exc.new_warnings,
+            ) % {"count": exc.new_warnings, "problem": problem}
+        if isinstance(exc, ParamsRefused):
+            return self.gettext("Nothing was written: the new text has an error: %(problem)s") % {"problem": problem}
+        return self.gettext("Nothing was written: %(problem)s") % {"problem": problem}
 
     async def create_volumes(self, course: str, db: Any, number: int, lti_id: int, site: LmsSite) -> None:
         """The old module's "make volumes" for the stored text."""
@@ -201,7 +222,8 @@ class CheckHandler(LmsPage):
                 self.log.error("console: %s", exc)
                 raise web.HTTPError(503) from None
         self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(view.preview.to_dict(view.form), ensure_ascii=False))
+        gettext = finding_gettext(self.language)
+        self.finish(json.dumps(view.preview.to_dict(view.form, gettext), ensure_ascii=False))
 
 
 HANDLERS: list[tuple[str, type]] = [

@@ -20,6 +20,7 @@ from ...errors import IpynbToolsError
 from ...volumes.naming import NAME_RE
 from ..base import ConsoleHandler
 from ..submissions import (
+    COLUMN_LABELS,
     SubmissionsUnavailable,
     analyze_volume,
     course_volumes,
@@ -70,7 +71,7 @@ class SubmissionsHandler(SubmissionsPage):
         volumes, problem = await self.volumes(course)
         names = submit_names(volumes)
         name = self.get_query_argument("name", None) or (names[0] if len(names) == 1 else None)
-        context: dict[str, Any] = {"names": names, "name": None, "problem": problem}
+        context: dict[str, Any] = {"names": names, "name": None, "problem": problem, "column_labels": COLUMN_LABELS}
         if name is not None and name in names:
             try:
                 analysis = analyze_volume(volumes, name)

@@ -13,7 +13,7 @@ from ...errors import IpynbToolsError
 from ..access import AccessDenied, require_user_action
 from ..base import ConsoleHandler
 from ..hubapi import HubAPIError
-from ..volumes import NoSuchVolume, VolumeBusy, course_volumes, delete_volume, find_volume, format_size
+from ..volumes import NoSuchVolume, VolumeBusy, course_volumes, delete_volume, find_volume
 from .overview import COURSE
 
 T = TypeVar("T")
@@ -31,7 +31,7 @@ class VolumesBase(ConsoleHandler):
 
     def problem_page(self, course: str, problem: str, status: int = 200) -> None:
         self.set_status(status)
-        self.render("volumes.html", course=course, volumes=[], problem=problem, format_size=format_size, done=None)
+        self.render("volumes.html", course=course, volumes=[], problem=problem, done=None)
 
 
 class VolumesHandler(VolumesBase):
@@ -52,7 +52,6 @@ class VolumesHandler(VolumesBase):
             course=course,
             volumes=rows,
             problem=None,
-            format_size=format_size,
             done=self.get_query_argument("done", None),
         )
 
@@ -71,7 +70,7 @@ class DeleteHandler(VolumesBase):
         except IpynbToolsError as exc:
             return self.problem_page(course, str(exc))
         self.set_status(status)
-        self.render("volume_delete.html", course=course, volume=row, problem=problem, format_size=format_size)
+        self.render("volume_delete.html", course=course, volume=row, problem=problem)
 
     @web.authenticated
     async def get(self, course: str) -> None:

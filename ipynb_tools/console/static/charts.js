@@ -7,6 +7,18 @@
 
   var config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
 
+  // The page's language for plotly.js (ipynb_tools/console/plotly_locale.py): month and day names, the
+  // axis' date patterns and the modebar's words, registered as a plotly.js locale before the first draw.
+  function useLocale() {
+    var source = document.getElementById("plotly-locale");
+    if (!source || config.locale) {
+      return;
+    }
+    var locale = JSON.parse(source.textContent);
+    window.Plotly.register(locale);
+    config.locale = locale.name;
+  }
+
   function draw(element, view) {
     if (!element || !view) {
       return;
@@ -44,6 +56,7 @@
     if (!source) {
       return;
     }
+    useLocale();
     drawAll(JSON.parse(source.textContent));
     var live = document.getElementById("live");
     if (!live || !live.getAttribute("data-url")) {

@@ -12,7 +12,7 @@
     findings.forEach(function (f) {
       var li = document.createElement("li");
       li.className = f.severity;
-      li.textContent = f.message;  // text, never HTML: messages quote what the teacher typed
+      li.textContent = f.shown || f.message;  // text, never HTML: messages quote what the teacher typed
       list.appendChild(li);
     });
   }
