@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from pathlib import Path
 
 import plotly
@@ -28,6 +29,8 @@ COURSE = "298"
 TEACHER = "suzuki"
 STUDENTS = ["aoki", "baba", "chiba"]
 _messages = itertools.count()
+#: The date axis' tick labels plotly.js drew (SVG text: no innerText)
+XTICKS = "() => [...document.querySelectorAll('#chart .xtick text')].map(t => t.textContent)"
 
 
 def runs(store: Store, user: str, cells: list[tuple[int, bool]], minutes_ago: float = 5) -> None:
@@ -107,11 +110,21 @@ def test_chart_page_filters_pages_and_refuses_bad_values(login, console_hub, cou
     assert page.evaluate("() => document.getElementById('chart').data[0].x") == ["aoki"]
     assert page.input_value("input[name=user]") == "aoki"
     page.screenshot(path=str(artifact_dir("console") / "chart-users-en.png"), full_page=True)
+    assert page.evaluate("() => document.getElementById('chart')._context.locale") == "en-US"  # plotly.js's own
+    assert page.locator("#chart .modebar-btn[data-title='Zoom in']").count() == 1
 
     page.goto(f"{base}/progress?view=period&lang=ja")
     page.wait_for_selector("#chart .main-svg", timeout=30_000)
     names = page.evaluate("() => document.getElementById('chart').data.map(t => t.name)")
     assert {"aoki", "chiba"} <= set(names)
+    # plotly.js in Japanese (plotly_locale.py): the date axis' date with CLDR's month and day, and the modebar
+    assert page.evaluate("() => document.getElementById('chart')._context.locale") == "ja"
+    ticks = " ".join(page.evaluate(XTICKS))
+    assert re.search(r"\d{1,2}月\d{1,2}日", ticks), ticks
+    assert page.locator("#chart .modebar-btn[data-title='拡大']").count() == 1
+    assert page.locator("#chart .modebar-btn[data-title='Zoom in']").count() == 0
+    # the page's own times for the locale: the period's start as a Japanese date
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}", page.inner_text("main"))
     page.screenshot(path=str(artifact_dir("console") / "chart-progress-ja.png"), full_page=True)
 
     response = page.goto(f"{base}/cells?view=period&since=yesterday&page=0&lang=en")

@@ -226,7 +226,34 @@ def test_japanese_pages(enter: Any, edit_hub: ConsoleHub) -> None:
     shot(page, "settings-ja")
     page.goto(f"{base}course/{COURSE}/edit/1")
     assert "保存" in page.inner_text("#save")
+    # the params library's findings in Japanese (findings.py + the ipynb_tools catalogue): activity 1 with
+    # the automatic keys is over Moodle's 255-character column
+    findings = page.inner_text("#findings")
+    assert "255 文字の列 instructorcustomparameters を" in findings and "超えています" in findings, findings
+    assert "over the" not in findings
     shot(page, "edit-ja")
+
+    # live findings (the check endpoint's "shown" text) and a save refused for a new warning, in Japanese
+    page.goto(f"{base}course/{COURSE}/edit/4")
+    before = checked(page)
+    page.fill("#f-users", "alice,ｃａｒｏｌ")  # a name typed with the input method on: a new warning
+    wait_checked(page, before)
+    live = page.inner_text("ul.field-findings[data-field=users]")
+    assert "全角文字が含まれており、Moodle のログイン名には一致しません" in live, live
+    assert "'carol' のことですか" in live, live
+    check = page.request.post(
+        f"{base}course/{COURSE}/edit/4/check",
+        form={"_xsrf": xsrf(page), "users": "ｃａｒｏｌ", "teachers": "teacher1"},
+        headers={"Accept-Language": "ja"},
+    ).json()
+    warning = next(f for f in check["findings"] if f["field"] == "users")
+    assert "full-width characters" in warning["message"] and "全角文字" in warning["shown"]  # JSON stays English
+    page.click("#save")
+    page.wait_for_load_state()
+    problem = page.inner_text("#problem")
+    assert "何も保存されませんでした。この変更で新しい警告が 1 件出ます" in problem and "全角文字" in problem, problem
+    assert page.locator("[name=force]").count() >= 1  # "save even with the new warnings" is offered
+    shot(page, "edit-refused-ja")
 
 
 def test_create_volumes_now_and_submissions(enter: Any, edit_hub: ConsoleHub, moodle: Any, docker_engine: Any) -> None:
@@ -278,8 +305,16 @@ def test_create_volumes_now_and_submissions(enter: Any, edit_hub: ConsoleHub, mo
     rendered = page.request.get(f"{base}course/{COURSE}/submissions/kadai1/0")
     assert rendered.status == 200 and "sandbox" in rendered.headers["content-security-policy"]
 
+    assert page.inner_text("#per-user th[data-column=user]") == "Student"
     ja = enter(TEACHER, str(COURSE), locale="ja-JP")
     ja.goto(f"{base}course/{COURSE}/submissions")
+    # Japanese headers (the downloads keep theirs: above) and yes/no as words, not True/False
+    headers = ja.locator("#per-user thead th").all_inner_texts()
+    assert headers[:3] == ["学生", "ノートブック数", "セル数"], headers
+    assert ja.inner_text("#handins th[data-column=submitted_at]") == "提出日時"
+    in_task = ja.locator("#handins tbody td:nth-child(7)").all_inner_texts()
+    assert in_task and set(in_task) <= {"はい", "いいえ"}, in_task
+    assert "True" not in ja.inner_text("#handins") and "False" not in ja.inner_text("#handins")
     shot(ja, "submissions-ja")
 
     # another course's teacher gets nothing of this course's submissions

@@ -3,6 +3,7 @@ stops a student's real server (issue 15)."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime
 
@@ -86,6 +87,19 @@ def test_teacher_stops_a_students_server(login, console_hub: ConsoleHub) -> None
     assert "ueda" in teacher.inner_text("p.notice")
     assert not server_running(console_hub, "ueda")
     assert teacher.locator("tr[data-user='ueda'] td.state").inner_text() == "stopped"
+    # the times for the page's locale in the site's zone (formats.py): English, then Japanese
+    last_launch = teacher.locator("tr[data-user='kato'] td:nth-child(5)")
+    assert re.fullmatch(r"[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d{2}\s[AP]M", last_launch.inner_text()), (
+        last_launch.inner_text()
+    )
+    teacher.goto(console_hub.console_url + "course/97/users?sort=name&lang=ja")
+    assert teacher.locator("tr[data-user='ueda'] td.state").inner_text() == "停止"
+    japanese = teacher.locator("tr[data-user='kato'] td:nth-child(5)").inner_text()
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}", japanese), japanese
+    assert re.fullmatch(
+        r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}", teacher.locator("tr[data-user='ueda'] td:nth-child(4)").inner_text()
+    )
+    teacher.screenshot(path=str(artifact_dir("console") / "users-stop-ja.png"), full_page=True)
 
 
 @pytest.mark.slow
