@@ -31,7 +31,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from jupyterhub.services.auth import HubOAuthCallbackHandler, HubOAuthenticated
 from tornado import web
 
-from ..i18n import N_, languages_from_accept_language, translation
+from ..i18n import N_, Message, languages_from_accept_language, translation
 from ..params.findings import Finding
 from .access import COURSE_REFUSED, AccessDenied, Viewer, require_course
 from .formats import Formats
@@ -190,6 +190,10 @@ class ConsoleHandler(HubOAuthenticated, web.RequestHandler):  # type: ignore[mis
         """A validation finding's message in the page's language (:func:`finding_gettext`)."""
         return finding.translated(finding_gettext(self.language))
 
+    def message_text(self, message: Message) -> str:
+        """A library's :class:`~ipynb_tools.i18n.Message` (an activity's summary...) in the page's language."""
+        return message.render(finding_gettext(self.language))
+
     def tabs(self) -> list[str]:
         """The course tabs the app registered, in :data:`TAB_ORDER`; the LMS tabs (:data:`LMS_TABS`) only
         when the LMS adapter is configured (their pages are 404 without it)."""
@@ -209,6 +213,7 @@ class ConsoleHandler(HubOAuthenticated, web.RequestHandler):  # type: ignore[mis
             "format_time": self.format_time,
             "formats": self.formats,
             "finding_text": self.finding_text,
+            "message_text": self.message_text,
             "viewer": self._viewer,
             "tabs": self.tabs(),
             "tab": self.tab,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from ..i18n import N_, JoinedMessage, Message
 from ..params.findings import ERROR, WARNING, Finding
 from .database import MoodleDatabase
 from .errors import ActivityNotFound, LmsError
@@ -149,12 +150,20 @@ class Activity:
 
     def summary(self) -> str:
         """One line about the parameters (people, image, volumes) and their findings."""
-        from ..params.summary import one_line
+        return str(self.summary_message())
+
+    def summary_message(self) -> Message:
+        """:meth:`summary` as a message to translate where it is shown (the console's LTI connections)."""
+        from ..params.summary import one_line_message
         from ..params.text import parse
 
-        line = one_line(parse(self.text)) if self.text.strip() else "no custom parameters"
-        counts = f"{self.errors} error(s), {self.warnings} warning(s)" if self.findings else "no findings"
-        return f"{line}; {counts}"
+        line = one_line_message(parse(self.text)) if self.text.strip() else Message(N_("no custom parameters"))
+        counts = (
+            Message(N_("%(errors)d error(s), %(warnings)d warning(s)"), errors=self.errors, warnings=self.warnings)
+            if self.findings
+            else Message(N_("no findings"))
+        )
+        return JoinedMessage(line, counts, separator="; ")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``cmid``, ``lti_id``, ``name``, ``section``, ``visible``, ``ours``, ``findings``

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..environ.closing import format_close_time
+from ..i18n import N_, JoinedMessage, Message
 from ..volumes.naming import VolumeKind
 from .model import AUTOMATIC_KEYS, RESERVED_KEYS, Params, ParamsError
 from .resources import describe_limit, resources
@@ -73,12 +74,23 @@ def describe(params: Params) -> str:
 def one_line(params: Params) -> str:
     """One line: who (users, teachers), the image when not the default, the volumes by kind and NAME
     (``task kadai1, submit kadai1``). Used where many parameter sets are listed (``moodle ltis``)."""
-    parts = [
-        f"users {','.join(params.users) if params.users else '(none)'}",
-        f"teachers {','.join(params.teachers) if params.teachers else '(none)'}",
+    return str(one_line_message(params))
+
+
+#: The volume kinds as :func:`one_line` names them (translated where the line is shown).
+_KIND_WORDS = {"task": N_("task %(name)s"), "submit": N_("submit %(name)s"), "personal": N_("personal %(name)s")}
+
+
+def one_line_message(params: Params) -> Message:
+    """:func:`one_line` as a message to translate where it is shown (the console's LTI connections)."""
+    users = ",".join(params.users) if params.users else None
+    teachers = ",".join(params.teachers) if params.teachers else None
+    parts: list[Message] = [
+        Message(N_("users %(users)s"), users=users) if users else Message(N_("users (none)")),
+        Message(N_("teachers %(teachers)s"), teachers=teachers) if teachers else Message(N_("teachers (none)")),
     ]
     if params.effective_image:
-        parts.append(f"image {params.effective_image}")
-    volumes = [f"{v.kind_label} {v.name}" for v in params.effective_volumes()]
-    parts.append(", ".join(volumes) if volumes else "no volumes")
-    return "; ".join(parts)
+        parts.append(Message(N_("image %(image)s"), image=params.effective_image))
+    volumes = [Message(_KIND_WORDS[v.kind_label], name=v.name) for v in params.effective_volumes()]
+    parts.append(JoinedMessage(*volumes, separator=", ") if volumes else Message(N_("no volumes")))
+    return JoinedMessage(*parts, separator="; ")

@@ -221,6 +221,9 @@ def test_japanese_pages(enter: Any, edit_hub: ConsoleHub) -> None:
     base = edit_hub.console_url
     page.goto(f"{base}course/{COURSE}/connections")
     assert "編集" in page.inner_text("main")
+    # each activity's one-line summary in Japanese (params/summary.py, lms Activity.summary_message)
+    summary = page.inner_text("tr[data-lti='1']")
+    assert "ユーザ *; 教師 teacher1; 課題 kadai1, 提出 kadai1; エラー 0 件、警告 1 件" in summary, summary
     shot(page, "connections-ja")
     page.goto(f"{base}course/{COURSE}/settings")
     shot(page, "settings-ja")

@@ -90,3 +90,16 @@ def test_messages_render_nested_messages_in_one_language() -> None:
     assert str(joined) == "users, volumes" and joined.render(JA) == "ユーザ, ボリューム"
     assert Message("100% plain").render(JA) == "100% plain"  # no arguments: not %-formatted
     assert outer == Message(outer.msgid, **outer.args) and outer != inner
+
+
+def test_the_one_line_summary_in_both_languages() -> None:
+    """The LTI connections list's line (params/summary.py): English as ``params``/``moodle ltis`` print it."""
+    from ipynb_tools.params.summary import one_line, one_line_message
+    from ipynb_tools.params.text import parse
+
+    params = parse("lms_users=alice,bob\nlms_vol_kadai1=課題\nlms_sub_kadai1=提出\nlms_image=jupyter/base")
+    assert one_line(params) == "users alice,bob; teachers (none); image jupyter/base; task kadai1, submit kadai1"
+    assert (
+        one_line_message(params).render(JA)
+        == "ユーザ alice,bob; 教師（なし）; イメージ jupyter/base; 課題 kadai1, 提出 kadai1"
+    )
