@@ -82,11 +82,18 @@ def open_regular(path: PathLike, *, dir_fd: int | None = None) -> tuple[int, os.
     return fd, st
 
 
-def read_all(fd: int) -> bytes:
-    """Everything from the descriptor's position to its end."""
+def read_all(fd: int, limit: int | None = None) -> bytes:
+    """Everything from the descriptor's position to its end; with ``limit``, at most ``limit`` bytes.
+
+    A size checked with ``fstat`` does not bound the read of a file its owner can still write
+    (a ``truncate`` to 4 GB between the check and the read): pass the size the caller accepts
+    plus one and treat a longer result as too large.
+    """
     chunks = []
-    while chunk := os.read(fd, CHUNK):
+    left = -1 if limit is None else limit
+    while left and (chunk := os.read(fd, CHUNK if left < 0 else min(CHUNK, left))):
         chunks.append(chunk)
+        left = left - len(chunk) if left > 0 else left
     return b"".join(chunks)
 
 

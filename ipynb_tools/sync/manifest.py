@@ -231,7 +231,13 @@ def read_manifest(
         max_bytes = min(max_bytes, MANIFEST_MAX_BYTES)
         if st.st_size > max_bytes:  # a student's 10 GB sparse file, or 30 MB of junk, is never read
             return Manifest(), f"{path}: unusable manifest ({st.st_size} bytes, over the {max_bytes} this task allows)"
-        raw = read_all(fd)
+        # Read no further than the limit: the student can grow the file after the fstat above.
+        raw = read_all(fd, max_bytes + 1)
+        if len(raw) > max_bytes:
+            return (
+                Manifest(),
+                f"{path}: unusable manifest (grew over the {max_bytes} bytes this task allows as it was read)",
+            )
     except OSError as exc:
         return Manifest(), f"{path}: unusable manifest ({os_reason(exc)})"
     finally:

@@ -585,3 +585,34 @@ def test_the_entry_of_a_file_the_teacher_removed_is_dropped_and_the_copy_stays(d
     assert actions(report)[MANIFEST_NAME] == PRUNED
     assert (personal / "kadai-1.txt").read_text() == "v1\n"  # never deleted
     assert set(json.loads((personal / MANIFEST_NAME).read_text())["files"]) == {"data/input.csv"}
+
+
+def test_a_record_grown_between_its_size_check_and_its_read_is_read_no_further(dirs):
+    """The student's loop `truncate -s 4G` on the record wins the race between sync's fstat and its
+    read: the read stops past the task's limit (it read all 4 GB into memory), the record is set
+    aside (kept) and rebuilt. The child's address space is capped at 1 GB, so reading it whole fails."""
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    record = personal / MANIFEST_NAME
+    code = f"""
+import os, resource, sys
+sys.path.insert(0, {str(REPO)!r})
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from ipynb_tools.sync import manifest, sync_tree
+real = manifest.open_regular
+def open_then_grow(*a, **k):
+    opened = real(*a, **k)
+    os.truncate({str(record)!r}, 4 << 30)  # the student's truncate, just after sync's fstat
+    return opened
+manifest.open_regular = open_then_grow
+r = sync_tree(sys.argv[1], sys.argv[2], now={NOW})
+print("\\n".join(f"{{x.action}}: {{x.rel}} ({{x.detail}})" for x in r.changed)); sys.exit(0 if r.ok else 1)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(task), str(personal)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"moved-aside: {MANIFEST_NAME} (" in done.stdout and "grew over the" in done.stdout, done.stdout
+    assert (personal / ASIDE).stat().st_size == 4 << 30  # kept as it was
+    assert set(json.loads(record.read_text())["files"]) == {"kadai-1.txt", "data/input.csv"}
+    assert (personal / "kadai-1.txt").read_text() == "v1\n"
