@@ -134,41 +134,50 @@ def _skipped_name(name: str) -> bool:
     return name.startswith(".") or name == CHECKPOINTS or name.endswith(TEMP_SUFFIX)
 
 
-def iter_task_files(
-    source: Path, rel: str = "", *, dir_fds: dict[str, int] | None = None
-) -> Iterator[tuple[str, os.DirEntry[str] | None]]:
-    """(relative path, entry) of every non-hidden file under ``source``; directories as (rel/, None).
+def iter_task_files(source: Path) -> Iterator[tuple[str, os.stat_result | OSError | None]]:
+    """(relative path, its ``lstat`` or the ``OSError`` taking it) of every non-hidden file under ``source``,
+    in name order, depth first; each directory as (``rel/``, None) before its files.
 
-    With ``dir_fds`` (relative directory -> open descriptor; the caller closes them), every
-    directory is opened (sub-directories with ``O_NOFOLLOW``) and listed through its descriptor,
-    and kept there: an entry's ``stat`` then looks up one name, not the whole
-    path (the walk's 2,000 ``lstat`` calls of the benchmark's task: 16-18 ms by path, 13-16 ms so).
-    Raises :class:`FileProblem` for a directory that cannot be listed.
+    Every directory is opened (sub-directories with ``O_NOFOLLOW``, relative to their parent's
+    descriptor) and listed through its descriptor, and its files' ``lstat`` taken through it
+    (one name looked up, not the whole path: the benchmark task's 2,000 ``lstat`` calls took
+    16-18 ms by path, 13-16 ms so). A directory's descriptor is closed once its files and
+    sub-directories are walked: as many are open at once as the tree is deep, whatever the
+    number of directories (a container's limit on open files is often 1,024).
+    Raises :class:`FileProblem` for a directory that cannot be opened or listed.
     """
+    yield from _walk_task(source, "", None)
+
+
+def _walk_task(source: Path, rel: str, parent: int | None) -> Iterator[tuple[str, os.stat_result | OSError | None]]:
+    """:func:`iter_task_files` below ``rel`` (``""``: ``source``), opened in ``parent`` (None: by path)."""
     where = source / rel if rel else source
     try:
-        if dir_fds is None:
-            listing = os.scandir(where)
-        else:
-            fd = dir_fds.get(rel)
-            if fd is None:
-                head, _, name = rel.rpartition("/")
-                opened = os.open(name, _DIR_FLAGS, dir_fd=dir_fds[head]) if rel else os.open(where, _ROOT_FLAGS)
-                fd = dir_fds[rel] = opened
-            listing = os.scandir(fd)
-        with listing:
-            entries = sorted(listing, key=lambda e: e.name)
+        fd = os.open(_basename(rel), _DIR_FLAGS, dir_fd=parent) if parent is not None else os.open(source, _ROOT_FLAGS)
     except OSError as exc:
         raise FileProblem(where, f"cannot list directory ({os_reason(exc)})") from None
-    for entry in entries:
-        if _skipped_name(entry.name):
-            continue
-        path = f"{rel}/{entry.name}" if rel else entry.name
-        if entry.is_dir(follow_symlinks=False):
-            yield path + "/", None
-            yield from iter_task_files(source, path, dir_fds=dir_fds)
-        else:
-            yield path, entry
+    try:
+        try:
+            with os.scandir(fd) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            raise FileProblem(where, f"cannot list directory ({os_reason(exc)})") from None
+        for entry in entries:
+            if _skipped_name(entry.name):
+                continue
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                yield path + "/", None
+                yield from _walk_task(source, path, fd)
+                continue
+            st: os.stat_result | OSError
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                st = exc
+            yield path, st
+    finally:
+        os.close(fd)
 
 
 #: A copy job: (relative path, the task file's stat, the manifest entry, the planned action).
@@ -180,7 +189,8 @@ class Staged:
     """A task file copied to a temp file beside its target, waiting to be renamed into place."""
 
     rel: str
-    dir_fd: int
+    dir: str  # the personal directory it is in, relative ("": the root); reopened to place it
+    dir_id: tuple[int, int]  # that directory's (st_dev, st_ino) when the temp file was written in it
     name: str
     temp: str
     entry: Entry
@@ -195,6 +205,14 @@ class _DestDirs:
     Every read, write, rename and clean-up in the personal directory goes through these
     descriptors (issue 12, item 10): a directory the student replaced by a symlink is never
     read, written or cleaned through; :meth:`make` sets it aside and makes a real one.
+
+    Only one chain is open: the root and the ancestors of the directory last looked up (and
+    it). Looking up another closes those off its path, so a sync holds as many descriptors
+    as the tree is deep, not as it has directories (a container's limit on open files is
+    often 1,024; a task of more directories failed every file). A descriptor one of these
+    methods returned is valid until the next :meth:`lookup`/:meth:`make` of a directory not
+    below it; the sync's walk and placement go depth first, so each directory is opened once
+    per visit.
     """
 
     def __init__(self, dest: Path) -> None:
@@ -204,60 +222,80 @@ class _DestDirs:
             if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
                 raise SyncError(f"{dest}: personal directory does not exist (or is not a directory)") from None
             raise SyncError(f"{dest}: cannot open the personal directory ({os_reason(exc)})") from None
-        self.fds: dict[str, int] = {"": root}
+        self.fds: dict[str, int] = {"": root}  # the open chain: relative directory -> descriptor
 
     @property
     def root(self) -> int:
         return self.fds[""]
 
-    def lookup(self, rel_dir: str) -> int | None:
-        """The open directory ``rel_dir`` (``""``: the root), or None when missing, a link or not a directory."""
+    def _reach(self, rel_dir: str, open_one: Callable[[int, str, str], int | None]) -> int | None:
+        """The descriptor of ``rel_dir``, opening the components not open yet with ``open_one``
+        (parent descriptor, name, relative path -> descriptor, or None: stop, ``rel_dir`` is not there).
+
+        Closes first every open directory that is not ``rel_dir``'s ancestor.
+        """
         found = self.fds.get(rel_dir)
         if found is not None:
             return found
-        head, _, name = rel_dir.rpartition("/")
-        parent = self.lookup(head)
-        if parent is None:
-            return None
-        try:
-            fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
-        except OSError as exc:
-            if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
-                return None
-            raise
-        self.fds[rel_dir] = fd
+        prefix = rel_dir + "/"
+        for other in [k for k in self.fds if k and not prefix.startswith(k + "/")]:
+            os.close(self.fds.pop(other))
+        fd, at = self.fds[""], ""
+        for name in rel_dir.split("/"):
+            at = f"{at}/{name}" if at else name
+            found = self.fds.get(at)
+            if found is None:
+                found = open_one(fd, name, at)
+                if found is None:
+                    return None
+                self.fds[at] = found
+            fd = found
         return fd
+
+    def lookup(self, rel_dir: str) -> int | None:
+        """The open directory ``rel_dir`` (``""``: the root), or None when missing, a link or not a directory."""
+        return self._reach(rel_dir, _open_dir_at)
 
     def make(
         self, rel_dir: str, move_aside: Callable[[int, str, str], tuple[str, str]]
     ) -> tuple[int, list[tuple[str, str]]]:
         """Open ``rel_dir``, making missing directories and moving aside whatever else is in the way."""
         moved: list[tuple[str, str]] = []
-        if rel_dir in self.fds:
-            return self.fds[rel_dir], moved
-        head, _, name = rel_dir.rpartition("/")
-        parent, moved = self.make(head, move_aside)
-        for _attempt in range(3):
-            try:
-                fd = os.open(name, _DIR_FLAGS, dir_fd=parent)
-            except FileNotFoundError:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, 0o777, dir_fd=parent)
-                continue
-            except OSError as exc:
-                if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
-                    raise
-                moved.append(move_aside(parent, name, rel_dir))
-                continue
-            self.fds[rel_dir] = fd
-            return fd, moved
-        raise FileProblem(rel_dir, "cannot make this directory in the personal directory")
+
+        def open_or_make(parent: int, name: str, at: str) -> int:
+            for _attempt in range(3):
+                try:
+                    return os.open(name, _DIR_FLAGS, dir_fd=parent)
+                except FileNotFoundError:
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(name, 0o777, dir_fd=parent)
+                    continue
+                except OSError as exc:
+                    if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
+                        raise
+                    moved.append(move_aside(parent, name, at))
+                    continue
+            raise FileProblem(at, "cannot make this directory in the personal directory")
+
+        fd = self._reach(rel_dir, open_or_make)
+        assert fd is not None  # open_or_make returns a descriptor or raises
+        return fd, moved
 
     def close(self) -> None:
         for fd in self.fds.values():
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.fds.clear()
+
+
+def _open_dir_at(parent: int, name: str, _rel: str) -> int | None:
+    """``name`` in ``parent`` opened as a directory, never through a link; None when missing, a link or a file."""
+    try:
+        return os.open(name, _DIR_FLAGS, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+            return None
+        raise
 
 
 class _Syncer:
@@ -282,7 +320,7 @@ class _Syncer:
         self.lock = threading.Lock()
         self.buffers = threading.local()  # each copy thread's read buffer (digest.CHUNK bytes)
         self.dirs: _DestDirs | None = None
-        self.src_fds: dict[str, int] = {}  # the task's directories, opened by the walk, closed after their files' stat
+        self.own_fds = False  # each copy thread writes through a descriptor of its own (see sync)
 
     def add(self, rel: str, action: str, detail: str = "") -> None:
         result = FileSync(rel, action, detail)
@@ -306,23 +344,14 @@ class _Syncer:
             if collecting:
                 gc.enable()
             self.dirs.close()
-            for fd in self.src_fds.values():
-                os.close(fd)
-            self.src_fds.clear()
         self.report.seconds = time.monotonic() - start
         return self.report
 
     def sync(self, dirs: _DestDirs) -> None:
         # The task is listed first: the record is read only up to the size its files' entries
         # can take, and keeps entries for them only (a student's junk costs no start its time).
-        walk = list(iter_task_files(self.source, dir_fds=self.src_fds))
-        task_files = {rel for rel, entry in walk if entry is not None}
-        # Each task directory's descriptor is closed after its last file's stat, so a sync holds
-        # about as many open directories as before it listed through them (the personal
-        # directory's are kept open; a container's limit on open files is often 1,024).
-        last_file = {rel.rpartition("/")[0]: i for i, (rel, entry) in enumerate(walk) if entry is not None}
-        for head in [head for head in self.src_fds if head not in last_file]:
-            os.close(self.src_fds.pop(head))
+        walk = list(iter_task_files(self.source))
+        task_files = {rel for rel, st in walk if st is not None}
         manifest, problem = read_manifest(
             self.dest, dir_fd=dirs.root, max_bytes=record_limit(len(task_files)), keep=task_files
         )
@@ -345,17 +374,16 @@ class _Syncer:
         parent: int | None = None
         # The loop an unchanged re-sync spends its Python time in: names bound once.
         results, unchanged, is_reg = self.report.results, manifest.unchanged, stat.S_ISREG
-        for i, (rel, entry) in enumerate(walk):
-            if entry is None:
+        for rel, task_st in walk:
+            if task_st is None:
                 self.remove_temp_files(rel.rstrip("/"))
+                last_head = None  # that lookup may have closed ``parent`` (it is off the directory's path)
                 continue  # directories are made when a file needs them
+            if isinstance(task_st, OSError):  # the walk's lstat of it failed (gone meanwhile, ...)
+                self.add(rel, FAILED, _reason(task_st))
+                continue
+            st = task_st
             try:
-                try:
-                    st = entry.stat(follow_symlinks=False)
-                finally:
-                    src_head = rel.rpartition("/")[0]
-                    if last_file[src_head] == i:
-                        os.close(self.src_fds.pop(src_head))
                 if not is_reg(st.st_mode):
                     self.add(rel, SKIPPED, "not a regular file (symlinks and special files are not copied)")
                     continue
@@ -376,7 +404,10 @@ class _Syncer:
                     jobs.append(job)
             except (OSError, IpynbToolsError) as exc:
                 self.add(rel, FAILED, _reason(exc))
+        # Copy threads each write through a descriptor of their own (another thread's make() may close
+        # the chain's); one thread uses the chain's.
         pool = ThreadPoolExecutor(self.workers) if self.workers > 1 and len(jobs) > 1 else None
+        self.own_fds = pool is not None
         try:
             for batch in _batches(jobs):
                 staged = [s for s in (pool.map if pool else map)(self.copy_job, batch) if s is not None]
@@ -418,7 +449,10 @@ class _Syncer:
         except OSError as exc:
             # Without the pending record a placed copy could later pass for the student's: place nothing.
             for s in staged:
-                unlink_quiet(s.temp, dir_fd=s.dir_fd)
+                with contextlib.suppress(OSError):
+                    dir_fd = self.staged_dir(s)
+                    if dir_fd is not None:
+                        unlink_quiet(s.temp, dir_fd=dir_fd)
                 self.add(s.rel, FAILED, f"cannot record the copy before placing it ({_reason(exc)})")
                 old = manifest.get(s.rel)
                 if old is not None:
@@ -428,9 +462,12 @@ class _Syncer:
             return
         for s in staged:
             try:
-                rename_into_place(s.temp, s.name, dir_fd=s.dir_fd)
-                st = os.stat(s.name, dir_fd=s.dir_fd, follow_symlinks=False)
-            except OSError as exc:
+                dir_fd = self.staged_dir(s)
+                if dir_fd is None:
+                    raise FileProblem(s.dir, "moved or replaced during the sync; the copy in it was not placed")
+                rename_into_place(s.temp, s.name, dir_fd=dir_fd)
+                st = os.stat(s.name, dir_fd=dir_fd, follow_symlinks=False)
+            except (OSError, IpynbToolsError) as exc:
                 self.add(s.rel, FAILED, _reason(exc))
                 pending = manifest[s.rel]
                 if not pending.src_sha and not pending.dst_sha:
@@ -446,6 +483,17 @@ class _Syncer:
             s.entry.dst = fingerprint(st) if same else []
             manifest[s.rel] = s.entry
             self.add(s.rel, s.action, s.detail)
+
+    def staged_dir(self, s: Staged) -> int | None:
+        """The directory ``s``'s temp file was written in, opened again (the copies of a run span more
+        directories than may be open at once); None when it is no longer there under its name.
+        """
+        assert self.dirs is not None
+        dir_fd = self.dirs.lookup(s.dir)
+        if dir_fd is None:
+            return None
+        st = os.fstat(dir_fd)
+        return dir_fd if (st.st_dev, st.st_ino) == s.dir_id else None
 
     def remove_temp_files(self, rel: str) -> None:
         """Remove the temp files a killed sync left in one destination directory (never through a link).
@@ -588,13 +636,21 @@ class _Syncer:
                         moved.append(self.move_aside(parent, name, rel))
                     except FileNotFoundError:
                         pass
+                dir_st = os.fstat(parent)
+                if self.own_fds:
+                    parent = os.dup(parent)
             detail = ""
             if moved:
                 detail = "student's " + ", ".join(f"{a} moved to {b}" for a, b in moved)
                 if action != UPDATED:
                     action = MOVED_ASIDE
-            temp, entry, written = self.copy_file(rel, parent, name)
-            return Staged(rel, parent, name, temp, entry, action, detail, written)
+            try:
+                temp, entry, written = self.copy_file(rel, parent, name)
+            finally:
+                if self.own_fds:
+                    os.close(parent)
+            dir_id = (dir_st.st_dev, dir_st.st_ino)
+            return Staged(rel, head, dir_id, name, temp, entry, action, detail, written)
         except (OSError, IpynbToolsError) as exc:
             self.add(rel, FAILED, _reason(exc))
             return None

@@ -610,32 +610,107 @@ def test_a_running_writers_temp_files_are_left_alone_and_a_killed_ones_removed(d
     assert not live.exists()  # its writer is gone now
 
 
-def test_a_task_of_many_directories_syncs_under_a_low_limit_on_open_files(tmp_path):
-    """Sync keeps the personal directory's directories open and lists the task's through descriptors:
-    with a container's low limit on open files, 300 directories under 400 descriptors still sync,
-    first and again (each task directory is closed once its files are looked at)."""
+#: A sync in a child whose limit on open files is a container's kind (tests below).
+_LOW_LIMIT_SYNC = """
+import json, sys
+from ipynb_tools.sync import sync_tree
+print(json.dumps([sync_tree(sys.argv[1], dest).summary() for dest in sys.argv[2:]]))
+"""
+
+
+def _sync_under_a_low_limit(task: Path, *dests: Path, limit: int = 400) -> list[str]:
+    """Sync ``task`` into each of ``dests`` in turn, in one child with RLIMIT_NOFILE ``limit``; their summaries."""
     import resource
 
-    task, personal = tmp_path / "task", tmp_path / "personal"
-    for i in range(300):
-        write(task / f"d{i:03}" / "f.txt", f"{i}\n")
-    personal.mkdir()
-    code = (
-        "import sys; from ipynb_tools.sync import sync_tree; r = sync_tree(sys.argv[1], sys.argv[2]); "
-        "r2 = sync_tree(sys.argv[1], sys.argv[2]); print(r.summary()); print(r2.summary())"
-    )
-
     def low_limit() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (400, 400))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
     done = subprocess.run(
-        [sys.executable, "-c", code, str(task), str(personal)],
+        [sys.executable, "-c", _LOW_LIMIT_SYNC, str(task), *map(str, dests)],
         capture_output=True,
         text=True,
         timeout=120,
         preexec_fn=low_limit,
     )
     assert done.returncode == 0, done.stderr
-    first, again = done.stdout.splitlines()
-    assert ": copied 300 (" in first and ": unchanged 300 (" in again, done.stdout
-    assert (personal / "d299" / "f.txt").read_text() == "299\n"
+    return json.loads(done.stdout)
+
+
+def _many_directories(root: Path, content: str) -> list[str]:
+    """24 directories of 20 sub-directories each (504 in all, more than the limit of 400 open files),
+    a file in each; their relative paths."""
+    files = []
+    for i in range(24):
+        files.append(f"w{i:02}/top.txt")
+        files += [f"w{i:02}/d{j:02}/f.txt" for j in range(20)]
+    for rel in files:
+        write(root / rel, f"{content} {rel}\n")
+    return files
+
+
+def test_trees_of_more_directories_than_open_files_sync_first_and_again(tmp_path):
+    """Both the task's and the personal directory's directories are opened through descriptors:
+    a sync holds as many open as the tree is deep, not one per directory. With a container's
+    low limit on open files (400 here, often 1,024), a task of 504 directories still syncs into
+    an empty personal directory, again with nothing changed, again after the teacher changed
+    every file, and into an existing personal tree of as many directories without a record."""
+    task, personal, existing = tmp_path / "task", tmp_path / "personal", tmp_path / "existing"
+    files = _many_directories(task, "v1")
+    personal.mkdir()
+    first, again = _sync_under_a_low_limit(task, personal, personal)
+    assert f": copied {len(files)} (" in first, first
+    assert f": unchanged {len(files)} (" in again, again
+    assert {rel: (personal / rel).read_text() for rel in files} == {rel: f"v1 {rel}\n" for rel in files}
+
+    # The teacher changes every file; an existing tree of the student's own: half the files as the
+    # task has them (adopted), half the student's own (moved aside, the task's copied).
+    for rel in files:
+        later(task / rel, f"v2 {rel}\n")
+    for n, rel in enumerate(files):
+        write(existing / rel, f"v2 {rel}\n" if n % 2 else f"student's {rel}\n")
+    updated, adopted = _sync_under_a_low_limit(task, personal, existing)
+    assert f": updated {len(files)} (" in updated, updated
+    assert f"adopted {len(files) // 2}" in adopted and f"moved-aside {len(files) // 2}" in adopted, adopted
+    for dest in (personal, existing):
+        assert {rel: (dest / rel).read_text() for rel in files} == {rel: f"v2 {rel}\n" for rel in files}
+    aside = [p.read_text() for p in existing.rglob("*.txt") if p.name not in ("f.txt", "top.txt")]
+    assert sorted(aside) == sorted(f"student's {rel}\n" for n, rel in enumerate(files) if not n % 2)
+    (again,) = _sync_under_a_low_limit(task, existing)
+    assert f": unchanged {len(files)} (" in again, again
+
+
+@pytest.mark.parametrize("replacement", ["link", "directory"])
+def test_a_directory_replaced_between_copy_and_placement_gets_nothing(tmp_path, monkeypatch, replacement):
+    """A copy's directory is opened again to place it (a run's copies span more directories than
+    may stay open): when the student renamed it and put a link or another directory at its name
+    meanwhile, that file fails and nothing is placed there or through the link; the next sync
+    moves a link aside and copies."""
+    task, personal, outside = tmp_path / "task", tmp_path / "personal", tmp_path / "outside"
+    write(task / "week1" / "a.txt", "task a\n")
+    write(task / "week2" / "b.txt", "task b\n")
+    personal.mkdir()
+    outside.mkdir()
+    real_place = sync_mod._Syncer.place
+
+    def replacing_place(self, staged, manifest):
+        (personal / "week1").rename(personal / "week1.student")
+        if replacement == "link":
+            (personal / "week1").symlink_to(outside)
+        else:
+            (personal / "week1").mkdir()
+        return real_place(self, staged, manifest)
+
+    monkeypatch.setattr(sync_mod._Syncer, "place", replacing_place)
+    report = sync_tree(task, personal, now=NOW)
+    monkeypatch.setattr(sync_mod._Syncer, "place", real_place)
+    failed = {r.rel: r.detail for r in report.results if r.action == "failed"}
+    assert list(failed) == ["week1/a.txt"] and "moved or replaced during the sync" in failed["week1/a.txt"]
+    assert actions(report)["week2/b.txt"] == COPIED
+    assert (
+        list(outside.iterdir()) == []
+        and list((personal / "week1").iterdir() if replacement == "directory" else []) == []
+    )
+    report = sync_tree(task, personal, now=NOW)
+    assert report.ok and actions(report)["week1/a.txt"] in (COPIED, MOVED_ASIDE)
+    assert (personal / "week1" / "a.txt").read_text() == "task a\n" and not (personal / "week1").is_symlink()
+    assert list(outside.iterdir()) == []
