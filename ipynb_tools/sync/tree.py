@@ -223,6 +223,7 @@ class _DestDirs:
                 raise SyncError(f"{dest}: personal directory does not exist (or is not a directory)") from None
             raise SyncError(f"{dest}: cannot open the personal directory ({os_reason(exc)})") from None
         self.fds: dict[str, int] = {"": root}  # the open chain: relative directory -> descriptor
+        self.ids: dict[str, tuple[int, int]] = {}  # (st_dev, st_ino) of open ones, as asked for (identity)
 
     @property
     def root(self) -> int:
@@ -240,6 +241,7 @@ class _DestDirs:
         prefix = rel_dir + "/"
         for other in [k for k in self.fds if k and not prefix.startswith(k + "/")]:
             os.close(self.fds.pop(other))
+            self.ids.pop(other, None)
         fd, at = self.fds[""], ""
         for name in rel_dir.split("/"):
             at = f"{at}/{name}" if at else name
@@ -251,6 +253,14 @@ class _DestDirs:
                 self.fds[at] = found
             fd = found
         return fd
+
+    def identity(self, rel_dir: str) -> tuple[int, int]:
+        """``(st_dev, st_ino)`` of the open directory ``rel_dir`` (one ``fstat`` while it stays open)."""
+        found = self.ids.get(rel_dir)
+        if found is None:
+            st = os.fstat(self.fds[rel_dir])
+            found = self.ids[rel_dir] = (st.st_dev, st.st_ino)
+        return found
 
     def lookup(self, rel_dir: str) -> int | None:
         """The open directory ``rel_dir`` (``""``: the root), or None when missing, a link or not a directory."""
@@ -286,6 +296,7 @@ class _DestDirs:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.fds.clear()
+        self.ids.clear()
 
 
 def _open_dir_at(parent: int, name: str, _rel: str) -> int | None:
@@ -490,10 +501,7 @@ class _Syncer:
         """
         assert self.dirs is not None
         dir_fd = self.dirs.lookup(s.dir)
-        if dir_fd is None:
-            return None
-        st = os.fstat(dir_fd)
-        return dir_fd if (st.st_dev, st.st_ino) == s.dir_id else None
+        return dir_fd if dir_fd is not None and self.dirs.identity(s.dir) == s.dir_id else None
 
     def remove_temp_files(self, rel: str) -> None:
         """Remove the temp files a killed sync left in one destination directory (never through a link).
@@ -636,7 +644,7 @@ class _Syncer:
                         moved.append(self.move_aside(parent, name, rel))
                     except FileNotFoundError:
                         pass
-                dir_st = os.fstat(parent)
+                dir_id = self.dirs.identity(head)
                 if self.own_fds:
                     parent = os.dup(parent)
             detail = ""
@@ -649,7 +657,6 @@ class _Syncer:
             finally:
                 if self.own_fds:
                     os.close(parent)
-            dir_id = (dir_st.st_dev, dir_st.st_ino)
             return Staged(rel, head, dir_id, name, temp, entry, action, detail, written)
         except (OSError, IpynbToolsError) as exc:
             self.add(rel, FAILED, _reason(exc))
