@@ -31,7 +31,7 @@ then kept by its recorded stat while that stays. A first copy stays near
 digested (XXH3-128, :mod:`.digest` says why that keeps the guarantees) and
 written; on larger machines files are copied in a few threads. The task tree is
 listed through directory descriptors (each ``lstat`` looks up one name; each
-descriptor is closed once its files are looked at), and the cyclic garbage
+descriptor is closed once its files and sub-directories are walked), and the cyclic garbage
 collector is paused while a sync runs. The record holds entries for the task's
 files only and is read only up to the size those can take
 (:func:`.manifest.record_limit`): a student's junk costs no start its time.
@@ -40,7 +40,9 @@ Figures and where the time goes: docs/container-start.md.
 This package must run as the owner of the personal directory (``setup`` drops
 privileges before calling it); it never follows a symlink in the personal
 directory: every directory there is opened with ``O_NOFOLLOW`` and everything is
-done through those descriptors (issue 12, item 10); an unusable manifest (a FIFO,
+done through those descriptors (issue 12, item 10). On both sides a sync holds as
+many directories open as the tree is deep, not one per directory: a tree of more
+directories than the limit on open files (often 1,024 in a container) syncs. An unusable manifest (a FIFO,
 a link, garbage) is moved aside and rebuilt, never waited on (item 9).
 
 Modules: ``report`` (the actions and :class:`SyncReport`), ``manifest`` (what was
