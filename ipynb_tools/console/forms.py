@@ -54,6 +54,7 @@ from ..params.model import (
     Params,
     ParamsError,
     VolumeParam,
+    is_access_name,
     split_users,
 )
 from ..params.storage import StorageLimit, StoredLength
@@ -520,6 +521,10 @@ def _volume(row: VolumeRow, findings: list[Finding]) -> VolumeParam | None:
     key = f"{PREFIX}{kind}_{name}"
     access = _clean(row.field("access"), row.access, findings, Message(N_("the access name of %(key)s"), key=key))
     if access is None or access == "":
+        return None
+    if not is_access_name(access):  # white space, '/', ':' or a leading full-width '－' (VolumeParam's rule)
+        problem = N_("the access name %(access)r of %(key)s may not have white space, '/', ':' or a leading '－'")
+        findings.append(_error(row.field("access"), Message(problem, access=access, key=key)))
         return None
     users = _users(row.field("users"), row.users, findings, Message(N_("the users of %(key)s"), key=key))
     if users is None:

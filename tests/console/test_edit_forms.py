@@ -183,6 +183,11 @@ def test_equals_and_full_width_characters_in_values() -> None:
     back, findings, form = params_from_form(data, params, UTC)
     # '=' is an ordinary character of an access name; the full-width space is white space: refused
     assert [f.key for f in findings] == ["vol-1-access"]
+    # said in the page's language (the console catalogue), English in the finding's message
+    from ipynb_tools.console.base import finding_gettext
+
+    assert "may not have white space" in findings[0].message
+    assert "には空白、'/'、':' と先頭の '－' を使えません" in findings[0].translated(finding_gettext("ja"))
     assert back.volumes == [VolumeParam(VolumeKind.TASK, "kadai", "a=b")]
     assert parse(compact_text(back)).volumes == back.volumes
     # a full-width teacher name is the params library's warning, tied to the teachers field
