@@ -271,13 +271,44 @@ def open_temp(target: str, *, dir_fd: int | None = None, mode: int = 0o600) -> t
             continue
 
 
-def rename_into_place(temp: str, target: str, *, dir_fd: int | None = None) -> None:
-    """Rename ``temp`` over ``target`` (atomic); on failure the temp file is removed and the error raised."""
+def rename_into_place(temp: str, target: str, *, dir_fd: int | None = None, replace: bool = True) -> None:
+    """Rename ``temp`` over ``target`` (atomic); on failure the temp file is removed and the error raised.
+
+    ``replace=False``: only where nothing is at ``target``; ``FileExistsError`` otherwise (Linux
+    ``renameat2(RENAME_NOREPLACE)``; a link then an unlink of ``temp`` where the filesystem lacks
+    it), so a file someone made at the name meanwhile is never replaced.
+    """
     try:
-        os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        if replace:
+            os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        else:
+            _rename_no_replace(temp, target, dir_fd)
     except BaseException:
         unlink_quiet(temp, dir_fd=dir_fd)
         raise
+
+
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_libc: ctypes.CDLL | None = None
+
+
+def _rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
+    global _libc
+    fd = _AT_FDCWD if dir_fd is None else dir_fd
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL(None, use_errno=True)
+        failed = _libc.renameat2(fd, os.fsencode(temp), fd, os.fsencode(target), _RENAME_NOREPLACE) != 0
+        err = ctypes.get_errno() if failed else 0
+    except (OSError, AttributeError):  # no renameat2 in this C library
+        err = errno.ENOSYS
+    if not err:
+        return
+    if err not in (errno.ENOSYS, errno.EINVAL):
+        raise OSError(err, os.strerror(err), target)
+    os.link(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    unlink_quiet(temp, dir_fd=dir_fd)
 
 
 def replace_file(target: str, data: bytes, *, mode: int, dir_fd: int | None = None, fsync: bool = True) -> None:

@@ -139,3 +139,39 @@ def test_atomic_write_never_replaces_a_device_fifo_or_socket(tmp_path):
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(t.name for t in targets)  # no temp left
     finally:
         sock.close()
+
+
+def test_rename_into_place_without_replace_never_replaces_a_file_at_the_name(tmp_path):
+    from ipynb_tools.fileops import rename_into_place
+
+    dfd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        (tmp_path / "t1").write_text("ours\n")
+        rename_into_place("t1", "name", dir_fd=dfd, replace=False)
+        assert (tmp_path / "name").read_text() == "ours\n" and not (tmp_path / "t1").exists()
+        (tmp_path / "t2").write_text("ours again\n")
+        with pytest.raises(FileExistsError):
+            rename_into_place("t2", "name", dir_fd=dfd, replace=False)
+        assert (tmp_path / "name").read_text() == "ours\n"  # what was there stays
+        assert not (tmp_path / "t2").exists()  # the temp file is removed on failure
+        (tmp_path / "t3").write_text("x")
+        (tmp_path / "link").symlink_to(tmp_path / "elsewhere")  # a dangling link counts as something there
+        with pytest.raises(FileExistsError):
+            rename_into_place("t3", "link", dir_fd=dfd, replace=False)
+        assert (tmp_path / "link").is_symlink() and not (tmp_path / "elsewhere").exists()
+    finally:
+        os.close(dfd)
+
+
+def test_rename_into_place_without_replace_where_the_c_library_lacks_renameat2(tmp_path, monkeypatch):
+    """The fallback (a link, then the temp file unlinked) refuses an existing name the same way."""
+    from ipynb_tools.fileops import rename_into_place
+
+    monkeypatch.setattr(fileops, "_libc", object())  # no renameat2 attribute: ENOSYS
+    (tmp_path / "t1").write_text("ours\n")
+    rename_into_place(str(tmp_path / "t1"), str(tmp_path / "name"), replace=False)
+    assert (tmp_path / "name").read_text() == "ours\n" and not (tmp_path / "t1").exists()
+    (tmp_path / "t2").write_text("x")
+    with pytest.raises(FileExistsError):
+        rename_into_place(str(tmp_path / "t2"), str(tmp_path / "name"), replace=False)
+    assert (tmp_path / "name").read_text() == "ours\n" and not (tmp_path / "t2").exists()

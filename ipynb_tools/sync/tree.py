@@ -197,6 +197,9 @@ class Staged:
     action: str
     detail: str
     written: os.stat_result  # the temp file's fstat once written: what must arrive under ``name``
+    #: The stat of the copy the decision saw at ``name`` (an untouched copy being updated), or None
+    #: when nothing was there: anything else there when the copy is placed is the student's.
+    expect: Fingerprint | None = None
 
 
 class _DestDirs:
@@ -472,14 +475,29 @@ class _Syncer:
                         del manifest[s.rel]
             return
         for s in staged:
+            dir_fd = None
             try:
                 dir_fd = self.staged_dir(s)
                 if dir_fd is None:
                     raise FileProblem(s.dir, "moved or replaced during the sync; the copy in it was not placed")
-                rename_into_place(s.temp, s.name, dir_fd=dir_fd)
+                # What the decision saw must still be there: a student's save (or a new file) since,
+                # while the copies were made, is never replaced (it is kept; looked at next time).
+                now_st = None if s.expect is None else _lstat_at(dir_fd, s.name)
+                if now_st is None:
+                    rename_into_place(s.temp, s.name, dir_fd=dir_fd, replace=False)
+                elif fingerprint(now_st) != s.expect:
+                    raise FileExistsError(errno.EEXIST, "changed during the sync", s.name)
+                else:
+                    rename_into_place(s.temp, s.name, dir_fd=dir_fd)
                 st = os.stat(s.name, dir_fd=dir_fd, follow_symlinks=False)
             except (OSError, IpynbToolsError) as exc:
-                self.add(s.rel, FAILED, _reason(exc))
+                if isinstance(exc, FileExistsError) and dir_fd is not None:
+                    unlink_quiet(s.temp, dir_fd=dir_fd)
+                    self.add(
+                        s.rel, KEPT, "changed by the student during the sync; the task version was not copied over it"
+                    )
+                else:
+                    self.add(s.rel, FAILED, _reason(exc))
                 pending = manifest[s.rel]
                 if not pending.src_sha and not pending.dst_sha:
                     del manifest[s.rel]
@@ -657,7 +675,8 @@ class _Syncer:
             finally:
                 if self.own_fds:
                     os.close(parent)
-            return Staged(rel, head, dir_id, name, temp, entry, action, detail, written)
+            expect = job[2].dst if action == UPDATED and job[2] is not None and not moved else None
+            return Staged(rel, head, dir_id, name, temp, entry, action, detail, written, expect)
         except (OSError, IpynbToolsError) as exc:
             self.add(rel, FAILED, _reason(exc))
             return None

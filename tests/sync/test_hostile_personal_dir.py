@@ -616,3 +616,41 @@ print("\\n".join(f"{{x.action}}: {{x.rel}} ({{x.detail}})" for x in r.changed));
     assert (personal / ASIDE).stat().st_size == 4 << 30  # kept as it was
     assert set(json.loads(record.read_text())["files"]) == {"kadai-1.txt", "data/input.csv"}
     assert (personal / "kadai-1.txt").read_text() == "v1\n"
+
+
+@pytest.mark.parametrize("save", ["update-in-place", "update-by-rename", "new-file"])
+def test_a_students_save_while_the_copies_are_made_is_never_replaced(dirs, monkeypatch, save):
+    """The student's process saves the file after sync decided (an untouched copy to update, or
+    nothing there to copy over) and before the copy is renamed into place (a batch's copies can take
+    seconds): the save is kept, never replaced, and the next syncs keep it or set it aside."""
+    from ipynb_tools.sync import tree
+
+    task, personal = dirs
+    (task / "data" / "input.csv").unlink()
+    if save != "new-file":
+        assert sync_tree(task, personal).ok
+        later(task / "kadai-1.txt", "v2\n")
+    real = tree._Syncer.place
+
+    def student_saves_then_place(self, staged, manifest):
+        if save == "update-by-rename":
+            write(personal / ".kadai-1.txt.editor", "MINE\n").rename(personal / "kadai-1.txt")
+        else:
+            write(personal / "kadai-1.txt", "MINE\n")
+        return real(self, staged, manifest)
+
+    monkeypatch.setattr(tree._Syncer, "place", student_saves_then_place)
+    report = sync_tree(task, personal, now=NOW)
+    monkeypatch.setattr(tree._Syncer, "place", real)
+    assert actions(report)["kadai-1.txt"] == KEPT, report.results
+    assert (personal / "kadai-1.txt").read_text() == "MINE\n"
+    assert not [p for p in personal.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+    later(task / "kadai-1.txt", "v3\n")
+    report = sync_tree(task, personal, now=NOW + 1)
+    if save == "new-file":  # no history: set aside (kept) and the task file copied
+        assert actions(report)["kadai-1.txt"] == MOVED_ASIDE, report.results
+        assert (personal / "kadai-1.txt").read_text() == "v3\n"
+        assert [p.read_text() for p in personal.glob("kadai-1.2*.txt")] == ["MINE\n"]
+    else:
+        assert actions(report)["kadai-1.txt"] == KEPT, report.results
+        assert (personal / "kadai-1.txt").read_text() == "MINE\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import xxhash
 
+from ipynb_tools import fileops
 from ipynb_tools.atomic import TEMP_SUFFIX
 from ipynb_tools.notebook import notebook_bytes, read_notebook
 from ipynb_tools.numbering import number_cells
@@ -385,19 +386,26 @@ def test_an_injected_failure_leaves_whole_files_and_the_next_sync_completes(tmp_
     real_replace = os.replace
     count = {"n": 0}
 
-    def failing_replace(src, dst, *a, **k):
+    def failing_replace(src, dst, *a, real=real_replace, **k):
         if str(src).endswith(TEMP_SUFFIX) and MANIFEST_NAME not in str(dst):
             count["n"] += 1
             if count["n"] > fail_at:
                 raise OSError(28, "No space left on device", str(dst))
-        return real_replace(src, dst, *a, **k)
+        return real(src, dst, *a, **k)
+
+    real_no_replace = fileops._rename_no_replace
+
+    def failing_no_replace(temp, target, dir_fd):  # a first copy's placement (nothing at the name)
+        failing_replace(temp, target, real=lambda *a, **k: real_no_replace(temp, target, dir_fd))
 
     monkeypatch.setattr(sync_mod.os, "replace", failing_replace)
+    monkeypatch.setattr(fileops, "_rename_no_replace", failing_no_replace)
     report = sync_tree(task, personal, workers=1)
     assert not report.ok
     _check_whole(task, personal)
     assert not list(personal.rglob("*" + TEMP_SUFFIX))
     monkeypatch.setattr(sync_mod.os, "replace", real_replace)
+    monkeypatch.setattr(fileops, "_rename_no_replace", real_no_replace)
     report = sync_tree(task, personal)
     assert report.ok
     assert listing(task) == {k: v for k, v in listing(personal).items() if not k.startswith(".")}
