@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from ipynb_tools.console.pages.dashboard import REFRESH_SECONDS
+from ipynb_tools.console.plotly_locale import plotly_locale
 from ipynb_tools.execlog.records import CLIENT, SERVER, ExecRecord
 from ipynb_tools.execlog.store import Launch, Store
 from tests.browser import artifact_dir
@@ -31,6 +32,8 @@ STUDENTS = ["aoki", "baba", "chiba"]
 _messages = itertools.count()
 #: The date axis' tick labels plotly.js drew (SVG text: no innerText)
 XTICKS = "() => [...document.querySelectorAll('#chart .xtick text')].map(t => t.textContent)"
+#: The modebar's tooltips plotly.js drew
+MODEBAR_TITLES = "() => [...document.querySelectorAll('#chart .modebar-btn')].map(b => b.dataset.title)"
 
 
 def runs(store: Store, user: str, cells: list[tuple[int, bool]], minutes_ago: float = 5) -> None:
@@ -112,6 +115,8 @@ def test_chart_page_filters_pages_and_refuses_bad_values(login, console_hub, cou
     page.screenshot(path=str(artifact_dir("console") / "chart-users-en.png"), full_page=True)
     assert page.evaluate("() => document.getElementById('chart')._context.locale") == "en-US"  # plotly.js's own
     assert page.locator("#chart .modebar-btn[data-title='Zoom in']").count() == 1
+    # no button that uploads the course's data to Plotly Cloud (plotly.js 3's "Share chart...")
+    assert "Share chart..." not in page.evaluate(MODEBAR_TITLES)
 
     page.goto(f"{base}/progress?view=period&lang=ja")
     page.wait_for_selector("#chart .main-svg", timeout=30_000)
@@ -123,6 +128,9 @@ def test_chart_page_filters_pages_and_refuses_bad_values(login, console_hub, cou
     assert re.search(r"\d{1,2}月\d{1,2}日", ticks), ticks
     assert page.locator("#chart .modebar-btn[data-title='拡大']").count() == 1
     assert page.locator("#chart .modebar-btn[data-title='Zoom in']").count() == 0
+    japanese = set(plotly_locale("ja")["dictionary"].values())  # type: ignore[index]
+    titles = page.evaluate(MODEBAR_TITLES)
+    assert titles and set(titles) <= japanese, titles  # every tooltip is one of ours, none English
     # the page's own times for the locale: the period's start as a Japanese date
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}", page.inner_text("main"))
     page.screenshot(path=str(artifact_dir("console") / "chart-progress-ja.png"), full_page=True)

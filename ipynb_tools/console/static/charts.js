@@ -5,7 +5,14 @@
 (function () {
   "use strict";
 
-  var config = { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["sendDataToCloud"] };
+  // No button that sends a course's data elsewhere: plotly.js 3 shows "Share chart..." (upload to Plotly
+  // Cloud) unless showSendToCloud is false; the console works on a campus network, its data stays there.
+  var config = {
+    displaylogo: false,
+    responsive: true,
+    showSendToCloud: false,
+    modeBarButtonsToRemove: ["sendDataToCloud", "sendChartToCloud"],
+  };
 
   // The page's language for plotly.js (ipynb_tools/console/plotly_locale.py): month and day names, the
   // axis' date patterns and the modebar's words, registered as a plotly.js locale before the first draw.
