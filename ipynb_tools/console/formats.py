@@ -32,6 +32,7 @@ from typing import Any
 from babel import Locale
 from babel.dates import format_skeleton, format_time
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 from ..i18n import N_, translation
 
@@ -41,6 +42,8 @@ __all__ = ["SIZE_UNITS", "Formats", "aware"]
 SIZE_UNITS = ("B", "kB", "MB", "GB", "TB")
 #: yes/no as words (a table of True/False means nothing to a reader), in the ``console`` domain.
 YES, NO = N_("yes"), N_("no")
+#: CLDR duration units, largest first, with their seconds (:meth:`Formats.duration`).
+_DURATION_UNITS = (("duration-day", 86400), ("duration-hour", 3600), ("duration-minute", 60), ("duration-second", 1))
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,21 @@ class Formats:
                 return f"{self.number(value, digits=0 if unit == 'B' else 1)} {unit}"
             value /= 1000
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns
+
+    def duration(self, seconds: int | str) -> str:
+        """A whole number of seconds (an int or its text: a limit choice's value) in the largest unit that
+        divides it, with CLDR's short unit name: ``30 min``/``30 分``, ``2 hr``/``2 時間``, ``7 days``/``7 日``,
+        ``45 sec``/``45 秒``. Anything else (a stored value the form could not read, ``0``) as its text."""
+        try:
+            value = int(seconds)
+        except (TypeError, ValueError):
+            return str(seconds)
+        if value <= 0:
+            return str(seconds)
+        for unit, size in _DURATION_UNITS:
+            if value % size == 0:
+                return str(format_unit(value // size, unit, length="short", locale=self.locale))
+        raise AssertionError("unreachable")  # pragma: no cover - a second divides every whole number
 
     def boolean(self, value: bool) -> str:
         """``yes``/``no`` in the page's language (``はい``/``いいえ``)."""

@@ -9,6 +9,7 @@ page in English and Japanese (artifact_dir("console"))."""
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -234,6 +235,10 @@ def test_japanese_pages(enter: Any, edit_hub: ConsoleHub) -> None:
     findings = page.inner_text("#findings")
     assert "255 文字の列 instructorcustomparameters を" in findings and "超えています" in findings, findings
     assert "over the" not in findings
+    # the activity limits in Japanese units (Babel's CLDR units), not '30 min' / '1 d'
+    limits = page.locator("#f-actlimit option").all_inner_texts()
+    assert {"30 分", "90 分", "1 時間", "1 日", "7 日"} <= set(limits), limits
+    assert not any(re.search(r"[a-z]", label) for label in limits), limits
     shot(page, "edit-ja")
 
     # live findings (the check endpoint's "shown" text) and a save refused for a new warning, in Japanese

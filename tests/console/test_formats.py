@@ -85,3 +85,21 @@ def test_record_times() -> None:
     assert ja.recorded("2026-11-30T09:05:07") == "2026-11-30T09:05:07"  # no offset: not known which zone
     assert ja.recorded("soon") == "soon" and ja.recorded(None) == "-"
     assert aware("2026-11-30T09:05:07Z") == INSTANT and aware(12) is None and aware("x") is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "ja", "en"),
+    [
+        (1800, "30 分", "30 min"),
+        ("5400", "90 分", "90 min"),  # a choice's value is text; 1.5 h reads in minutes, never rounded
+        (3600, "1 時間", "1 hr"),
+        (86400 * 7, "7 日", "7 days"),
+        (45, "45 秒", "45 sec"),
+        ("lots", "lots", "lots"),  # a stored value the form could not read stays as it is
+        ("0", "0", "0"),
+    ],
+)
+def test_duration_in_the_largest_whole_unit(seconds: int | str, ja: str, en: str) -> None:
+    """The Edit page's activity limits (lms_actlimit) read '30 分', not '30 min', on a Japanese page."""
+    assert Formats("ja", TOKYO).duration(seconds) == ja
+    assert Formats("en", TOKYO).duration(seconds) == en
