@@ -282,7 +282,7 @@ def rename_into_place(temp: str, target: str, *, dir_fd: int | None = None, repl
         if replace:
             os.replace(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         else:
-            _rename_no_replace(temp, target, dir_fd)
+            rename_no_replace(temp, target, dir_fd)
     except BaseException:
         unlink_quiet(temp, dir_fd=dir_fd)
         raise
@@ -293,7 +293,14 @@ _RENAME_NOREPLACE = 1
 _libc: ctypes.CDLL | None = None
 
 
-def _rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
+def rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
+    """Rename ``temp`` to ``target`` (in ``dir_fd``) only where nothing is at ``target``; else ``FileExistsError``.
+
+    Linux ``renameat2(RENAME_NOREPLACE)``: one atomic step, so a file or directory someone makes
+    at ``target`` meanwhile is never replaced. Where the C library or the filesystem lacks it, a
+    link then an unlink of ``temp`` (files); a directory is then renamed after a check (a race
+    remains there). ``temp`` is left where it is on failure. Raises ``OSError``.
+    """
     global _libc
     fd = _AT_FDCWD if dir_fd is None else dir_fd
     try:
@@ -307,7 +314,14 @@ def _rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
         return
     if err not in (errno.ENOSYS, errno.EINVAL):
         raise OSError(err, os.strerror(err), target)
-    os.link(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    try:
+        os.link(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd, follow_symlinks=False)
+    except PermissionError:  # a directory (or no hard links here)
+        with contextlib.suppress(FileNotFoundError):
+            os.stat(target, dir_fd=dir_fd, follow_symlinks=False)
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), target) from None
+        os.rename(temp, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        return
     unlink_quiet(temp, dir_fd=dir_fd)
 
 

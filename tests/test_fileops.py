@@ -175,3 +175,18 @@ def test_rename_into_place_without_replace_where_the_c_library_lacks_renameat2(t
     with pytest.raises(FileExistsError):
         rename_into_place(str(tmp_path / "t2"), str(tmp_path / "name"), replace=False)
     assert (tmp_path / "name").read_text() == "ours\n" and not (tmp_path / "t2").exists()
+
+
+def test_rename_no_replace_moves_a_directory_and_never_over_another(tmp_path, monkeypatch):
+    """Both ways (renameat2, and the check-then-rename fallback a directory takes without it)."""
+    for libc in (None, object()):
+        monkeypatch.setattr(fileops, "_libc", libc)
+        base = tmp_path / ("fallback" if libc else "renameat2")
+        (base / "d").mkdir(parents=True)
+        (base / "d" / "f").write_text("x")
+        (base / "taken").mkdir()
+        with pytest.raises(FileExistsError):
+            fileops.rename_no_replace(str(base / "d"), str(base / "taken"), None)
+        assert (base / "d" / "f").exists() and not list((base / "taken").iterdir())
+        fileops.rename_no_replace(str(base / "d"), str(base / "free"), None)
+        assert (base / "free" / "f").read_text() == "x" and not (base / "d").exists()

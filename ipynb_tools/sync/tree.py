@@ -31,6 +31,7 @@ from ..fileops import (
     read_all,
     remove_stale_temps,
     rename_into_place,
+    rename_no_replace,
     syncfs,
     unlink_quiet,
     write_all,
@@ -688,10 +689,11 @@ class _Syncer:
             extra = f"-{n}" if n else ""
             candidate = f"{stem}.{self.stamp}{extra}{suffix}"
             try:
-                os.stat(candidate, dir_fd=dir_fd, follow_symlinks=False)
-            except FileNotFoundError:
-                os.rename(name, candidate, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-                return rel, str(Path(rel).with_name(candidate))
+                # Never over an entry at the candidate name (one the student makes meanwhile too).
+                rename_no_replace(name, candidate, dir_fd)
+            except FileExistsError:
+                continue
+            return rel, str(Path(rel).with_name(candidate))
         raise FileProblem(self.dest / rel, "cannot find a free name to move it aside")
 
     def copy_file(self, rel: str, dir_fd: int, name: str) -> tuple[str, Entry, os.stat_result]:

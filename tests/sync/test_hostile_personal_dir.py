@@ -654,3 +654,25 @@ def test_a_students_save_while_the_copies_are_made_is_never_replaced(dirs, monke
     else:
         assert actions(report)["kadai-1.txt"] == KEPT, report.results
         assert (personal / "kadai-1.txt").read_text() == "MINE\n"
+
+
+def test_moving_aside_never_replaces_what_the_student_makes_at_the_free_name(dirs, monkeypatch):
+    """The student's file appears at the name sync picked to set their FIFO aside, just before the
+    rename (a check then a rename replaced it): both are kept, the FIFO under the next free name."""
+    from ipynb_tools.sync import tree
+
+    task, personal = dirs
+    os.mkfifo(personal / "kadai-1.txt")
+    real = tree.rename_no_replace
+
+    def student_makes_it_first(src, dst, dir_fd):
+        if dst == f"kadai-1.{STAMP}.txt":
+            write(personal / dst, "made at that instant\n")
+        real(src, dst, dir_fd)
+
+    monkeypatch.setattr(tree, "rename_no_replace", student_makes_it_first)
+    report = sync_tree(task, personal, now=NOW)
+    assert actions(report)["kadai-1.txt"] == MOVED_ASIDE, report.results
+    assert (personal / f"kadai-1.{STAMP}.txt").read_text() == "made at that instant\n"
+    assert stat.S_ISFIFO((personal / f"kadai-1.{STAMP}-1.txt").lstat().st_mode)
+    assert (personal / "kadai-1.txt").read_text() == "v1\n"

@@ -393,19 +393,19 @@ def test_an_injected_failure_leaves_whole_files_and_the_next_sync_completes(tmp_
                 raise OSError(28, "No space left on device", str(dst))
         return real(src, dst, *a, **k)
 
-    real_no_replace = fileops._rename_no_replace
+    real_no_replace = fileops.rename_no_replace
 
     def failing_no_replace(temp, target, dir_fd):  # a first copy's placement (nothing at the name)
         failing_replace(temp, target, real=lambda *a, **k: real_no_replace(temp, target, dir_fd))
 
     monkeypatch.setattr(sync_mod.os, "replace", failing_replace)
-    monkeypatch.setattr(fileops, "_rename_no_replace", failing_no_replace)
+    monkeypatch.setattr(fileops, "rename_no_replace", failing_no_replace)
     report = sync_tree(task, personal, workers=1)
     assert not report.ok
     _check_whole(task, personal)
     assert not list(personal.rglob("*" + TEMP_SUFFIX))
     monkeypatch.setattr(sync_mod.os, "replace", real_replace)
-    monkeypatch.setattr(fileops, "_rename_no_replace", real_no_replace)
+    monkeypatch.setattr(fileops, "rename_no_replace", real_no_replace)
     report = sync_tree(task, personal)
     assert report.ok
     assert listing(task) == {k: v for k, v in listing(personal).items() if not k.startswith(".")}
