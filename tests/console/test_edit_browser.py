@@ -138,6 +138,7 @@ def test_connections_settings_and_edit_save(enter: Any, edit_hub: ConsoleHub, mo
     # Moodle's 255 characters: the form says so before anything is written
     page.goto(f"{base}course/{COURSE}/edit/1")
     assert "over the 255-character column" in page.inner_text("#findings")
+    assert re.search(r"\(\d+ too many\)$", page.inner_text("#length")), page.inner_text("#length")  # not '-19 left'
 
     # Edit activity 4: the form as stored; a change shows in the live preview; Save writes the row
     page.goto(f"{base}course/{COURSE}/connections")
@@ -239,6 +240,12 @@ def test_japanese_pages(enter: Any, edit_hub: ConsoleHub) -> None:
     limits = page.locator("#f-actlimit option").all_inner_texts()
     assert {"30 分", "90 分", "1 時間", "1 日", "7 日"} <= set(limits), limits
     assert not any(re.search(r"[a-z]", label) for label in limits), limits
+    # over the column: 'N 文字超過', never 'remaining -N'; on the page and in the live check's text (edit.js)
+    assert re.search(r"（\d+ 文字超過）$", page.inner_text("#length")), page.inner_text("#length")
+    before = checked(page)
+    page.select_option("#f-cpulimit", "2")
+    wait_checked(page, before)
+    assert re.search(r"（\d+ 文字超過）$", page.inner_text("#length")), page.inner_text("#length")
     shot(page, "edit-ja")
 
     # live findings (the check endpoint's "shown" text) and a save refused for a new warning, in Japanese

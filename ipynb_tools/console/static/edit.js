@@ -31,9 +31,11 @@
     });
     document.getElementById("preview").textContent = result.text;
     var length = document.getElementById("length");
+    var over = result.left !== null && result.left < 0;
     length.textContent = result.column_size === null || result.size === null ? "" :
-      texts.length.replace("{size}", result.size).replace("{column}", result.column_size).replace("{left}", result.left);
-    length.className = result.left !== null && result.left < 0 ? "problem" : "";
+      (over ? texts.over : texts.length).replace("{size}", result.size).replace("{column}", result.column_size)
+        .replace("{left}", result.left).replace("{over}", over ? -result.left : 0);
+    length.className = over ? "problem" : "";
     form.dataset.ok = result.ok ? "1" : "0";
     form.dataset.checked = String(Number(form.dataset.checked || "0") + 1);
   }
