@@ -131,6 +131,8 @@ def test_chart_page_filters_pages_and_refuses_bad_values(login, console_hub, cou
     japanese = set(plotly_locale("ja")["dictionary"].values())  # type: ignore[index]
     titles = page.evaluate(MODEBAR_TITLES)
     assert titles and set(titles) <= japanese, titles  # every tooltip is one of ours, none English
+    # the real-time window's field reads 'the last (minutes)', not a bare '分' before the number
+    assert page.inner_text("label:has(input[name=minutes])").strip() == "直近（分）"
     # the page's own times for the locale: the period's start as a Japanese date
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}", page.inner_text("main"))
     page.screenshot(path=str(artifact_dir("console") / "chart-progress-ja.png"), full_page=True)
