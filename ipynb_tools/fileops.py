@@ -306,6 +306,9 @@ def rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
     try:
         if _libc is None:
             _libc = ctypes.CDLL(None, use_errno=True)
+            c_int, c_char_p = ctypes.c_int, ctypes.c_char_p
+            _libc.renameat2.argtypes = [c_int, c_char_p, c_int, c_char_p, ctypes.c_uint]  # typed once: a cheaper call
+            _libc.renameat2.restype = c_int
         failed = _libc.renameat2(fd, os.fsencode(temp), fd, os.fsencode(target), _RENAME_NOREPLACE) != 0
         err = ctypes.get_errno() if failed else 0
     except (OSError, AttributeError):  # no renameat2 in this C library
