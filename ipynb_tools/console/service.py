@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from ..lms.database import MoodleDatabase
     from ..volumes.engine import Engine
 
-#: How long a viewer's admin flag and courses are reused (seconds): a hub admin made or unmade, or a
-#: new launch, shows within this time.
+#: How long a viewer's hub admin flag is reused (seconds): a hub admin made or unmade shows within this
+#: time. The courses taught are read from the launch store on every request, so a teacher's new launch
+#: opens its course's pages at once.
 VIEWER_TTL = 30.0
 
 
@@ -33,7 +34,7 @@ class Console:
         self.store = store if store is not None else LaunchStore.open(config.launches_url)
         self.hub = hub if hub is not None else HubAPI(config.hub_api_url, config.hub_api_token)
         self._engine: Engine | None = None
-        self._viewers: dict[str, tuple[float, Viewer]] = {}
+        self._admins: dict[str, tuple[float, bool]] = {}
 
     def engine(self) -> Engine:
         """The container engine of the volumes (connected on first use); EngineError when unreachable."""
@@ -67,20 +68,23 @@ class Console:
     async def viewer(self, name: str) -> Viewer:
         """Who ``name`` is for the access rules: hub admin from the hub API, courses taught from the launches.
 
-        Cached for :data:`VIEWER_TTL` seconds. Raises HubAPIError when the hub cannot be asked.
+        The admin flag is cached for :data:`VIEWER_TTL` seconds; the courses taught are read from the
+        launch store each time (an indexed query), so a launch recorded a moment ago counts. Raises
+        HubAPIError when the hub cannot be asked.
         """
         now = time.monotonic()
-        cached = self._viewers.get(name)
+        cached = self._admins.get(name)
         if cached is not None and now - cached[0] < VIEWER_TTL:
-            return cached[1]
-        user = await self.hub.user(name)
-        viewer = Viewer(name, admin=bool(user and user.admin), taught=frozenset(self.store.courses_taught(name)))
-        self._viewers[name] = (now, viewer)
-        return viewer
+            admin = cached[1]
+        else:
+            user = await self.hub.user(name)
+            admin = bool(user and user.admin)
+            self._admins[name] = (now, admin)
+        return Viewer(name, admin=admin, taught=frozenset(self.store.courses_taught(name)))
 
     def forget_viewers(self) -> None:
-        """Drop the cached viewers (tests; after a change of roles)."""
-        self._viewers.clear()
+        """Drop the cached admin flags (tests; after a change of roles)."""
+        self._admins.clear()
 
     def close(self) -> None:
         self.store.close()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from ipynb_tools.console.access import AccessDenied, Viewer, require_course, require_user_action
+from ipynb_tools.console.config import ConsoleConfig
+from ipynb_tools.console.hubapi import HubUser
 from ipynb_tools.console.launches import LaunchStore, seen_from_auth_state
+from ipynb_tools.console.service import Console
 from tests.hub.hubrun import moodle_fields
 
 
@@ -104,3 +109,32 @@ def test_access_rules() -> None:
         require_user_action(student, "98", "bob", {"alice", "bob"})
     require_user_action(student, "98", "alice", set())  # one's own server
     assert admin.visible_courses({"98", "99"}) == ["98", "99"] and teacher.visible_courses({"98", "99"}) == ["98"]
+
+
+class CountingHub:
+    """The one hub API call :meth:`Console.viewer` makes, counted (a fast stand-in; the real hub is in test_users)."""
+
+    def __init__(self, admins: set[str]) -> None:
+        self.admins = admins
+        self.calls = 0
+
+    async def user(self, name: str) -> HubUser:
+        self.calls += 1
+        return HubUser(name=name, admin=name in self.admins, last_activity=None, servers={})
+
+
+def test_a_new_launch_opens_its_course_at_once_while_the_admin_flag_is_cached(store: LaunchStore) -> None:
+    hub = CountingHub(admins=set())
+    console = Console(ConsoleConfig(), store=store, hub=hub)  # type: ignore[arg-type]
+    record(store, "kato", "Instructor", "kato", course="299")
+    first = asyncio.run(console.viewer("kato"))
+    assert first.taught == {"299"} and not first.admin
+    # kato launches a second course within the admin flag's cache time: its pages open at once
+    record(store, "kato", "Instructor", "kato", course="97", at=2)
+    second = asyncio.run(console.viewer("kato"))
+    assert second.taught == {"97", "299"}
+    assert hub.calls == 1  # the hub was asked once; the courses came from the store each time
+    hub.admins.add("kato")
+    assert not asyncio.run(console.viewer("kato")).admin  # cached for VIEWER_TTL seconds
+    console.forget_viewers()
+    assert asyncio.run(console.viewer("kato")).admin and hub.calls == 2
