@@ -73,6 +73,9 @@ def comparable(recorded: Iterable[str]) -> bool:
 class Digests(dict[str, str]):
     """A content's digests by algorithm (at least :data:`WRITTEN`): what it is compared and recorded as."""
 
+    #: Bytes digested (:func:`of_fd`).
+    length: int = 0
+
     @property
     def current(self) -> str:
         """The digest to record (:data:`WRITTEN`)."""
@@ -108,15 +111,22 @@ def of_bytes(data: bytes, algorithms: Iterable[str] | None = None) -> Digests:
     return _finish(hashes)
 
 
-def of_fd(fd: int, algorithms: Iterable[str] | None = None, buf: bytearray | None = None) -> Digests:
-    """The digests of the rest of the open file ``fd`` (read in :data:`CHUNK` pieces; :data:`WRITTEN` by default)."""
+def of_fd(
+    fd: int, algorithms: Iterable[str] | None = None, buf: bytearray | None = None, limit: int | None = None
+) -> Digests:
+    """The digests of the rest of the open file ``fd`` (read in :data:`CHUNK` pieces; :data:`WRITTEN` by default),
+    or of its first ``limit`` bytes; their count is the result's :attr:`Digests.length`."""
     hashes = _hashes(algorithms or (WRITTEN,))
     buf = bytearray(CHUNK) if buf is None else buf
     view = memoryview(buf)
-    while n := os.readv(fd, [buf]):
+    total = 0
+    while n := os.readv(fd, [buf if limit is None or limit - total >= len(buf) else view[: limit - total]]):
+        total += n
         for h in hashes.values():
             h.update(view[:n])
-    return _finish(hashes)
+    found = _finish(hashes)
+    found.length = total
+    return found
 
 
 def copy_fd(src_fd: int, dst_fd: int, buf: bytearray) -> str:

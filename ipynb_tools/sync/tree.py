@@ -111,13 +111,25 @@ def render(src: Path, name: str, algorithms: Iterable[str] | None = None) -> Ren
         os.close(fd)
 
 
-def digest_file(name: str, dir_fd: int, algorithms: Iterable[str]) -> Digests:
-    """The digests of a copy in the personal directory, opened with :func:`open_regular` (no link, no FIFO)."""
+#: What a copy that was not ``size`` bytes as read "digests" to: it matches no recorded digest.
+CHANGED_WHILE_READ = "changed-while-read"
+
+
+def digest_file(name: str, dir_fd: int, algorithms: Iterable[str], size: int) -> Digests:
+    """The digests of a copy in the personal directory, opened with :func:`open_regular` (no link, no FIFO).
+
+    ``size``: its size (bytes) when the decision to read it was made; no more than that is read
+    (the student's ``truncate -s 1T`` right after that check had sync hash a terabyte): a copy
+    of another length as read "digests" to :data:`CHANGED_WHILE_READ` (the student's: kept).
+    """
     fd, _ = open_regular(name, dir_fd=dir_fd)
     try:
-        return digest.of_fd(fd, algorithms)
+        found = digest.of_fd(fd, algorithms, limit=size + 1)
     finally:
         os.close(fd)
+    if found.length != size:
+        return Digests(dict.fromkeys({*found, digest.WRITTEN}, CHANGED_WHILE_READ))
+    return found
 
 
 def _recorded(known: Entry) -> list[str]:
@@ -597,7 +609,7 @@ class _Syncer:
             # and its pending record kept for a sync that can check it.
             self.add(rel, KEPT, KEPT_DETAIL)
             return None
-        dst = digest_file(name, parent, algorithms)
+        dst = digest_file(name, parent, algorithms, dst_st.st_size)
         if known is not None and known.pending is not None and dst.matches(known.pending.dst_sha):
             # The copy an interrupted sync put there: the task's, as its record says.
             known = manifest[rel] = Entry(known.pending.src, known.pending.src_sha, dst_fp, dst.current)

@@ -676,3 +676,38 @@ def test_moving_aside_never_replaces_what_the_student_makes_at_the_free_name(dir
     assert (personal / f"kadai-1.{STAMP}.txt").read_text() == "made at that instant\n"
     assert stat.S_ISFIFO((personal / f"kadai-1.{STAMP}-1.txt").lstat().st_mode)
     assert (personal / "kadai-1.txt").read_text() == "v1\n"
+
+
+def test_a_copy_grown_to_a_terabyte_after_its_size_check_is_not_hashed(dirs):
+    """The student touches their copy (so sync must look at its content) and their loop's
+    `truncate -s 1T` lands just after sync's size check: sync reads no further than the size it
+    checked (it hashed the terabyte: minutes at every start), and keeps the copy as the student's."""
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    copy = personal / "kadai-1.txt"
+    os.utime(copy, ns=(0, copy.stat().st_mtime_ns + 5_000_000_000))  # touched: its content is looked at
+    code = f"""
+import os, sys, time
+sys.path.insert(0, {str(REPO)!r})
+from ipynb_tools.sync import sync_tree, tree
+real = tree.open_regular
+def open_then_grow(name, *, dir_fd=None):
+    opened = real(name, dir_fd=dir_fd)
+    if name == "kadai-1.txt" and dir_fd is not None:
+        os.truncate({str(copy)!r}, 1 << 40)  # the student's truncate, just after sync's size check
+    return opened
+tree.open_regular = open_then_grow
+t = time.monotonic()
+r = sync_tree(sys.argv[1], sys.argv[2], now={NOW})
+print(time.monotonic() - t)
+print("\\n".join(f"{{x.action}}: {{x.rel}} ({{x.detail}})" for x in r.results)); sys.exit(0 if r.ok else 1)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(task), str(personal)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert float(done.stdout.split("\n", 1)[0]) < 5, done.stdout
+    assert f"{KEPT}: kadai-1.txt (" in done.stdout, done.stdout
+    assert copy.stat().st_size == 1 << 40  # the student's, as they left it
+    later(task / "kadai-1.txt", "v2\n")
+    assert actions(sync_tree(task, personal))["kadai-1.txt"] == KEPT

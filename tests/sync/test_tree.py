@@ -538,9 +538,9 @@ def test_a_kept_copy_is_not_read_again_while_it_stays_as_it_is(dirs, monkeypatch
     real = sync_mod.digest_file
     calls: list[str] = []
 
-    def counting(name, dir_fd, algorithms):
+    def counting(name, dir_fd, algorithms, size):
         calls.append(name)
-        return real(name, dir_fd, algorithms)
+        return real(name, dir_fd, algorithms, size)
 
     monkeypatch.setattr(sync_mod, "digest_file", counting)
     assert actions(sync_tree(task, personal))["data/input.csv"] == KEPT
