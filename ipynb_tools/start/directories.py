@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..environ import VOLUMES_DIR, UserPaths
+from ..fileops import rename_no_replace
 from ..i18n import _
 from .errors import SetupError
 
@@ -46,10 +47,11 @@ def set_aside(parent_fd: int, name: str, stamp: str, *, prefix: str | None = Non
     for n in range(1000):
         aside = f"{start}{stamp}" + (f"-{n}" if n else "")
         try:
-            os.stat(aside, dir_fd=parent_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            os.rename(name, aside, src_dir_fd=parent_fd, dst_dir_fd=parent_fd)
-            return aside
+            # Never over an entry at the free name (one the user makes there meanwhile too).
+            rename_no_replace(name, aside, parent_fd)
+        except FileExistsError:
+            continue
+        return aside
     raise SetupError(_("%(name)s: no free name to set it aside") % {"name": name})
 
 
