@@ -503,7 +503,8 @@ def progress_figure(
                 mode="lines+markers",
                 connectgaps=False,
                 marker={"size": 4},
-                hovertemplate="%{x}: %{y}<extra>" + name + "</extra>",
+                # the name by reference, never inside the template: a user named "a%{y}" stays that text
+                hovertemplate="%{x}: %{y}<extra>%{fullData.name}</extra>",
             )
         )
     fig.update_xaxes(type="date", title_text=None if compact else _("time"))
