@@ -246,6 +246,13 @@ def test_japanese_pages(enter: Any, edit_hub: ConsoleHub) -> None:
     page.select_option("#f-cpulimit", "2")
     wait_checked(page, before)
     assert re.search(r"（\d+ 文字超過）$", page.inner_text("#length")), page.inner_text("#length")
+    # hostile text in a volume row: quoted as typed (no format through gettext), the page no wider for it
+    before = checked(page)
+    page.fill("input[name=vol-1-name]", "x" * 120)
+    page.fill("input[name=vol-1-access]", "a{0}%(x)s%s")
+    wait_checked(page, before)
+    assert "lms_sub_" + "x" * 120 in page.inner_text("#findings"), page.inner_text("#findings")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     shot(page, "edit-ja")
 
     # live findings (the check endpoint's "shown" text) and a save refused for a new warning, in Japanese
