@@ -513,7 +513,9 @@ def progress_figure(
     fig.update_yaxes(
         title_text=None if compact else _("code cell"), rangemode="tozero", dtick=1 if not compact else None
     )
-    fig.update_layout(showlegend=True)
+    # the dashboard's small chart has no room for a legend: under the date axis it covered the date line
+    # ('Dec 1, 2026' / '2026年12月1日'); its lines are named on hover, the chart page has the legend
+    fig.update_layout(showlegend=not compact)
     return fig
 
 
