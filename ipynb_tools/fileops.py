@@ -20,7 +20,6 @@ Standard library only (in-container commands import it at start).
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import hashlib
 import itertools
@@ -29,6 +28,10 @@ import re
 import stat
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ctypes
 
 #: The suffix of every temp file the tools write beside a target; a leftover is removed by the next run.
 TEMP_SUFFIX = ".ipynb-tools-tmp"
@@ -290,7 +293,7 @@ def rename_into_place(temp: str, target: str, *, dir_fd: int | None = None, repl
 
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
-_libc: ctypes.CDLL | None = None
+_libc: ctypes.CDLL | None = None  # loaded on the first renameat2: ctypes is not imported at start
 
 
 def rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
@@ -302,6 +305,8 @@ def rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
     remains there). ``temp`` is left where it is on failure. Raises ``OSError``.
     """
     global _libc
+    import ctypes  # here, not at import: only this and the mount/syncfs checks need it
+
     fd = _AT_FDCWD if dir_fd is None else dir_fd
     try:
         if _libc is None:
@@ -375,6 +380,8 @@ def is_mount_root(fd: int) -> bool:
     mount of another filesystem, not a bind mount of the same one. A directory that merely
     exists where a volume should be mounted is not a mount root.
     """
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         buf = ctypes.create_string_buffer(_STATX_SIZE)
@@ -411,6 +418,8 @@ def fsync_directory_fd(dfd: int) -> None:
 
 def syncfs(path: PathLike) -> None:
     """Flush the filesystem holding ``path`` once (cheaper than an fsync per file); ``sync()`` as fallback."""
+    import ctypes
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

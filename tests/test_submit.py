@@ -283,6 +283,35 @@ def test_copy_keeps_cells_and_only_adds_the_record(layout: str) -> None:
         assert cells_text.encode() in out
 
 
+@pytest.mark.parametrize("metadata_first", [False, True])
+def test_copy_replaces_exactly_the_metadata_bytes_of_a_utf8_notebook(metadata_first: bool) -> None:
+    # Non-ASCII text before and after the metadata, and a BOM: the byte offsets of the metadata value
+    # are counted from whichever end is nearer; every byte outside it is the student's own.
+    nb = make_nb("x = '課題'\n")
+    nb["metadata"]["title"] = "課題１"
+    nb["注記"] = "提出"  # a key of its own, between the metadata and the nearer end of the file
+
+    def dumped(value: object) -> str:
+        return json.dumps(value, indent=1, ensure_ascii=False, sort_keys=True).replace("\n", "\n ")
+
+    meta = dumped(nb["metadata"])
+    parts = [f'"{key}": {dumped(value)}' for key, value in sorted(nb.items()) if key != "metadata"]
+    if metadata_first:  # the non-ASCII key, the metadata, the cells...
+        parts.insert(0, f'"metadata": {meta}')
+        parts.insert(0, parts.pop())
+    else:  # the cells, the metadata, ..., the non-ASCII key (Jupyter's sorted layout)
+        parts.insert(1, f'"metadata": {meta}')
+    text = "{\n " + ",\n ".join(parts) + "\n}\n"
+    before, after = text.split(meta)
+    out = sub.build_copy("\ufeff".encode() + text.encode(), "k.ipynb", sub.SubmissionRecord(**RECORD))
+    assert out.startswith(before.encode())
+    assert out.endswith(after.encode())
+    copy = json.loads(out)
+    assert copy["metadata"]["title"] == "課題１"
+    assert copy["metadata"]["ipynb_tools"]["submission"] == RECORD
+    assert {k: v for k, v in copy.items() if k != "metadata"} == {k: v for k, v in nb.items() if k != "metadata"}
+
+
 @pytest.mark.parametrize(
     ("content", "error", "message"),
     [
@@ -462,12 +491,35 @@ def test_module_imports_nothing_heavy() -> None:
     import subprocess
     import sys
 
+    # The heavy packages, and what ipynb_submit loads only on the path that needs it (benchmarks/submit_startup.py):
+    # ctypes (renameat2, statx, syncfs), zoneinfo (a site zone other than UTC), decimal (a unix closing time),
+    # and the contract modules it never uses (environ's lazy names).
+    lazy = (
+        "nbformat pandas docker nbconvert jsonschema ctypes zoneinfo decimal "
+        "ipynb_tools.environ.contract ipynb_tools.environ.oldspawner ipynb_tools.environ.umask"
+    )
     code = (
-        "import sys, ipynb_tools.submit, ipynb_tools.cli.submit; "
-        "print(sorted(m for m in ('nbformat','pandas','docker','nbconvert','jsonschema') if m in sys.modules))"
+        "import sys, ipynb_tools.submit, ipynb_tools.cli.submit, ipynb_tools.cli.scripts; "
+        f"print(sorted(m for m in {lazy.split()!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_lazy_names_load_on_first_use() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, ipynb_tools.environ as e; from ipynb_tools.environ import StartEnvironment, parse_umask; "
+        "from ipynb_tools.environ.contract import StartEnvironment as S; "
+        "assert StartEnvironment is S and parse_umask('0077', teacher=False) == 0o77 and e.OldSpawnerVariables; "
+        "assert not hasattr(e, 'no_such_name'); "
+        "from ipynb_tools.fileops import rename_no_replace; from ipynb_tools.environ import site_timezone, "
+        "parse_close_time; print(site_timezone({'IPYNB_TOOLS_TIMEZONE': 'Asia/Tokyo'}), parse_close_time('17.9'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["Asia/Tokyo", "17"]
 
 
 def test_the_record_submit_writes_is_the_record_grading_reads(course: dict) -> None:

@@ -17,9 +17,14 @@ cannot drift:
                      ``NB_HOSTNAME``, ``LTI_*``, ``TZ``...) for images built for it
 
 Everything here is standard library only (in-container commands import it at start).
+:class:`StartEnvironment`, :class:`OldSpawnerVariables` and the umask functions are loaded on
+first use (``__getattr__`` below): ``ipynb_submit`` needs none of them, and their modules pull in
+the file operations and user-name rules (``benchmarks/submit_startup.py``).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .access import AccessName, access_link, is_link_name
 from .closing import (
@@ -31,9 +36,7 @@ from .closing import (
     parse_close_times,
     site_timezone,
 )
-from .contract import StartEnvironment
 from .entries import VolumeEntry, format_entries, parse_entries
-from .oldspawner import OldSpawnerVariables
 from .paths import (
     DEFAULT_HOME_ROOT,
     SETUP_LOG_RELATIVE,
@@ -43,7 +46,6 @@ from .paths import (
     WORKS_RELATIVE,
     UserPaths,
 )
-from .umask import parse_umask, read_umask_file
 from .variables import (
     DEFAULT_GROUP,
     DEFAULT_THRGID,
@@ -68,6 +70,32 @@ from .variables import (
     TEACHER_UMASK,
     EnvironmentContractError,
 )
+
+if TYPE_CHECKING:
+    from .contract import StartEnvironment
+    from .oldspawner import OldSpawnerVariables
+    from .umask import parse_umask, read_umask_file
+
+#: The names imported from their module on first use (name -> module of this package).
+_LAZY = {
+    "StartEnvironment": "contract",
+    "OldSpawnerVariables": "oldspawner",
+    "parse_umask": "umask",
+    "read_umask_file": "umask",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A name of :data:`_LAZY`, imported now (PEP 562); ``AttributeError`` for any other."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_GROUP",

@@ -27,8 +27,6 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
-from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import IpynbToolsError
 from ..i18n import N_, Message
@@ -57,6 +55,8 @@ def site_timezone(env: Mapping[str, str] | None = None) -> tzinfo:
     name = (e.get(IPYNB_TOOLS_TIMEZONE) or "").strip()
     if not name or name.upper() == DEFAULT_TIMEZONE:
         return UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # here: its import (tz paths, sysconfig) is slow
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -73,6 +73,8 @@ def parse_close_time(text: str, *, zone: tzinfo | None = None, env: Mapping[str,
     """
     value = text.strip()
     if _UNIX_RE.fullmatch(value):
+        from decimal import Decimal  # here: only unix times need it (exact, unlike float, for any digits)
+
         return int(Decimal(value))
     try:
         moment = datetime.fromisoformat(value)

@@ -140,8 +140,15 @@ def build_copy(raw: bytes, name: str | os.PathLike[str], record: SubmissionRecor
         # spans come from the decoder itself, so checking the new value is enough.
         if json.loads(meta_text) == meta:
             bom = 3 if raw.startswith(b"\xef\xbb\xbf") else 0
-            bstart = bom + (start if text.isascii() else len(text[:start].encode("utf-8")))
-            bend = bstart + len(text[start:end].encode("utf-8"))
+            # Byte offsets of the span, counted on the shorter side of it (strict UTF-8 decodes one
+            # way only, so ``raw[bom:]`` is ``text`` encoded): the metadata follows the cells in
+            # Jupyter's sorted layout, and encoding the 1 MB before it again would cost more.
+            if start <= len(text) - end:
+                bstart = bom + len(text[:start].encode("utf-8"))
+                bend = bstart + len(text[start:end].encode("utf-8"))
+            else:
+                bend = len(raw) - len(text[end:].encode("utf-8"))
+                bstart = bend - len(text[start:end].encode("utf-8"))
             return raw[bom:bstart] + meta_text.encode("utf-8") + raw[bend:]
     return notebook_bytes(expected)
 
