@@ -13,6 +13,7 @@ name whose bytes are not UTF-8 must not stop a command half-way.
 
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Any
 
@@ -36,7 +37,13 @@ def start() -> None:
 
 
 def ipynb_submit() -> Any:
-    """``ipynb_submit``: :data:`ipynb_tools.cli.submit.main` in the process's language."""
+    """``ipynb_submit``: :data:`ipynb_tools.cli.submit.main` in the process's language.
+
+    The garbage collector is off from the first import: the process is one short submission
+    (:class:`ipynb_tools.cli.submit.OneShotCommand` keeps it off and freezes what is left at
+    exit); the imports alone made some 25 needless collections.
+    """
+    gc.disable()
     start()
     from .submit import main
 
