@@ -283,6 +283,19 @@ def test_copy_keeps_cells_and_only_adds_the_record(layout: str) -> None:
         assert cells_text.encode() in out
 
 
+def test_copy_of_a_notebook_over_the_json_value_budget_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The copy parses every value of the student's file (the fast path as well): the same memory bound as
+    # every other read of a notebook (issue 12, item C), checked before parsing.
+    nb = make_nb()
+    nb["cells"][1]["outputs"][0]["text"] = [0] * 400  # 400 values in a file of ~1,300 bytes
+    raw = json.dumps(nb).encode()
+    monkeypatch.setenv("IPYNB_TOOLS_MAX_JSON_VALUES", "300")
+    with pytest.raises(TooLargeError, match="JSON values"):
+        sub.build_copy(raw, "k.ipynb", sub.SubmissionRecord(**RECORD))
+    monkeypatch.setenv("IPYNB_TOOLS_MAX_JSON_VALUES", "3000")
+    assert json.loads(sub.build_copy(raw, "k.ipynb", sub.SubmissionRecord(**RECORD)))["cells"] == nb["cells"]
+
+
 @pytest.mark.parametrize("metadata_first", [False, True])
 def test_copy_replaces_exactly_the_metadata_bytes_of_a_utf8_notebook(metadata_first: bool) -> None:
     # Non-ASCII text before and after the metadata, and a BOM: the byte offsets of the metadata value

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from ..i18n import _
-from ..notebook import Notebook, check_notebook_shape, notebook_bytes, parse_notebook
+from ..notebook import Notebook, check_json_budget, check_notebook_shape, notebook_bytes, parse_notebook
 from .environment import _environ
 from .errors import SubmitError
 
@@ -116,6 +116,7 @@ def build_copy(raw: bytes, name: str | os.PathLike[str], record: SubmissionRecor
     longer than the rest of a submission (json's C encoder does not indent),
     which is why the fast path exists (benchmarks/submit_startup.py).
     """
+    check_json_budget(raw, name)  # the fast path parses every value too: the same memory bound as parse_notebook
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
