@@ -510,8 +510,12 @@ def progress_figure(
     fig.update_xaxes(type="date", title_text=None if compact else _("time"))
     if x_range is not None:
         fig.update_xaxes(range=list(x_range))
+    highest = max((n for line in lines for n in line.codenums if n is not None), default=0)
     fig.update_yaxes(
-        title_text=None if compact else _("code cell"), rangemode="tozero", dtick=1 if not compact else None
+        title_text=None if compact else _("code cell"),
+        rangemode="tozero",
+        tickformat="d",  # code cell numbers: no 0.5 ticks, on the dashboard's small chart too
+        dtick=1 if not compact or highest <= 8 else None,
     )
     # the dashboard's small chart has no room for a legend: under the date axis it covered the date line
     # ('Dec 1, 2026' / '2026年12月1日'); its lines are named on hover, the chart page has the legend

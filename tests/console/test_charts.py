@@ -239,3 +239,16 @@ def test_parse_request_reads_and_refuses() -> None:
         )
     with pytest.raises(ChartRequestError, match="page"):
         parse_request({"page": "-1"}, course="98", realtime=True, zone=TOKYO)
+
+
+def test_progress_axis_counts_whole_code_cells_in_both_sizes() -> None:
+    """Code cell numbers have no 0.5 ticks: the dashboard's small chart showed 0.5 and 1.5 for cells 1 and 2."""
+    from ipynb_tools.console.charts import ProgressPoints, progress_figure
+
+    lines = [ProgressPoints("aoki", ["2026-11-30 10:00", "2026-11-30 10:05"], [1, 2])]
+    for compact in (False, True):
+        yaxis = progress_figure(lines, compact=compact).layout.yaxis
+        assert yaxis.tickformat == "d" and yaxis.dtick == 1, compact
+    many = [ProgressPoints("aoki", ["2026-11-30 10:00", "2026-11-30 10:05"], [1, 40])]
+    small = progress_figure(many, compact=True).layout.yaxis
+    assert small.tickformat == "d" and small.dtick is None  # plotly picks the step; whole numbers still

@@ -307,6 +307,9 @@ def test_create_volumes_now_and_submissions(enter: Any, edit_hub: ConsoleHub, mo
     per_user = page.locator("#per-user tbody tr")
     assert {per_user.nth(i).locator("td").first.inner_text() for i in range(per_user.count())} >= {"alice", "bob"}
     assert page.locator("#per-cell tbody tr").count() >= 4
+    # numbers line up on the right (td.num lost to table.list td's left alignment before)
+    assert page.locator("#per-cell td.num").count() > 0
+    assert page.eval_on_selector("#per-cell td.num", "td => getComputedStyle(td).textAlign") == "right"
     shot(page, "submissions-en")
 
     csv = page.request.get(f"{base}course/{COURSE}/submissions/kadai1.csv")
