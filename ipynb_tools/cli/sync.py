@@ -9,6 +9,12 @@ import click
 from .errors import report_errors
 
 
+def _report_child(ok: bool, message: str) -> None:
+    """What the user's child process reports (an exception that ended it): one line on stderr."""
+    if not ok:
+        click.secho(f"sync: {message}", fg="red", err=True)
+
+
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("source", required=False, metavar="[TASK_DIR")
 @click.argument("dest", required=False, metavar="PERSONAL_DIR]")
@@ -48,7 +54,7 @@ def main(source: str | None, dest: str | None, quiet: bool, no_flush: bool) -> N
         if not pairs:
             click.echo("sync: no personal directory has a mounted task volume; nothing to do")
             return
-        ok = run_as(env, lambda emit: all([one(s, d) for s, d in pairs]))  # noqa: C419 - a list: every pair syncs
+        ok = run_as(env, lambda emit: all([one(s, d) for s, d in pairs]), report=_report_child)  # noqa: C419 - a list: every pair syncs
     else:
         raise UsageError("give both TASK_DIR and PERSONAL_DIR, or neither (use the NB_* environment)")
     if not ok:
