@@ -296,6 +296,16 @@ _RENAME_NOREPLACE = 1
 _libc: ctypes.CDLL | None = None  # loaded on the first renameat2: ctypes is not imported at start
 
 
+def load_native_calls() -> None:
+    """Import what the native calls here (renameat2, statx, syncfs) load on first use: ``ctypes``.
+
+    For a process about to drop to a user (:func:`ipynb_tools.start.privileges.run_as`): that user may
+    not be able to read the interpreter's library, so an import after the drop fails ("No module named
+    'ctypes'"). Start-up of commands that never drop (``ipynb_submit``) does not pay for it.
+    """
+    import ctypes  # noqa: F401
+
+
 def rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
     """Rename ``temp`` to ``target`` (in ``dir_fd``) only where nothing is at ``target``; else ``FileExistsError``.
 

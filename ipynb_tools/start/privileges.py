@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable
 
 from ..environ import StartEnvironment
+from ..fileops import load_native_calls
 
 #: What the child reports through: ``emit(ok, message)``.
 Emit = Callable[[bool, str], None]
@@ -44,6 +45,7 @@ def run_as(
             return bool(func(emit_here))
         finally:
             os.umask(old)
+    load_native_calls()  # the child may not be able to import it once it is the user
     sys.stdout.flush()
     sys.stderr.flush()
     rfd, wfd = os.pipe()

@@ -10,12 +10,6 @@ pending entry crosses a module boundary.
 from __future__ import annotations
 
 import contextlib
-
-# fileops imports ctypes where it is used (renameat2, statx: ipynb_submit starts faster without it), but a
-# sync runs in a child that root's setup and ``ipynb-tools sync`` drop to the user: that user may not be
-# able to read the interpreter's library to import it then ("No module named 'ctypes'"), so it is
-# loaded here, before any fork.
-import ctypes  # noqa: F401
 import errno
 import gc
 import os
