@@ -29,15 +29,17 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """Apply the user's umask, keep checkpoints of shared notebooks private, register the REST handlers."""
+    """Apply the user's umask, keep checkpoints and saves of shared notebooks private, register the REST handlers."""
     from .checkpoints import use_private_checkpoints
     from .embedding import apply_embedding
     from .handlers import handlers
+    from .sharedwrites import use_safe_shared_writes
     from .umask import apply_user_umask
 
     apply_user_umask(log=serverapp.log)
     apply_embedding(serverapp)  # in the LMS page: frame-ancestors, SameSite=None cookies (spawner's lms_origins)
     use_private_checkpoints(serverapp.contents_manager, serverapp.log)
+    use_safe_shared_writes(serverapp.contents_manager)  # no Jupyter copy of a file beside it in a shared volume
     base_url = serverapp.web_app.settings.get("base_url", "/")
     serverapp.web_app.add_handlers(".*$", handlers(base_url))
     serverapp.log.info("ipynb-tools: REST API at %s%s/", base_url, API_PREFIX)
