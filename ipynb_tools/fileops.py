@@ -246,6 +246,7 @@ def remove_stale_temps(directory: PathLike | int, *, now: float | None = None) -
 
 
 def _process_alive(pid: int) -> bool:
+    """True when ``pid`` is a running process (a zombie, killed but not yet reaped, writes nothing)."""
     if pid == os.getpid():
         return True
     try:
@@ -254,7 +255,12 @@ def _process_alive(pid: int) -> bool:
         return False
     except (PermissionError, OverflowError, ValueError):
         return True  # someone's process (or not a pid we can ask about): assume alive
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read(4096).rpartition(b")")[2].split(None, 1)[:1]
+    except OSError:
+        return True  # no /proc: as kill() said
+    return state != [b"Z"]
 
 
 def open_temp(target: str, *, dir_fd: int | None = None, mode: int = 0o600) -> tuple[int, str]:

@@ -29,7 +29,8 @@ reads only files whose stat changed; a copy the student changed is read once,
 then kept by its recorded stat while that stays. A first copy stays near
 ``cp -a``: each data file is read once, into a cache-sized buffer that is
 digested (XXH3-128, :mod:`.digest` says why that keeps the guarantees) and
-written; on larger machines files are copied in a few threads. The task tree is
+written; a large run of copies is split among a few processes, one per CPU available
+(:mod:`.workers`: threads share one interpreter lock and did not help). The task tree is
 listed through directory descriptors (each ``lstat`` looks up one name; each
 descriptor is closed once its files and sub-directories are walked), and the cyclic garbage
 collector is paused while a sync runs. The record holds entries for the task's
@@ -46,7 +47,8 @@ directories than the limit on open files (often 1,024 in a container) syncs. An 
 a link, garbage) is moved aside and rebuilt, never waited on (item 9).
 
 Modules: ``report`` (the actions and :class:`SyncReport`), ``manifest`` (what was
-copied), ``digest`` (the record's content digest), ``tree`` (the walk, the decisions, the copy; :func:`sync_tree`). The
+copied), ``digest`` (the record's content digest), ``tree`` (the walk, the decisions, the copy; :func:`sync_tree`),
+``workers`` (the copy processes). The
 names below are the package's API.
 """
 
@@ -67,7 +69,8 @@ from .report import (
     SyncError,
     SyncReport,
 )
-from .tree import default_workers, iter_task_files, sync_tree
+from .tree import iter_task_files, sync_tree
+from .workers import default_workers
 
 __all__ = [
     "ADOPTED",

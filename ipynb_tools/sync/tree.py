@@ -14,10 +14,8 @@ import errno
 import gc
 import os
 import stat
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +63,7 @@ from .report import (
     SyncError,
     SyncReport,
 )
+from .workers import WorkerLost, default_workers, run_split, split
 
 #: Copies are placed (recorded as pending, renamed) in runs of this many files or bytes (see _batches).
 #: Each run writes the whole record once more: 2,000 files in runs of 1,000 made three writes of a
@@ -344,14 +343,15 @@ class _Syncer:
         self.stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
         self.umask = current_umask()
         self.report = SyncReport(source, dest)
-        self.lock = threading.Lock()
-        self.buffers = threading.local()  # each copy thread's read buffer (digest.CHUNK bytes)
+        self.buffer = bytearray(digest.CHUNK)  # the copy buffer, reused for every file
         self.dirs: _DestDirs | None = None
-        self.own_fds = False  # each copy thread writes through a descriptor of its own (see sync)
+        #: Entries the parent moved aside making a run's directories before splitting it among copy
+        #: processes (relative directory -> moves): reported with that directory's first copied file.
+        self.premoved: dict[str, list[tuple[str, str]]] = {}
 
     def add(self, rel: str, action: str, detail: str = "") -> None:
         result = FileSync(rel, action, detail)
-        self.report.results.append(result)  # list.append is atomic: no lock for the copy threads
+        self.report.results.append(result)
         if self.progress and action != UNCHANGED:
             self.progress(result)
 
@@ -431,18 +431,10 @@ class _Syncer:
                     jobs.append(job)
             except (OSError, IpynbToolsError) as exc:
                 self.add(rel, FAILED, _reason(exc))
-        # Copy threads each write through a descriptor of their own (another thread's make() may close
-        # the chain's); one thread uses the chain's.
-        pool = ThreadPoolExecutor(self.workers) if self.workers > 1 and len(jobs) > 1 else None
-        self.own_fds = pool is not None
-        try:
-            for batch in _batches(jobs):
-                staged = [s for s in (pool.map if pool else map)(self.copy_job, batch) if s is not None]
-                if staged:
-                    self.place(staged, manifest)
-        finally:
-            if pool is not None:
-                pool.shutdown()
+        for batch in _batches(jobs):
+            staged = self.copy_run(batch)
+            if staged:
+                self.place(staged, manifest)
         if rewrite or manifest.changed():
             try:
                 write_manifest(self.dest, manifest, self.source, dir_fd=dirs.root, durable=self.durable)
@@ -525,6 +517,44 @@ class _Syncer:
             s.entry.dst = fingerprint(st) if same else []
             manifest[s.rel] = s.entry
             self.add(s.rel, s.action, s.detail)
+
+    def copy_run(self, batch: list[Job]) -> list[Staged]:
+        """Copy one placement run's files to temp files beside their targets; what was staged, in order.
+
+        A large run is split among copy processes (:mod:`.workers`), each taking whole directories:
+        the directories are made here first, in order (whatever is in their way moved aside once,
+        reported with the directory's first file), so the processes never make the same one.
+        """
+        runs = split(batch, self.workers, lambda job: job[1].st_size, lambda job: job[0].rpartition("/")[0])
+        if len(runs) == 1:
+            return [s for s in map(self.copy_job, batch) if s is not None]
+        assert self.dirs is not None
+        for head in dict.fromkeys(job[0].rpartition("/")[0] for job in batch):
+            with contextlib.suppress(OSError, IpynbToolsError):  # that directory's files fail with the reason
+                _, moved = self.dirs.make(head, self.move_aside)
+                if moved:
+                    self.premoved[head] = moved
+        staged: list[Staged] = []
+        for run, result in zip(runs, run_split(runs, self.copy_part), strict=True):
+            if isinstance(result, WorkerLost):
+                for job in run:
+                    self.add(job[0], FAILED, f"{result}; not copied")
+                continue
+            done, results = result
+            staged += done
+            for r in results:
+                self.add(r.rel, r.action, r.detail)
+        return staged
+
+    def copy_part(self, run: list[Job], in_child: bool) -> tuple[list[Staged], list[FileSync]]:
+        """Copy ``run`` (:meth:`copy_job` each); in a copy process, also return what it reported (its
+        failures), for the parent to report: a child tells no one itself."""
+        if not in_child:
+            return [s for s in map(self.copy_job, run) if s is not None], []
+        self.progress = None
+        before = len(self.report.results)
+        staged = [s for s in map(self.copy_job, run) if s is not None]
+        return staged, self.report.results[before:]
 
     def staged_dir(self, s: Staged) -> int | None:
         """The directory ``s``'s temp file was written in, opened again (the copies of a run span more
@@ -667,27 +697,21 @@ class _Syncer:
         assert self.dirs is not None
         try:
             head, _, name = rel.rpartition("/")
-            with self.lock:
-                parent, moved = self.dirs.make(head, self.move_aside)
-                if action == MOVED_ASIDE:
-                    try:
-                        os.stat(name, dir_fd=parent, follow_symlinks=False)
-                        moved.append(self.move_aside(parent, name, rel))
-                    except FileNotFoundError:
-                        pass
-                dir_id = self.dirs.identity(head)
-                if self.own_fds:
-                    parent = os.dup(parent)
+            parent, moved = self.dirs.make(head, self.move_aside)
+            moved = self.premoved.pop(head, []) + moved
+            if action == MOVED_ASIDE:
+                try:
+                    os.stat(name, dir_fd=parent, follow_symlinks=False)
+                    moved.append(self.move_aside(parent, name, rel))
+                except FileNotFoundError:
+                    pass
+            dir_id = self.dirs.identity(head)
             detail = ""
             if moved:
                 detail = "student's " + ", ".join(f"{a} moved to {b}" for a, b in moved)
                 if action != UPDATED:
                     action = MOVED_ASIDE
-            try:
-                temp, entry, written = self.copy_file(rel, parent, name)
-            finally:
-                if self.own_fds:
-                    os.close(parent)
+            temp, entry, written = self.copy_file(rel, parent, name)
             expect = job[2].dst if action == UPDATED and job[2] is not None and not moved else None
             return Staged(rel, head, dir_id, name, temp, entry, action, detail, written, expect)
         except (OSError, IpynbToolsError) as exc:
@@ -726,7 +750,7 @@ class _Syncer:
                     write_all(fd, raw if fixed is None else fixed)
                     dst_sha = src_sha if fixed is None else digest.of_bytes(fixed).current
                 else:
-                    src_sha = dst_sha = digest.copy_fd(src_fd, fd, self.buffer())
+                    src_sha = dst_sha = digest.copy_fd(src_fd, fd, self.buffer)
                 os.utime(fd, ns=(st.st_atime_ns, st.st_mtime_ns))
                 written = os.fstat(fd)
             except BaseException:
@@ -739,13 +763,6 @@ class _Syncer:
         # The source's stat as it was when it was opened: if the teacher changed it during
         # the copy, the next sync sees a different stat and looks again.
         return tmp, Entry(fingerprint(st), src_sha, [], dst_sha), written
-
-    def buffer(self) -> bytearray:
-        """This thread's copy buffer (one per copy thread, reused for every file)."""
-        buf: bytearray | None = getattr(self.buffers, "buf", None)
-        if buf is None:
-            buf = self.buffers.buf = bytearray(digest.CHUNK)
-        return buf
 
 
 def _batches(jobs: list[Job]) -> Iterator[list[Job]]:
@@ -802,16 +819,6 @@ def _reason(exc: BaseException) -> str:
     return str(exc)
 
 
-def default_workers() -> int:
-    """Copy threads: 1 on small machines (threads measured slower on 2 CPUs), up to 4 on larger ones.
-
-    Threads help where each file costs latency (network or overlay filesystems);
-    read, hash and write release the GIL.
-    """
-    cpus = os.cpu_count() or 1
-    return 1 if cpus < 4 else min(4, cpus // 2)
-
-
 def sync_tree(
     source: str | os.PathLike[str],
     dest: str | os.PathLike[str],
@@ -825,7 +832,9 @@ def sync_tree(
 
     ``durable`` flushes the destination filesystem once before the manifest is
     written, so a power loss cannot leave a manifest that describes copies
-    the disk does not have. ``now`` fixes the move-aside timestamp (tests).
+    the disk does not have. ``workers``: copy processes for a large run (default: one per CPU
+    available, at most four: :func:`.workers.default_workers`; 1: never fork). ``now`` fixes the
+    move-aside timestamp (tests).
     """
     syncer = _Syncer(
         Path(source), Path(dest), durable=durable, workers=workers or default_workers(), progress=progress, now=now

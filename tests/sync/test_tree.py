@@ -31,6 +31,7 @@ from ipynb_tools.sync import (
     sync_tree,
 )
 from ipynb_tools.sync import tree as sync_mod
+from ipynb_tools.sync import workers as workers_mod
 from ipynb_tools.sync.digest import CHUNK
 from ipynb_tools.tags import cell_codenum, cell_filename
 
@@ -420,6 +421,7 @@ def test_a_killed_sync_never_leaves_a_partial_file_and_the_next_one_completes(tm
     code = (
         f"import sys; sys.path.insert(0, {str(REPO)!r}); from ipynb_tools.sync import sync_tree, tree; "
         "tree.PLACE_BATCH_BYTES = 4 << 20; "  # small runs, so kills land between placements too
+        "from ipynb_tools.sync import workers; workers.SPLIT_MIN_FILES = 2; "  # each run copied by 2 processes
         "sync_tree(sys.argv[1], sys.argv[2], workers=2, durable=False)"
     )
 
@@ -722,3 +724,95 @@ def test_a_directory_replaced_between_copy_and_placement_gets_nothing(tmp_path, 
     assert report.ok and actions(report)["week1/a.txt"] in (COPIED, MOVED_ASIDE)
     assert (personal / "week1" / "a.txt").read_text() == "task a\n" and not (personal / "week1").is_symlink()
     assert list(outside.iterdir()) == []
+
+
+# -- copy processes -------------------------------------------------------------------------------------
+
+
+def _weeks(task: Path, weeks: int = 6, files: int = 5, text: str = "v1") -> list[str]:
+    rels = [f"week{w}/f{i}.txt" for w in range(weeks) for i in range(files)]
+    for rel in rels:
+        write(task / rel, f"{text} {rel}\n")
+    return rels
+
+
+def test_a_run_copied_by_several_processes_is_what_one_process_makes(tmp_path, monkeypatch):
+    """Split among 3 copy processes (thresholds lowered so a small tree is split): the same files,
+    actions, record and reports as one process, a student's entry in a directory's way moved aside
+    and reported once, an untouched copy updated and a changed one kept."""
+    monkeypatch.setattr(workers_mod, "SPLIT_MIN_FILES", 2)
+    split_into: list[int] = []
+    real_run_split = sync_mod.run_split
+
+    def counting(runs, work):
+        split_into.append(len(runs))
+        return real_run_split(runs, work)
+
+    monkeypatch.setattr(sync_mod, "run_split", counting)
+    results = {}
+    for n in (1, 3):
+        task, personal = tmp_path / f"task{n}", tmp_path / f"personal{n}"
+        personal.mkdir()
+        rels = _weeks(task)
+        assert sync_tree(task, personal, workers=n, now=NOW).ok
+        later(task / "week0/f0.txt", "teacher's fix\n")
+        later(task / "week5/f1.txt", "teacher's fix\n")
+        later(personal / "week5/f1.txt", "student's answer\n")
+        (personal / "week2").rename(personal / "week2.mine")
+        (personal / "week2").symlink_to(personal / "week2.mine")  # a link where the task has a directory
+        write(task / "week7" / "new.txt", "new\n")
+        write(personal / "week7", "a file where a directory belongs")
+        progress: list[str] = []
+        report = sync_tree(task, personal, workers=n, now=NOW, progress=lambda r, seen=progress: seen.append(r.rel))
+        assert report.ok
+        results[n] = (
+            sorted((r.rel, r.action, r.detail) for r in report.results),
+            sorted(progress),
+            {k: v for k, v in listing(personal).items() if k != MANIFEST_NAME},
+            json.loads((personal / MANIFEST_NAME).read_text())["files"].keys(),
+        )
+        assert (personal / "week0/f0.txt").read_text() == "teacher's fix\n"
+        assert (personal / "week5/f1.txt").read_text() == "student's answer\n"
+        assert (personal / f"week2.{STAMP}").is_symlink() and (personal / f"week7.{STAMP}").is_file()
+        assert sorted([*rels, "week7/new.txt"]) == sorted(results[n][3])
+        assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
+        assert set(actions(sync_tree(task, personal, workers=n)).values()) <= {UNCHANGED, KEPT}
+    moved = [r for r in results[3][0] if r[1] == MOVED_ASIDE]
+    assert [(rel, detail) for rel, _, detail in moved] == [
+        ("week2/f0.txt", f"student's week2 moved to week2.{STAMP}"),
+        ("week7/new.txt", f"student's week7 moved to week7.{STAMP}"),
+    ]
+    assert results[1] == results[3]
+    # one process alone never forks; with three, the first sync (30 files in 6 directories) was split in
+    # three, the second (7 copies in 3 directories, one holding 5) in two, the unchanged re-sync not at all
+    assert split_into == [3, 2]
+
+
+def test_a_killed_copy_process_fails_only_its_files_and_the_next_sync_copies_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(workers_mod, "SPLIT_MIN_FILES", 2)
+    task, personal = tmp_path / "task", tmp_path / "personal"
+    personal.mkdir()
+    rels = _weeks(task)
+    real = sync_mod._Syncer.copy_part
+
+    def dying(self, run, in_child):
+        if in_child and any(job[0] == "week5/f0.txt" for job in run):
+            staged = real(self, run[:2], in_child)  # two temp files written, then the process is killed
+            assert staged[0]
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, run, in_child)
+
+    monkeypatch.setattr(sync_mod._Syncer, "copy_part", dying)
+    report = sync_tree(task, personal, workers=2)
+    failed = {r.rel: r.detail for r in report.results if r.action == "failed"}
+    assert failed and all("killed by signal 9" in d for d in failed.values()), report.results
+    assert "week5/f0.txt" in failed and "week0/f0.txt" not in failed
+    assert {r.rel for r in report.results if r.action == COPIED} == set(rels) - set(failed)
+    for rel in failed:
+        assert not (personal / rel).exists()
+    assert [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]  # the dead process's temp files
+    monkeypatch.setattr(sync_mod._Syncer, "copy_part", real)
+    again = sync_tree(task, personal, workers=2)
+    assert again.ok and {r.rel for r in again.results if r.action == COPIED} == set(failed)
+    assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]  # removed: their writer is dead
+    assert listing(task) == {k: v for k, v in listing(personal).items() if k != MANIFEST_NAME}

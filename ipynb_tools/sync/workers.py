@@ -1,0 +1,196 @@
+"""Copying one placement run's files in several processes: how many, which files each, and the forking.
+
+Why processes: a first copy spends about half its time in Python's per-file work (opening,
+stamping, deciding) and half in the kernel copying data; threads share one interpreter lock, and
+two copy threads measured slower than one on 2 CPUs, while two processes halve the wall time of
+the copy phase where a CPU is free (issue 12, item 11: ``benchmarks/sync_bench.py``). Only the
+copying is split: each process writes temp files beside their targets and sends back what it
+staged; deciding, the record and placing stay in the one process that holds the record.
+
+The children are forked from the sync itself (same user, same open descriptors, nothing imported
+again) and end with :func:`os._exit`; one that dies (killed, out of memory) costs only its own
+files, each reported failed, and its temp files are removed by the next sync as a dead writer's
+(:func:`ipynb_tools.fileops.remove_stale_temps`). A child dies with its parent (Linux
+``PR_SET_PDEATHSIG``): a sync killed mid-copy leaves no process writing on behind it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import pickle
+import signal
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
+from ..fileops import load_native_calls
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+#: At most this many processes copy (more only contend for the disk).
+MAX_WORKERS = 4
+#: A run is split only when it holds at least this many files or bytes: below, forking and sending
+#: the results back (~1-3 ms) costs more than the time it saves.
+SPLIT_MIN_FILES = 128
+SPLIT_MIN_BYTES = 16 << 20
+#: The per-file work, in bytes of data copied in the same time, when runs are balanced (measured on
+#: tmpfs: ~100 us of Python per file, data at ~1 GB/s).
+FILE_WEIGHT = 100 << 10
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use: its affinity mask, lowered by a cgroup CPU quota (containers).
+
+    ``docker run --cpus 1.5`` sets a quota (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``), not
+    an affinity, so ``os.cpu_count()`` alone counts the host's. A quota rounds up (1.5 -> 2).
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cpus = os.cpu_count() or 1
+    quota = cgroup_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.ceil(quota)))
+    return max(1, cpus)
+
+
+def cgroup_quota(root: str = "/sys/fs/cgroup") -> float | None:
+    """This process's cgroup CPU quota in CPUs (``root``: where the cgroup file system is mounted), or
+    None when there is none or it cannot be read. Inside a container ``/sys/fs/cgroup`` is its own cgroup.
+    """
+    try:
+        with open(f"{root}/cpu.max", encoding="ascii") as f:  # cgroup v2
+            quota, period = f.read().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(f"{root}/cpu/cpu.cfs_quota_us", encoding="ascii") as f:  # cgroup v1
+            quota_us = int(f.read())
+        with open(f"{root}/cpu/cpu.cfs_period_us", encoding="ascii") as f:
+            period_us = int(f.read())
+    except (OSError, ValueError):
+        return None
+    return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+
+
+def default_workers() -> int:
+    """Copy processes for a sync: the CPUs available (:func:`available_cpus`), at most :data:`MAX_WORKERS`."""
+    return min(MAX_WORKERS, available_cpus())
+
+
+def split(jobs: Sequence[J], workers: int, size: Callable[[J], int], group: Callable[[J], str]) -> list[list[J]]:
+    """``jobs`` cut into at most ``workers`` runs of about equal work, in order, a group never cut.
+
+    ``size``: a job's bytes; each job also weighs :data:`FILE_WEIGHT`. ``group``: a job's
+    directory; all jobs of one directory go to the same run (each process then makes and
+    opens only its own directories). One run (``[jobs]``) when ``workers`` is 1 or the jobs hold
+    fewer than :data:`SPLIT_MIN_FILES` files and :data:`SPLIT_MIN_BYTES` bytes.
+    """
+    weights = [size(job) + FILE_WEIGHT for job in jobs]
+    data = sum(weights) - FILE_WEIGHT * len(jobs)
+    if workers <= 1 or (len(jobs) < SPLIT_MIN_FILES and data < SPLIT_MIN_BYTES):
+        return [list(jobs)]
+    share = sum(weights) / workers
+    runs: list[list[J]] = [[]]
+    done = 0
+    last_group: str | None = None
+    for job, weight in zip(jobs, weights, strict=True):
+        here = group(job)
+        if here != last_group and runs[-1] and done >= share * len(runs) and len(runs) < workers:
+            runs.append([])
+        runs[-1].append(job)
+        done += weight
+        last_group = here
+    return runs
+
+
+class WorkerLost(Exception):
+    """A copy process ended without sending its results back (killed, out of memory, a crash)."""
+
+
+def run_split(runs: list[list[J]], work: Callable[[list[J], bool], R]) -> list[R | WorkerLost]:
+    """``work(run, in_child)`` for each of ``runs``: the first here, each other one in a forked child.
+
+    Returns each run's result in order, or a :class:`WorkerLost` for a child that did not send
+    one. ``work`` must not raise in a child (an exception there is reported as a lost worker).
+    Children are reaped before this returns, whatever happens here (a child still running when
+    this process fails is killed).
+    """
+    children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
+    load_native_calls()  # ctypes, for the child's prctl: a user's child may not be able to import it
+    parent = os.getpid()
+    try:
+        for run in runs[1:]:
+            read, write = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the child's coverage is not collected
+                _child(read, write, run, work, parent)
+            os.close(write)
+            children.append((pid, read))
+        results: list[R | WorkerLost] = [work(runs[0], False)]
+        while children:
+            pid, read = children.pop(0)
+            results.append(cast("R | WorkerLost", _collect(pid, read)))
+        return results
+    finally:
+        for pid, read in children:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.close(read)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
+
+def _child(
+    read: int, write: int, run: list[J], work: Callable[[list[J], bool], R], parent: int
+) -> None:  # pragma: no cover - runs in the forked child
+    """In the forked child: do ``run``, send the pickled result down ``write``, and end without cleanup."""
+    code = 1
+    try:
+        _die_with_parent(parent)
+        os.close(read)
+        data = memoryview(pickle.dumps(work(run, True), protocol=pickle.HIGHEST_PROTOCOL))
+        while data:
+            data = data[os.write(write, data) :]
+        code = 0
+    except BaseException:  # noqa: BLE001 - nothing may escape a forked child: it reports by its exit status
+        pass
+    finally:
+        os._exit(code)
+
+
+def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the forked child
+    """Have the kernel kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``);
+    end at once when the parent is already gone (it died before the call)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _collect(pid: int, read: int) -> Any:
+    """A child's result (read to the end, then the child reaped), or :class:`WorkerLost`."""
+    chunks = []
+    try:
+        while chunk := os.read(read, 1 << 20):
+            chunks.append(chunk)
+    finally:
+        os.close(read)
+        _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return WorkerLost(f"copy process {pid} was killed by signal {os.WTERMSIG(status)}")
+    if os.waitstatus_to_exitcode(status) != 0:
+        return WorkerLost(f"copy process {pid} failed (exit status {os.waitstatus_to_exitcode(status)})")
+    try:
+        return pickle.loads(b"".join(chunks))
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a lost result
+        return WorkerLost(f"copy process {pid} sent an unreadable result ({exc.__class__.__name__})")

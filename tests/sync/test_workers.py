@@ -1,0 +1,160 @@
+"""Copy processes: how a placement run is split, how many processes, forking and losing one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from ipynb_tools.sync import workers
+from ipynb_tools.sync.workers import WorkerLost, cgroup_quota, run_split, split
+
+MB = 1 << 20
+
+
+def jobs(*dirs: tuple[str, int, int]) -> list[tuple[str, int]]:
+    """(directory, files, bytes each) -> [(relative path, bytes)], in that order."""
+    return [(f"{d}/f{i:03}", size) for d, count, size in dirs for i in range(count)]
+
+
+def cut(runs: list[list[tuple[str, int]]]) -> list[list[str]]:
+    """The directories of each run, in order (a directory appears in one run only)."""
+    return [list(dict.fromkeys(rel.rpartition("/")[0] for rel, _ in run)) for run in runs]
+
+
+def by_size(job: tuple[str, int]) -> int:
+    return job[1]
+
+
+def by_dir(job: tuple[str, int]) -> str:
+    return job[0].rpartition("/")[0]
+
+
+def test_a_small_run_is_not_split():
+    small = jobs(("a", 60, 100_000), ("b", 60, 100_000))  # 120 files, 12 MB: below both thresholds
+    assert split(small, 4, by_size, by_dir) == [small]
+    big = jobs(("a", 70, 1000), ("b", 70, 1000))  # 140 files
+    assert len(split(big, 2, by_size, by_dir)) == 2
+    assert split(big, 1, by_size, by_dir) == [big]
+
+
+def test_runs_are_balanced_by_work_in_order_and_never_cut_a_directory():
+    tree = jobs(*((f"w{i:02}", 20, 100_000) for i in range(10)))  # 200 files of 100 kB in 10 directories
+    runs = split(tree, 2, by_size, by_dir)
+    assert [job for run in runs for job in run] == tree  # every job once, in order
+    assert cut(runs) == [[f"w{i:02}" for i in range(5)], [f"w{i:02}" for i in range(5, 10)]]
+    # one directory of big files and many of small ones: the big one is a run of its own
+    lopsided = jobs(("big", 4, 50 * MB), *((f"s{i}", 30, 1000) for i in range(6)))
+    runs = split(lopsided, 2, by_size, by_dir)
+    assert cut(runs) == [["big"], [f"s{i}" for i in range(6)]]
+    # never more runs than workers, never an empty one
+    runs = split(jobs(*((f"d{i:02}", 10, 10 * MB) for i in range(20))), 3, by_size, by_dir)
+    assert len(runs) == 3 and all(runs)
+    # one directory only: it cannot be cut, so one run
+    assert len(split(jobs(("only", 500, MB)), 4, by_size, by_dir)) == 1
+
+
+def test_the_quota_of_a_cgroup_limits_the_processes(tmp_path):
+    """``docker run --cpus 1.5`` is a CFS quota (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``)."""
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert cgroup_quota(str(v2)) == 1.5
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert cgroup_quota(str(v2)) is None
+    v1 = tmp_path / "v1"
+    (v1 / "cpu").mkdir(parents=True)
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("-1\n")
+    (v1 / "cpu" / "cpu.cfs_period_us").write_text("100000\n")
+    assert cgroup_quota(str(v1)) is None
+    (v1 / "cpu" / "cpu.cfs_quota_us").write_text("50000\n")
+    assert cgroup_quota(str(v1)) == 0.5
+    assert cgroup_quota(str(tmp_path / "none")) is None
+
+
+def test_one_cpu_means_one_process():
+    """A process allowed one CPU (its affinity) copies alone; two CPUs or more (not over the quota), in parallel."""
+    code = (
+        "import os; os.sched_setaffinity(0, {0}); "
+        "from ipynb_tools.sync import default_workers; print(default_workers())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "1"
+    expected = min(workers.MAX_WORKERS, len(os.sched_getaffinity(0)))
+    quota = cgroup_quota()
+    if quota is not None:
+        expected = min(expected, max(1, int(-(-quota // 1))))
+    assert workers.default_workers() == expected
+
+
+def _square_or_die(run: list[int], in_child: bool) -> list[tuple[int, int, bool]]:
+    if in_child and -1 in run:
+        os.kill(os.getpid(), signal.SIGKILL)  # a copy process killed (the OOM killer, an admin)
+    if in_child and -2 in run:
+        raise RuntimeError("a bug in a child")
+    return [(n, n * n, in_child) for n in run]
+
+
+def test_the_first_run_is_done_here_the_others_in_children_in_order():
+    results = run_split([[1, 2], [3], [4, 5]], _square_or_die)
+    assert results == [
+        [(1, 1, False), (2, 4, False)],
+        [(3, 9, True)],
+        [(4, 16, True), (5, 25, True)],
+    ]
+
+
+def test_a_child_killed_or_failing_is_a_lost_run_and_the_others_arrive():
+    results = run_split([[1], [-1, 2], [3], [-2]], _square_or_die)
+    assert results[0] == [(1, 1, False)]
+    assert isinstance(results[1], WorkerLost) and "killed by signal 9" in str(results[1])
+    assert results[2] == [(3, 9, True)]
+    assert isinstance(results[3], WorkerLost) and "exit status 1" in str(results[3])
+    # every child was reaped: none left as a zombie
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+_ORPHAN = """
+import os, sys, time
+from ipynb_tools.sync.workers import run_split
+
+def work(run, in_child):
+    if in_child:
+        with open(sys.argv[1], "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(60)
+    else:
+        time.sleep(60)
+    return run
+
+run_split([[1], [2]], work)
+"""
+
+
+def test_a_copy_process_dies_with_the_sync(tmp_path):
+    """A sync killed while its copy processes work (setup's timeout, an admin) leaves none writing on."""
+    pid_file = tmp_path / "child.pid"
+    sync = subprocess.Popen([sys.executable, "-c", _ORPHAN, str(pid_file)])
+    deadline = time.monotonic() + 30
+    while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child = int(pid_file.read_text())
+    sync.kill()
+    sync.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{child}/stat").read_bytes().rpartition(b")")[2].split()[0]
+        except FileNotFoundError:
+            break
+        if state == b"Z":
+            break  # dead, waiting for its new parent to reap it
+        time.sleep(0.01)
+    else:
+        pytest.fail(f"copy process {child} outlived the sync")
