@@ -190,3 +190,31 @@ def test_rename_no_replace_moves_a_directory_and_never_over_another(tmp_path, mo
         assert (base / "d" / "f").exists() and not list((base / "taken").iterdir())
         fileops.rename_no_replace(str(base / "d"), str(base / "free"), None)
         assert (base / "free" / "f").read_text() == "x" and not (base / "d").exists()
+
+
+def test_a_temp_file_whose_writer_is_a_zombie_is_stale(tmp_path):
+    """A writer killed but not yet reaped (its parent is busy, or a container's init does not reap)
+    still answers ``kill(pid, 0)``; it writes nothing any more, so its temp files are removed."""
+    import subprocess
+    import sys
+    import time
+
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # exited, not reaped (no wait() yet)
+            with open(f"/proc/{zombie.pid}/stat", "rb") as f:
+                if f.read().rpartition(b")")[2].split()[0] == b"Z":
+                    break
+            time.sleep(0.01)
+        dead_temp = tmp_path / f".a.txt.{zombie.pid}-1{fileops.TEMP_SUFFIX}"
+        live_temp = tmp_path / f".b.txt.{live.pid}-1{fileops.TEMP_SUFFIX}"
+        dead_temp.write_text("left by a killed writer")
+        live_temp.write_text("being written")
+        assert fileops.remove_stale_temps(tmp_path) == [dead_temp.name]
+        assert live_temp.exists()
+    finally:
+        live.kill()
+        live.wait()
+        zombie.wait()
