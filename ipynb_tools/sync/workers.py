@@ -60,17 +60,19 @@ def cgroup_quota(root: str = "/sys/fs/cgroup") -> float | None:
     """This process's cgroup CPU quota in CPUs (``root``: where the cgroup file system is mounted), or
     None when there is none or it cannot be read. Inside a container ``/sys/fs/cgroup`` is its own cgroup.
     """
+    # Read as bytes: a text file's codec may be imported on first use, which a user's process
+    # after setup's privilege drop cannot do ("unknown encoding: ascii").
     try:
-        with open(f"{root}/cpu.max", encoding="ascii") as f:  # cgroup v2
-            quota, period = f.read().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
+        with open(f"{root}/cpu.max", "rb") as f:  # cgroup v2
+            quota, period = f.read(64).split()[:2]
+        return None if quota == b"max" else int(quota) / int(period)
     except (OSError, ValueError):
         pass
     try:
-        with open(f"{root}/cpu/cpu.cfs_quota_us", encoding="ascii") as f:  # cgroup v1
-            quota_us = int(f.read())
-        with open(f"{root}/cpu/cpu.cfs_period_us", encoding="ascii") as f:
-            period_us = int(f.read())
+        with open(f"{root}/cpu/cpu.cfs_quota_us", "rb") as f:  # cgroup v1
+            quota_us = int(f.read(64))
+        with open(f"{root}/cpu/cpu.cfs_period_us", "rb") as f:
+            period_us = int(f.read(64))
     except (OSError, ValueError):
         return None
     return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us

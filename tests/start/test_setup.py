@@ -308,6 +308,34 @@ def test_personal_directory_gets_the_task_volume_as_the_user(course):
     assert any("kept: week1/q.txt" in line for line in report.lines)
 
 
+def test_a_large_task_is_copied_by_several_processes_as_the_user(course, monkeypatch):
+    """Setup's sync runs in a child that dropped to the student (who here cannot read the interpreter's
+    library, so nothing may be imported after the drop): its copy processes, forked from that child,
+    copy as the student too (the split thresholds lowered, so a small task is split in three)."""
+    from ipynb_tools.sync import tree as sync_tree_module
+    from ipynb_tools.sync import workers
+
+    monkeypatch.setattr(workers, "SPLIT_MIN_FILES", 2)
+    monkeypatch.setattr(sync_tree_module, "default_workers", lambda: 3)
+    course.mount("ipt-teacher")
+    assert course.setup(course.env("ipt-teacher", teacher=True)).ok
+    task = course.works("ipt-teacher") / "課題"
+    script = "; ".join(
+        f"mkdir '{task}/w{w}' && for i in 1 2 3 4; do echo $i > '{task}/w{w}/f'$i; done" for w in range(6)
+    )
+    as_user("ipt-teacher", "sh", "-c", script, teacher=True, check=True)
+    course.mount("ipt-alice")
+    report = course.setup(course.env("ipt-alice"))
+    assert report.ok, report.lines
+    assert any("sync" in line and "copied 24" in line for line in report.lines), report.lines
+    prs = course.works("ipt-alice") / ".volumes" / PERSONAL
+    for w in range(6):
+        for i in range(1, 5):
+            copy = prs / f"w{w}" / f"f{i}"
+            assert copy.read_text() == f"{i}\n" and owner(copy) == (USERS["ipt-alice"], 100), copy
+    assert not [p for p in prs.rglob("*") if p.name.endswith(".ipynb-tools-tmp")]
+
+
 def test_stale_links_are_removed_and_existing_names_win(course):
     works = course.works("ipt-alice")
     (works / ".volumes").mkdir(parents=True)
