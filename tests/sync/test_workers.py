@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ipynb_tools.sync import workers
-from ipynb_tools.sync.workers import WorkerLost, cgroup_quota, run_split, split
+from ipynb_tools.sync.workers import WorkerLost, cgroup_quota, run_split, split, workers_for
 
 MB = 1 << 20
 
@@ -77,19 +77,33 @@ def test_the_quota_of_a_cgroup_limits_the_processes(tmp_path):
     assert cgroup_quota(str(tmp_path / "none")) is None
 
 
+def test_a_second_process_only_where_a_cpu_is_idle():
+    assert workers_for(2, 0.2) == 2
+    assert workers_for(2, 1.0) == 2  # one busy: this sync's own process takes the other
+    assert workers_for(2, 1.5) == 1
+    assert workers_for(2, 30.0) == 1  # a lecture's start: every server syncing at once
+    assert workers_for(1, 0.0) == 1
+    assert workers_for(16, 2.0) == workers.MAX_WORKERS
+    assert workers_for(16, 13.5) == 3
+
+
 def test_one_cpu_means_one_process():
-    """A process allowed one CPU (its affinity) copies alone; two CPUs or more (not over the quota), in parallel."""
+    """A process allowed one CPU (its affinity) copies alone; otherwise the CPUs it may use and the load decide."""
     code = (
         "import os; os.sched_setaffinity(0, {0}); "
         "from ipynb_tools.sync import default_workers; print(default_workers())"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "1"
-    expected = min(workers.MAX_WORKERS, len(os.sched_getaffinity(0)))
+    cpus = len(os.sched_getaffinity(0))
     quota = cgroup_quota()
     if quota is not None:
-        expected = min(expected, max(1, int(-(-quota // 1))))
-    assert workers.default_workers() == expected
+        cpus = min(cpus, max(1, int(-(-quota // 1))))
+    assert workers.available_cpus() == cpus
+    assert workers.default_workers() in {
+        workers_for(cpus, os.getloadavg()[0]),
+        workers_for(cpus, os.getloadavg()[0] + 1),
+    }
 
 
 def _square_or_die(run: list[int], in_child: bool) -> list[tuple[int, int, bool]]:
