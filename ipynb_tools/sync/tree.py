@@ -539,6 +539,8 @@ class _Syncer:
             if isinstance(result, WorkerLost):
                 for job in run:
                     self.add(job[0], FAILED, f"{result}; not copied")
+                for head in dict.fromkeys(job[0].rpartition("/")[0] for job in run):
+                    self.remove_temp_files(head)  # the dead process's (it is reaped: its pid is no writer)
                 continue
             done, results = result
             staged += done

@@ -810,9 +810,9 @@ def test_a_killed_copy_process_fails_only_its_files_and_the_next_sync_copies_the
     assert {r.rel for r in report.results if r.action == COPIED} == set(rels) - set(failed)
     for rel in failed:
         assert not (personal / rel).exists()
-    assert [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]  # the dead process's temp files
+    assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]  # the dead process's: removed
     monkeypatch.setattr(sync_mod._Syncer, "copy_part", real)
     again = sync_tree(task, personal, workers=2)
     assert again.ok and {r.rel for r in again.results if r.action == COPIED} == set(failed)
-    assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]  # removed: their writer is dead
+    assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
     assert listing(task) == {k: v for k, v in listing(personal).items() if k != MANIFEST_NAME}
