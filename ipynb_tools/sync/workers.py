@@ -9,8 +9,8 @@ staged; deciding, the record and placing stay in the one process that holds the 
 
 The children are forked from the sync itself (same user, same open descriptors, nothing imported
 again) and end with :func:`os._exit`; one that dies (killed, out of memory) costs only its own
-files, each reported failed, and its temp files are removed by the next sync as a dead writer's
-(:func:`ipynb_tools.fileops.remove_stale_temps`). A child dies with its parent (Linux
+files, each reported failed (copied by the next sync), and its temp files are removed as a dead
+writer's once it is reaped (:func:`ipynb_tools.fileops.remove_stale_temps`). A child dies with its parent (Linux
 ``PR_SET_PDEATHSIG``): a sync killed mid-copy leaves no process writing on behind it.
 """
 
