@@ -133,33 +133,49 @@ def run_split(runs: list[list[J]], work: Callable[[list[J], bool], R]) -> list[R
 
     Returns each run's result in order, or a :class:`WorkerLost` for a child that did not send
     one. ``work`` must not raise in a child (an exception there is reported as a lost worker).
-    Children are reaped before this returns, whatever happens here (a child still running when
-    this process fails is killed).
+    A run whose child cannot be forked (a container's limit on processes, ``EAGAIN``) is done
+    here after the first. Children are reaped before this returns, whatever happens here (a
+    child still running when this process fails is killed).
     """
-    children: list[tuple[int, int]] = []  # (pid, read end of its pipe)
     load_native_calls()  # ctypes, for the child's prctl: a user's child may not be able to import it
     parent = os.getpid()
+    children: dict[int, tuple[int, int]] = {}  # run index -> (pid, read end of its pipe), until collected
     try:
-        for run in runs[1:]:
-            read, write = os.pipe()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - the child's coverage is not collected
-                _child(read, write, run, work, parent)
-            os.close(write)
-            children.append((pid, read))
+        for index, run in enumerate(runs[1:], 1):
+            child = _fork(run, work, parent)
+            if child is not None:
+                children[index] = child
         results: list[R | WorkerLost] = [work(runs[0], False)]
-        while children:
-            pid, read = children.pop(0)
-            results.append(cast("R | WorkerLost", _collect(pid, read)))
+        for index, run in enumerate(runs[1:], 1):
+            child = children.pop(index, None)
+            results.append(work(run, False) if child is None else cast("R | WorkerLost", _collect(*child)))
         return results
     finally:
-        for pid, read in children:
+        for pid, read in children.values():
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(OSError):
                 os.close(read)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def _fork(run: list[J], work: Callable[[list[J], bool], R], parent: int) -> tuple[int, int] | None:
+    """A child doing ``run`` and the read end of its pipe; None when no child can be made now."""
+    try:
+        read, write = os.pipe()
+    except OSError:  # out of descriptors
+        return None
+    try:
+        pid = os.fork()
+    except OSError:  # EAGAIN: the limit on processes (docker --pids-limit, RLIMIT_NPROC), ENOMEM
+        os.close(read)
+        os.close(write)
+        return None
+    if pid == 0:  # pragma: no cover - the child's coverage is not collected
+        _child(read, write, run, work, parent)
+    os.close(write)
+    return pid, read
 
 
 def _child(

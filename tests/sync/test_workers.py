@@ -169,3 +169,85 @@ def test_a_copy_process_dies_with_the_sync(tmp_path):
         time.sleep(0.01)
     else:
         pytest.fail(f"copy process {child} outlived the sync")
+
+
+def test_runs_whose_child_cannot_be_forked_are_done_here(monkeypatch):
+    forks = iter([OSError(11, "Resource temporarily unavailable"), None])
+    real_fork = os.fork
+
+    def fork_once_refused():
+        refusal = next(forks, None)
+        if refusal is not None:
+            raise refusal
+        return real_fork()
+
+    monkeypatch.setattr(workers.os, "fork", fork_once_refused)
+    results = run_split([[1], [2], [3]], _square_or_die)
+    assert results == [[(1, 1, False)], [(2, 4, False)], [(3, 9, True)]]  # run 2 here, run 3 in a child
+
+
+def _pids_cgroup(tmp_name: str) -> Path | None:
+    """A new pids cgroup (v1 ``/sys/fs/cgroup/pids`` or v2 ``/sys/fs/cgroup``) allowing one process, or None."""
+    for base, needs_controller in ((Path("/sys/fs/cgroup/pids"), False), (Path("/sys/fs/cgroup"), True)):
+        if not (base / "cgroup.procs").exists() or (not needs_controller and not base.is_dir()):
+            continue
+        if needs_controller:
+            controllers = base / "cgroup.controllers"
+            if not controllers.exists() or "pids" not in controllers.read_text().split():
+                continue
+            try:
+                (base / "cgroup.subtree_control").write_text("+pids")
+            except OSError:
+                continue
+        group = base / tmp_name
+        try:
+            group.mkdir()
+            (group / "pids.max").write_text("1")
+        except OSError:
+            continue
+        return group
+    return None
+
+
+_ONE_PROCESS_SYNC = """
+import sys
+from ipynb_tools.sync import sync_tree, workers
+workers.SPLIT_MIN_FILES = 2
+report = sync_tree(sys.argv[1], sys.argv[2], workers=3)
+print(report.summary())
+sys.exit(0 if report.ok else 1)
+"""
+
+
+def test_a_sync_in_a_container_that_may_not_fork_copies_everything_itself(tmp_path):
+    """``docker run --pids-limit``: the limit is reached (here: one process allowed, the sync itself)
+    and every fork fails with EAGAIN; the runs meant for copy processes are copied by the sync."""
+    from tests.requirements import require_root, unavailable
+
+    require_root("a pids cgroup is made for the sync")
+    group = _pids_cgroup(f"ipynb-tools-test-{os.getpid()}")
+    if group is None:
+        unavailable("no pids cgroup controller to limit the sync's processes")
+    task, personal = tmp_path / "task", tmp_path / "personal"
+    personal.mkdir()
+    for w in range(4):
+        for i in range(5):
+            (task / f"w{w}").mkdir(parents=True, exist_ok=True)
+            (task / f"w{w}" / f"f{i}").write_text(f"{w} {i}\n")
+
+    def enter_group() -> None:
+        (group / "cgroup.procs").write_text(str(os.getpid()))
+
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _ONE_PROCESS_SYNC, str(task), str(personal)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            preexec_fn=enter_group,
+        )
+    finally:
+        group.rmdir()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "copied 20" in done.stdout and "failed" not in done.stdout
+    assert all((personal / f"w{w}" / f"f{i}").read_text() == f"{w} {i}\n" for w in range(4) for i in range(5))
