@@ -194,13 +194,27 @@ def copy_and_hash(src_fd: int, dst_fd: int) -> str:
 # -- write to a temp file, then rename -----------------------------------------------------------------
 
 
+#: pid -> the first ``n`` :func:`temp_name` gave under that pid (a forked child keeps its parent's
+#: counter, so each pid's names are ``n`` from its first up to the counter's next value).
+_first_issued: dict[int, int] = {}
+
+
 def temp_name(name: str) -> str:
     """A fresh hidden temp name for ``name``: ``.<name>.<pid>-<n>`` + :data:`TEMP_SUFFIX`."""
-    return f".{name}.{os.getpid()}-{next(_temp_counter)}{TEMP_SUFFIX}"
+    n = next(_temp_counter)
+    pid = os.getpid()
+    _first_issued.setdefault(pid, n)
+    return f".{name}.{pid}-{n}{TEMP_SUFFIX}"
+
+
+def _issued_here(n: int) -> bool:
+    """True when this process may have made the temp name numbered ``n`` (its pid being this one's)."""
+    first = _first_issued.get(os.getpid())
+    return first is not None and first <= n < next(_temp_counter)
 
 
 #: The names :func:`temp_name` makes: ``.<name>.<pid>-<n>`` + :data:`TEMP_SUFFIX`.
-TEMP_NAME_RE = re.compile(r"\..+\.(?P<pid>\d+)-\d+" + re.escape(TEMP_SUFFIX))
+TEMP_NAME_RE = re.compile(r"\..+\.(?P<pid>\d+)-(?P<n>\d+)" + re.escape(TEMP_SUFFIX))
 #: A temp file older than this (seconds) is stale even when its pid is alive (pids are reused).
 STALE_TEMP_AGE = 24 * 3600
 
@@ -213,8 +227,12 @@ def remove_stale_temps(directory: PathLike | int, *, now: float | None = None) -
     A temp file (a name :func:`temp_name` makes) is stale when it is a regular file owned by
     this user and its writer is gone: the pid in its name is no running process, or the file is
     older than :data:`STALE_TEMP_AGE` (a write never takes a day; a pid may be reused after a
-    container restart). Another user's files, links and a live writer's temp files are left
-    alone. Nothing is followed; errors are ignored (cleaning is best effort).
+    container restart). A name with this very process's pid is stale unless this process made it
+    (:func:`_issued_here`): a container's start runs the same processes in the same order, so the
+    sync of the next start often has the pid of the sync a stop killed, and took that sync's temp
+    files for its own (a day of litter, as large as the task's data). Another user's files, links
+    and a live writer's temp files are left alone. Nothing is followed; errors are ignored
+    (cleaning is best effort).
     """
     now = time.time() if now is None else now
     dir_fd = directory if isinstance(directory, int) else None
@@ -235,7 +253,9 @@ def remove_stale_temps(directory: PathLike | int, *, now: float | None = None) -
             continue
         if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
             continue
-        if _process_alive(int(match.group("pid"))) and now - st.st_mtime < STALE_TEMP_AGE:
+        pid = int(match.group("pid"))
+        alive = _issued_here(int(match.group("n"))) if pid == os.getpid() else _process_alive(pid)
+        if alive and now - st.st_mtime < STALE_TEMP_AGE:
             continue
         try:
             os.unlink(path, dir_fd=dir_fd)

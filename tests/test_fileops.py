@@ -218,3 +218,19 @@ def test_a_temp_file_whose_writer_is_a_zombie_is_stale(tmp_path):
         live.kill()
         live.wait()
         zombie.wait()
+
+
+def test_a_temp_name_with_this_pid_that_this_process_never_made_is_stale(tmp_path):
+    """A pid reused by a later process (a container's next start) does not make a killed writer's temp file live."""
+    fd, mine = fileops.open_temp(str(tmp_path / "a.txt"))
+    os.close(fd)
+    pid = os.getpid()
+    reused = [f".a.txt.{pid}-0{fileops.TEMP_SUFFIX}", f".b.txt.{pid}-{10**12}{fileops.TEMP_SUFFIX}"]
+    for name in reused:
+        (tmp_path / name).write_text("left by a killed writer with this pid")
+    assert sorted(fileops.remove_stale_temps(tmp_path)) == sorted(reused)
+    assert os.path.exists(mine)  # this process's own, being written
+    child = os.fork()
+    if child == 0:  # a forked child keeps the parent's counter, but the parent's names are not its own
+        os._exit(0 if fileops.remove_stale_temps(tmp_path) == [] and os.path.exists(mine) else 1)
+    assert os.waitpid(child, 0)[1] == 0

@@ -35,6 +35,8 @@ from ipynb_tools.sync import workers as workers_mod
 from ipynb_tools.sync.digest import CHUNK
 from ipynb_tools.tags import cell_codenum, cell_filename
 
+from ..requirements import require_root
+
 
 def xxh128(data: bytes) -> str:
     """The digest the record stores (ipynb_tools/sync/digest.py), computed independently."""
@@ -618,6 +620,56 @@ def test_a_running_writers_temp_files_are_left_alone_and_a_killed_ones_removed(d
         running.wait()
     assert sync_tree(task, personal).ok
     assert not live.exists()  # its writer is gone now
+
+
+def test_a_killed_syncs_temp_files_are_removed_by_a_later_sync_that_has_its_pid(dirs):
+    """A container's start runs the same processes in the same order: the next start's sync often has
+    the pid of the sync a stop killed. Its temp files are not this sync's own: removed, not kept a day."""
+    task, personal = dirs
+    assert sync_tree(task, personal).ok
+    pid = os.getpid()  # this process plays the later sync with the killed one's pid
+    left = [
+        write(personal / "data" / f".input.csv.{pid}-0{TEMP_SUFFIX}", "left by the killed sync"),  # never issued here
+        write(personal / f".kadai-1.ipynb.{pid}-987654321{TEMP_SUFFIX}", "left by the killed sync"),
+    ]
+    fd, mine = fileops.open_temp(str(personal / "data" / "input.csv"))  # one this process is writing
+    os.close(fd)
+    assert sync_tree(task, personal).ok
+    assert not [p for p in left if p.exists()]
+    assert Path(mine).exists()
+    os.unlink(mine)
+
+
+#: A sync in its own pid namespace (a container's start); with "kill", it dies once its copies are staged.
+_NAMESPACED_SYNC = """
+import os, sys
+from ipynb_tools.sync import tree
+if sys.argv[3] == "kill":
+    tree._Syncer.place = lambda self, staged, manifest: os._exit(9)  # killed before placing anything
+print(os.getpid(), tree.sync_tree(sys.argv[1], sys.argv[2]).summary())
+"""
+
+
+@pytest.mark.root
+def test_in_a_pid_namespace_the_next_start_removes_what_a_killed_sync_left(dirs):
+    """Real pid namespaces, as containers have: the killed sync and the next one are both pid 1."""
+    require_root("a pid namespace per sync, as each container start has")
+    task, personal = dirs
+
+    def start(mode: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["unshare", "--pid", "--fork", sys.executable, "-c", _NAMESPACED_SYNC, str(task), str(personal), mode],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert start("kill").returncode == 9
+    left = [p.name for p in personal.rglob("*" + TEMP_SUFFIX)]
+    assert left and all(".1-" in name for name in left)  # pid 1's temp files
+    done = start("sync")
+    assert done.returncode == 0 and done.stdout.startswith("1 "), done.stderr
+    assert not list(personal.rglob("*" + TEMP_SUFFIX))
 
 
 #: A sync in a child whose limit on open files is a container's kind (tests below).
