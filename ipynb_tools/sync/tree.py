@@ -529,7 +529,8 @@ class _Syncer:
         if len(runs) == 1:
             return [s for s in map(self.copy_job, batch) if s is not None]
         assert self.dirs is not None
-        for head in dict.fromkeys(job[0].rpartition("/")[0] for job in batch):
+        heads = list(dict.fromkeys(job[0].rpartition("/")[0] for job in batch))
+        for head in heads:
             with contextlib.suppress(OSError, IpynbToolsError):  # that directory's files fail with the reason
                 _, moved = self.dirs.make(head, self.move_aside)
                 if moved:
@@ -540,12 +541,19 @@ class _Syncer:
                 for job in run:
                     self.add(job[0], FAILED, f"{result}; not copied")
                 for head in dict.fromkeys(job[0].rpartition("/")[0] for job in run):
+                    # What was moved aside for it, reported by no one else (that process is gone).
+                    for was, now in self.premoved.pop(head, []):
+                        self.add(was, MOVED_ASIDE, f"student's {was} moved to {now}")
                     self.remove_temp_files(head)  # the dead process's (it is reaped: its pid is no writer)
                 continue
             done, results = result
             staged += done
             for r in results:
                 self.add(r.rel, r.action, r.detail)
+        for head in heads:
+            # A copy process reported its directories' moves; this process's copy of them is done with
+            # (left here, a later run into the same directory reported the move again).
+            self.premoved.pop(head, None)
         return staged
 
     def copy_part(self, run: list[Job], in_child: bool) -> tuple[list[Staged], list[FileSync]]:

@@ -868,3 +868,46 @@ def test_a_killed_copy_process_fails_only_its_files_and_the_next_sync_copies_the
     assert again.ok and {r.rel for r in again.results if r.action == COPIED} == set(failed)
     assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
     assert listing(task) == {k: v for k, v in listing(personal).items() if k != MANIFEST_NAME}
+
+
+def test_a_move_made_before_a_split_is_reported_once_when_the_directory_spans_two_runs(tmp_path, monkeypatch):
+    """A link in a directory's way is moved aside by the sync before the split, reported by the copy
+    process that copies the directory; a later placement run into the same directory reported it again."""
+    monkeypatch.setattr(workers_mod, "SPLIT_MIN_FILES", 2)
+    monkeypatch.setattr(sync_mod, "PLACE_BATCH_FILES", 100)
+    task, personal, elsewhere = tmp_path / "task", tmp_path / "personal", tmp_path / "elsewhere"
+    personal.mkdir()
+    elsewhere.mkdir()
+    for d in ("a", "b"):  # runs of 100: a/0-99; a/100-149 and b/0-49 (split in two); b/50-149
+        for i in range(150):
+            write(task / d / f"f{i:03}.txt", f"{d}{i}\n")
+    (personal / "b").symlink_to(elsewhere)
+    report = sync_tree(task, personal, workers=2, now=NOW)
+    assert report.ok
+    moved = [(r.rel, r.detail) for r in report.results if r.action == MOVED_ASIDE]
+    assert moved == [("b/f000.txt", f"student's b moved to b.{STAMP}")]
+    assert (personal / f"b.{STAMP}").is_symlink() and list(elsewhere.iterdir()) == []
+    assert listing(task) == {k: v for k, v in listing(personal).items() if k != MANIFEST_NAME}
+
+
+def test_a_move_made_for_a_copy_process_that_is_killed_is_still_reported(tmp_path, monkeypatch):
+    """The student's file in a directory's way is moved aside before the split; the process copying
+    that directory dies: the move is reported by the sync (it was reported by no one)."""
+    monkeypatch.setattr(workers_mod, "SPLIT_MIN_FILES", 2)
+    task, personal = tmp_path / "task", tmp_path / "personal"
+    personal.mkdir()
+    _weeks(task)
+    write(personal / "week5", "a file where a directory belongs")
+    real = sync_mod._Syncer.copy_part
+
+    def dying(self, run, in_child):
+        if in_child and any(job[0].startswith("week5/") for job in run):
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(self, run, in_child)
+
+    monkeypatch.setattr(sync_mod._Syncer, "copy_part", dying)
+    report = sync_tree(task, personal, workers=2, now=NOW)
+    assert any(r.action == "failed" and r.rel.startswith("week5/") for r in report.results)
+    moved = [(r.rel, r.detail) for r in report.results if r.action == MOVED_ASIDE]
+    assert moved == [("week5", f"student's week5 moved to week5.{STAMP}")]
+    assert (personal / f"week5.{STAMP}").read_text() == "a file where a directory belongs"
