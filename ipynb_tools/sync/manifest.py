@@ -61,12 +61,15 @@ def fingerprint(st: os.stat_result) -> Fingerprint:
 @dataclass
 class Pending:
     """A copy a sync is about to rename into place: the task file's stat and hash, the copy's hash
-    and size in bytes (None in records written before the size was: the copy is then read whatever its size)."""
+    and size in bytes (None in records written before the size was: the copy is then read whatever its size),
+    and its inode (the temp file's, which the rename keeps; None in older records): a file at the name
+    with that inode is the copy that arrived, even when the student has changed its content since."""
 
     src: Fingerprint
     src_sha: str
     dst_sha: str
     size: int | None = None
+    ino: int | None = None
 
 
 @dataclass
@@ -87,6 +90,8 @@ class Entry:
             pending: dict[str, object] = {"src": p.src, "src_sha": p.src_sha, "dst_sha": p.dst_sha}
             if p.size is not None:
                 pending["size"] = p.size
+            if p.ino is not None:
+                pending["ino"] = p.ino
             data["pending"] = pending
         if self.kept is not None:
             data["kept"] = self.kept
@@ -100,9 +105,13 @@ class Entry:
         if p is not None:
             if not isinstance(p, dict):
                 raise TypeError("pending is not an object")
-            size = p.get("size")
+            size, ino = p.get("size"), p.get("ino")
             pending = Pending(
-                _ints(p["src"]), str(p["src_sha"]), str(p["dst_sha"]), size if type(size) is int else None
+                _ints(p["src"]),
+                str(p["src_sha"]),
+                str(p["dst_sha"]),
+                size if type(size) is int else None,
+                ino if type(ino) is int else None,
             )
         kept = data.get("kept")
         return cls(

@@ -457,7 +457,7 @@ class _Syncer:
                 old.src_sha if old else "",
                 old.dst if old else [],
                 old.dst_sha if old else "",
-                pending=Pending(s.entry.src, s.entry.src_sha, s.entry.dst_sha, s.written.st_size),
+                pending=Pending(s.entry.src, s.entry.src_sha, s.entry.dst_sha, s.written.st_size, s.written.st_ino),
             )
         try:
             write_manifest(
@@ -622,6 +622,8 @@ class _Syncer:
         if known is not None and known.pending is not None and known.pending.size not in (None, dst_st.st_size):
             # Not the size of the copy an interrupted sync was placing: that copy never arrived, or
             # the student changed it since (a 1 TB sparse file is not read to find that out).
+            if self.arrived_and_changed(rel, known, dst_st, manifest):
+                return None
             known = _settled(known)
             if known is None:
                 manifest.pop(rel, None)
@@ -654,6 +656,8 @@ class _Syncer:
             # The copy an interrupted sync put there: the task's, as its record says.
             known = manifest[rel] = Entry(known.pending.src, known.pending.src_sha, dst_fp, dst.current)
             return self.plan_untouched(rel, src_st, known, "", "content unchanged")
+        if known is not None and self.arrived_and_changed(rel, known, dst_st, manifest):
+            return None
         known = _settled(known)
         if known is None:
             manifest.pop(rel, None)
@@ -672,6 +676,22 @@ class _Syncer:
             self.keep(rel, known, dst_fp, remember=digest.comparable(recorded))
             return None
         return (rel, src_st, known, MOVED_ASIDE)
+
+    def arrived_and_changed(self, rel: str, known: Entry, dst_st: os.stat_result, manifest: Manifest) -> bool:
+        """True (reported kept, recorded) when the file at ``rel`` is the first copy an interrupted sync
+        placed there (``known.pending``'s inode: the rename keeps the temp file's) and its content is
+        no longer that copy's: the student changed the task's copy, as after a sync that finished.
+
+        Without this, a first copy that had no settled record was taken for the student's own file in
+        the way: moved aside and the task's version put at its name, where a finished sync keeps it.
+        (An update's copy keeps its earlier settled record, so a change to it was always kept.)
+        """
+        pending = known.pending
+        if pending is None or pending.ino is None or pending.ino != dst_st.st_ino or known.src_sha or known.dst_sha:
+            return False
+        entry = manifest[rel] = Entry(pending.src, pending.src_sha, [], pending.dst_sha)
+        self.keep(rel, entry, fingerprint(dst_st))
+        return True
 
     def keep(self, rel: str, known: Entry, dst_fp: Fingerprint, *, remember: bool = True) -> None:
         """Report a copy the student changed as kept, and record its stat, so that while it stays

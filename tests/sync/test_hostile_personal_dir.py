@@ -215,6 +215,46 @@ def test_a_students_change_after_an_interrupted_sync_is_still_kept(dirs):
     assert actions(sync_tree(task, personal)).get("kadai-1.txt", UNCHANGED) in (KEPT, UNCHANGED)
 
 
+@pytest.mark.parametrize("change", ["appended", "same size"])
+def test_a_students_change_to_an_interrupted_first_copy_is_kept_in_place(dirs, change):
+    """The first copy arrived but its record is only ``pending`` (killed after the rename): the student's
+    change to it is kept at its name, as after a finished sync, never moved aside for the task's version."""
+    task, personal = dirs
+    (task / "data" / "input.csv").unlink()
+    run_killed(task, personal, "after-rename")
+    copy = personal / "kadai-1.txt"
+    with open(copy, "r+") as f:  # in place, as Jupyter saves
+        if change == "appended":
+            f.seek(0, os.SEEK_END)
+            f.write("my answer\n")
+        else:
+            f.write("V")
+    mine = copy.read_text()
+    later(task / "kadai-1.txt", "v2\n")  # the teacher's update meanwhile
+    report = sync_tree(task, personal, now=NOW)
+    assert actions(report)["kadai-1.txt"] == KEPT, report.results
+    assert copy.read_text() == mine
+    assert sorted(p.name for p in personal.iterdir() if not p.name.startswith(".")) == ["kadai-1.txt"]
+    assert actions(sync_tree(task, personal, now=NOW))["kadai-1.txt"] == KEPT  # and at every later start
+    assert copy.read_text() == mine
+    # put back as the task's copy was, it follows the task again
+    copy.write_text("v1\n")
+    report = sync_tree(task, personal, now=NOW)
+    assert actions(report)["kadai-1.txt"] == UPDATED and copy.read_text() == "v2\n"
+
+
+def test_a_students_own_file_where_an_interrupted_first_copy_never_arrived_is_moved_aside(dirs):
+    task, personal = dirs
+    (task / "data" / "input.csv").unlink()
+    run_killed(task, personal, "before-rename")
+    write(personal / "kadai-1.txt", "the student's own file\n")
+    report = sync_tree(task, personal, now=NOW)
+    assert actions(report)["kadai-1.txt"] == MOVED_ASIDE, report.results
+    assert (personal / "kadai-1.txt").read_text() == "v1\n"
+    aside = [p for p in personal.iterdir() if p.name.startswith("kadai-1.2")]
+    assert [p.read_text() for p in aside] == ["the student's own file\n"]
+
+
 def test_a_huge_sparse_file_as_the_record_is_set_aside_without_reading_it(tmp_path):
     """Item 9's kind: a student's 8 GB sparse file as the record is never read into memory."""
     from ipynb_tools.sync.manifest import MANIFEST_MAX_BYTES
