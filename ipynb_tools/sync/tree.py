@@ -212,6 +212,9 @@ class Staged:
     #: The stat of the copy the decision saw at ``name`` (an untouched copy being updated), or None
     #: when nothing was there: anything else there when the copy is placed is the student's.
     expect: Fingerprint | None = None
+    #: ``dir``'s ancestors' (st_dev, st_ino), outermost first (not the root's): how the temp file is
+    #: found again when the student renamed one of them meanwhile (:meth:`_Syncer.remove_stranded`).
+    up_ids: tuple[tuple[int, int], ...] = ()
 
 
 class _DestDirs:
@@ -348,6 +351,11 @@ class _Syncer:
         #: Entries the parent moved aside making a run's directories before splitting it among copy
         #: processes (relative directory -> moves): reported with that directory's first copied file.
         self.premoved: dict[str, list[tuple[str, str]]] = {}
+        #: Directories renamed during the sync, by their identity when copies were staged in them:
+        #: where they are now (relative), or None when not found (:meth:`remove_stranded`).
+        self.stranded: dict[tuple[int, int], str | None] = {}
+        #: ((head, its identity), its ancestors' identities) of the directory last made (:meth:`up_ids`).
+        self.up_ids_of: tuple[tuple[str, tuple[int, int]], tuple[tuple[int, int], ...]] = (("", (0, 0)), ())
 
     def add(self, rel: str, action: str, detail: str = "") -> None:
         result = FileSync(rel, action, detail)
@@ -472,6 +480,8 @@ class _Syncer:
                     dir_fd = self.staged_dir(s)
                     if dir_fd is not None:
                         unlink_quiet(s.temp, dir_fd=dir_fd)
+                    else:
+                        self.remove_stranded(s)
                 self.add(s.rel, FAILED, f"cannot record the copy before placing it ({_reason(exc)})")
                 old = manifest.get(s.rel)
                 if old is not None:
@@ -484,6 +494,7 @@ class _Syncer:
             try:
                 dir_fd = self.staged_dir(s)
                 if dir_fd is None:
+                    self.remove_stranded(s)
                     raise FileProblem(s.dir, "moved or replaced during the sync; the copy in it was not placed")
                 # What the decision saw must still be there: a student's save (or a new file) since,
                 # while the copies were made, is never replaced (it is kept; looked at next time).
@@ -573,6 +584,70 @@ class _Syncer:
         assert self.dirs is not None
         dir_fd = self.dirs.lookup(s.dir)
         return dir_fd if dir_fd is not None and self.dirs.identity(s.dir) == s.dir_id else None
+
+    def up_ids(self, head: str, dir_id: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+        """The identities of ``head``'s ancestors below the root, outermost first (all open: ``head``,
+        of identity ``dir_id``, was just made)."""
+        assert self.dirs is not None
+        if "/" not in head:
+            return ()
+        if self.up_ids_of[0] != (head, dir_id):
+            parts = head.split("/")[:-1]
+            ids = tuple(self.dirs.identity("/".join(parts[: i + 1])) for i in range(len(parts)))
+            self.up_ids_of = ((head, dir_id), ids)
+        return self.up_ids_of[1]
+
+    def remove_stranded(self, s: Staged) -> None:
+        """Remove ``s``'s temp file when the directory it was written in is no longer at its name (the
+        student renamed it, or a directory above it, during the sync: ``mv week1 week1-old``): each
+        directory on its path is looked for by its identity beside its old name, never through a link.
+        Left there, the temp file stayed for good (later syncs clean the task's directories only),
+        as large as the task file.
+
+        Best effort: a directory moved to another parent keeps it.
+        """
+        assert self.dirs is not None
+        if not s.dir:
+            return
+        where = ""
+        for name, identity in zip(s.dir.split("/"), (*s.up_ids, s.dir_id), strict=True):
+            if identity not in self.stranded:
+                here = f"{where}/{name}" if where else name
+                self.stranded[identity] = here if self.is_dir(here, identity) else self.find_dir(where, identity)
+            found = self.stranded[identity]
+            if found is None:
+                return
+            where = found
+        with contextlib.suppress(OSError):
+            dir_fd = self.dirs.lookup(where)
+            if dir_fd is not None and self.dirs.identity(where) == s.dir_id:
+                unlink_quiet(s.temp, dir_fd=dir_fd)
+
+    def is_dir(self, rel: str, identity: tuple[int, int]) -> bool:
+        """True when the directory at ``rel`` (not through a link) is the one of ``identity``."""
+        assert self.dirs is not None
+        try:
+            return self.dirs.lookup(rel) is not None and self.dirs.identity(rel) == identity
+        except OSError:
+            return False
+
+    def find_dir(self, up: str, identity: tuple[int, int]) -> str | None:
+        """The relative path of the directory ``(st_dev, st_ino)`` ``identity`` in the personal
+        directory's ``up`` (``""``: its root); None when it is not there (or ``up`` cannot be listed)."""
+        assert self.dirs is not None
+        try:
+            up_fd = self.dirs.lookup(up)
+            if up_fd is None:
+                return None
+            with os.scandir(up_fd) as listing:
+                for entry in listing:
+                    with contextlib.suppress(OSError):
+                        st = entry.stat(follow_symlinks=False)
+                        if stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) == identity:
+                            return f"{up}/{entry.name}" if up else entry.name
+        except OSError:
+            pass
+        return None
 
     def remove_temp_files(self, rel: str) -> None:
         """Remove the temp files a killed sync left in one destination directory (never through a link).
@@ -743,7 +818,8 @@ class _Syncer:
                     action = MOVED_ASIDE
             temp, entry, written = self.copy_file(rel, parent, name)
             expect = job[2].dst if action == UPDATED and job[2] is not None and not moved else None
-            return Staged(rel, head, dir_id, name, temp, entry, action, detail, written, expect)
+            up_ids = self.up_ids(head, dir_id)
+            return Staged(rel, head, dir_id, name, temp, entry, action, detail, written, expect, up_ids)
         except (OSError, IpynbToolsError) as exc:
             self.add(rel, FAILED, _reason(exc))
             return None

@@ -911,3 +911,40 @@ def test_a_move_made_for_a_copy_process_that_is_killed_is_still_reported(tmp_pat
     moved = [(r.rel, r.detail) for r in report.results if r.action == MOVED_ASIDE]
     assert moved == [("week5", f"student's week5 moved to week5.{STAMP}")]
     assert (personal / f"week5.{STAMP}").read_text() == "a file where a directory belongs"
+
+
+@pytest.mark.parametrize("processes", [1, 3])
+def test_a_directory_renamed_during_the_sync_keeps_no_temp_file(tmp_path, monkeypatch, processes):
+    """The student renames a directory (``mv week3 week3-old``; and one put back as a link) while the
+    copies are made: its copies are not placed (they fail, copied by the next sync), and their temp
+    files, written in the renamed directory, are removed (they stayed there for good)."""
+    monkeypatch.setattr(workers_mod, "SPLIT_MIN_FILES", 2)
+    task, personal = tmp_path / "task", tmp_path / "personal"
+    personal.mkdir()
+    rels = _weeks(task)
+    for i in range(3):  # in a directory below the one renamed
+        rels.append(f"week3/deep/g{i}.txt")
+        write(task / rels[-1], f"v1 {rels[-1]}\n")
+    real = sync_mod._Syncer.place
+
+    def student_renames_first(self, staged, manifest):
+        (personal / "week3").rename(personal / "week3-old")
+        (personal / "week4").rename(personal / "week4-old")
+        (personal / "week4").symlink_to("week4-old")
+        return real(self, staged, manifest)
+
+    monkeypatch.setattr(sync_mod._Syncer, "place", student_renames_first)
+    report = sync_tree(task, personal, workers=processes)
+    failed = {r.rel for r in report.results if r.action == "failed"}
+    assert failed == {rel for rel in rels if rel.startswith(("week3/", "week4/"))}
+    assert sorted(p.name for p in (personal / "week3-old").iterdir()) == ["deep"]
+    assert sorted(p.name for p in (personal / "week3-old" / "deep").iterdir()) == []
+    assert sorted(p.name for p in (personal / "week4-old").iterdir()) == []
+    monkeypatch.setattr(sync_mod._Syncer, "place", real)
+    again = sync_tree(task, personal, workers=processes, now=NOW)
+    assert again.ok
+    assert {r.rel for r in again.results if r.action in (COPIED, MOVED_ASIDE)} == failed
+    assert (personal / f"week4.{STAMP}").is_symlink()
+    assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
+    for rel in rels:
+        assert (personal / rel).read_text() == (task / rel).read_text(), rel
