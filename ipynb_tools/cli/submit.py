@@ -21,8 +21,9 @@ class OneShotCommand(click.Command):
 
     Then the garbage collector is switched off (parsing a big notebook makes
     many objects and triggers needless collections) and every object is frozen
-    before exit, so the interpreter's final collection does not walk them:
-    about 10 ms of a 70 ms submission (benchmarks/submit_startup.py). Called
+    before exit, so the interpreter's final collection does not walk them
+    (about 10 ms saved when it was added; the whole command's figure is in
+    docs/submit.md, measured by benchmarks/submit_startup.py). Called
     with explicit ``args`` (tests, other Python code) it behaves normally.
     """
 
