@@ -99,28 +99,32 @@ def workers_for(cpus: int, load: float) -> int:
 
 
 def split(jobs: Sequence[J], workers: int, size: Callable[[J], int], group: Callable[[J], str]) -> list[list[J]]:
-    """``jobs`` cut into at most ``workers`` runs of about equal work, in order, a group never cut.
+    """``jobs`` cut into at most ``workers`` runs of about equal work, a group never cut.
 
     ``size``: a job's bytes; each job also weighs :data:`FILE_WEIGHT`. ``group``: a job's
-    directory; all jobs of one directory go to the same run (each process then makes and
-    opens only its own directories). One run (``[jobs]``) when ``workers`` is 1 or the jobs hold
-    fewer than :data:`SPLIT_MIN_FILES` files and :data:`SPLIT_MIN_BYTES` bytes.
+    directory; all jobs of one directory go to the same run, also where they are not next to
+    each other (a walk lists ``a/b``, then ``a/c/``'s files, then ``a/d``), so each process makes,
+    opens and reports the moves of its own directories only. Groups keep the order of their first
+    job, jobs their order within a group. One run (``[jobs]``, as given) when ``workers`` is 1 or
+    the jobs hold fewer than :data:`SPLIT_MIN_FILES` files and :data:`SPLIT_MIN_BYTES` bytes.
     """
     weights = [size(job) + FILE_WEIGHT for job in jobs]
     data = sum(weights) - FILE_WEIGHT * len(jobs)
     if workers <= 1 or (len(jobs) < SPLIT_MIN_FILES and data < SPLIT_MIN_BYTES):
         return [list(jobs)]
+    groups: dict[str, tuple[list[J], list[int]]] = {}
+    for job, weight in zip(jobs, weights, strict=True):
+        members, weight_of = groups.setdefault(group(job), ([], [0]))
+        members.append(job)
+        weight_of[0] += weight
     share = sum(weights) / workers
     runs: list[list[J]] = [[]]
     done = 0
-    last_group: str | None = None
-    for job, weight in zip(jobs, weights, strict=True):
-        here = group(job)
-        if here != last_group and runs[-1] and done >= share * len(runs) and len(runs) < workers:
+    for members, (weight,) in groups.values():
+        if runs[-1] and done >= share * len(runs) and len(runs) < workers:
             runs.append([])
-        runs[-1].append(job)
+        runs[-1].extend(members)
         done += weight
-        last_group = here
     return runs
 
 

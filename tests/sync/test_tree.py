@@ -948,3 +948,25 @@ def test_a_directory_renamed_during_the_sync_keeps_no_temp_file(tmp_path, monkey
     assert not [p for p in personal.rglob("*") if p.name.endswith(TEMP_SUFFIX)]
     for rel in rels:
         assert (personal / rel).read_text() == (task / rel).read_text(), rel
+
+
+def test_a_move_for_a_directory_whose_files_surround_a_sub_directory_is_reported_once(tmp_path, monkeypatch):
+    """The walk lists ``a/b.txt``, then ``a/c/``'s files, then ``a/d.txt``: split among processes, ``a``
+    still goes to one of them, so the student's link moved aside from ``a`` is reported once."""
+    monkeypatch.setattr(workers_mod, "SPLIT_MIN_FILES", 2)
+    task, personal, outside = tmp_path / "task", tmp_path / "personal", tmp_path / "outside"
+    write(task / "a" / "b.txt", "b\n")
+    for i in range(20):
+        write(task / "a" / "c" / f"x{i:02}.txt", f"x{i}\n")
+    write(task / "a" / "d.txt", "d\n")
+    for i in range(20):
+        write(task / "e" / f"y{i:02}.txt", f"y{i}\n")
+    personal.mkdir()
+    outside.mkdir()
+    (personal / "a").symlink_to(outside)
+    report = sync_tree(task, personal, workers=2, now=NOW)
+    assert report.ok, report.results
+    moves = [(r.rel, r.detail) for r in report.results if r.action == MOVED_ASIDE]
+    assert moves == [("a/b.txt", f"student's a moved to a.{STAMP}")], moves
+    assert list(outside.iterdir()) == [] and (personal / f"a.{STAMP}").is_symlink()
+    assert listing(task) == {k: v for k, v in listing(personal).items() if k != MANIFEST_NAME}

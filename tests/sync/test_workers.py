@@ -59,6 +59,18 @@ def test_runs_are_balanced_by_work_in_order_and_never_cut_a_directory():
     assert len(split(jobs(("only", 500, MB)), 4, by_size, by_dir)) == 1
 
 
+def test_a_directory_whose_jobs_are_not_together_is_still_one_runs():
+    """A walk lists a directory's files around its sub-directories' (``a/b``, ``a/c/...``, ``a/d``): the
+    directory still goes to one run, or two processes would each report the moves made for it."""
+    walk = [("a/f000", MB), *jobs(("a/c", 200, 1000)), ("a/f001", MB), *jobs(("e", 200, 1000))]
+    runs = split(walk, 2, by_size, by_dir)
+    assert len(runs) == 2
+    assert sorted(job for run in runs for job in run) == sorted(walk)
+    owners = {d: [n for n, run in enumerate(runs) if any(by_dir(job) == d for job in run)] for d in ("a", "a/c", "e")}
+    assert all(len(found) == 1 for found in owners.values()), owners
+    assert runs[0][:2] == [("a/f000", MB), ("a/f001", MB)]  # in their order, first as the group's first job was
+
+
 def test_the_quota_of_a_cgroup_limits_the_processes(tmp_path):
     """``docker run --cpus 1.5`` is a CFS quota (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``)."""
     v2 = tmp_path / "v2"
