@@ -319,7 +319,7 @@ def rename_into_place(temp: str, target: str, *, dir_fd: int | None = None, repl
 
 _AT_FDCWD = -100
 _RENAME_NOREPLACE = 1
-_libc: ctypes.CDLL | None = None  # loaded on the first renameat2: ctypes is not imported at start
+_libc: ctypes.CDLL | None = None  # loaded on the first native call: ctypes is not imported at start
 
 
 def load_native_calls() -> None:
@@ -332,6 +332,36 @@ def load_native_calls() -> None:
     import ctypes  # noqa: F401
 
 
+def _c_library() -> ctypes.CDLL:
+    """The process's C library, loaded once for every native call here (renameat2, statx, syncfs,
+    prctl); ``renameat2`` typed on loading (a typed call is cheaper). Raises ``OSError``."""
+    global _libc
+    import ctypes  # here, not at import: only the native calls need it
+
+    if _libc is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        with contextlib.suppress(AttributeError):  # no renameat2 in this C library: rename_no_replace falls back
+            c_int, c_char_p = ctypes.c_int, ctypes.c_char_p
+            libc.renameat2.argtypes = [c_int, c_char_p, c_int, c_char_p, ctypes.c_uint]
+            libc.renameat2.restype = c_int
+        _libc = libc
+    return _libc
+
+
+def die_with_parent(parent: int, sig: int) -> None:
+    """Have the kernel send this process ``sig`` when its parent dies (Linux ``prctl(PR_SET_PDEATHSIG)``),
+    for a child forked by ``parent`` (its pid); end at once (``os._exit(1)``) when the parent is already
+    gone (it died before the call). Where the call is missing the child simply lives on.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        _c_library().prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
 def rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
     """Rename ``temp`` to ``target`` (in ``dir_fd``) only where nothing is at ``target``; else ``FileExistsError``.
 
@@ -340,17 +370,11 @@ def rename_no_replace(temp: str, target: str, dir_fd: int | None) -> None:
     link then an unlink of ``temp`` (files); a directory is then renamed after a check (a race
     remains there). ``temp`` is left where it is on failure. Raises ``OSError``.
     """
-    global _libc
-    import ctypes  # here, not at import: only this and the mount/syncfs checks need it
+    import ctypes
 
     fd = _AT_FDCWD if dir_fd is None else dir_fd
     try:
-        if _libc is None:
-            _libc = ctypes.CDLL(None, use_errno=True)
-            c_int, c_char_p = ctypes.c_int, ctypes.c_char_p
-            _libc.renameat2.argtypes = [c_int, c_char_p, c_int, c_char_p, ctypes.c_uint]  # typed once: a cheaper call
-            _libc.renameat2.restype = c_int
-        failed = _libc.renameat2(fd, os.fsencode(temp), fd, os.fsencode(target), _RENAME_NOREPLACE) != 0
+        failed = _c_library().renameat2(fd, os.fsencode(temp), fd, os.fsencode(target), _RENAME_NOREPLACE) != 0
         err = ctypes.get_errno() if failed else 0
     except (OSError, AttributeError):  # no renameat2 in this C library
         err = errno.ENOSYS
@@ -419,9 +443,8 @@ def is_mount_root(fd: int) -> bool:
     import ctypes
 
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
         buf = ctypes.create_string_buffer(_STATX_SIZE)
-        if libc.statx(fd, b"", _AT_EMPTY_PATH, _STATX_MNT_ID, buf) == 0:
+        if _c_library().statx(fd, b"", _AT_EMPTY_PATH, _STATX_MNT_ID, buf) == 0:
             raw = buf.raw
             mask = int.from_bytes(raw[_STATX_ATTRIBUTES_MASK], sys.byteorder)
             if mask & _STATX_ATTR_MOUNT_ROOT:
@@ -454,10 +477,8 @@ def fsync_directory_fd(dfd: int) -> None:
 
 def syncfs(path: PathLike) -> None:
     """Flush the filesystem holding ``path`` once (cheaper than an fsync per file); ``sync()`` as fallback."""
-    import ctypes
-
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = _c_library()
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         try:
             if libc.syncfs(fd) != 0:

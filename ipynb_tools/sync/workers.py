@@ -24,7 +24,7 @@ import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
-from ..fileops import load_native_calls
+from ..fileops import die_with_parent, load_native_calls
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -188,7 +188,7 @@ def _child(
     """In the forked child: do ``run``, send the pickled result down ``write``, and end without cleanup."""
     code = 1
     try:
-        _die_with_parent(parent)
+        die_with_parent(parent, signal.SIGKILL)
         os.close(read)
         data = memoryview(pickle.dumps(work(run, True), protocol=pickle.HIGHEST_PROTOCOL))
         while data:
@@ -198,20 +198,6 @@ def _child(
         pass
     finally:
         os._exit(code)
-
-
-def _die_with_parent(parent: int) -> None:  # pragma: no cover - runs in the forked child
-    """Have the kernel kill this process when its parent dies (``prctl(PR_SET_PDEATHSIG, SIGKILL)``);
-    end at once when the parent is already gone (it died before the call)."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
-_PR_SET_PDEATHSIG = 1
 
 
 def _collect(pid: int, read: int) -> Any:
