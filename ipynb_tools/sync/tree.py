@@ -536,11 +536,11 @@ class _Syncer:
         the directories are made here first, in order (whatever is in their way moved aside once,
         reported with the directory's first file), so the processes never make the same one.
         """
-        runs = split(batch, self.workers, lambda job: job[1].st_size, lambda job: job[0].rpartition("/")[0])
+        runs = split(batch, self.workers, lambda job: job[1].st_size, _job_dir)
         if len(runs) == 1:
             return [s for s in map(self.copy_job, batch) if s is not None]
         assert self.dirs is not None
-        heads = list(dict.fromkeys(job[0].rpartition("/")[0] for job in batch))
+        heads = list(dict.fromkeys(map(_job_dir, batch)))
         for head in heads:
             with contextlib.suppress(OSError, IpynbToolsError):  # that directory's files fail with the reason
                 _, moved = self.dirs.make(head, self.move_aside)
@@ -551,7 +551,7 @@ class _Syncer:
             if isinstance(result, WorkerLost):
                 for job in run:
                     self.add(job[0], FAILED, f"{result}; not copied")
-                for head in dict.fromkeys(job[0].rpartition("/")[0] for job in run):
+                for head in dict.fromkeys(map(_job_dir, run)):
                     # What was moved aside for it, reported by no one else (that process is gone).
                     for was, now in self.premoved.pop(head, []):
                         self.add(was, MOVED_ASIDE, f"student's {was} moved to {now}")
@@ -905,6 +905,11 @@ def _lstat_at(dir_fd: int | None, name: str) -> os.stat_result | None:
         return os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return None
+
+
+def _job_dir(job: Job) -> str:
+    """The relative directory (``""``: the root) a copy job's file belongs in."""
+    return job[0].rpartition("/")[0]
 
 
 def _basename(rel: str) -> str:

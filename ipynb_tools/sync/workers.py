@@ -108,23 +108,20 @@ def split(jobs: Sequence[J], workers: int, size: Callable[[J], int], group: Call
     job, jobs their order within a group. One run (``[jobs]``, as given) when ``workers`` is 1 or
     the jobs hold fewer than :data:`SPLIT_MIN_FILES` files and :data:`SPLIT_MIN_BYTES` bytes.
     """
-    weights = [size(job) + FILE_WEIGHT for job in jobs]
-    data = sum(weights) - FILE_WEIGHT * len(jobs)
+    data = sum(size(job) for job in jobs)
     if workers <= 1 or (len(jobs) < SPLIT_MIN_FILES and data < SPLIT_MIN_BYTES):
         return [list(jobs)]
-    groups: dict[str, tuple[list[J], list[int]]] = {}
-    for job, weight in zip(jobs, weights, strict=True):
-        members, weight_of = groups.setdefault(group(job), ([], [0]))
-        members.append(job)
-        weight_of[0] += weight
-    share = sum(weights) / workers
+    groups: dict[str, list[J]] = {}
+    for job in jobs:
+        groups.setdefault(group(job), []).append(job)
+    share = (data + FILE_WEIGHT * len(jobs)) / workers
     runs: list[list[J]] = [[]]
     done = 0
-    for members, (weight,) in groups.values():
+    for members in groups.values():
         if runs[-1] and done >= share * len(runs) and len(runs) < workers:
             runs.append([])
         runs[-1].extend(members)
-        done += weight
+        done += sum(size(job) for job in members) + FILE_WEIGHT * len(members)
     return runs
 
 
